@@ -6,7 +6,11 @@ const src = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta
 export default defineConfig({
   resolve: {
     // Example apps import the package by name; in tests that is this checkout.
-    alias: { "fedbridge/tracking": src("tracking/index.ts"), fedbridge: src("index.ts") },
+    alias: {
+      "fedbridge/tracking": src("tracking/index.ts"),
+      "fedbridge/ml": src("ml/index.ts"),
+      fedbridge: src("index.ts"),
+    },
   },
   test: {
     include: ["src/**/*.test.ts", "test/**/*.test.ts", "examples/**/*.test.ts"],

@@ -1,0 +1,71 @@
+import { createHash } from "node:crypto";
+
+/**
+ * A seeded pseudo-random generator (xoshiro128**): every random choice in fedbridge draws
+ * from one of these, so a run is reproducible bit for bit from its seed.
+ */
+export interface Rng {
+  /** A float in [0, 1) with 32 random bits. */
+  next(): number;
+  /** An integer in [0, n). */
+  int(n: number): number;
+  /** A standard normal draw (Box–Muller). */
+  normal(): number;
+  /** Shuffles `items` in place (Fisher–Yates) and returns it. */
+  shuffle<T>(items: T[]): T[];
+}
+
+/**
+ * Derives a 128-bit seed from any parts, e.g. `deriveSeed(runSeed, partitionId, round)`.
+ * Different parts give independent streams; the same parts always give the same stream.
+ */
+export function deriveSeed(...parts: readonly (string | number | bigint)[]): Uint32Array {
+  const digest = createHash("sha256").update(parts.map(String).join("\u0000")).digest();
+  return new Uint32Array(digest.buffer, digest.byteOffset, 4).slice();
+}
+
+/** Creates a generator from a number, or from the parts that `deriveSeed` takes. */
+export function createRng(...seedParts: readonly (string | number | bigint)[]): Rng {
+  const s = deriveSeed(...seedParts);
+  if ((s[0] | s[1] | s[2] | s[3]) === 0) s[0] = 1; // xoshiro's one forbidden state
+  const nextUint32 = (): number => {
+    const result = Math.imul(rotl(Math.imul(s[1] as number, 5), 7), 9) >>> 0;
+    const t = (s[1] as number) << 9;
+    s[2] = (s[2] as number) ^ (s[0] as number);
+    s[3] = (s[3] as number) ^ (s[1] as number);
+    s[1] = (s[1] as number) ^ (s[2] as number);
+    s[0] = (s[0] as number) ^ (s[3] as number);
+    s[2] = (s[2] as number) ^ t;
+    s[3] = rotl(s[3] as number, 11);
+    return result;
+  };
+  const next = (): number => nextUint32() / 2 ** 32;
+  let spareNormal: number | undefined;
+  return {
+    next,
+    int: (n) => Math.floor(next() * n),
+    normal() {
+      if (spareNormal !== undefined) {
+        const z = spareNormal;
+        spareNormal = undefined;
+        return z;
+      }
+      const u = 1 - next(); // (0, 1]: log stays finite
+      const v = next();
+      const r = Math.sqrt(-2 * Math.log(u));
+      spareNormal = r * Math.sin(2 * Math.PI * v);
+      return r * Math.cos(2 * Math.PI * v);
+    },
+    shuffle(items) {
+      for (let i = items.length - 1; i > 0; i--) {
+        const j = Math.floor(next() * (i + 1));
+        [items[i], items[j]] = [items[j] as (typeof items)[number], items[i] as (typeof items)[number]];
+      }
+      return items;
+    },
+  };
+}
+
+function rotl(x: number, k: number): number {
+  return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
