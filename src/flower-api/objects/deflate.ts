@@ -1,0 +1,101 @@
+import { createHash } from "node:crypto";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { MessageSchema } from "../../gen/flwr/proto/message_pb.ts";
+import type { Message } from "../message/message.ts";
+import type { Array } from "../records/array.ts";
+import { ArrayRecord } from "../records/array-record.ts";
+import { MetricRecord } from "../records/metric-record.ts";
+import type { AnyRecord, RecordDict } from "../records/record-dict.ts";
+import { configRecordToProto, metricRecordToProto } from "../records/serde.ts";
+import { ConfigRecordSchema, MetricRecordSchema } from "../../gen/flwr/proto/recorddict_pb.ts";
+import { pythonJson } from "./python-json.ts";
+
+/**
+ * Flower's content-addressed objects ("inflatable objects"): every Message, RecordDict,
+ * record, Array and 5 MiB ArrayChunk becomes `<Type> <child ids> <body length>\0<body>`,
+ * and its id is the SHA-256 of those bytes. A message's id is the id of its object, so
+ * deflating here gives the same ids Flower 1.28 computes.
+ */
+
+/** Flower's FLWR_PRIVATE_MAX_ARRAY_CHUNK_SIZE. */
+export const ARRAY_CHUNK_SIZE = 5 * 1024 * 1024;
+
+/** One deflated object: its id, its bytes, and its unique direct children. */
+export interface DeflatedObject {
+  id: string;
+  bytes: Uint8Array;
+  children: readonly DeflatedObject[];
+}
+
+/** The id and bytes of a leaf or inner object. */
+function makeObject(type: string, body: Uint8Array, children: readonly DeflatedObject[]): DeflatedObject {
+  const unique = uniqueById(children);
+  const head = new TextEncoder().encode(`${type} ${unique.map((c) => c.id).join(",")} ${body.length}\0`);
+  const bytes = new Uint8Array(head.length + body.length);
+  bytes.set(head, 0);
+  bytes.set(body, head.length);
+  return { id: createHash("sha256").update(bytes).digest("hex"), bytes, children: unique };
+}
+
+function uniqueById(objects: readonly DeflatedObject[]): DeflatedObject[] {
+  const seen = new Map<string, DeflatedObject>();
+  for (const o of objects) if (!seen.has(o.id)) seen.set(o.id, o);
+  return [...seen.values()];
+}
+
+const utf8 = (text: string) => new TextEncoder().encode(text);
+
+// Arrays are immutable and often shared (one model sent to every node): hash each once.
+const arrayCache = new WeakMap<Array, DeflatedObject>();
+
+export function deflateArray(array: Array): DeflatedObject {
+  const cached = arrayCache.get(array);
+  if (cached) return cached;
+  const chunks: DeflatedObject[] = [];
+  for (let start = 0; start < array.data.length; start += ARRAY_CHUNK_SIZE) {
+    chunks.push(makeObject("ArrayChunk", array.data.subarray(start, start + ARRAY_CHUNK_SIZE), []));
+  }
+  const unique = uniqueById(chunks).map((c) => c.id);
+  const body = pythonJson({
+    dtype: array.dtype,
+    shape: [...array.shape],
+    stype: array.stype,
+    arraychunk_ids: chunks.map((c) => unique.indexOf(c.id)),
+  });
+  const deflated = makeObject("Array", utf8(body), chunks);
+  arrayCache.set(array, deflated);
+  return deflated;
+}
+
+export function deflateRecord(record: AnyRecord): DeflatedObject {
+  if (record instanceof ArrayRecord) {
+    const children = [...record].map(([name, array]) => [name, deflateArray(array)] as const);
+    const body = pythonJson(Object.fromEntries(children.map(([name, child]) => [name, child.id])));
+    return makeObject("ArrayRecord", utf8(body), children.map(([, child]) => child));
+  }
+  if (record instanceof MetricRecord) {
+    return makeObject("MetricRecord", toBinary(MetricRecordSchema, metricRecordToProto(record)), []);
+  }
+  return makeObject("ConfigRecord", toBinary(ConfigRecordSchema, configRecordToProto(record)), []);
+}
+
+export function deflateRecordDict(dict: RecordDict): DeflatedObject {
+  const children = [...dict].map(([name, record]) => [name, deflateRecord(record)] as const);
+  const body = pythonJson(Object.fromEntries(children.map(([name, child]) => [name, child.id])));
+  return makeObject("RecordDict", utf8(body), children.map(([, child]) => child));
+}
+
+/** The message as Flower's object tree; the root's id is the message id. */
+export function deflateMessage(message: Message): DeflatedObject {
+  const proto = create(MessageSchema, {
+    metadata: { ...message.metadata, messageId: "" },
+    ...(message.hasError() ? { error: { code: BigInt(message.error.code), reason: message.error.reason } } : {}),
+  });
+  const children = message.hasContent() ? [deflateRecordDict(message.content)] : [];
+  return makeObject("Message", toBinary(MessageSchema, proto), children);
+}
+
+/** The message id Flower assigns to `message`. */
+export function computeMessageId(message: Message): string {
+  return deflateMessage(message).id;
+}
