@@ -22,7 +22,17 @@ export const NUMERIC_DTYPES = {
 } as const;
 
 export type NumericDtype = keyof typeof NUMERIC_DTYPES;
-export type NumericTypedArray = InstanceType<(typeof NUMERIC_DTYPES)[NumericDtype]["typed"]>;
+export type NumericTypedArray =
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | BigInt64Array
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array
+  | BigUint64Array;
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 const PREAMBLE = MAGIC.length + 4; // magic, version (2 bytes), header length (uint16)

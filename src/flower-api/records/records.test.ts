@@ -11,7 +11,6 @@ import {
   decodeConfigRecord,
   decodeMetricRecord,
   decodeRecordDict,
-  encodeArrayRecord,
   encodeConfigRecord,
   encodeMetricRecord,
   encodeRecordDict,

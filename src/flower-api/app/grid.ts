@@ -1,0 +1,96 @@
+import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { Error, ErrorCode } from "../message/error.ts";
+import { Message } from "../message/message.ts";
+import { SERVER_NODE_ID } from "../message/metadata.ts";
+import { computeMessageId } from "../objects/deflate.ts";
+import type { RecordDict } from "../records/record-dict.ts";
+import type { UserConfig } from "./context.ts";
+import { type RunObserver, silentObserver } from "./run-observer.ts";
+
+/** The run a grid serves. */
+export interface RunInfo {
+  runId: bigint;
+  /** The app's config with overrides; `seed` seeds node sampling. */
+  runConfig: UserConfig;
+}
+
+/**
+ * How a ServerApp reaches the nodes, as Flower 1.28's `Grid`. Every mode (simulation,
+ * native deployment, the bridge) provides one; apps and strategies see only this.
+ */
+export interface Grid {
+  readonly run: RunInfo;
+  /** Listens to the run's rounds; strategies report to it. */
+  readonly observer: RunObserver;
+  createMessage(content: RecordDict, messageType: string, dstNodeId: bigint, groupId?: string, ttl?: number): Message;
+  /** Ids of the nodes connected now. */
+  getNodeIds(): Promise<bigint[]>;
+  /** Sends instructions; returns their message ids. */
+  pushMessages(messages: Iterable<Message>): Promise<string[]>;
+  /** Replies that have arrived for these instruction ids (each is returned once). */
+  pullMessages(messageIds: Iterable<string>): Promise<Message[]>;
+  /**
+   * Sends and waits for every reply. A node that does not reply within `timeout` seconds
+   * (default: until the instructions' TTL runs out) gets an error reply
+   * REPLY_MESSAGE_UNAVAILABLE in its place, so this never hangs.
+   */
+  sendAndReceive(messages: Iterable<Message>, options?: { timeout?: number }): Promise<Message[]>;
+}
+
+/**
+ * The mode-independent half of a Grid: message creation and checks, ids, and
+ * sendAndReceive on top of push, pull and an event that says replies may have arrived.
+ */
+export abstract class BaseGrid implements Grid {
+  constructor(
+    readonly run: RunInfo,
+    readonly observer: RunObserver = silentObserver,
+  ) {}
+
+  abstract getNodeIds(): Promise<bigint[]>;
+  /** Delivers checked messages that already carry their ids. */
+  protected abstract deliver(messages: readonly Message[]): Promise<void>;
+  abstract pullMessages(messageIds: Iterable<string>): Promise<Message[]>;
+  /** Resolves when a reply arrives or after `ms`, whichever is first. */
+  protected abstract waitForReplies(ms: number): Promise<void>;
+
+  createMessage(content: RecordDict, messageType: string, dstNodeId: bigint, groupId = "", ttl?: number): Message {
+    return new Message(content, { dstNodeId, messageType, groupId, ...(ttl === undefined ? {} : { ttl }) });
+  }
+
+  async pushMessages(messages: Iterable<Message>): Promise<string[]> {
+    const batch = [...messages];
+    for (const message of batch) {
+      const m = message.metadata;
+      if (m.messageId !== "" || m.replyToMessageId !== "") {
+        throw new FedbridgeError(Code.InvalidArgument, "pushMessages takes new instructions (messageId and replyToMessageId empty)");
+      }
+      m.runId = this.run.runId;
+      m.srcNodeId = SERVER_NODE_ID;
+      m.messageId = computeMessageId(message);
+    }
+    await this.deliver(batch);
+    return batch.map((m) => m.metadata.messageId);
+  }
+
+  async sendAndReceive(messages: Iterable<Message>, options: { timeout?: number } = {}): Promise<Message[]> {
+    const instructions = [...messages];
+    const ids = await this.pushMessages(instructions);
+    const ttl = Math.min(...instructions.map((m) => m.remainingTtl()));
+    const deadline = Date.now() + 1000 * Math.min(options.timeout ?? Number.POSITIVE_INFINITY, ttl);
+    const replies = new Map<string, Message>();
+    for (;;) {
+      for (const reply of await this.pullMessages(ids.filter((id) => !replies.has(id)))) {
+        replies.set(reply.metadata.replyToMessageId, reply);
+      }
+      const left = deadline - Date.now();
+      if (replies.size === ids.length || left <= 0) break;
+      await this.waitForReplies(Math.min(left, 2 ** 31 - 1));
+    }
+    return instructions.map(
+      (ins) =>
+        replies.get(ins.metadata.messageId) ??
+        new Message(new Error(ErrorCode.REPLY_MESSAGE_UNAVAILABLE, "no reply before the timeout"), { replyTo: ins }),
+    );
+  }
+}

@@ -1,0 +1,80 @@
+import { readFile, stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { z } from "zod";
+import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import type { UserConfig } from "./context.ts";
+
+const configValue = z.union([z.number(), z.boolean(), z.string()]);
+
+const appFieldSchema = z.object({
+  serverapp: z.string().min(1),
+  clientapp: z.string().min(1),
+  config: z.record(z.string(), configValue).default({}),
+});
+
+/** An app folder as ../shared/CLI.md defines it: package.json with a `fedbridge` field. */
+export interface AppManifest {
+  dir: string;
+  /** The `name` in package.json, or the folder name. */
+  name: string;
+  serverappUrl: string;
+  clientappUrl: string;
+  /** The app's default run config. */
+  config: UserConfig;
+}
+
+/** Reads and checks an app folder; every problem is a FedbridgeError naming the file and field. */
+export async function readAppManifest(appDir: string): Promise<AppManifest> {
+  const dir = resolve(appDir);
+  const manifestPath = join(dir, "package.json");
+  if (!(await stat(dir).catch(() => undefined))?.isDirectory()) {
+    throw new FedbridgeError(Code.NotFound, `app folder ${appDir} does not exist`);
+  }
+  let pkg: { name?: unknown; fedbridge?: unknown };
+  try {
+    pkg = JSON.parse(await readFile(manifestPath, "utf8"));
+  } catch (cause) {
+    throw new FedbridgeError(Code.InvalidArgument, `${manifestPath}: cannot read it as JSON (${FedbridgeError.from(cause).message})`);
+  }
+  if (pkg.fedbridge === undefined) {
+    throw new FedbridgeError(
+      Code.InvalidArgument,
+      `${manifestPath} has no "fedbridge" field; an app declares { "fedbridge": { "serverapp": "./server.ts", "clientapp": "./client.ts" } }`,
+    );
+  }
+  const parsed = appFieldSchema.safeParse(pkg.fedbridge);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new FedbridgeError(Code.InvalidArgument, `${manifestPath}: "fedbridge.${issue?.path.join(".")}": ${issue?.message}`);
+  }
+  const moduleUrl = async (field: "serverapp" | "clientapp") => {
+    const path = resolve(dir, parsed.data[field]);
+    if (!(await stat(path).catch(() => undefined))?.isFile()) {
+      throw new FedbridgeError(Code.NotFound, `${manifestPath}: "fedbridge.${field}" names ${parsed.data[field]}, which does not exist`);
+    }
+    return pathToFileURL(path).href;
+  };
+  return {
+    dir,
+    name: typeof pkg.name === "string" ? pkg.name : dir.split("/").at(-1) ?? "app",
+    serverappUrl: await moduleUrl("serverapp"),
+    clientappUrl: await moduleUrl("clientapp"),
+    config: parsed.data.config,
+  };
+}
+
+/** Imports an app module and returns its named `app` export, checked to be a `type`. */
+export async function importApp<T>(url: string, type: abstract new (...args: never[]) => T, what: string): Promise<T> {
+  let module: Record<string, unknown>;
+  try {
+    module = await import(url);
+  } catch (cause) {
+    throw new FedbridgeError(Code.InvalidArgument, `cannot load ${what} module ${url}: ${FedbridgeError.from(cause).message}`, { cause });
+  }
+  if (!(module.app instanceof type)) {
+    const found = module.app === undefined ? "no export named `app`" : "an `app` export of another type";
+    throw new FedbridgeError(Code.InvalidArgument, `${what} module ${url} has ${found}; it must export \`app\`, a ${type.name}`);
+  }
+  return module.app;
+}

@@ -1,0 +1,33 @@
+import type { MetricRecord } from "../records/metric-record.ts";
+
+/** What a round produced, as the strategy reports it. */
+export interface RoundSummary {
+  round: number;
+  numRounds: number;
+  /** Aggregated train metrics of the ClientApps. */
+  train?: MetricRecord;
+  /** Aggregated evaluate metrics of the ClientApps. */
+  evaluate?: MetricRecord;
+  /** The ServerApp's own (centralized) evaluation. */
+  serverEvaluate?: MetricRecord;
+  /** Replies that carried an error, by phase. */
+  failures: { train: number; evaluate: number };
+}
+
+/**
+ * Watches a run from the server side: progress bars, logs and (later) tracking listen here.
+ * Strategies report to it through `grid.observer`, so apps need no code for it.
+ */
+export interface RunObserver {
+  roundStarted(round: number, numRounds: number): void;
+  roundFinished(summary: RoundSummary): void;
+  /** A line of the strategy's log (Flower logs these at INFO). */
+  log(line: string): void;
+}
+
+/** An observer that ignores everything. */
+export const silentObserver: RunObserver = {
+  roundStarted() {},
+  roundFinished() {},
+  log() {},
+};

@@ -1,0 +1,64 @@
+// The Flower-style API: Flower 1.28's names in camelCase.
+
+export type { ClientAppOptions, HandlerOptions, Lifespan } from "./app/client-app.ts";
+export { ClientApp } from "./app/client-app.ts";
+export type { Context, UserConfig, UserConfigValue } from "./app/context.ts";
+export { createContext } from "./app/context.ts";
+export type { Grid, RunInfo } from "./app/grid.ts";
+export { BaseGrid } from "./app/grid.ts";
+export type { AppManifest } from "./app/load-app.ts";
+export { importApp, readAppManifest } from "./app/load-app.ts";
+export type { ClientAppCallable, Handler, Mod } from "./app/mod.ts";
+export { composeMods } from "./app/mod.ts";
+export { runClientApp } from "./app/run-client-app.ts";
+export { parseConfigOverrides } from "./app/run-config.ts";
+export type { RoundSummary, RunObserver } from "./app/run-observer.ts";
+export { silentObserver } from "./app/run-observer.ts";
+export type { ServerAppMain, ServerLifespan } from "./app/server-app.ts";
+export { ServerApp } from "./app/server-app.ts";
+export { hasWasmSimd, weightedSumFloat32, weightedSumFloat32Js } from "./aggregation/weighted-sum.ts";
+export { Error, ErrorCode } from "./message/error.ts";
+export type { InstructionOptions, ReplyOptions, RestoreOptions } from "./message/message.ts";
+export { Message } from "./message/message.ts";
+export { decodeMessage, encodeMessage, messageFromProto, messageToProto } from "./message/message-serde.ts";
+export type { MessageCategory } from "./message/message-type.ts";
+export { MessageType, parseMessageType } from "./message/message-type.ts";
+export type { Metadata } from "./message/metadata.ts";
+export { DEFAULT_TTL, SERVER_NODE_ID } from "./message/metadata.ts";
+export type { DeflatedObject } from "./objects/deflate.ts";
+export { ARRAY_CHUNK_SIZE, computeMessageId, deflateMessage } from "./objects/deflate.ts";
+export type { Rng } from "./random.ts";
+export { createRng, deriveSeed } from "./random.ts";
+export type { ArrayInit, TensorFactory, TensorLike } from "./records/array.ts";
+export { Array, NUMPY_STYPE } from "./records/array.ts";
+export type { ShapedValues } from "./records/array-record.ts";
+export { ArrayRecord } from "./records/array-record.ts";
+export type { ConfigValue } from "./records/config-record.ts";
+export { ConfigRecord } from "./records/config-record.ts";
+export type { MetricValue } from "./records/metric-record.ts";
+export { MetricRecord } from "./records/metric-record.ts";
+export type { NumericDtype, NumericTypedArray } from "./records/npy.ts";
+export type { AnyRecord } from "./records/record-dict.ts";
+export { RecordDict } from "./records/record-dict.ts";
+export {
+  decodeArrayRecord,
+  decodeConfigRecord,
+  decodeMetricRecord,
+  decodeRecordDict,
+  encodeArrayRecord,
+  encodeConfigRecord,
+  encodeMetricRecord,
+  encodeRecordDict,
+} from "./records/serde.ts";
+export type { ValueKind } from "./records/typed-record.ts";
+export type { RunMode, RunSummaryJson } from "./run-output.ts";
+export { summarizeResult, writeRunOutput } from "./run-output.ts";
+export type { SimulationOptions, SimulationOutcome } from "./simulation/run-simulation.ts";
+export { runSimulation } from "./simulation/run-simulation.ts";
+export { aggregateArrayRecords, aggregateMetricRecords, orderByContent } from "./strategy/aggregate.ts";
+export type { FedAvgOptions, MetricsAggregationFn } from "./strategy/fedavg.ts";
+export { FedAvg } from "./strategy/fedavg.ts";
+export { checkReplyConsistency } from "./strategy/reply-checks.ts";
+export { Result } from "./strategy/result.ts";
+export type { EvaluateFn, StartOptions } from "./strategy/strategy.ts";
+export { Strategy } from "./strategy/strategy.ts";

@@ -1,0 +1,54 @@
+import { createHash } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { MetricRecord } from "./records/metric-record.ts";
+import { encodeArrayRecord } from "./records/serde.ts";
+import type { Result } from "./strategy/result.ts";
+
+/** How a run was executed, as result.json names it. */
+export type RunMode = "simulation" | "deployment" | "runtime";
+
+type Metrics = Record<string, number | number[]>;
+
+/** result.json, as ../shared/CLI.md defines it. */
+export interface RunSummaryJson {
+  mode: RunMode;
+  rounds: { round: number; train?: Metrics; evaluate?: Metrics; serverEvaluate?: Metrics }[];
+  finalArraysSha256: string;
+}
+
+/** Builds result.json's content and final-arrays.pb's bytes from a strategy's Result. */
+export function summarizeResult(mode: RunMode, result: Result): { summary: RunSummaryJson; finalArrays: Uint8Array } {
+  const finalArrays = encodeArrayRecord(result.arrays);
+  const roundNumbers = new Set([
+    ...result.trainMetricsClientapp.keys(),
+    ...result.evaluateMetricsClientapp.keys(),
+    ...result.evaluateMetricsServerapp.keys(),
+  ]);
+  const rounds = [...roundNumbers]
+    .sort((a, b) => a - b)
+    .map((round) => ({
+      round,
+      ...metricsEntry("train", result.trainMetricsClientapp.get(round)),
+      ...metricsEntry("evaluate", result.evaluateMetricsClientapp.get(round)),
+      ...metricsEntry("serverEvaluate", result.evaluateMetricsServerapp.get(round)),
+    }));
+  const finalArraysSha256 = createHash("sha256").update(finalArrays).digest("hex");
+  return { summary: { mode, rounds, finalArraysSha256 }, finalArrays };
+}
+
+/** Writes result.json and final-arrays.pb into `dir` (created if missing). */
+export async function writeRunOutput(dir: string, mode: RunMode, result: Result): Promise<RunSummaryJson> {
+  const { summary, finalArrays } = summarizeResult(mode, result);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, "final-arrays.pb"), finalArrays);
+  await writeFile(join(dir, "result.json"), `${JSON.stringify(summary, null, 2)}\n`);
+  return summary;
+}
+
+function metricsEntry(name: string, record: MetricRecord | undefined): Record<string, Metrics> {
+  if (record === undefined) return {};
+  const metrics: Metrics = {};
+  for (const [key, value] of record) metrics[key] = typeof value === "object" ? value.map(Number) : Number(value);
+  return { [name]: metrics };
+}

@@ -1,0 +1,139 @@
+import type { Grid } from "../app/grid.ts";
+import type { Message } from "../message/message.ts";
+import { MessageType } from "../message/message-type.ts";
+import type { ArrayRecord } from "../records/array-record.ts";
+import type { ConfigRecord } from "../records/config-record.ts";
+import type { MetricRecord } from "../records/metric-record.ts";
+import { RecordDict } from "../records/record-dict.ts";
+import { aggregateArrayRecords, aggregateMetricRecords, orderByContent } from "./aggregate.ts";
+import { checkReplyConsistency } from "./reply-checks.ts";
+import { sampleNodes } from "./sample-nodes.ts";
+import { Strategy } from "./strategy.ts";
+
+/** Aggregates the MetricRecords of replies, weighting by `weightKey`. */
+export type MetricsAggregationFn = (records: RecordDict[], weightKey: string) => MetricRecord;
+
+export interface FedAvgOptions {
+  /** Fraction of connected nodes sampled for training. Default: 1. */
+  fractionTrain?: number;
+  /** Fraction of connected nodes sampled for evaluation. Default: 1. */
+  fractionEvaluate?: number;
+  /** Minimum nodes sampled for training. Default: 2. */
+  minTrainNodes?: number;
+  /** Minimum nodes sampled for evaluation. Default: 2. */
+  minEvaluateNodes?: number;
+  /** Minimum nodes connected before a round starts. Default: 2. */
+  minAvailableNodes?: number;
+  /** Seconds to wait for `minAvailableNodes` before the run fails (Flower waits forever). Default: 300. */
+  minAvailableNodesTimeout?: number;
+  /** MetricRecord key that weights the averages. Default: "num-examples". */
+  weightedByKey?: string;
+  /** RecordDict key of the model in instructions. Default: "arrays". */
+  arrayrecordKey?: string;
+  /** RecordDict key of the config in instructions. Default: "config". */
+  configrecordKey?: string;
+  /** Default: weighted average (`aggregateMetricRecords`). */
+  trainMetricsAggrFn?: MetricsAggregationFn;
+  /** Default: weighted average (`aggregateMetricRecords`). */
+  evaluateMetricsAggrFn?: MetricsAggregationFn;
+}
+
+/**
+ * Federated Averaging (McMahan et al., 2017), as Flower 1.28's `FedAvg`, with Flower's
+ * parameters and defaults. Replies are averaged in content order, so the result does not
+ * depend on which node answered first.
+ */
+export class FedAvg extends Strategy {
+  readonly fractionTrain: number;
+  readonly fractionEvaluate: number;
+  readonly minTrainNodes: number;
+  readonly minEvaluateNodes: number;
+  readonly minAvailableNodes: number;
+  readonly minAvailableNodesTimeout: number;
+  readonly weightedByKey: string;
+  readonly arrayrecordKey: string;
+  readonly configrecordKey: string;
+  readonly trainMetricsAggrFn: MetricsAggregationFn;
+  readonly evaluateMetricsAggrFn: MetricsAggregationFn;
+
+  constructor(options: FedAvgOptions = {}) {
+    super();
+    this.fractionTrain = options.fractionTrain ?? 1;
+    this.fractionEvaluate = options.fractionEvaluate ?? 1;
+    this.minTrainNodes = this.fractionTrain === 0 ? 0 : (options.minTrainNodes ?? 2);
+    this.minEvaluateNodes = this.fractionEvaluate === 0 ? 0 : (options.minEvaluateNodes ?? 2);
+    this.minAvailableNodes = options.minAvailableNodes ?? 2;
+    this.minAvailableNodesTimeout = options.minAvailableNodesTimeout ?? 300;
+    this.weightedByKey = options.weightedByKey ?? "num-examples";
+    this.arrayrecordKey = options.arrayrecordKey ?? "arrays";
+    this.configrecordKey = options.configrecordKey ?? "config";
+    this.trainMetricsAggrFn = options.trainMetricsAggrFn ?? aggregateMetricRecords;
+    this.evaluateMetricsAggrFn = options.evaluateMetricsAggrFn ?? aggregateMetricRecords;
+  }
+
+  summary(): string[] {
+    return [
+      `Sampling: fraction train ${this.fractionTrain} | evaluate ${this.fractionEvaluate}`,
+      `Minimum nodes: train ${this.minTrainNodes} | evaluate ${this.minEvaluateNodes} | available ${this.minAvailableNodes}`,
+      `Keys: weighted by '${this.weightedByKey}', arrays '${this.arrayrecordKey}', config '${this.configrecordKey}'`,
+    ];
+  }
+
+  configureTrain(serverRound: number, arrays: ArrayRecord, config: ConfigRecord, grid: Grid): Promise<Message[]> {
+    return this.configure(serverRound, arrays, config, grid, MessageType.TRAIN, this.fractionTrain, this.minTrainNodes);
+  }
+
+  configureEvaluate(serverRound: number, arrays: ArrayRecord, config: ConfigRecord, grid: Grid): Promise<Message[]> {
+    return this.configure(serverRound, arrays, config, grid, MessageType.EVALUATE, this.fractionEvaluate, this.minEvaluateNodes);
+  }
+
+  async aggregateTrain(
+    _serverRound: number,
+    replies: readonly Message[],
+    grid: Grid,
+  ): Promise<[ArrayRecord | undefined, MetricRecord | undefined]> {
+    const valid = this.checkAndLogReplies(replies, "aggregate_train", true, grid);
+    if (valid.length === 0) return [undefined, undefined];
+    return [aggregateArrayRecords(valid, this.weightedByKey), this.trainMetricsAggrFn(valid, this.weightedByKey)];
+  }
+
+  async aggregateEvaluate(_serverRound: number, replies: readonly Message[], grid: Grid): Promise<MetricRecord | undefined> {
+    const valid = this.checkAndLogReplies(replies, "aggregate_evaluate", false, grid);
+    return valid.length === 0 ? undefined : this.evaluateMetricsAggrFn(valid, this.weightedByKey);
+  }
+
+  /** Sends the same model and config (with `server-round`) to a sample of nodes. */
+  protected async configure(
+    serverRound: number,
+    arrays: ArrayRecord,
+    config: ConfigRecord,
+    grid: Grid,
+    messageType: string,
+    fraction: number,
+    minNodes: number,
+  ): Promise<Message[]> {
+    if (fraction === 0) return [];
+    const connected = (await grid.getNodeIds()).length;
+    const { sampled, all } = await sampleNodes(grid, {
+      minAvailableNodes: this.minAvailableNodes,
+      sampleSize: Math.max(Math.floor(connected * fraction), minNodes),
+      waitTimeout: this.minAvailableNodesTimeout,
+      seedParts: [serverRound, messageType],
+    });
+    grid.observer.log(`configure_${messageType}: Sampled ${sampled.length} nodes (out of ${all.length})`);
+    config.set("server-round", serverRound);
+    const content = new RecordDict({ [this.arrayrecordKey]: arrays, [this.configrecordKey]: config });
+    return sampled.map((nodeId) => grid.createMessage(content, messageType, nodeId));
+  }
+
+  /** Splits off error replies (logged), checks the rest and puts them in content order. */
+  protected checkAndLogReplies(replies: readonly Message[], phase: string, isTrain: boolean, grid: Grid): RecordDict[] {
+    const errors = replies.filter((r) => r.hasError());
+    const valid = orderByContent(replies.filter((r) => !r.hasError()));
+    grid.observer.log(`${phase}: Received ${valid.length} results and ${errors.length} failures`);
+    for (const reply of errors) grid.observer.log(`  > error in reply from node ${reply.metadata.srcNodeId}: ${reply.error}`);
+    const contents = valid.map((r) => r.content);
+    checkReplyConsistency(contents, this.weightedByKey, isTrain);
+    return contents;
+  }
+}

@@ -1,0 +1,95 @@
+import type { Grid } from "../app/grid.ts";
+import type { RoundSummary } from "../app/run-observer.ts";
+import type { Message } from "../message/message.ts";
+import type { ArrayRecord } from "../records/array-record.ts";
+import { ConfigRecord } from "../records/config-record.ts";
+import type { MetricRecord } from "../records/metric-record.ts";
+import { Result } from "./result.ts";
+
+/** Centralized evaluation of the global model by the ServerApp. */
+export type EvaluateFn = (
+  serverRound: number,
+  arrays: ArrayRecord,
+) => MetricRecord | undefined | Promise<MetricRecord | undefined>;
+
+export interface StartOptions {
+  grid: Grid;
+  initialArrays: ArrayRecord;
+  /** Default: 3. */
+  numRounds?: number;
+  /** Seconds to wait for the replies of one phase. Default: 3600. */
+  timeout?: number;
+  /** Sent to nodes with every train instruction. Default: empty. */
+  trainConfig?: ConfigRecord;
+  /** Sent to nodes with every evaluate instruction. Default: empty. */
+  evaluateConfig?: ConfigRecord;
+  /** Called before the first round (round 0) and after each round. Default: none. */
+  evaluateFn?: EvaluateFn;
+}
+
+/**
+ * A federated strategy, as Flower 1.28's message-based `Strategy`: `start` is the template
+ * (train, aggregate, evaluate, aggregate, for each round); a strategy overrides the steps.
+ */
+export abstract class Strategy {
+  abstract configureTrain(serverRound: number, arrays: ArrayRecord, config: ConfigRecord, grid: Grid): Promise<Message[]>;
+
+  abstract aggregateTrain(
+    serverRound: number,
+    replies: readonly Message[],
+    grid: Grid,
+  ): Promise<[ArrayRecord | undefined, MetricRecord | undefined]>;
+
+  abstract configureEvaluate(serverRound: number, arrays: ArrayRecord, config: ConfigRecord, grid: Grid): Promise<Message[]>;
+
+  abstract aggregateEvaluate(serverRound: number, replies: readonly Message[], grid: Grid): Promise<MetricRecord | undefined>;
+
+  /** Lines describing the strategy's settings, logged at the start. */
+  abstract summary(): string[];
+
+  async start(options: StartOptions): Promise<Result> {
+    const { grid, initialArrays, numRounds = 3, timeout = 3600, evaluateFn } = options;
+    const trainConfig = options.trainConfig ?? new ConfigRecord();
+    const evaluateConfig = options.evaluateConfig ?? new ConfigRecord();
+    const log = (line: string) => grid.observer.log(line);
+    log(`Starting ${this.constructor.name} strategy: ${numRounds} rounds, ArrayRecord ${(initialArrays.countBytes() / 2 ** 20).toFixed(2)} MB`);
+    for (const line of this.summary()) log(`  ${line}`);
+
+    const result = new Result();
+    result.arrays = initialArrays;
+    const initial = await evaluateFn?.(0, initialArrays);
+    if (initial !== undefined) result.evaluateMetricsServerapp.set(0, initial);
+
+    let arrays = initialArrays;
+    for (let round = 1; round <= numRounds; round++) {
+      grid.observer.roundStarted(round, numRounds);
+      log(`[ROUND ${round}/${numRounds}]`);
+      const summary: RoundSummary = { round, numRounds, failures: { train: 0, evaluate: 0 } };
+
+      const trainReplies = await grid.sendAndReceive(await this.configureTrain(round, arrays, trainConfig, grid), { timeout });
+      summary.failures.train = trainReplies.filter((r) => r.hasError()).length;
+      const [newArrays, trainMetrics] = await this.aggregateTrain(round, trainReplies, grid);
+      if (newArrays !== undefined) result.arrays = arrays = newArrays;
+      if (trainMetrics !== undefined) {
+        result.trainMetricsClientapp.set(round, trainMetrics);
+        summary.train = trainMetrics;
+      }
+
+      const evaluateReplies = await grid.sendAndReceive(await this.configureEvaluate(round, arrays, evaluateConfig, grid), { timeout });
+      summary.failures.evaluate = evaluateReplies.filter((r) => r.hasError()).length;
+      const evaluateMetrics = await this.aggregateEvaluate(round, evaluateReplies, grid);
+      if (evaluateMetrics !== undefined) {
+        result.evaluateMetricsClientapp.set(round, evaluateMetrics);
+        summary.evaluate = evaluateMetrics;
+      }
+
+      const serverMetrics = await evaluateFn?.(round, arrays);
+      if (serverMetrics !== undefined) {
+        result.evaluateMetricsServerapp.set(round, serverMetrics);
+        summary.serverEvaluate = serverMetrics;
+      }
+      grid.observer.roundFinished(summary);
+    }
+    return result;
+  }
+}
