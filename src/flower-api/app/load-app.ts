@@ -31,6 +31,9 @@ export async function readAppManifest(appDir: string): Promise<AppManifest> {
   if (!(await stat(dir).catch(() => undefined))?.isDirectory()) {
     throw new FedbridgeError(Code.NotFound, `app folder ${appDir} does not exist`);
   }
+  if (!(await stat(manifestPath).catch(() => undefined))?.isFile()) {
+    throw new FedbridgeError(Code.InvalidArgument, `${appDir} is not an app folder: it has no package.json with a "fedbridge" field`);
+  }
   let pkg: { name?: unknown; fedbridge?: unknown };
   try {
     pkg = JSON.parse(await readFile(manifestPath, "utf8"));

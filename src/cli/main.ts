@@ -1,0 +1,28 @@
+import { Command, CommanderError } from "commander";
+import { codeName, FedbridgeError } from "../core/fedbridge-error.ts";
+import { registerRun } from "./run.ts";
+
+/**
+ * The `fedbridge` command (../shared/CLI.md). Each subcommand lives in its own file and
+ * only parses flags and prints; the work is done by the library.
+ */
+const program = new Command("fedbridge")
+  .description("Federated learning: Flower-style apps in simulation, native deployment and the runtime")
+  .version("0.1.0")
+  .showSuggestionAfterError()
+  .exitOverride();
+
+registerRun(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // Commander already printed its one line (or the help / version, which exit 0).
+    process.exit(error.exitCode);
+  }
+  const failure = FedbridgeError.from(error);
+  console.error(`fedbridge: ${failure.message} [${codeName(failure.code)}]`);
+  if (process.env.FEDBRIDGE_DEBUG) console.error(failure.cause ?? failure);
+  process.exit(1);
+}

@@ -1,0 +1,23 @@
+import { InvalidArgumentError } from "commander";
+import { parseConfigOverrides, type UserConfig } from "../flower-api/index.ts";
+
+/** Commander argument parsers that refuse bad values with one clear line. */
+
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
+  return n;
+}
+
+export function integer(value: string): number {
+  if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected an integer, got '${value}'`);
+  return Number(value);
+}
+
+export function runConfig(value: string): UserConfig {
+  try {
+    return parseConfigOverrides(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message.replace(/^--run-config: /, ""));
+  }
+}

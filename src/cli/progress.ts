@@ -1,0 +1,54 @@
+import { SingleBar } from "cli-progress";
+import type { MetricRecord, RoundSummary, RunObserver } from "../flower-api/index.ts";
+
+/**
+ * Shows a run in the terminal: a progress bar over the rounds and one line of metrics per
+ * round (plain lines when stdout is not a terminal). Strategy logs go to stderr with `verbose`.
+ */
+export function createTerminalProgress(options: { verbose: boolean }): RunObserver & { stop(): void } {
+  const bar = process.stdout.isTTY
+    ? new SingleBar({ format: " round {value}/{total} |{bar}| {percentage}% {eta_formatted} left", hideCursor: true, clearOnComplete: true })
+    : undefined;
+  let started = false;
+  return {
+    roundStarted(round, numRounds) {
+      if (bar && !started) bar.start(numRounds, round - 1);
+      started = true;
+    },
+    roundFinished(summary: RoundSummary) {
+      const line = formatRound(summary);
+      if (bar) {
+        bar.stop(); // print the line above the bar, then draw the bar again
+        console.log(line);
+        if (summary.round < summary.numRounds) bar.start(summary.numRounds, summary.round);
+      } else {
+        console.log(line);
+      }
+    },
+    log(line) {
+      if (options.verbose) console.error(line);
+    },
+    stop() {
+      bar?.stop();
+    },
+  };
+}
+
+export function formatRound(summary: RoundSummary): string {
+  const parts = [`round ${summary.round}/${summary.numRounds}`];
+  const add = (prefix: string, metrics: MetricRecord | undefined) => {
+    for (const [key, value] of metrics ?? []) parts.push(`${prefix}${key} ${formatValue(value)}`);
+  };
+  add("train ", summary.train);
+  add("evaluate ", summary.evaluate);
+  add("server ", summary.serverEvaluate);
+  const failures = summary.failures.train + summary.failures.evaluate;
+  if (failures > 0) parts.push(`(${failures} failed replies)`);
+  return parts.join("  ");
+}
+
+function formatValue(value: unknown): string {
+  if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toFixed(4);
+  if (Array.isArray(value)) return `[${value.map(formatValue).join(", ")}]`;
+  return String(value);
+}

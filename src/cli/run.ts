@@ -1,0 +1,70 @@
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
+import { runSimulation, type UserConfig, writeRunOutput } from "../flower-api/index.ts";
+import { integer, positiveInt, runConfig } from "./options.ts";
+import { createTerminalProgress } from "./progress.ts";
+
+interface RunFlags {
+  sim?: boolean;
+  superlink?: string;
+  nodes: number;
+  seed: number;
+  runConfig?: UserConfig;
+  out?: string;
+  workers?: number;
+  verbose?: boolean;
+  json?: boolean;
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command("run")
+    .description("run a Flower-style app: in simulation (--sim) or on a native deployment (--superlink)")
+    .argument("<app>", "app folder: a package.json with a \"fedbridge\" field")
+    .option("--sim", "simulate every node on this machine")
+    .option("--nodes <n>", "simulated nodes, partition-ids 0..n-1", positiveInt, 2)
+    .option("--seed <s>", "seed of every random choice of the run", integer, 0)
+    .option("--run-config <pairs>", 'override the app\'s config, e.g. "num-server-rounds=5 lr=0.1"', runConfig)
+    .option("--out <dir>", "write result.json and final-arrays.pb here")
+    .option("--workers <n>", "worker threads for the ClientApps (default: one per core)", positiveInt)
+    .option("--superlink <host:port>", "the control API of a native deployment")
+    .option("--insecure", "with --superlink: connect without TLS")
+    .option("--root-certificates <file>", "with --superlink: CA certificate of the SuperLink")
+    .option("--verbose", "print the strategy's log to stderr")
+    .option("--json", "print result.json to stdout when done")
+    .action(async (app: string, flags: RunFlags) => {
+      if (flags.superlink !== undefined) {
+        throw new FedbridgeError(Code.Unimplemented, "--superlink: the native deployment is not available in this version yet; use --sim");
+      }
+      if (!flags.sim) throw new FedbridgeError(Code.InvalidArgument, "choose where to run: --sim, or --superlink HOST:PORT");
+      const progress = createTerminalProgress({ verbose: flags.verbose ?? false });
+      const started = Date.now();
+      const log = flags.json ? console.error : console.log;
+      log(`simulating ${app} on ${flags.nodes} nodes, seed ${flags.seed}`);
+      const outcome = await runSimulation({
+        appDir: app,
+        numNodes: flags.nodes,
+        seed: flags.seed,
+        ...(flags.runConfig ? { runConfig: flags.runConfig } : {}),
+        ...(flags.workers ? { workers: flags.workers } : {}),
+        observer: progress,
+      }).finally(() => progress.stop());
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      if (outcome.result === undefined) {
+        log(`done in ${seconds} s; the ServerApp's main returned no Result, so there is no final model to save`);
+        return;
+      }
+      if (flags.out !== undefined) {
+        const summary = await writeRunOutput(flags.out, "simulation", outcome.result);
+        log(`done in ${seconds} s; final model sha256 ${summary.finalArraysSha256}`);
+        log(`wrote ${resolve(flags.out, "result.json")} and final-arrays.pb`);
+        if (flags.json) console.log(JSON.stringify(summary));
+      } else {
+        const { summarizeResult } = await import("../flower-api/index.ts");
+        const { summary } = summarizeResult("simulation", outcome.result);
+        log(`done in ${seconds} s; final model sha256 ${summary.finalArraysSha256} (--out DIR saves it)`);
+        if (flags.json) console.log(JSON.stringify(summary));
+      }
+    });
+}
