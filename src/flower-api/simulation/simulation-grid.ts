@@ -1,4 +1,5 @@
 import { FedbridgeError } from "../../core/fedbridge-error.ts";
+import { ReplyBox } from "../app/reply-box.ts";
 import { BaseGrid, type RunInfo } from "../app/grid.ts";
 import type { RunObserver } from "../app/run-observer.ts";
 import { Error, ErrorCode } from "../message/error.ts";
@@ -14,8 +15,7 @@ import type { NodeWorkerPool } from "./node-worker-pool.ts";
 export class SimulationGrid extends BaseGrid {
   readonly #nodeIndexById: ReadonlyMap<bigint, number>;
   readonly #pool: NodeWorkerPool;
-  readonly #replies = new Map<string, Message>();
-  #wake: (() => void) | undefined;
+  readonly #box = new ReplyBox();
 
   constructor(run: RunInfo, observer: RunObserver, nodeIndexById: ReadonlyMap<bigint, number>, pool: NodeWorkerPool) {
     super(run, observer);
@@ -31,43 +31,24 @@ export class SimulationGrid extends BaseGrid {
     for (const message of messages) {
       const nodeIndex = this.#nodeIndexById.get(message.metadata.dstNodeId);
       if (nodeIndex === undefined) {
-        this.#store(errorReply(message, ErrorCode.NODE_UNAVAILABLE, `node ${message.metadata.dstNodeId} does not exist`));
+        this.#box.put(errorReply(message, ErrorCode.NODE_UNAVAILABLE, `node ${message.metadata.dstNodeId} does not exist`));
         continue;
       }
       this.#pool.handle(nodeIndex, encodeMessage(message)).then(
-        (bytes) => this.#store(decodeMessage(bytes)),
-        (cause) => this.#store(errorReply(message, ErrorCode.CLIENT_APP_CRASHED, FedbridgeError.from(cause).message)),
+        (bytes) => this.#box.put(decodeMessage(bytes)),
+        (cause) => this.#box.put(errorReply(message, ErrorCode.CLIENT_APP_CRASHED, FedbridgeError.from(cause).message)),
       );
     }
   }
 
   async pullMessages(messageIds: Iterable<string>): Promise<Message[]> {
-    const out: Message[] = [];
-    for (const id of messageIds) {
-      const reply = this.#replies.get(id);
-      if (reply === undefined) continue;
-      this.#replies.delete(id);
-      out.push(reply);
-    }
-    return out;
+    return this.#box.take(messageIds);
   }
 
   protected waitForReplies(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.#wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+    return this.#box.wait(ms);
   }
 
-  #store(reply: Message): void {
-    this.#replies.set(reply.metadata.replyToMessageId, reply);
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
-  }
 }
 
 function errorReply(to: Message, code: number, reason: string): Message {

@@ -1,0 +1,91 @@
+import { describe, expect, it } from "vitest";
+import { createRng } from "../random.ts";
+import { hasWasmSimd, weightedSumFloat32, weightedSumFloat32Js } from "./weighted-sum.ts";
+
+/** The float32 bit patterns, so that -0, +0 and every last bit count. */
+const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
+
+function randomInputs(seed: number, count: number, length: number): Float32Array[] {
+  const rng = createRng("weighted-sum", seed);
+  return Array.from({ length: count }, () => {
+    const x = new Float32Array(length);
+    // Mixed magnitudes, signs and some exact zeros, so that rounding differs from input to input.
+    for (let j = 0; j < length; j++) {
+      x[j] = rng.next() < 0.05 ? 0 : rng.normal() * 2 ** (rng.int(40) - 20);
+    }
+    return x;
+  });
+}
+
+describe("weightedSumFloat32", () => {
+  it("runs the WebAssembly SIMD kernel on Node", () => {
+    expect(hasWasmSimd()).toBe(true);
+  });
+
+  it.each([0, 1, 3, 5, 16, 8191, 16383, 16384 + 7, 100_003])(
+    "gives the JS fallback's sum bit for bit for length %i",
+    (length) => {
+      for (const count of [1, 2, 7, 17, 40]) {
+        const inputs = randomInputs(length * 100 + count, count, length);
+        const rng = createRng("weights", length, count);
+        const weights = inputs.map(() => rng.normal());
+        const simd = weightedSumFloat32(inputs, weights);
+        const js = weightedSumFloat32Js(inputs, weights);
+        expect(simd.length).toBe(length);
+        expect(bits(simd)).toEqual(bits(js));
+      }
+    },
+  );
+
+  it("sums the float32-rounded products in float32, in the order of the inputs (worked example)", () => {
+    const inputs = [
+      Float32Array.of(1, 0, -0, 3),
+      Float32Array.of(3, 2 ** 24, -0, 0),
+      Float32Array.of(0.5, 1, -0, 0),
+    ];
+    const weights = [0.1, 1, 1];
+    // w0 = fround(0.1) = 13421773 / 2^27 = 0.100000001490116119384765625.
+    const expected = Float32Array.of(
+      // w0 + 3 = 3.10000000149… rounds to 3.099999904632568359375 (ulp 2^-22); + 0.5 is exact.
+      3.599999904632568359375,
+      // 2^24 + 1 is a tie between 2^24 and 2^24 + 2 in float32: it rounds to even, 2^24.
+      16777216,
+      // The sum starts at +0, and +0 + -0 = +0.
+      0,
+      // w0 * 3 = 40265319 / 2^27 needs 26 bits: it rounds to 40265320 / 2^27 = fround(0.3).
+      0.300000011920928955078125,
+    );
+    for (const sum of [weightedSumFloat32, weightedSumFloat32Js]) {
+      const result = sum(inputs, weights);
+      expect(bits(result)).toEqual(bits(expected));
+      expect(Object.is(result[2], 0)).toBe(true);
+    }
+  });
+
+  it("writes into `out` when given, and returns it", () => {
+    const inputs = [Float32Array.of(1, 2, 3), Float32Array.of(4, 5, 6)];
+    for (const sum of [weightedSumFloat32, weightedSumFloat32Js]) {
+      const out = new Float32Array(3).fill(99);
+      expect(sum(inputs, [0.5, 0.25], out)).toBe(out);
+      expect(Array.from(out)).toEqual([1.5, 2.25, 3]);
+    }
+  });
+
+  it("gives zeros for no inputs", () => {
+    for (const sum of [weightedSumFloat32, weightedSumFloat32Js]) {
+      expect(sum([], []).length).toBe(0);
+      expect(Array.from(sum([], [], new Float32Array(3).fill(7)))).toEqual([0, 0, 0]);
+    }
+  });
+
+  it("throws a RangeError on mismatched lengths", () => {
+    const a = new Float32Array(4);
+    const b = new Float32Array(5);
+    for (const sum of [weightedSumFloat32, weightedSumFloat32Js]) {
+      expect(() => sum([a, b], [1, 1])).toThrow(RangeError);
+      expect(() => sum([a, b], [1, 1])).toThrow(/input 1 has length 5, input 0 has 4/);
+      expect(() => sum([a, a], [1])).toThrow(/1 weights for 2 inputs/);
+      expect(() => sum([a], [1], b)).toThrow(/out has length 5, the inputs have 4/);
+    }
+  });
+});
