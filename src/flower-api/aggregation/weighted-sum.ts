@@ -5,10 +5,11 @@ import { weightedSumWasmBase64 } from "./weighted-sum-wasm.ts";
  * order of `inputs`.
  *
  * Exactly: with `w_i = Math.fround(weights[i])` and `acc = +0`, for each input in order
- * `acc = fround(acc + fround(w_i * x_i[j]))`. The result is the same bit for bit on every
- * platform and in both implementations (the WebAssembly SIMD kernel and the JS fallback), so a
- * federated run stays reproducible from its seed. `out`, when given, must have the inputs'
- * length; otherwise a new array is returned.
+ * `acc = fround(acc + fround(w_i * x_i[j]))`. The result is the same bit for bit (NaN payloads
+ * aside) on every platform and in both implementations (the WebAssembly SIMD kernel and the JS
+ * fallback), so a federated run stays reproducible from its seed. `out`, when given, must have
+ * the inputs' length and must not overlap them; otherwise a new array is returned. Lengths that
+ * differ throw a RangeError.
  *
  * The kernel runs at close to memory speed: it streams each input once, in cache-sized blocks
  * copied into WebAssembly memory, and writes `out` once. Where WebAssembly SIMD is missing it
