@@ -1,0 +1,109 @@
+/**
+ * FedAvg over 10 clients × 10M float32, against the speed of memory.
+ *
+ * The baseline is `Float32Array.set` copying a 10M float32 array (each client's in turn, so the
+ * source comes from memory as the kernel's inputs do), in bytes read per second. The kernel's
+ * throughput is the client input it consumes per second (10 × 40 MB per aggregation). Runs
+ * alternate between the baseline and the kernels, after a warm-up, and each figure is the median
+ * of the repetitions (`BENCH_REPS`, default 7).
+ */
+import {
+  hasWasmSimd,
+  weightedSumFloat32,
+  weightedSumFloat32Js,
+} from "../src/flower-api/aggregation/weighted-sum.ts";
+
+export const description = "FedAvg kernel (10 clients × 10M float32) vs Float32Array.set copy";
+
+const clients = 10;
+const floats = 10_000_000;
+
+export function run(): void {
+  const reps = Number(process.env.BENCH_REPS ?? 7);
+  const inputs = Array.from({ length: clients }, (_, c) => fill(new Float32Array(floats), c + 1));
+  const weights = Array.from({ length: clients }, (_, c) => (c + 1) / 55);
+  const out = new Float32Array(floats);
+  const copy = new Float32Array(floats);
+  const inputBytes = clients * floats * 4;
+
+  const baseline = () => {
+    for (const input of inputs) copy.set(input);
+  };
+  const simd = () => weightedSumFloat32(inputs, weights, out);
+  const js = () => weightedSumFloat32Js(inputs, weights, out);
+
+  if (!hasWasmSimd()) console.log("aggregate: no WebAssembly SIMD here; the kernel runs in JS");
+  const expected = weightedSumFloat32Js(inputs, weights).slice();
+  simd();
+  if (!sameBits(expected, out)) throw new Error("aggregate: SIMD and JS sums differ");
+
+  const samples = { baseline: [] as number[], simd: [] as number[], js: [] as number[] };
+  for (let r = -1; r < reps; r++) {
+    // Rep -1 warms up; the order rotates so that no kernel always follows the same one.
+    const order = (["baseline", "simd", "js"] as const).map((_, i, all) => all[(i + r + 3) % 3]);
+    for (const which of order) {
+      if (which === undefined) continue;
+      const seconds = time(which === "baseline" ? baseline : which === "simd" ? simd : js);
+      if (r >= 0) samples[which].push(inputBytes / seconds / 1e9);
+    }
+  }
+
+  const baselineGBps = median(samples.baseline);
+  const simdGBps = median(samples.simd);
+  const jsGBps = median(samples.js);
+  const line = (label: string, gbps: number, ratio?: number) =>
+    console.log(
+      `  ${label.padEnd(28)} ${gbps.toFixed(2).padStart(6)} GB/s` +
+        (ratio === undefined ? "" : `   ${ratio.toFixed(2)} × baseline`),
+    );
+  console.log(
+    `aggregate: FedAvg of ${clients} clients × ${floats.toLocaleString("en")} float32, median of ${reps}`,
+  );
+  line("baseline (Float32Array.set)", baselineGBps);
+  line("SIMD kernel (WebAssembly)", simdGBps, simdGBps / baselineGBps);
+  line("JS fallback", jsGBps, jsGBps / baselineGBps);
+  console.log(
+    JSON.stringify({
+      bench: "aggregate",
+      baselineGBps: round(baselineGBps),
+      simdGBps: round(simdGBps),
+      jsGBps: round(jsGBps),
+      simdRatio: round(simdGBps / baselineGBps),
+      jsRatio: round(jsGBps / baselineGBps),
+    }),
+  );
+}
+
+function time(f: () => void): number {
+  const start = process.hrtime.bigint();
+  f();
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+/** Fills with values in [-1, 1) from a cheap LCG; the kernel's speed does not depend on them. */
+function fill(array: Float32Array, seed: number): Float32Array {
+  let s = seed >>> 0;
+  for (let i = 0; i < array.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    array[i] = s / 2 ** 31 - 1;
+  }
+  return array;
+}
+
+function sameBits(a: Float32Array, b: Float32Array): boolean {
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
