@@ -10,7 +10,18 @@ const tempDir = () => mkdtemp(join(tmpdir(), "fedbridge-test-"));
 
 async function simulate(seed: number, extra: string[] = []) {
   const out = await tempDir();
-  const run = await runFedbridge(["run", "examples/quickstart", "--sim", "--nodes", "4", "--seed", String(seed), "--out", out, ...extra]);
+  const run = await runFedbridge([
+    "run",
+    "examples/quickstart",
+    "--sim",
+    "--nodes",
+    "4",
+    "--seed",
+    String(seed),
+    "--out",
+    out,
+    ...extra,
+  ]);
   expect(run.stderr).toBe("");
   expect(run.code).toBe(0);
   const summary = JSON.parse(await readFile(join(out, "result.json"), "utf8"));
@@ -29,13 +40,18 @@ describe("fedbridge run --sim", () => {
     expect(a.summary.rounds.map((r: { round: number }) => r.round)).toEqual([1, 2, 3]);
     expect(Object.keys(a.summary.rounds[0].train)).toEqual(["train-loss"]);
     expect(Object.keys(a.summary.rounds[0].evaluate)).toEqual(["eval-loss", "eval-acc"]);
-    expect(createHash("sha256").update(a.finalArrays).digest("hex")).toBe(a.summary.finalArraysSha256);
+    expect(createHash("sha256").update(a.finalArrays).digest("hex")).toBe(
+      a.summary.finalArraysSha256,
+    );
     expect(decodeArrayRecord(new Uint8Array(a.finalArrays)).get("0")?.shape).toEqual([20]);
     expect(a.run.stdout).toMatch(/round 3\/3 .*evaluate eval-acc/);
   });
 
   it("does not depend on how nodes are spread over worker threads", async () => {
-    const [one, three] = await Promise.all([simulate(7, ["--workers", "1"]), simulate(7, ["--workers", "3"])]);
+    const [one, three] = await Promise.all([
+      simulate(7, ["--workers", "1"]),
+      simulate(7, ["--workers", "3"]),
+    ]);
     expect(three.summary.finalArraysSha256).toBe(one.summary.finalArraysSha256);
   });
 
@@ -46,7 +62,15 @@ describe("fedbridge run --sim", () => {
 
   it("goes on when a ClientApp throws on one node, and says so", async () => {
     const out = await tempDir();
-    const run = await runFedbridge(["run", "test/apps/flaky", "--sim", "--nodes", "3", "--out", out]);
+    const run = await runFedbridge([
+      "run",
+      "test/apps/flaky",
+      "--sim",
+      "--nodes",
+      "3",
+      "--out",
+      out,
+    ]);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/round 1\/2 .*\(1 failed replies\)/);
     const summary = JSON.parse(await readFile(join(out, "result.json"), "utf8"));
@@ -64,22 +88,40 @@ describe("fedbridge run: bad input gets one clear line and a non-zero exit", () 
   it("an app folder without the fedbridge field", async () => {
     const dir = await tempDir();
     await writeFile(join(dir, "package.json"), JSON.stringify({ name: "plain" }));
-    expectOneLineFailure(await runFedbridge(["run", dir, "--sim"]), /package\.json has no "fedbridge" field/);
+    expectOneLineFailure(
+      await runFedbridge(["run", dir, "--sim"]),
+      /package\.json has no "fedbridge" field/,
+    );
   });
 
   it("a folder that is not an app, and one that does not exist", async () => {
-    expectOneLineFailure(await runFedbridge(["run", await tempDir(), "--sim"]), /is not an app folder/);
+    expectOneLineFailure(
+      await runFedbridge(["run", await tempDir(), "--sim"]),
+      /is not an app folder/,
+    );
     expectOneLineFailure(await runFedbridge(["run", "/no/such/app", "--sim"]), /does not exist/);
   });
 
   it("a module without `app`", async () => {
-    expectOneLineFailure(await runFedbridge(["run", "test/apps/no-app-export", "--sim"]), /has no export named `app`; it must export `app`, a ServerApp/);
+    expectOneLineFailure(
+      await runFedbridge(["run", "test/apps/no-app-export", "--sim"]),
+      /has no export named `app`; it must export `app`, a ServerApp/,
+    );
   });
 
   it("a malformed --run-config, and bad flag values", async () => {
-    expectOneLineFailure(await runFedbridge(["run", "examples/quickstart", "--sim", "--run-config", "rounds"]), /cannot read 'rounds'; expected key=value/);
-    expectOneLineFailure(await runFedbridge(["run", "examples/quickstart", "--sim", "--nodes", "zero"]), /expected a positive integer, got 'zero'/);
-    expectOneLineFailure(await runFedbridge(["run", "examples/quickstart"]), /choose where to run: --sim/);
+    expectOneLineFailure(
+      await runFedbridge(["run", "examples/quickstart", "--sim", "--run-config", "rounds"]),
+      /cannot read 'rounds'; expected key=value/,
+    );
+    expectOneLineFailure(
+      await runFedbridge(["run", "examples/quickstart", "--sim", "--nodes", "zero"]),
+      /expected a positive integer, got 'zero'/,
+    );
+    expectOneLineFailure(
+      await runFedbridge(["run", "examples/quickstart"]),
+      /choose where to run: --sim/,
+    );
   });
 
   it("--help on the command", async () => {

@@ -1,4 +1,12 @@
-import { ArrayRecord, ClientApp, type Context, Message, MetricRecord, RecordDict, createRng } from "fedbridge";
+import {
+  ArrayRecord,
+  ClientApp,
+  type Context,
+  createRng,
+  Message,
+  MetricRecord,
+  RecordDict,
+} from "fedbridge";
 import { evaluate, loadPartition, type Model, train } from "./task.ts";
 
 export const app = new ClientApp();
@@ -22,18 +30,32 @@ app.train((msg, context) => {
 app.evaluate((msg, context) => {
   const { test } = partition(context);
   const { loss, accuracy } = evaluate(modelFrom(msg), test);
-  const metrics = new MetricRecord({ "eval-loss": loss, "eval-acc": accuracy, "num-examples": test.numExamples });
+  const metrics = new MetricRecord({
+    "eval-loss": loss,
+    "eval-acc": accuracy,
+    "num-examples": test.numExamples,
+  });
   return new Message(new RecordDict({ metrics }), { replyTo: msg });
 });
 
 function modelFrom(msg: Message): Model {
-  const [weights, bias] = (msg.content.arrayRecords.get("arrays") as ArrayRecord).toTypedArrays() as Float32Array[];
-  return { weights: Float32Array.from(weights as Float32Array), bias: Float32Array.from(bias as Float32Array) };
+  const [weights, bias] = (
+    msg.content.arrayRecords.get("arrays") as ArrayRecord
+  ).toTypedArrays() as Float32Array[];
+  return {
+    weights: Float32Array.from(weights as Float32Array),
+    bias: Float32Array.from(bias as Float32Array),
+  };
 }
 
 function partition(context: Context) {
   const id = context.nodeConfig["partition-id"] as number;
-  return loadPartition(seed(context), id, Number(context.runConfig["num-features"]), Number(context.runConfig["samples-per-node"]));
+  return loadPartition(
+    seed(context),
+    id,
+    Number(context.runConfig["num-features"]),
+    Number(context.runConfig["samples-per-node"]),
+  );
 }
 
 function seed(context: Context): number {

@@ -19,7 +19,12 @@ export interface Model {
 }
 
 /** A node's training and test data, from (seed, partition): the same inputs give the same data. */
-export function loadPartition(seed: number, partitionId: number, numFeatures: number, numExamples: number) {
+export function loadPartition(
+  seed: number,
+  partitionId: number,
+  numFeatures: number,
+  numExamples: number,
+) {
   const truth = createRng(seed, "quickstart-truth");
   const trueWeights = Float32Array.from({ length: numFeatures }, () => truth.normal());
   const rng = createRng(seed, "quickstart-data", partitionId);
@@ -43,11 +48,20 @@ export function loadPartition(seed: number, partitionId: number, numFeatures: nu
 /** The initial global model, drawn from the run seed. */
 export function initialModel(seed: number, numFeatures: number): Model {
   const rng = createRng(seed, "quickstart-init");
-  return { weights: Float32Array.from({ length: numFeatures }, () => 0.01 * rng.normal()), bias: new Float32Array(1) };
+  return {
+    weights: Float32Array.from({ length: numFeatures }, () => 0.01 * rng.normal()),
+    bias: new Float32Array(1),
+  };
 }
 
 /** Plain SGD, one example at a time, in an order drawn from `rng`. Updates `model` in place. */
-export function train(model: Model, data: Dataset, epochs: number, lr: number, rng: Rng): { loss: number } {
+export function train(
+  model: Model,
+  data: Dataset,
+  epochs: number,
+  lr: number,
+  rng: Rng,
+): { loss: number } {
   const order = Array.from({ length: data.numExamples }, (_, i) => i);
   let loss = 0;
   for (let epoch = 0; epoch < epochs; epoch++) {
@@ -59,7 +73,9 @@ export function train(model: Model, data: Dataset, epochs: number, lr: number, r
       loss += crossEntropy(p, y);
       const g = Math.fround(lr * (p - y));
       for (let j = 0; j < data.numFeatures; j++) {
-        model.weights[j] = (model.weights[j] as number) - Math.fround(g * (data.features[i * data.numFeatures + j] as number));
+        model.weights[j] =
+          (model.weights[j] as number) -
+          Math.fround(g * (data.features[i * data.numFeatures + j] as number));
       }
       model.bias[0] = (model.bias[0] as number) - g;
     }

@@ -7,7 +7,9 @@ import { registerRun } from "./run.ts";
  * only parses flags and prints; the work is done by the library.
  */
 const program = new Command("fedbridge")
-  .description("Federated learning: Flower-style apps in simulation, native deployment and the runtime")
+  .description(
+    "Federated learning: Flower-style apps in simulation, native deployment and the runtime",
+  )
   .version("0.1.0")
   .showSuggestionAfterError()
   .exitOverride();

@@ -5,12 +5,14 @@ import { parseConfigOverrides, type UserConfig } from "../flower-api/index.ts";
 
 export function positiveInt(value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
+  if (!/^\d+$/.test(value.trim()) || n < 1)
+    throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
   return n;
 }
 
 export function integer(value: string): number {
-  if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected an integer, got '${value}'`);
+  if (!/^-?\d+$/.test(value.trim()))
+    throw new InvalidArgumentError(`expected an integer, got '${value}'`);
   return Number(value);
 }
 

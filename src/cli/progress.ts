@@ -5,9 +5,15 @@ import type { MetricRecord, RoundSummary, RunObserver } from "../flower-api/inde
  * Shows a run in the terminal: a progress bar over the rounds and one line of metrics per
  * round (plain lines when stdout is not a terminal). Strategy logs go to stderr with `verbose`.
  */
-export function createTerminalProgress(options: { verbose: boolean }): RunObserver & { stop(): void } {
+export function createTerminalProgress(options: {
+  verbose: boolean;
+}): RunObserver & { stop(): void } {
   const bar = process.stdout.isTTY
-    ? new SingleBar({ format: " round {value}/{total} |{bar}| {percentage}% {eta_formatted} left", hideCursor: true, clearOnComplete: true })
+    ? new SingleBar({
+        format: " round {value}/{total} |{bar}| {percentage}% {eta_formatted} left",
+        hideCursor: true,
+        clearOnComplete: true,
+      })
     : undefined;
   let started = false;
   return {

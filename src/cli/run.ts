@@ -20,14 +20,24 @@ interface RunFlags {
 export function registerRun(program: Command): void {
   program
     .command("run")
-    .description("run a Flower-style app: in simulation (--sim) or on a native deployment (--superlink)")
-    .argument("<app>", "app folder: a package.json with a \"fedbridge\" field")
+    .description(
+      "run a Flower-style app: in simulation (--sim) or on a native deployment (--superlink)",
+    )
+    .argument("<app>", 'app folder: a package.json with a "fedbridge" field')
     .option("--sim", "simulate every node on this machine")
     .option("--nodes <n>", "simulated nodes, partition-ids 0..n-1", positiveInt, 2)
     .option("--seed <s>", "seed of every random choice of the run", integer, 0)
-    .option("--run-config <pairs>", 'override the app\'s config, e.g. "num-server-rounds=5 lr=0.1"', runConfig)
+    .option(
+      "--run-config <pairs>",
+      'override the app\'s config, e.g. "num-server-rounds=5 lr=0.1"',
+      runConfig,
+    )
     .option("--out <dir>", "write result.json and final-arrays.pb here")
-    .option("--workers <n>", "worker threads for the ClientApps (default: one per core)", positiveInt)
+    .option(
+      "--workers <n>",
+      "worker threads for the ClientApps (default: one per core)",
+      positiveInt,
+    )
     .option("--superlink <host:port>", "the control API of a native deployment")
     .option("--insecure", "with --superlink: connect without TLS")
     .option("--root-certificates <file>", "with --superlink: CA certificate of the SuperLink")
@@ -35,9 +45,16 @@ export function registerRun(program: Command): void {
     .option("--json", "print result.json to stdout when done")
     .action(async (app: string, flags: RunFlags) => {
       if (flags.superlink !== undefined) {
-        throw new FedbridgeError(Code.Unimplemented, "--superlink: the native deployment is not available in this version yet; use --sim");
+        throw new FedbridgeError(
+          Code.Unimplemented,
+          "--superlink: the native deployment is not available in this version yet; use --sim",
+        );
       }
-      if (!flags.sim) throw new FedbridgeError(Code.InvalidArgument, "choose where to run: --sim, or --superlink HOST:PORT");
+      if (!flags.sim)
+        throw new FedbridgeError(
+          Code.InvalidArgument,
+          "choose where to run: --sim, or --superlink HOST:PORT",
+        );
       const progress = createTerminalProgress({ verbose: flags.verbose ?? false });
       const started = Date.now();
       const log = flags.json ? console.error : console.log;
@@ -52,7 +69,9 @@ export function registerRun(program: Command): void {
       }).finally(() => progress.stop());
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       if (outcome.result === undefined) {
-        log(`done in ${seconds} s; the ServerApp's main returned no Result, so there is no final model to save`);
+        log(
+          `done in ${seconds} s; the ServerApp's main returned no Result, so there is no final model to save`,
+        );
         return;
       }
       if (flags.out !== undefined) {
@@ -63,7 +82,9 @@ export function registerRun(program: Command): void {
       } else {
         const { summarizeResult } = await import("../flower-api/index.ts");
         const { summary } = summarizeResult("simulation", outcome.result);
-        log(`done in ${seconds} s; final model sha256 ${summary.finalArraysSha256} (--out DIR saves it)`);
+        log(
+          `done in ${seconds} s; final model sha256 ${summary.finalArraysSha256} (--out DIR saves it)`,
+        );
         if (flags.json) console.log(JSON.stringify(summary));
       }
     });

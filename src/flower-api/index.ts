@@ -1,5 +1,10 @@
 // The Flower-style API: Flower 1.28's names in camelCase.
 
+export {
+  hasWasmSimd,
+  weightedSumFloat32,
+  weightedSumFloat32Js,
+} from "./aggregation/weighted-sum.ts";
 export type { ClientAppOptions, HandlerOptions, Lifespan } from "./app/client-app.ts";
 export { ClientApp } from "./app/client-app.ts";
 export type { Context, UserConfig, UserConfigValue } from "./app/context.ts";
@@ -16,11 +21,15 @@ export type { RoundSummary, RunObserver } from "./app/run-observer.ts";
 export { silentObserver } from "./app/run-observer.ts";
 export type { ServerAppMain, ServerLifespan } from "./app/server-app.ts";
 export { ServerApp } from "./app/server-app.ts";
-export { hasWasmSimd, weightedSumFloat32, weightedSumFloat32Js } from "./aggregation/weighted-sum.ts";
 export { Error, ErrorCode } from "./message/error.ts";
 export type { InstructionOptions, ReplyOptions, RestoreOptions } from "./message/message.ts";
 export { Message } from "./message/message.ts";
-export { decodeMessage, encodeMessage, messageFromProto, messageToProto } from "./message/message-serde.ts";
+export {
+  decodeMessage,
+  encodeMessage,
+  messageFromProto,
+  messageToProto,
+} from "./message/message-serde.ts";
 export type { MessageCategory } from "./message/message-type.ts";
 export { MessageType, parseMessageType } from "./message/message-type.ts";
 export type { Metadata } from "./message/metadata.ts";
@@ -55,7 +64,11 @@ export type { RunMode, RunSummaryJson } from "./run-output.ts";
 export { summarizeResult, writeRunOutput } from "./run-output.ts";
 export type { SimulationOptions, SimulationOutcome } from "./simulation/run-simulation.ts";
 export { runSimulation } from "./simulation/run-simulation.ts";
-export { aggregateArrayRecords, aggregateMetricRecords, orderByContent } from "./strategy/aggregate.ts";
+export {
+  aggregateArrayRecords,
+  aggregateMetricRecords,
+  orderByContent,
+} from "./strategy/aggregate.ts";
 export type { FedAvgOptions, MetricsAggregationFn } from "./strategy/fedavg.ts";
 export { FedAvg } from "./strategy/fedavg.ts";
 export { checkReplyConsistency } from "./strategy/reply-checks.ts";

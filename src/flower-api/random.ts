@@ -59,7 +59,10 @@ export function createRng(...seedParts: readonly (string | number | bigint)[]): 
     shuffle(items) {
       for (let i = items.length - 1; i > 0; i--) {
         const j = Math.floor(next() * (i + 1));
-        [items[i], items[j]] = [items[j] as (typeof items)[number], items[i] as (typeof items)[number]];
+        [items[i], items[j]] = [
+          items[j] as (typeof items)[number],
+          items[i] as (typeof items)[number],
+        ];
       }
       return items;
     },

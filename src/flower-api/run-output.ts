@@ -18,7 +18,10 @@ export interface RunSummaryJson {
 }
 
 /** Builds result.json's content and final-arrays.pb's bytes from a strategy's Result. */
-export function summarizeResult(mode: RunMode, result: Result): { summary: RunSummaryJson; finalArrays: Uint8Array } {
+export function summarizeResult(
+  mode: RunMode,
+  result: Result,
+): { summary: RunSummaryJson; finalArrays: Uint8Array } {
   const finalArrays = encodeArrayRecord(result.arrays);
   const roundNumbers = new Set([
     ...result.trainMetricsClientapp.keys(),
@@ -38,7 +41,11 @@ export function summarizeResult(mode: RunMode, result: Result): { summary: RunSu
 }
 
 /** Writes result.json and final-arrays.pb into `dir` (created if missing). */
-export async function writeRunOutput(dir: string, mode: RunMode, result: Result): Promise<RunSummaryJson> {
+export async function writeRunOutput(
+  dir: string,
+  mode: RunMode,
+  result: Result,
+): Promise<RunSummaryJson> {
   const { summary, finalArrays } = summarizeResult(mode, result);
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, "final-arrays.pb"), finalArrays);
@@ -49,6 +56,7 @@ export async function writeRunOutput(dir: string, mode: RunMode, result: Result)
 function metricsEntry(name: string, record: MetricRecord | undefined): Record<string, Metrics> {
   if (record === undefined) return {};
   const metrics: Metrics = {};
-  for (const [key, value] of record) metrics[key] = typeof value === "object" ? value.map(Number) : Number(value);
+  for (const [key, value] of record)
+    metrics[key] = typeof value === "object" ? value.map(Number) : Number(value);
   return { [name]: metrics };
 }

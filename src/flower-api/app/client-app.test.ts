@@ -19,12 +19,19 @@ const handlerOf = (reply: Message) => reply.content.configRecords.get("config")?
 
 describe("ClientApp", () => {
   it("routes by category and action", async () => {
-    const app = new ClientApp().train(echo("train")).train("finetune", echo("finetune")).evaluate(echo("evaluate"));
+    const app = new ClientApp()
+      .train(echo("train"))
+      .train("finetune", echo("finetune"))
+      .evaluate(echo("evaluate"));
     expect(handlerOf(await app.call(instruction("train"), context))).toBe("train");
     expect(handlerOf(await app.call(instruction("train.finetune"), context))).toBe("finetune");
     expect(handlerOf(await app.call(instruction("evaluate"), context))).toBe("evaluate");
-    await expect(app.call(instruction("query"), context)).rejects.toThrow(/no query function registered with name 'default'/);
-    await expect(app.call(instruction("fit"), context)).rejects.toThrow(/invalid message type 'fit'/);
+    await expect(app.call(instruction("query"), context)).rejects.toThrow(
+      /no query function registered with name 'default'/,
+    );
+    await expect(app.call(instruction("fit"), context)).rejects.toThrow(
+      /invalid message type 'fit'/,
+    );
   });
 
   it("composes mods in Flower's order: app mods outermost, first listed first", async () => {
@@ -37,7 +44,9 @@ describe("ClientApp", () => {
         seen.push(`<${name}`);
         return reply;
       };
-    const app = new ClientApp({ mods: [mod("a"), mod("b")] }).train("default", echo("t"), { mods: [mod("c")] });
+    const app = new ClientApp({ mods: [mod("a"), mod("b")] }).train("default", echo("t"), {
+      mods: [mod("c")],
+    });
     await app.call(instruction("train"), context);
     expect(seen).toEqual(["a>", "b>", "c>", "<c", "<b", "<a"]);
   });

@@ -15,7 +15,9 @@ export interface HandlerOptions {
 }
 
 /** Setup before and teardown after each message: code before the `yield`, then after it. */
-export type Lifespan = (context: Context) => AsyncGenerator<unknown, void> | Generator<unknown, void>;
+export type Lifespan = (
+  context: Context,
+) => AsyncGenerator<unknown, void> | Generator<unknown, void>;
 
 /**
  * The node side of an app, as Flower 1.28's `ClientApp`: handlers registered by message
@@ -69,10 +71,14 @@ export class ClientApp {
   async call(message: Message, context: Context): Promise<Message> {
     const type = message.metadata.messageType;
     const parsed = parseMessageType(type);
-    if (parsed === undefined) throw new FedbridgeError(Code.InvalidArgument, `invalid message type '${type}'`);
+    if (parsed === undefined)
+      throw new FedbridgeError(Code.InvalidArgument, `invalid message type '${type}'`);
     const handler = this.#handlers.get(`${parsed.category}.${parsed.action}`);
     if (handler === undefined) {
-      throw new FedbridgeError(Code.Unimplemented, `no ${parsed.category} function registered with name '${parsed.action}'`);
+      throw new FedbridgeError(
+        Code.Unimplemented,
+        `no ${parsed.category} function registered with name '${parsed.action}'`,
+      );
     }
     const lifespan = this.#lifespan?.(context);
     await lifespan?.next();
@@ -84,8 +90,10 @@ export class ClientApp {
   }
 
   #register(category: MessageCategory, args: RegisterArgs): this {
-    const [action, handler, options] = typeof args[0] === "string" ? args : (["default", args[0]] as const);
-    if (typeof handler !== "function") throw new FedbridgeError(Code.InvalidArgument, `${category} handler must be a function`);
+    const [action, handler, options] =
+      typeof args[0] === "string" ? args : (["default", args[0]] as const);
+    if (typeof handler !== "function")
+      throw new FedbridgeError(Code.InvalidArgument, `${category} handler must be a function`);
     if (parseMessageType(`${category}.${action}`) === undefined) {
       throw new FedbridgeError(Code.InvalidArgument, `invalid action name '${action}'`);
     }

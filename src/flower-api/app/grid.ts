@@ -22,7 +22,13 @@ export interface Grid {
   readonly run: RunInfo;
   /** Listens to the run's rounds; strategies report to it. */
   readonly observer: RunObserver;
-  createMessage(content: RecordDict, messageType: string, dstNodeId: bigint, groupId?: string, ttl?: number): Message;
+  createMessage(
+    content: RecordDict,
+    messageType: string,
+    dstNodeId: bigint,
+    groupId?: string,
+    ttl?: number,
+  ): Message;
   /** Ids of the nodes connected now. */
   getNodeIds(): Promise<bigint[]>;
   /** Sends instructions; returns their message ids. */
@@ -54,8 +60,19 @@ export abstract class BaseGrid implements Grid {
   /** Resolves when a reply arrives or after `ms`, whichever is first. */
   protected abstract waitForReplies(ms: number): Promise<void>;
 
-  createMessage(content: RecordDict, messageType: string, dstNodeId: bigint, groupId = "", ttl?: number): Message {
-    return new Message(content, { dstNodeId, messageType, groupId, ...(ttl === undefined ? {} : { ttl }) });
+  createMessage(
+    content: RecordDict,
+    messageType: string,
+    dstNodeId: bigint,
+    groupId = "",
+    ttl?: number,
+  ): Message {
+    return new Message(content, {
+      dstNodeId,
+      messageType,
+      groupId,
+      ...(ttl === undefined ? {} : { ttl }),
+    });
   }
 
   async pushMessages(messages: Iterable<Message>): Promise<string[]> {
@@ -63,7 +80,10 @@ export abstract class BaseGrid implements Grid {
     for (const message of batch) {
       const m = message.metadata;
       if (m.messageId !== "" || m.replyToMessageId !== "") {
-        throw new FedbridgeError(Code.InvalidArgument, "pushMessages takes new instructions (messageId and replyToMessageId empty)");
+        throw new FedbridgeError(
+          Code.InvalidArgument,
+          "pushMessages takes new instructions (messageId and replyToMessageId empty)",
+        );
       }
       m.runId = this.run.runId;
       m.srcNodeId = SERVER_NODE_ID;
@@ -73,7 +93,10 @@ export abstract class BaseGrid implements Grid {
     return batch.map((m) => m.metadata.messageId);
   }
 
-  async sendAndReceive(messages: Iterable<Message>, options: { timeout?: number } = {}): Promise<Message[]> {
+  async sendAndReceive(
+    messages: Iterable<Message>,
+    options: { timeout?: number } = {},
+  ): Promise<Message[]> {
     const instructions = [...messages];
     const ids = await this.pushMessages(instructions);
     const ttl = Math.min(...instructions.map((m) => m.remainingTtl()));
@@ -90,7 +113,9 @@ export abstract class BaseGrid implements Grid {
     return instructions.map(
       (ins) =>
         replies.get(ins.metadata.messageId) ??
-        new Message(new Error(ErrorCode.REPLY_MESSAGE_UNAVAILABLE, "no reply before the timeout"), { replyTo: ins }),
+        new Message(new Error(ErrorCode.REPLY_MESSAGE_UNAVAILABLE, "no reply before the timeout"), {
+          replyTo: ins,
+        }),
     );
   }
 }

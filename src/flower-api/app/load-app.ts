@@ -32,13 +32,19 @@ export async function readAppManifest(appDir: string): Promise<AppManifest> {
     throw new FedbridgeError(Code.NotFound, `app folder ${appDir} does not exist`);
   }
   if (!(await stat(manifestPath).catch(() => undefined))?.isFile()) {
-    throw new FedbridgeError(Code.InvalidArgument, `${appDir} is not an app folder: it has no package.json with a "fedbridge" field`);
+    throw new FedbridgeError(
+      Code.InvalidArgument,
+      `${appDir} is not an app folder: it has no package.json with a "fedbridge" field`,
+    );
   }
   let pkg: { name?: unknown; fedbridge?: unknown };
   try {
     pkg = JSON.parse(await readFile(manifestPath, "utf8"));
   } catch (cause) {
-    throw new FedbridgeError(Code.InvalidArgument, `${manifestPath}: cannot read it as JSON (${FedbridgeError.from(cause).message})`);
+    throw new FedbridgeError(
+      Code.InvalidArgument,
+      `${manifestPath}: cannot read it as JSON (${FedbridgeError.from(cause).message})`,
+    );
   }
   if (pkg.fedbridge === undefined) {
     throw new FedbridgeError(
@@ -49,18 +55,24 @@ export async function readAppManifest(appDir: string): Promise<AppManifest> {
   const parsed = appFieldSchema.safeParse(pkg.fedbridge);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new FedbridgeError(Code.InvalidArgument, `${manifestPath}: "fedbridge.${issue?.path.join(".")}": ${issue?.message}`);
+    throw new FedbridgeError(
+      Code.InvalidArgument,
+      `${manifestPath}: "fedbridge.${issue?.path.join(".")}": ${issue?.message}`,
+    );
   }
   const moduleUrl = async (field: "serverapp" | "clientapp") => {
     const path = resolve(dir, parsed.data[field]);
     if (!(await stat(path).catch(() => undefined))?.isFile()) {
-      throw new FedbridgeError(Code.NotFound, `${manifestPath}: "fedbridge.${field}" names ${parsed.data[field]}, which does not exist`);
+      throw new FedbridgeError(
+        Code.NotFound,
+        `${manifestPath}: "fedbridge.${field}" names ${parsed.data[field]}, which does not exist`,
+      );
     }
     return pathToFileURL(path).href;
   };
   return {
     dir,
-    name: typeof pkg.name === "string" ? pkg.name : dir.split("/").at(-1) ?? "app",
+    name: typeof pkg.name === "string" ? pkg.name : (dir.split("/").at(-1) ?? "app"),
     serverappUrl: await moduleUrl("serverapp"),
     clientappUrl: await moduleUrl("clientapp"),
     config: parsed.data.config,
@@ -68,16 +80,28 @@ export async function readAppManifest(appDir: string): Promise<AppManifest> {
 }
 
 /** Imports an app module and returns its named `app` export, checked to be a `type`. */
-export async function importApp<T>(url: string, type: abstract new (...args: never[]) => T, what: string): Promise<T> {
+export async function importApp<T>(
+  url: string,
+  type: abstract new (...args: never[]) => T,
+  what: string,
+): Promise<T> {
   let module: Record<string, unknown>;
   try {
     module = await import(url);
   } catch (cause) {
-    throw new FedbridgeError(Code.InvalidArgument, `cannot load ${what} module ${url}: ${FedbridgeError.from(cause).message}`, { cause });
+    throw new FedbridgeError(
+      Code.InvalidArgument,
+      `cannot load ${what} module ${url}: ${FedbridgeError.from(cause).message}`,
+      { cause },
+    );
   }
   if (!(module.app instanceof type)) {
-    const found = module.app === undefined ? "no export named `app`" : "an `app` export of another type";
-    throw new FedbridgeError(Code.InvalidArgument, `${what} module ${url} has ${found}; it must export \`app\`, a ${type.name}`);
+    const found =
+      module.app === undefined ? "no export named `app`" : "an `app` export of another type";
+    throw new FedbridgeError(
+      Code.InvalidArgument,
+      `${what} module ${url} has ${found}; it must export \`app\`, a ${type.name}`,
+    );
   }
   return module.app;
 }

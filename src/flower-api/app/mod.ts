@@ -11,7 +11,11 @@ export type Handler = (message: Message, context: Context) => Message | Promise<
  * Middleware around a handler, as Flower 1.28's `Mod`: it may change the message, the
  * reply, or not call `callNext` at all.
  */
-export type Mod = (message: Message, context: Context, callNext: ClientAppCallable) => Message | Promise<Message>;
+export type Mod = (
+  message: Message,
+  context: Context,
+  callNext: ClientAppCallable,
+) => Message | Promise<Message>;
 
 /**
  * Wraps `handler` in `mods`, the first mod outermost: Flower's `make_ffn`, so mods see

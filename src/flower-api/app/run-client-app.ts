@@ -10,7 +10,11 @@ import type { Context } from "./context.ts";
  * (CLIENT_APP_RAISED_EXCEPTION) so the server's round goes on with the other nodes.
  * Every mode (simulation, SuperNode, bridge) runs ClientApps through here.
  */
-export async function runClientApp(app: ClientApp, message: Message, context: Context): Promise<Message> {
+export async function runClientApp(
+  app: ClientApp,
+  message: Message,
+  context: Context,
+): Promise<Message> {
   try {
     const reply = await app.call(message, context);
     if (!(reply instanceof Message)) throw new TypeError("the handler did not return a Message");
@@ -20,6 +24,8 @@ export async function runClientApp(app: ClientApp, message: Message, context: Co
     return reply;
   } catch (cause) {
     const reason = `${FedbridgeError.from(cause).message}`;
-    return new Message(new Error(ErrorCode.CLIENT_APP_RAISED_EXCEPTION, reason), { replyTo: message });
+    return new Message(new Error(ErrorCode.CLIENT_APP_RAISED_EXCEPTION, reason), {
+      replyTo: message,
+    });
   }
 }

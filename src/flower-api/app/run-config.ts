@@ -15,7 +15,10 @@ export function parseConfigOverrides(text: string, flag = "--run-config"): UserC
     const match = pairPattern.exec(rest);
     if (match === null || match[0].trim() === "") {
       const bad = rest.split(/\s+/)[0];
-      throw new FedbridgeError(Code.InvalidArgument, `${flag}: cannot read '${bad}'; expected key=value pairs such as "num-server-rounds=3 lr=0.1"`);
+      throw new FedbridgeError(
+        Code.InvalidArgument,
+        `${flag}: cannot read '${bad}'; expected key=value pairs such as "num-server-rounds=3 lr=0.1"`,
+      );
     }
     const [, key = "", raw = ""] = match;
     config[key] = parseValue(raw);

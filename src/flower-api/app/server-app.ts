@@ -4,10 +4,15 @@ import type { Context } from "./context.ts";
 import type { Grid } from "./grid.ts";
 
 /** The body of a ServerApp; returning the strategy's Result lets the runner save the model. */
-export type ServerAppMain = (grid: Grid, context: Context) => Promise<Result | undefined> | Result | undefined;
+export type ServerAppMain = (
+  grid: Grid,
+  context: Context,
+) => Promise<Result | undefined> | Result | undefined;
 
 /** Setup before and teardown after the run: code before the `yield`, then after it. */
-export type ServerLifespan = (context: Context) => AsyncGenerator<unknown, void> | Generator<unknown, void>;
+export type ServerLifespan = (
+  context: Context,
+) => AsyncGenerator<unknown, void> | Generator<unknown, void>;
 
 /**
  * The server side of an app, as Flower 1.28's `ServerApp`.
@@ -24,7 +29,8 @@ export class ServerApp {
   #lifespan: ServerLifespan | undefined;
 
   main(main: ServerAppMain): this {
-    if (typeof main !== "function") throw new FedbridgeError(Code.InvalidArgument, "ServerApp main must be a function");
+    if (typeof main !== "function")
+      throw new FedbridgeError(Code.InvalidArgument, "ServerApp main must be a function");
     this.#main = main;
     return this;
   }
@@ -37,7 +43,10 @@ export class ServerApp {
   /** Runs main inside the lifespan; returns what main returned. */
   async run(grid: Grid, context: Context): Promise<Result | undefined> {
     if (this.#main === undefined) {
-      throw new FedbridgeError(Code.FailedPrecondition, "the ServerApp has no main function (call app.main(fn))");
+      throw new FedbridgeError(
+        Code.FailedPrecondition,
+        "the ServerApp has no main function (call app.main(fn))",
+      );
     }
     const lifespan = this.#lifespan?.(context);
     await lifespan?.next();

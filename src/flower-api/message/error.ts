@@ -25,7 +25,9 @@ export class Error {
 
   /** The code's name, e.g. `NODE_UNAVAILABLE`, or the number when it is not Flower's. */
   get codeName(): string {
-    return Object.entries(ErrorCode).find(([, value]) => value === this.code)?.[0] ?? String(this.code);
+    return (
+      Object.entries(ErrorCode).find(([, value]) => value === this.code)?.[0] ?? String(this.code)
+    );
   }
 
   toString(): string {

@@ -12,7 +12,9 @@ export function messageToProto(message: Message): MessageProto {
   return create(MessageSchema, {
     metadata: { ...message.metadata },
     ...(message.hasContent() ? { content: recordDictToProto(message.content) } : {}),
-    ...(message.hasError() ? { error: { code: BigInt(message.error.code), reason: message.error.reason } } : {}),
+    ...(message.hasError()
+      ? { error: { code: BigInt(message.error.code), reason: message.error.reason } }
+      : {}),
   });
 }
 

@@ -13,8 +13,11 @@ export type MessageCategory = (typeof MessageType)[keyof typeof MessageType];
 const CATEGORIES = new Set<string>(Object.values(MessageType));
 
 /** Splits `train.finetune` into its category and action (`default` when there is none). */
-export function parseMessageType(messageType: string): { category: MessageCategory; action: string } | undefined {
+export function parseMessageType(
+  messageType: string,
+): { category: MessageCategory; action: string } | undefined {
   const [category = "", action = "default", ...rest] = messageType.split(".");
-  if (!CATEGORIES.has(category) || rest.length > 0 || !/^[A-Za-z_][A-Za-z0-9_-]*$/.test(action)) return undefined;
+  if (!CATEGORIES.has(category) || rest.length > 0 || !/^[A-Za-z_][A-Za-z0-9_-]*$/.test(action))
+    return undefined;
   return { category: category as MessageCategory, action };
 }

@@ -42,18 +42,24 @@ export class Message {
   #content: RecordDict | undefined;
   #error: Error | undefined;
 
-  constructor(body: RecordDict | Error, options: InstructionOptions | ReplyOptions | RestoreOptions) {
+  constructor(
+    body: RecordDict | Error,
+    options: InstructionOptions | ReplyOptions | RestoreOptions,
+  ) {
     if (body instanceof Error) this.#error = body;
     else this.#content = body;
     if ("metadata" in options) {
       this.metadata = { ...options.metadata };
     } else if ("replyTo" in options) {
-      if (!(body instanceof Error) && !isRecordDict(body)) throw invalid("a reply's body must be a RecordDict or an Error");
+      if (!(body instanceof Error) && !isRecordDict(body))
+        throw invalid("a reply's body must be a RecordDict or an Error");
       this.metadata = replyMetadata(options.replyTo, options.ttl);
     } else {
       if (body instanceof Error) throw invalid("an instruction carries content, not an Error");
-      if (typeof options.dstNodeId !== "bigint") throw invalid("dstNodeId must be a bigint node id");
-      if (typeof options.messageType !== "string" || options.messageType === "") throw invalid("messageType is required");
+      if (typeof options.dstNodeId !== "bigint")
+        throw invalid("dstNodeId must be a bigint node id");
+      if (typeof options.messageType !== "string" || options.messageType === "")
+        throw invalid("messageType is required");
       this.metadata = {
         runId: 0n,
         messageId: "",
@@ -69,7 +75,8 @@ export class Message {
   }
 
   get content(): RecordDict {
-    if (this.#content === undefined) throw invalid(`message has no content; it carries an error (${this.#error})`);
+    if (this.#content === undefined)
+      throw invalid(`message has no content; it carries an error (${this.#error})`);
     return this.#content;
   }
 

@@ -34,27 +34,36 @@ describe("deflate (Flower's object ids)", () => {
       },
     });
     const tree = deflateMessage(message);
-    expect(tree.children[0]?.children[0]?.id).toBe("efc015c52574c8eaa1cccaf60191f2106bc548d18675ab0e599b2956d841edbb");
-    expect(tree.children[0]?.id).toBe("1c950f08490ce181e4613b5ef059071a853dc363ef6fa3a9b8ca8f2beed7f302");
+    expect(tree.children[0]?.children[0]?.id).toBe(
+      "efc015c52574c8eaa1cccaf60191f2106bc548d18675ab0e599b2956d841edbb",
+    );
+    expect(tree.children[0]?.id).toBe(
+      "1c950f08490ce181e4613b5ef059071a853dc363ef6fa3a9b8ca8f2beed7f302",
+    );
     expect(tree.id).toBe("d5b8a68f88f7660973d72134fd1da183dac03f6abf023f8155182367071e61ac");
   });
 
   it("splits array data into 5 MiB chunks and lists repeated chunks once", () => {
     const data = new Uint8Array(2 * ARRAY_CHUNK_SIZE + 1); // two equal chunks and a tail
-    const deflated = deflateArray(new Array({ dtype: "uint8", shape: [data.length], stype: "raw", data }));
+    const deflated = deflateArray(
+      new Array({ dtype: "uint8", shape: [data.length], stype: "raw", data }),
+    );
     expect(deflated.children).toHaveLength(2);
     const body = new TextDecoder().decode(deflated.bytes.subarray(deflated.bytes.indexOf(0) + 1));
     expect(JSON.parse(body).arraychunk_ids).toEqual([0, 0, 1]);
   });
 
   it("writes JSON as Python's json.dumps does", () => {
-    expect(pythonJson({ a: "é\n\"", b: [1, 2], c: "😀" })).toBe('{"a": "\\u00e9\\n\\"", "b": [1, 2], "c": "\\ud83d\\ude00"}');
+    expect(pythonJson({ a: 'é\n"', b: [1, 2], c: "😀" })).toBe(
+      '{"a": "\\u00e9\\n\\"", "b": [1, 2], "c": "\\ud83d\\ude00"}',
+    );
     expect(() => pythonJson({ x: 0.5 })).toThrow(/integers only/);
   });
 
   it("gives an ArrayRecord the same id wherever it is sent", () => {
     const arrays = ArrayRecord.fromTypedArrays([{ values: new Float32Array([1]), shape: [1] }]);
-    const to = (dstNodeId: bigint) => new Message(new RecordDict({ arrays }), { dstNodeId, messageType: "train" });
+    const to = (dstNodeId: bigint) =>
+      new Message(new RecordDict({ arrays }), { dstNodeId, messageType: "train" });
     const [a, b] = [deflateMessage(to(2n)), deflateMessage(to(3n))];
     expect(a.children[0]?.id).toBe(b.children[0]?.id);
     expect(a.id).not.toBe(b.id);

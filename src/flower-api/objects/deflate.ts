@@ -1,13 +1,13 @@
 import { createHash } from "node:crypto";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { MessageSchema } from "../../gen/flwr/proto/message_pb.ts";
+import { ConfigRecordSchema, MetricRecordSchema } from "../../gen/flwr/proto/recorddict_pb.ts";
 import type { Message } from "../message/message.ts";
 import type { Array } from "../records/array.ts";
 import { ArrayRecord } from "../records/array-record.ts";
 import { MetricRecord } from "../records/metric-record.ts";
 import type { AnyRecord, RecordDict } from "../records/record-dict.ts";
 import { configRecordToProto, metricRecordToProto } from "../records/serde.ts";
-import { ConfigRecordSchema, MetricRecordSchema } from "../../gen/flwr/proto/recorddict_pb.ts";
 import { pythonJson } from "./python-json.ts";
 
 /**
@@ -28,9 +28,15 @@ export interface DeflatedObject {
 }
 
 /** The id and bytes of a leaf or inner object. */
-function makeObject(type: string, body: Uint8Array, children: readonly DeflatedObject[]): DeflatedObject {
+function makeObject(
+  type: string,
+  body: Uint8Array,
+  children: readonly DeflatedObject[],
+): DeflatedObject {
   const unique = uniqueById(children);
-  const head = new TextEncoder().encode(`${type} ${unique.map((c) => c.id).join(",")} ${body.length}\0`);
+  const head = new TextEncoder().encode(
+    `${type} ${unique.map((c) => c.id).join(",")} ${body.length}\0`,
+  );
   const bytes = new Uint8Array(head.length + body.length);
   bytes.set(head, 0);
   bytes.set(body, head.length);
@@ -71,10 +77,18 @@ export function deflateRecord(record: AnyRecord): DeflatedObject {
   if (record instanceof ArrayRecord) {
     const children = [...record].map(([name, array]) => [name, deflateArray(array)] as const);
     const body = pythonJson(Object.fromEntries(children.map(([name, child]) => [name, child.id])));
-    return makeObject("ArrayRecord", utf8(body), children.map(([, child]) => child));
+    return makeObject(
+      "ArrayRecord",
+      utf8(body),
+      children.map(([, child]) => child),
+    );
   }
   if (record instanceof MetricRecord) {
-    return makeObject("MetricRecord", toBinary(MetricRecordSchema, metricRecordToProto(record)), []);
+    return makeObject(
+      "MetricRecord",
+      toBinary(MetricRecordSchema, metricRecordToProto(record)),
+      [],
+    );
   }
   return makeObject("ConfigRecord", toBinary(ConfigRecordSchema, configRecordToProto(record)), []);
 }
@@ -82,14 +96,20 @@ export function deflateRecord(record: AnyRecord): DeflatedObject {
 export function deflateRecordDict(dict: RecordDict): DeflatedObject {
   const children = [...dict].map(([name, record]) => [name, deflateRecord(record)] as const);
   const body = pythonJson(Object.fromEntries(children.map(([name, child]) => [name, child.id])));
-  return makeObject("RecordDict", utf8(body), children.map(([, child]) => child));
+  return makeObject(
+    "RecordDict",
+    utf8(body),
+    children.map(([, child]) => child),
+  );
 }
 
 /** The message as Flower's object tree; the root's id is the message id. */
 export function deflateMessage(message: Message): DeflatedObject {
   const proto = create(MessageSchema, {
     metadata: { ...message.metadata, messageId: "" },
-    ...(message.hasError() ? { error: { code: BigInt(message.error.code), reason: message.error.reason } } : {}),
+    ...(message.hasError()
+      ? { error: { code: BigInt(message.error.code), reason: message.error.reason } }
+      : {}),
   });
   const children = message.hasContent() ? [deflateRecordDict(message.content)] : [];
   return makeObject("Message", toBinary(MessageSchema, proto), children);

@@ -7,7 +7,8 @@
 export function pythonJson(value: unknown): string {
   if (typeof value === "string") return pythonString(value);
   if (typeof value === "number") {
-    if (!Number.isInteger(value)) throw new TypeError(`pythonJson writes integers only, got ${value}`);
+    if (!Number.isInteger(value))
+      throw new TypeError(`pythonJson writes integers only, got ${value}`);
     return String(value);
   }
   if (Array.isArray(value)) return `[${value.map(pythonJson).join(", ")}]`;

@@ -23,16 +23,22 @@ export class ArrayRecord extends Map<string, Array> {
   }
 
   override set(key: string, value: Array): this {
-    if (typeof key !== "string") throw new FedbridgeError(Code.InvalidArgument, "ArrayRecord keys must be strings");
+    if (typeof key !== "string")
+      throw new FedbridgeError(Code.InvalidArgument, "ArrayRecord keys must be strings");
     if (!(value instanceof Array)) {
-      throw new FedbridgeError(Code.InvalidArgument, `ArrayRecord value for '${key}' must be an Array`);
+      throw new FedbridgeError(
+        Code.InvalidArgument,
+        `ArrayRecord value for '${key}' must be an Array`,
+      );
     }
     return super.set(key, value);
   }
 
   /** Named "0", "1", ... in order, as Flower names a list of numpy arrays. */
   static fromTypedArrays(arrays: readonly ShapedValues[]): ArrayRecord {
-    return new ArrayRecord(arrays.map(({ values, shape }, i) => [String(i), Array.fromTypedArray(values, shape)]));
+    return new ArrayRecord(
+      arrays.map(({ values, shape }, i) => [String(i), Array.fromTypedArray(values, shape)]),
+    );
   }
 
   /** The values of every array, in order. */

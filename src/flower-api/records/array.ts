@@ -29,7 +29,11 @@ export interface TensorLike {
 
 /** A factory of tensors, such as the `tf` namespace of `@tensorflow/tfjs`. */
 export interface TensorFactory<T> {
-  tensor(values: Float32Array | Int32Array | Uint8Array, shape: number[], dtype?: "float32" | "int32" | "bool"): T;
+  tensor(
+    values: Float32Array | Int32Array | Uint8Array,
+    shape: number[],
+    dtype?: "float32" | "int32" | "bool",
+  ): T;
 }
 
 const TYPED_TO_DTYPE = new Map<unknown, NumericDtype>([
@@ -68,12 +72,19 @@ export class Array {
   }
 
   /** Serializes a typed array (1-D unless `shape` says otherwise) in Flower's NPY convention. */
-  static fromTypedArray(values: NumericTypedArray, shape: readonly number[] = [values.length]): Array {
+  static fromTypedArray(
+    values: NumericTypedArray,
+    shape: readonly number[] = [values.length],
+  ): Array {
     const dtype = TYPED_TO_DTYPE.get(values.constructor);
-    if (dtype === undefined) throw new FedbridgeError(Code.InvalidArgument, "unsupported typed array type");
+    if (dtype === undefined)
+      throw new FedbridgeError(Code.InvalidArgument, "unsupported typed array type");
     const count = shape.reduce((a, b) => a * b, 1);
     if (count !== values.length) {
-      throw new FedbridgeError(Code.InvalidArgument, `shape [${shape.join(", ")}] does not fit ${values.length} values`);
+      throw new FedbridgeError(
+        Code.InvalidArgument,
+        `shape [${shape.join(", ")}] does not fit ${values.length} values`,
+      );
     }
     return new Array({ dtype, shape, stype: NUMPY_STYPE, data: encodeNpy(dtype, shape, values) });
   }
@@ -104,8 +115,10 @@ export class Array {
     const values = this.toTypedArray();
     const shape = [...this.shape];
     if (values instanceof Float32Array) return tf.tensor(values, shape, "float32");
-    if (this.dtype === "bool") return tf.tensor(Uint8Array.from(values as Uint8Array), shape, "bool");
-    if (values instanceof Float64Array) return tf.tensor(Float32Array.from(values), shape, "float32");
+    if (this.dtype === "bool")
+      return tf.tensor(Uint8Array.from(values as Uint8Array), shape, "bool");
+    if (values instanceof Float64Array)
+      return tf.tensor(Float32Array.from(values), shape, "float32");
     return tf.tensor(Int32Array.from(values as ArrayLike<number>, Number), shape, "int32");
   }
 

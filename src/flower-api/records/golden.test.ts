@@ -15,7 +15,9 @@ import {
 
 // Files written by Flower 1.28 itself (see ../shared/fixtures/flower-1.28/MANIFEST.json).
 const fixture = (name: string) =>
-  new Uint8Array(readFileSync(new URL(`../../../../shared/fixtures/flower-1.28/${name}`, import.meta.url)));
+  new Uint8Array(
+    readFileSync(new URL(`../../../../shared/fixtures/flower-1.28/${name}`, import.meta.url)),
+  );
 
 describe("golden files from Flower 1.28", () => {
   it("arrayrecord.pb: w, b, i decode to their values and encode back byte for byte", () => {
@@ -30,14 +32,23 @@ describe("golden files from Flower 1.28", () => {
     expect(encodeArrayRecord(record)).toEqual(bytes);
     // Our NPY writer produces numpy.save's bytes exactly.
     expect(Array.fromTypedArray(new Float32Array([3]), [1]).data).toEqual(record.get("w")?.data);
-    expect(Array.fromTypedArray(new Float32Array([0, 1, 2, 3, 4, 5]), [2, 3]).data).toEqual(record.get("b")?.data);
-    expect(Array.fromTypedArray(new BigInt64Array([1n, -2n, 3n])).data).toEqual(record.get("i")?.data);
+    expect(Array.fromTypedArray(new Float32Array([0, 1, 2, 3, 4, 5]), [2, 3]).data).toEqual(
+      record.get("b")?.data,
+    );
+    expect(Array.fromTypedArray(new BigInt64Array([1n, -2n, 3n])).data).toEqual(
+      record.get("i")?.data,
+    );
   });
 
   it("metricrecord.pb: ints, floats and lists keep their kinds", () => {
     const bytes = fixture("metricrecord.pb");
     const record = decodeMetricRecord(bytes);
-    expect(record.toObject()).toEqual({ loss: 0.25, "num-examples": 120, "acc-list": [0.5, 0.75], counts: [1, 2, 3] });
+    expect(record.toObject()).toEqual({
+      loss: 0.25,
+      "num-examples": 120,
+      "acc-list": [0.5, 0.75],
+      counts: [1, 2, 3],
+    });
     expect(record.kindOf("num-examples")).toBe("sint64");
     expect(encodeMetricRecord(record)).toEqual(bytes);
   });

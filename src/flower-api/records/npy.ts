@@ -43,7 +43,11 @@ export function isNumericDtype(dtype: string): dtype is NumericDtype {
 }
 
 /** Encodes values of `dtype` and `shape` as the bytes `numpy.save` would write. */
-export function encodeNpy(dtype: NumericDtype, shape: readonly number[], values: ArrayBufferView): Uint8Array {
+export function encodeNpy(
+  dtype: NumericDtype,
+  shape: readonly number[],
+  values: ArrayBufferView,
+): Uint8Array {
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(", ")})`;
   const dict = `{'descr': '${NUMERIC_DTYPES[dtype].descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
   const headerLength = Math.ceil((PREAMBLE + dict.length + 1) / ALIGN) * ALIGN - PREAMBLE;
@@ -54,7 +58,10 @@ export function encodeNpy(dtype: NumericDtype, shape: readonly number[], values:
   out[7] = 0;
   new DataView(out.buffer).setUint16(8, headerLength, true);
   for (let i = 0; i < header.length; i++) out[PREAMBLE + i] = header.charCodeAt(i);
-  out.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), PREAMBLE + headerLength);
+  out.set(
+    new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
+    PREAMBLE + headerLength,
+  );
   return out;
 }
 
@@ -67,8 +74,10 @@ export interface DecodedNpy {
 
 /** Decodes NPY bytes (versions 1–3, little-endian, C order). */
 export function decodeNpy(bytes: Uint8Array): DecodedNpy {
-  const fail = (why: string) => new FedbridgeError(Code.InvalidArgument, `invalid NPY data: ${why}`);
-  if (bytes.length < PREAMBLE || MAGIC.some((b, i) => bytes[i] !== b)) throw fail("no \\x93NUMPY magic");
+  const fail = (why: string) =>
+    new FedbridgeError(Code.InvalidArgument, `invalid NPY data: ${why}`);
+  if (bytes.length < PREAMBLE || MAGIC.some((b, i) => bytes[i] !== b))
+    throw fail("no \\x93NUMPY magic");
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const major = bytes[6];
   const lengthSize = major === 1 ? 2 : 4;
@@ -79,9 +88,12 @@ export function decodeNpy(bytes: Uint8Array): DecodedNpy {
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr === undefined || fortran === undefined || shapeText === undefined) throw fail(`bad header ${header.trim()}`);
+  if (descr === undefined || fortran === undefined || shapeText === undefined)
+    throw fail(`bad header ${header.trim()}`);
   if (fortran === "True") throw fail("Fortran order is not supported");
-  const dtype = (Object.keys(NUMERIC_DTYPES) as NumericDtype[]).find((d) => NUMERIC_DTYPES[d].descr === descr);
+  const dtype = (Object.keys(NUMERIC_DTYPES) as NumericDtype[]).find(
+    (d) => NUMERIC_DTYPES[d].descr === descr,
+  );
   if (dtype === undefined) throw fail(`unsupported dtype descriptor '${descr}'`);
   const shape = shapeText
     .split(",")
@@ -92,7 +104,9 @@ export function decodeNpy(bytes: Uint8Array): DecodedNpy {
   const count = shape.reduce((a, b) => a * b, 1);
   const byteLength = count * Typed.BYTES_PER_ELEMENT;
   if (dataStart + byteLength !== bytes.length) {
-    throw fail(`shape (${shape.join(", ")}) needs ${byteLength} data bytes, found ${bytes.length - dataStart}`);
+    throw fail(
+      `shape (${shape.join(", ")}) needs ${byteLength} data bytes, found ${bytes.length - dataStart}`,
+    );
   }
   const offset = bytes.byteOffset + dataStart;
   const values =

@@ -20,8 +20,15 @@ export class RecordDict extends Map<string, AnyRecord> {
   }
 
   override set(key: string, value: AnyRecord): this {
-    if (typeof key !== "string") throw new FedbridgeError(Code.InvalidArgument, "RecordDict keys must be strings");
-    if (!(value instanceof ArrayRecord || value instanceof MetricRecord || value instanceof ConfigRecord)) {
+    if (typeof key !== "string")
+      throw new FedbridgeError(Code.InvalidArgument, "RecordDict keys must be strings");
+    if (
+      !(
+        value instanceof ArrayRecord ||
+        value instanceof MetricRecord ||
+        value instanceof ConfigRecord
+      )
+    ) {
       throw new FedbridgeError(
         Code.InvalidArgument,
         `RecordDict value for '${key}' must be an ArrayRecord, MetricRecord or ConfigRecord`,

@@ -40,7 +40,9 @@ describe("Array", () => {
   it("writes the NPY header numpy writes, data on a 64-byte boundary", () => {
     const array = Array.fromTypedArray(new Float32Array(6), [2, 3]);
     const header = new TextDecoder().decode(array.data.subarray(10, 128));
-    expect(header).toBe(`${"{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }".padEnd(117)}\n`);
+    expect(header).toBe(
+      `${"{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }".padEnd(117)}\n`,
+    );
     expect(array.data.length).toBe(128 + 24);
     expect(decodeNpy(array.data).shape).toEqual([2, 3]);
   });
@@ -48,20 +50,38 @@ describe("Array", () => {
   it("converts to and from tensor-like objects", () => {
     const tensor = { shape: [2], dtype: "float32", dataSync: () => new Float32Array([1, 2]) };
     const array = Array.fromTensor(tensor);
-    const tf = { tensor: (values: unknown, shape: number[], dtype?: string) => ({ values, shape, dtype }) };
-    expect(array.toTensor(tf)).toEqual({ values: new Float32Array([1, 2]), shape: [2], dtype: "float32" });
+    const tf = {
+      tensor: (values: unknown, shape: number[], dtype?: string) => ({ values, shape, dtype }),
+    };
+    expect(array.toTensor(tf)).toEqual({
+      values: new Float32Array([1, 2]),
+      shape: [2],
+      dtype: "float32",
+    });
   });
 
   it("refuses a shape that does not fit and bad NPY bytes", () => {
-    expect(() => Array.fromTypedArray(new Float32Array(3), [2, 2])).toThrow(/shape \[2, 2\] does not fit 3 values/);
-    const bad = new Array({ dtype: "float32", shape: [1], stype: "numpy.ndarray", data: new Uint8Array([1, 2, 3]) });
+    expect(() => Array.fromTypedArray(new Float32Array(3), [2, 2])).toThrow(
+      /shape \[2, 2\] does not fit 3 values/,
+    );
+    const bad = new Array({
+      dtype: "float32",
+      shape: [1],
+      stype: "numpy.ndarray",
+      data: new Uint8Array([1, 2, 3]),
+    });
     expect(() => bad.toTypedArray()).toThrow(/invalid NPY data/);
   });
 });
 
 describe("MetricRecord", () => {
   it("holds numbers and homogeneous number lists, keeping int vs float", () => {
-    const record = new MetricRecord({ loss: 0.25, "num-examples": 120, accs: [0.5, 0.75], counts: [1, 2] });
+    const record = new MetricRecord({
+      loss: 0.25,
+      "num-examples": 120,
+      accs: [0.5, 0.75],
+      counts: [1, 2],
+    });
     expect(record.kindOf("loss")).toBe("double");
     expect(record.kindOf("num-examples")).toBe("sint64");
     expect(record.kindOf("accs")).toBe("doubleList");
@@ -71,7 +91,9 @@ describe("MetricRecord", () => {
 
   it("refuses booleans, strings and mixed lists with a typed error", () => {
     expect(() => new MetricRecord({ ok: true as never })).toThrow(FedbridgeError);
-    expect(() => new MetricRecord({ ok: true as never })).toThrow(/'ok' must be a number or a list of numbers; got a bool value/);
+    expect(() => new MetricRecord({ ok: true as never })).toThrow(
+      /'ok' must be a number or a list of numbers; got a bool value/,
+    );
     expect(() => new MetricRecord({ name: "x" as never })).toThrow(FedbridgeError);
     expect(() => new MetricRecord({ mixed: [1, "a"] as never })).toThrow(/mixed list/);
     expect(() => new MetricRecord({ flags: [true, false] as never })).toThrow(/boolList/);
@@ -123,7 +145,11 @@ describe("RecordDict", () => {
   });
 
   it("refuses values that are not records and reports bad bytes clearly", () => {
-    expect(() => new RecordDict({ x: new Map() as never })).toThrow(/must be an ArrayRecord, MetricRecord or ConfigRecord/);
-    expect(() => decodeArrayRecord(new Uint8Array([0xff, 0xff, 0xff]))).toThrow(/invalid ArrayRecord bytes/);
+    expect(() => new RecordDict({ x: new Map() as never })).toThrow(
+      /must be an ArrayRecord, MetricRecord or ConfigRecord/,
+    );
+    expect(() => decodeArrayRecord(new Uint8Array([0xff, 0xff, 0xff]))).toThrow(
+      /invalid ArrayRecord bytes/,
+    );
   });
 });

@@ -2,9 +2,9 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import {
   type Array as ArrayProto,
+  type ArrayRecord as ArrayRecordProto,
   ArrayRecordSchema,
   ArraySchema,
-  type ArrayRecord as ArrayRecordProto,
   type ConfigRecord as ConfigRecordProto,
   ConfigRecordSchema,
   type ConfigRecordValue,
@@ -24,11 +24,21 @@ import type { TypedRecord, ValueKind } from "./typed-record.ts";
 /** Records to and from `flwr.proto` messages, exactly as Flower 1.28 serializes them. */
 
 export function arrayToProto(array: Array): ArrayProto {
-  return create(ArraySchema, { dtype: array.dtype, shape: [...array.shape], stype: array.stype, data: array.data });
+  return create(ArraySchema, {
+    dtype: array.dtype,
+    shape: [...array.shape],
+    stype: array.stype,
+    data: array.data,
+  });
 }
 
 export function arrayFromProto(proto: ArrayProto): Array {
-  return new Array({ dtype: proto.dtype, shape: proto.shape, stype: proto.stype, data: proto.data });
+  return new Array({
+    dtype: proto.dtype,
+    shape: proto.shape,
+    stype: proto.stype,
+    data: proto.data,
+  });
 }
 
 export function arrayRecordToProto(record: ArrayRecord): ArrayRecordProto {
@@ -38,7 +48,9 @@ export function arrayRecordToProto(record: ArrayRecord): ArrayRecordProto {
 }
 
 export function arrayRecordFromProto(proto: ArrayRecordProto): ArrayRecord {
-  return new ArrayRecord(proto.items.map((item) => [item.key, arrayFromProto(item.value ?? create(ArraySchema))]));
+  return new ArrayRecord(
+    proto.items.map((item) => [item.key, arrayFromProto(item.value ?? create(ArraySchema))]),
+  );
 }
 
 type ValueProto = ConfigRecordValue["value"] | MetricRecordValue["value"];
@@ -51,7 +63,10 @@ function valueToProto(record: TypedRecord<unknown>, key: string, value: unknown)
       return { case: kind, value: BigInt(value as number | bigint) };
     case "sintList":
     case "uintList":
-      return { case: kind, value: { vals: (value as (number | bigint)[]).map((v) => BigInt(v)) } as never };
+      return {
+        case: kind,
+        value: { vals: (value as (number | bigint)[]).map((v) => BigInt(v)) } as never,
+      };
     case "doubleList":
     case "boolList":
     case "stringList":
@@ -84,19 +99,27 @@ function valueFromProto(proto: ValueProto, where: string): [unknown, ValueKind] 
 
 /** A wire integer as a number where that is exact, else a bigint. */
 function narrow(value: bigint): number | bigint {
-  return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
+  return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
+    ? Number(value)
+    : value;
 }
 
 export function metricRecordToProto(record: MetricRecord): MetricRecordProto {
   return create(MetricRecordSchema, {
-    items: [...record].map(([key, value]) => ({ key, value: { value: valueToProto(record, key, value) as MetricRecordValue["value"] } })),
+    items: [...record].map(([key, value]) => ({
+      key,
+      value: { value: valueToProto(record, key, value) as MetricRecordValue["value"] },
+    })),
   });
 }
 
 export function metricRecordFromProto(proto: MetricRecordProto): MetricRecord {
   const record = new MetricRecord();
   for (const { key, value } of proto.items) {
-    const [decoded, kind] = valueFromProto(value?.value ?? { case: undefined }, `MetricRecord item '${key}'`);
+    const [decoded, kind] = valueFromProto(
+      value?.value ?? { case: undefined },
+      `MetricRecord item '${key}'`,
+    );
     record.setWithKind(key, decoded as MetricValue, kind);
   }
   return record;
@@ -104,14 +127,20 @@ export function metricRecordFromProto(proto: MetricRecordProto): MetricRecord {
 
 export function configRecordToProto(record: ConfigRecord): ConfigRecordProto {
   return create(ConfigRecordSchema, {
-    items: [...record].map(([key, value]) => ({ key, value: { value: valueToProto(record, key, value) as ConfigRecordValue["value"] } })),
+    items: [...record].map(([key, value]) => ({
+      key,
+      value: { value: valueToProto(record, key, value) as ConfigRecordValue["value"] },
+    })),
   });
 }
 
 export function configRecordFromProto(proto: ConfigRecordProto): ConfigRecord {
   const record = new ConfigRecord();
   for (const { key, value } of proto.items) {
-    const [decoded, kind] = valueFromProto(value?.value ?? { case: undefined }, `ConfigRecord item '${key}'`);
+    const [decoded, kind] = valueFromProto(
+      value?.value ?? { case: undefined },
+      `ConfigRecord item '${key}'`,
+    );
     record.setWithKind(key, decoded as ConfigValue, kind);
   }
   return record;
@@ -124,8 +153,10 @@ export function recordDictToProto(dict: RecordDict): RecordDictProto {
 }
 
 function recordToProto(record: AnyRecord): RecordDictProto["items"][number]["value"] {
-  if (record instanceof ArrayRecord) return { case: "arrayRecord", value: arrayRecordToProto(record) };
-  if (record instanceof MetricRecord) return { case: "metricRecord", value: metricRecordToProto(record) };
+  if (record instanceof ArrayRecord)
+    return { case: "arrayRecord", value: arrayRecordToProto(record) };
+  if (record instanceof MetricRecord)
+    return { case: "metricRecord", value: metricRecordToProto(record) };
   return { case: "configRecord", value: configRecordToProto(record) };
 }
 
@@ -191,6 +222,10 @@ export function decodeOrThrow<T extends Parameters<typeof fromBinary>[0]>(
   try {
     return fromBinary(schema, bytes);
   } catch (cause) {
-    throw new FedbridgeError(Code.InvalidArgument, `invalid ${what} bytes: ${FedbridgeError.from(cause).message}`, { cause });
+    throw new FedbridgeError(
+      Code.InvalidArgument,
+      `invalid ${what} bytes: ${FedbridgeError.from(cause).message}`,
+      { cause },
+    );
   }
 }

@@ -40,11 +40,16 @@ export function inferKind(value: unknown): ValueKind | string {
   if (typeof first === "boolean") return "boolList";
   if (typeof first === "string") return "stringList";
   if (first instanceof Uint8Array) return "bytesList";
-  if (typeof first === "number") return value.every(Number.isSafeInteger) ? "sintList" : "doubleList";
+  if (typeof first === "number")
+    return value.every(Number.isSafeInteger) ? "sintList" : "doubleList";
   if (typeof first === "bigint") {
     const kinds = new Set(value.map((v: bigint) => bigintKind(v)));
     if (kinds.has(undefined)) return "a list with an integer outside the 64-bit range";
-    return kinds.has("uint64") ? (value.some((v: bigint) => v < 0n) ? "a list mixing negative and >2^63 ints" : "uintList") : "sintList";
+    return kinds.has("uint64")
+      ? value.some((v: bigint) => v < 0n)
+        ? "a list mixing negative and >2^63 ints"
+        : "uintList"
+      : "sintList";
   }
   return `a list of ${describe(first)}`;
 }
@@ -90,7 +95,10 @@ export abstract class TypedRecord<V> extends Map<string, V> {
       throw new FedbridgeError(Code.InvalidArgument, `${this.recordName} keys must be strings`);
     }
     if (!this.allowedKinds.has(kind)) {
-      throw new FedbridgeError(Code.InvalidArgument, `${this.recordName} cannot hold a ${kind} value ('${key}')`);
+      throw new FedbridgeError(
+        Code.InvalidArgument,
+        `${this.recordName} cannot hold a ${kind} value ('${key}')`,
+      );
     }
     this.#kinds.set(key, kind);
     return super.set(key, value);

@@ -1,7 +1,7 @@
-import { ReplyBox } from "../app/reply-box.ts";
-import { BaseGrid, type RunInfo } from "../app/grid.ts";
 import type { ClientApp } from "../app/client-app.ts";
 import { type Context, createContext } from "../app/context.ts";
+import { BaseGrid, type RunInfo } from "../app/grid.ts";
+import { ReplyBox } from "../app/reply-box.ts";
 import { runClientApp } from "../app/run-client-app.ts";
 import type { RunObserver } from "../app/run-observer.ts";
 import { silentObserver } from "../app/run-observer.ts";
@@ -25,7 +25,15 @@ export class InMemoryGrid extends BaseGrid {
   addNode(app: ClientApp, nodeConfig: Context["nodeConfig"] = {}): bigint {
     const nodeId = BigInt(this.#nodes.size + 2);
     const partition = { "partition-id": this.#nodes.size, ...nodeConfig };
-    this.#nodes.set(nodeId, { app, context: createContext({ runId: this.run.runId, nodeId, nodeConfig: partition, runConfig: this.run.runConfig }) });
+    this.#nodes.set(nodeId, {
+      app,
+      context: createContext({
+        runId: this.run.runId,
+        nodeId,
+        nodeConfig: partition,
+        runConfig: this.run.runConfig,
+      }),
+    });
     return nodeId;
   }
 
@@ -39,7 +47,11 @@ export class InMemoryGrid extends BaseGrid {
       const wire = decodeMessage(encodeMessage(message));
       const reply = node
         ? runClientApp(node.app, wire, node.context)
-        : Promise.resolve(new Message(new Error(ErrorCode.NODE_UNAVAILABLE, "no such node"), { replyTo: message }));
+        : Promise.resolve(
+            new Message(new Error(ErrorCode.NODE_UNAVAILABLE, "no such node"), {
+              replyTo: message,
+            }),
+          );
       void reply.then((r) => this.#box.put(decodeMessage(encodeMessage(r))));
     }
   }

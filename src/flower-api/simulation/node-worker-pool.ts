@@ -7,7 +7,10 @@ const BOOT = new URL("./node-worker.boot.mjs", import.meta.url);
 interface Slot {
   worker: Worker;
   ready: Promise<void>;
-  pending: Map<number, { resolve: (bytes: Uint8Array) => void; reject: (error: FedbridgeError) => void }>;
+  pending: Map<
+    number,
+    { resolve: (bytes: Uint8Array) => void; reject: (error: FedbridgeError) => void }
+  >;
 }
 
 /**
@@ -25,7 +28,9 @@ export class NodeWorkerPool {
   constructor(init: Omit<WorkerInit, "nodes">, nodes: readonly SimulatedNode[], workers: number) {
     this.#init = init;
     const count = Math.max(1, Math.min(workers, nodes.length));
-    this.#nodesBySlot = Array.from({ length: count }, (_, w) => nodes.filter((n) => n.index % count === w));
+    this.#nodesBySlot = Array.from({ length: count }, (_, w) =>
+      nodes.filter((n) => n.index % count === w),
+    );
   }
 
   /** Starts every worker and waits until each has loaded the ClientApp. */
@@ -52,7 +57,9 @@ export class NodeWorkerPool {
   }
 
   #spawn(index: number): Slot {
-    const worker = new Worker(BOOT, { workerData: { ...this.#init, nodes: this.#nodesBySlot[index] } satisfies WorkerInit });
+    const worker = new Worker(BOOT, {
+      workerData: { ...this.#init, nodes: this.#nodesBySlot[index] } satisfies WorkerInit,
+    });
     const pending: Slot["pending"] = new Map();
     let settleReady: { resolve: () => void; reject: (e: FedbridgeError) => void } | undefined;
     const ready = new Promise<void>((resolve, reject) => {
@@ -61,7 +68,8 @@ export class NodeWorkerPool {
     ready.catch(() => {}); // observed by start() or handle(); never an unhandled rejection
     worker.on("message", (reply: WorkerReply) => {
       if (reply.type === "ready") settleReady?.resolve();
-      else if (reply.type === "load-error") settleReady?.reject(new FedbridgeError(Code.InvalidArgument, reply.message));
+      else if (reply.type === "load-error")
+        settleReady?.reject(new FedbridgeError(Code.InvalidArgument, reply.message));
       else {
         pending.get(reply.id)?.resolve(reply.bytes);
         pending.delete(reply.id);

@@ -17,7 +17,15 @@ if (port === null) throw new Error("node-worker runs only as a worker thread");
 
 const contexts = new Map<number, Context>();
 for (const node of init.nodes) {
-  contexts.set(node.index, createContext({ runId: init.runId, nodeId: node.nodeId, nodeConfig: node.nodeConfig, runConfig: init.runConfig }));
+  contexts.set(
+    node.index,
+    createContext({
+      runId: init.runId,
+      nodeId: node.nodeId,
+      nodeConfig: node.nodeConfig,
+      runConfig: init.runConfig,
+    }),
+  );
 }
 
 let app: ClientApp;
@@ -25,7 +33,10 @@ try {
   app = await importApp(init.clientappUrl, ClientApp, "clientapp");
   port.postMessage({ type: "ready" } satisfies WorkerReply);
 } catch (cause) {
-  port.postMessage({ type: "load-error", message: FedbridgeError.from(cause).message } satisfies WorkerReply);
+  port.postMessage({
+    type: "load-error",
+    message: FedbridgeError.from(cause).message,
+  } satisfies WorkerReply);
 }
 
 let queue = Promise.resolve();
@@ -35,6 +46,8 @@ port.on("message", (request: WorkerRequest) => {
     if (context === undefined) throw new Error(`node ${request.nodeIndex} is not hosted here`);
     const reply = await runClientApp(app, decodeMessage(request.bytes), context);
     const bytes = encodeMessage(reply);
-    port.postMessage({ type: "reply", id: request.id, bytes } satisfies WorkerReply, [bytes.buffer as ArrayBuffer]);
+    port.postMessage({ type: "reply", id: request.id, bytes } satisfies WorkerReply, [
+      bytes.buffer as ArrayBuffer,
+    ]);
   });
 });

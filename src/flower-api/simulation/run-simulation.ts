@@ -39,7 +39,10 @@ export interface SimulationOutcome {
 export async function runSimulation(options: SimulationOptions): Promise<SimulationOutcome> {
   const numNodes = options.numNodes ?? 2;
   if (!Number.isInteger(numNodes) || numNodes < 1) {
-    throw new FedbridgeError(Code.InvalidArgument, `the number of nodes must be a positive integer, got ${numNodes}`);
+    throw new FedbridgeError(
+      Code.InvalidArgument,
+      `the number of nodes must be a positive integer, got ${numNodes}`,
+    );
   }
   const seed = options.seed ?? 0;
   const manifest = await readAppManifest(options.appDir);
@@ -47,7 +50,8 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const serverApp = await importApp(manifest.serverappUrl, ServerApp, "serverapp");
 
   const ids = createRng(seed, "simulation-ids");
-  const randomId = () => (BigInt(Math.floor(ids.next() * 2 ** 31)) << 32n) | BigInt(Math.floor(ids.next() * 2 ** 32));
+  const randomId = () =>
+    (BigInt(Math.floor(ids.next() * 2 ** 31)) << 32n) | BigInt(Math.floor(ids.next() * 2 ** 32));
   const runId = randomId();
   const nodes: SimulatedNode[] = Array.from({ length: numNodes }, (_, index) => ({
     index,
@@ -63,10 +67,19 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   try {
     await pool.start();
     const observer = options.observer ?? silentObserver;
-    const grid = new SimulationGrid({ runId, runConfig }, observer, new Map(nodes.map((n) => [n.nodeId, n.index])), pool);
+    const grid = new SimulationGrid(
+      { runId, runConfig },
+      observer,
+      new Map(nodes.map((n) => [n.nodeId, n.index])),
+      pool,
+    );
     const context = createContext({ runId, nodeId: SERVER_NODE_ID, runConfig });
     const result = await serverApp.run(grid, context).catch((cause) => {
-      throw new FedbridgeError(FedbridgeError.from(cause).code, `ServerApp failed: ${FedbridgeError.from(cause).message}`, { cause });
+      throw new FedbridgeError(
+        FedbridgeError.from(cause).code,
+        `ServerApp failed: ${FedbridgeError.from(cause).message}`,
+        { cause },
+      );
     });
     return { result, runConfig };
   } finally {

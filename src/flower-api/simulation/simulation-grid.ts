@@ -1,6 +1,6 @@
 import { FedbridgeError } from "../../core/fedbridge-error.ts";
-import { ReplyBox } from "../app/reply-box.ts";
 import { BaseGrid, type RunInfo } from "../app/grid.ts";
+import { ReplyBox } from "../app/reply-box.ts";
 import type { RunObserver } from "../app/run-observer.ts";
 import { Error, ErrorCode } from "../message/error.ts";
 import { Message } from "../message/message.ts";
@@ -17,7 +17,12 @@ export class SimulationGrid extends BaseGrid {
   readonly #pool: NodeWorkerPool;
   readonly #box = new ReplyBox();
 
-  constructor(run: RunInfo, observer: RunObserver, nodeIndexById: ReadonlyMap<bigint, number>, pool: NodeWorkerPool) {
+  constructor(
+    run: RunInfo,
+    observer: RunObserver,
+    nodeIndexById: ReadonlyMap<bigint, number>,
+    pool: NodeWorkerPool,
+  ) {
     super(run, observer);
     this.#nodeIndexById = nodeIndexById;
     this.#pool = pool;
@@ -31,12 +36,21 @@ export class SimulationGrid extends BaseGrid {
     for (const message of messages) {
       const nodeIndex = this.#nodeIndexById.get(message.metadata.dstNodeId);
       if (nodeIndex === undefined) {
-        this.#box.put(errorReply(message, ErrorCode.NODE_UNAVAILABLE, `node ${message.metadata.dstNodeId} does not exist`));
+        this.#box.put(
+          errorReply(
+            message,
+            ErrorCode.NODE_UNAVAILABLE,
+            `node ${message.metadata.dstNodeId} does not exist`,
+          ),
+        );
         continue;
       }
       this.#pool.handle(nodeIndex, encodeMessage(message)).then(
         (bytes) => this.#box.put(decodeMessage(bytes)),
-        (cause) => this.#box.put(errorReply(message, ErrorCode.CLIENT_APP_CRASHED, FedbridgeError.from(cause).message)),
+        (cause) =>
+          this.#box.put(
+            errorReply(message, ErrorCode.CLIENT_APP_CRASHED, FedbridgeError.from(cause).message),
+          ),
       );
     }
   }
@@ -48,7 +62,6 @@ export class SimulationGrid extends BaseGrid {
   protected waitForReplies(ms: number): Promise<void> {
     return this.#box.wait(ms);
   }
-
 }
 
 function errorReply(to: Message, code: number, reason: string): Message {

@@ -20,7 +20,9 @@ export function orderByContent(replies: readonly Message[]): Message[] {
 
 /** The weight of each record: the value at `weightKey` of its (only) MetricRecord. */
 function weightsOf(records: readonly RecordDict[], weightKey: string): number[] {
-  return records.map((record) => Number([...record.metricRecords.values()][0]?.get(weightKey) ?? 0));
+  return records.map((record) =>
+    Number([...record.metricRecords.values()][0]?.get(weightKey) ?? 0),
+  );
 }
 
 function weightFactors(records: readonly RecordDict[], weightKey: string): number[] {
@@ -34,9 +36,15 @@ function weightFactors(records: readonly RecordDict[], weightKey: string): numbe
  * arrays average in float32 (the WebAssembly SIMD kernel), other dtypes in float64, as
  * numpy promotes them.
  */
-export function aggregateArrayRecords(records: readonly RecordDict[], weightKey: string): ArrayRecord {
+export function aggregateArrayRecords(
+  records: readonly RecordDict[],
+  weightKey: string,
+): ArrayRecord {
   const factors = weightFactors(records, weightKey);
-  const byName = new Map<string, { values: NumericTypedArray[]; shape: readonly number[]; dtype: string }>();
+  const byName = new Map<
+    string,
+    { values: NumericTypedArray[]; shape: readonly number[]; dtype: string }
+  >();
   for (const record of records) {
     for (const arrayRecord of record.arrayRecords.values()) {
       for (const [name, array] of arrayRecord) {
@@ -58,7 +66,10 @@ export function aggregateArrayRecords(records: readonly RecordDict[], weightKey:
   return out;
 }
 
-function weightedSumFloat64(inputs: readonly NumericTypedArray[], weights: readonly number[]): Float64Array {
+function weightedSumFloat64(
+  inputs: readonly NumericTypedArray[],
+  weights: readonly number[],
+): Float64Array {
   const out = new Float64Array(inputs[0]?.length ?? 0);
   inputs.forEach((input, i) => {
     const w = weights[i] as number;
@@ -71,7 +82,10 @@ function weightedSumFloat64(inputs: readonly NumericTypedArray[], weights: reado
  * Weighted average of the MetricRecords, as Flower's `aggregate_metricrecords`: each
  * metric (and list element) averaged with the weights, the weight key itself left out.
  */
-export function aggregateMetricRecords(records: readonly RecordDict[], weightKey: string): MetricRecord {
+export function aggregateMetricRecords(
+  records: readonly RecordDict[],
+  weightKey: string,
+): MetricRecord {
   const factors = weightFactors(records, weightKey);
   const sums = new Map<string, number | number[]>();
   records.forEach((record, i) => {
@@ -84,14 +98,21 @@ export function aggregateMetricRecords(records: readonly RecordDict[], weightKey
     }
   });
   const out = new MetricRecord();
-  for (const [key, value] of sums) out.setWithKind(key, value, typeof value === "number" ? "double" : "doubleList");
+  for (const [key, value] of sums)
+    out.setWithKind(key, value, typeof value === "number" ? "double" : "doubleList");
   return out;
 }
 
-function addWeighted(current: number | number[] | undefined, value: MetricValue, w: number): number | number[] {
+function addWeighted(
+  current: number | number[] | undefined,
+  value: MetricValue,
+  w: number,
+): number | number[] {
   if (typeof value === "number" || typeof value === "bigint") {
     return ((current as number | undefined) ?? 0) + Number(value) * w;
   }
-  const list = [...value].map((v, j) => ((current as number[] | undefined)?.[j] ?? 0) + Number(v) * w);
+  const list = [...value].map(
+    (v, j) => ((current as number[] | undefined)?.[j] ?? 0) + Number(v) * w,
+  );
   return list;
 }

@@ -9,13 +9,31 @@ import { RecordDict } from "../records/record-dict.ts";
 import { InMemoryGrid } from "../simulation/in-memory-grid.ts";
 import { FedAvg } from "./fedavg.ts";
 
-const model = (...values: number[]) => ArrayRecord.fromTypedArrays([{ values: Float32Array.from(values), shape: [values.length] }]);
+const model = (...values: number[]) =>
+  ArrayRecord.fromTypedArrays([{ values: Float32Array.from(values), shape: [values.length] }]);
 
 /** A node that answers train with fixed arrays and metrics, and evaluate with a fixed loss. */
 const node = (arrays: number[], numExamples: number, loss: number, evalLoss = loss): ClientApp =>
   new ClientApp()
-    .train((msg) => new Message(new RecordDict({ arrays: model(...arrays), metrics: new MetricRecord({ loss, "num-examples": numExamples }) }), { replyTo: msg }))
-    .evaluate((msg) => new Message(new RecordDict({ metrics: new MetricRecord({ loss: evalLoss, "num-examples": numExamples }) }), { replyTo: msg }));
+    .train(
+      (msg) =>
+        new Message(
+          new RecordDict({
+            arrays: model(...arrays),
+            metrics: new MetricRecord({ loss, "num-examples": numExamples }),
+          }),
+          { replyTo: msg },
+        ),
+    )
+    .evaluate(
+      (msg) =>
+        new Message(
+          new RecordDict({
+            metrics: new MetricRecord({ loss: evalLoss, "num-examples": numExamples }),
+          }),
+          { replyTo: msg },
+        ),
+    );
 
 describe("FedAvg", () => {
   it("averages arrays and metrics weighted by num-examples (worked by hand)", async () => {
@@ -51,7 +69,11 @@ describe("FedAvg", () => {
       }),
     );
     const failures: number[] = [];
-    const observer = { roundStarted() {}, log() {}, roundFinished: (s: { failures: { train: number } }) => failures.push(s.failures.train) };
+    const observer = {
+      roundStarted() {},
+      log() {},
+      roundFinished: (s: { failures: { train: number } }) => failures.push(s.failures.train),
+    };
     const result = await new FedAvg({ fractionEvaluate: 0 }).start({
       grid: Object.assign(grid, { observer }),
       initialArrays: model(0),
@@ -64,23 +86,35 @@ describe("FedAvg", () => {
   it("refuses inconsistent replies with a clear error", async () => {
     const grid = new InMemoryGrid();
     grid.addNode(node([1], 1, 1));
-    const noWeight: Handler = (msg) => new Message(new RecordDict({ arrays: model(1), metrics: new MetricRecord({ loss: 1 }) }), { replyTo: msg });
+    const noWeight: Handler = (msg) =>
+      new Message(new RecordDict({ arrays: model(1), metrics: new MetricRecord({ loss: 1 }) }), {
+        replyTo: msg,
+      });
     grid.addNode(new ClientApp().train(noWeight));
-    await expect(new FedAvg().start({ grid, initialArrays: model(0), numRounds: 1 })).rejects.toThrow(/MetricRecords must have the same name and keys/);
+    await expect(
+      new FedAvg().start({ grid, initialArrays: model(0), numRounds: 1 }),
+    ).rejects.toThrow(/MetricRecords must have the same name and keys/);
   });
 
   it("fails clearly when too few nodes connect in time (Flower waits forever)", async () => {
     const grid = new InMemoryGrid();
     grid.addNode(node([1], 1, 1));
     const strategy = new FedAvg({ minAvailableNodes: 3, minAvailableNodesTimeout: 0.2 });
-    await expect(strategy.start({ grid, initialArrays: model(0), numRounds: 1 })).rejects.toThrow(/only 1 of the 3 nodes needed/);
+    await expect(strategy.start({ grid, initialArrays: model(0), numRounds: 1 })).rejects.toThrow(
+      /only 1 of the 3 nodes needed/,
+    );
   });
 
   it("samples a fraction of the nodes reproducibly from the run seed", async () => {
     const sampled = async (seed: number) => {
       const grid = new InMemoryGrid({ runId: 1n, runConfig: { seed } });
       for (let i = 0; i < 6; i++) grid.addNode(node([i], 1, 1));
-      const messages = await new FedAvg({ fractionTrain: 0.5 }).configureTrain(1, model(0), new ConfigRecord(), grid);
+      const messages = await new FedAvg({ fractionTrain: 0.5 }).configureTrain(
+        1,
+        model(0),
+        new ConfigRecord(),
+        grid,
+      );
       return messages.map((m) => m.metadata.dstNodeId);
     };
     expect(await sampled(1)).toHaveLength(3);
@@ -94,13 +128,18 @@ describe("Grid.sendAndReceive", () => {
   it("replaces a reply that does not come in time with REPLY_MESSAGE_UNAVAILABLE", async () => {
     const grid = new InMemoryGrid();
     const silent = grid.addNode(new ClientApp().query(() => new Promise<Message>(() => {})));
-    const replies = await grid.sendAndReceive([grid.createMessage(new RecordDict(), "query", silent)], { timeout: 0.1 });
+    const replies = await grid.sendAndReceive(
+      [grid.createMessage(new RecordDict(), "query", silent)],
+      { timeout: 0.1 },
+    );
     expect(replies[0]?.error.code).toBe(4);
   });
 
   it("answers a message to an unknown node with NODE_UNAVAILABLE", async () => {
     const grid = new InMemoryGrid();
-    const replies = await grid.sendAndReceive([grid.createMessage(new RecordDict(), "query", 999n)]);
+    const replies = await grid.sendAndReceive([
+      grid.createMessage(new RecordDict(), "query", 999n),
+    ]);
     expect(replies[0]?.error.code).toBe(5);
   });
 });

@@ -79,12 +79,38 @@ export class FedAvg extends Strategy {
     ];
   }
 
-  configureTrain(serverRound: number, arrays: ArrayRecord, config: ConfigRecord, grid: Grid): Promise<Message[]> {
-    return this.configure(serverRound, arrays, config, grid, MessageType.TRAIN, this.fractionTrain, this.minTrainNodes);
+  configureTrain(
+    serverRound: number,
+    arrays: ArrayRecord,
+    config: ConfigRecord,
+    grid: Grid,
+  ): Promise<Message[]> {
+    return this.configure(
+      serverRound,
+      arrays,
+      config,
+      grid,
+      MessageType.TRAIN,
+      this.fractionTrain,
+      this.minTrainNodes,
+    );
   }
 
-  configureEvaluate(serverRound: number, arrays: ArrayRecord, config: ConfigRecord, grid: Grid): Promise<Message[]> {
-    return this.configure(serverRound, arrays, config, grid, MessageType.EVALUATE, this.fractionEvaluate, this.minEvaluateNodes);
+  configureEvaluate(
+    serverRound: number,
+    arrays: ArrayRecord,
+    config: ConfigRecord,
+    grid: Grid,
+  ): Promise<Message[]> {
+    return this.configure(
+      serverRound,
+      arrays,
+      config,
+      grid,
+      MessageType.EVALUATE,
+      this.fractionEvaluate,
+      this.minEvaluateNodes,
+    );
   }
 
   async aggregateTrain(
@@ -94,10 +120,17 @@ export class FedAvg extends Strategy {
   ): Promise<[ArrayRecord | undefined, MetricRecord | undefined]> {
     const valid = this.checkAndLogReplies(replies, "aggregate_train", true, grid);
     if (valid.length === 0) return [undefined, undefined];
-    return [aggregateArrayRecords(valid, this.weightedByKey), this.trainMetricsAggrFn(valid, this.weightedByKey)];
+    return [
+      aggregateArrayRecords(valid, this.weightedByKey),
+      this.trainMetricsAggrFn(valid, this.weightedByKey),
+    ];
   }
 
-  async aggregateEvaluate(_serverRound: number, replies: readonly Message[], grid: Grid): Promise<MetricRecord | undefined> {
+  async aggregateEvaluate(
+    _serverRound: number,
+    replies: readonly Message[],
+    grid: Grid,
+  ): Promise<MetricRecord | undefined> {
     const valid = this.checkAndLogReplies(replies, "aggregate_evaluate", false, grid);
     return valid.length === 0 ? undefined : this.evaluateMetricsAggrFn(valid, this.weightedByKey);
   }
@@ -120,18 +153,29 @@ export class FedAvg extends Strategy {
       waitTimeout: this.minAvailableNodesTimeout,
       seedParts: [serverRound, messageType],
     });
-    grid.observer.log(`configure_${messageType}: Sampled ${sampled.length} nodes (out of ${all.length})`);
+    grid.observer.log(
+      `configure_${messageType}: Sampled ${sampled.length} nodes (out of ${all.length})`,
+    );
     config.set("server-round", serverRound);
-    const content = new RecordDict({ [this.arrayrecordKey]: arrays, [this.configrecordKey]: config });
+    const content = new RecordDict({
+      [this.arrayrecordKey]: arrays,
+      [this.configrecordKey]: config,
+    });
     return sampled.map((nodeId) => grid.createMessage(content, messageType, nodeId));
   }
 
   /** Splits off error replies (logged), checks the rest and puts them in content order. */
-  protected checkAndLogReplies(replies: readonly Message[], phase: string, isTrain: boolean, grid: Grid): RecordDict[] {
+  protected checkAndLogReplies(
+    replies: readonly Message[],
+    phase: string,
+    isTrain: boolean,
+    grid: Grid,
+  ): RecordDict[] {
     const errors = replies.filter((r) => r.hasError());
     const valid = orderByContent(replies.filter((r) => !r.hasError()));
     grid.observer.log(`${phase}: Received ${valid.length} results and ${errors.length} failures`);
-    for (const reply of errors) grid.observer.log(`  > error in reply from node ${reply.metadata.srcNodeId}: ${reply.error}`);
+    for (const reply of errors)
+      grid.observer.log(`  > error in reply from node ${reply.metadata.srcNodeId}: ${reply.error}`);
     const contents = valid.map((r) => r.content);
     checkReplyConsistency(contents, this.weightedByKey, isTrain);
     return contents;

@@ -16,7 +16,10 @@ export interface SampleOptions {
  * Waits (bounded, unlike Flower 1.28) for enough nodes, then draws `sampleSize` of them
  * with a generator seeded from the run seed, so a run's sampling is reproducible.
  */
-export async function sampleNodes(grid: Grid, options: SampleOptions): Promise<{ sampled: bigint[]; all: bigint[] }> {
+export async function sampleNodes(
+  grid: Grid,
+  options: SampleOptions,
+): Promise<{ sampled: bigint[]; all: bigint[] }> {
   const needed = Math.max(options.minAvailableNodes, options.sampleSize);
   const deadline = Date.now() + options.waitTimeout * 1000;
   let all = await grid.getNodeIds();
@@ -27,7 +30,9 @@ export async function sampleNodes(grid: Grid, options: SampleOptions): Promise<{
         `only ${all.length} of the ${needed} nodes needed were connected after ${options.waitTimeout} s`,
       );
     }
-    grid.observer.log(`Waiting for nodes to connect: ${all.length} connected (minimum required: ${needed}).`);
+    grid.observer.log(
+      `Waiting for nodes to connect: ${all.length} connected (minimum required: ${needed}).`,
+    );
     await sleep(Math.min(1000, Math.max(0, deadline - Date.now())));
     all = await grid.getNodeIds();
   }

@@ -32,7 +32,12 @@ export interface StartOptions {
  * (train, aggregate, evaluate, aggregate, for each round); a strategy overrides the steps.
  */
 export abstract class Strategy {
-  abstract configureTrain(serverRound: number, arrays: ArrayRecord, config: ConfigRecord, grid: Grid): Promise<Message[]>;
+  abstract configureTrain(
+    serverRound: number,
+    arrays: ArrayRecord,
+    config: ConfigRecord,
+    grid: Grid,
+  ): Promise<Message[]>;
 
   abstract aggregateTrain(
     serverRound: number,
@@ -40,9 +45,18 @@ export abstract class Strategy {
     grid: Grid,
   ): Promise<[ArrayRecord | undefined, MetricRecord | undefined]>;
 
-  abstract configureEvaluate(serverRound: number, arrays: ArrayRecord, config: ConfigRecord, grid: Grid): Promise<Message[]>;
+  abstract configureEvaluate(
+    serverRound: number,
+    arrays: ArrayRecord,
+    config: ConfigRecord,
+    grid: Grid,
+  ): Promise<Message[]>;
 
-  abstract aggregateEvaluate(serverRound: number, replies: readonly Message[], grid: Grid): Promise<MetricRecord | undefined>;
+  abstract aggregateEvaluate(
+    serverRound: number,
+    replies: readonly Message[],
+    grid: Grid,
+  ): Promise<MetricRecord | undefined>;
 
   /** Lines describing the strategy's settings, logged at the start. */
   abstract summary(): string[];
@@ -52,7 +66,9 @@ export abstract class Strategy {
     const trainConfig = options.trainConfig ?? new ConfigRecord();
     const evaluateConfig = options.evaluateConfig ?? new ConfigRecord();
     const log = (line: string) => grid.observer.log(line);
-    log(`Starting ${this.constructor.name} strategy: ${numRounds} rounds, ArrayRecord ${(initialArrays.countBytes() / 2 ** 20).toFixed(2)} MB`);
+    log(
+      `Starting ${this.constructor.name} strategy: ${numRounds} rounds, ArrayRecord ${(initialArrays.countBytes() / 2 ** 20).toFixed(2)} MB`,
+    );
     for (const line of this.summary()) log(`  ${line}`);
 
     const result = new Result();
@@ -66,7 +82,10 @@ export abstract class Strategy {
       log(`[ROUND ${round}/${numRounds}]`);
       const summary: RoundSummary = { round, numRounds, failures: { train: 0, evaluate: 0 } };
 
-      const trainReplies = await grid.sendAndReceive(await this.configureTrain(round, arrays, trainConfig, grid), { timeout });
+      const trainReplies = await grid.sendAndReceive(
+        await this.configureTrain(round, arrays, trainConfig, grid),
+        { timeout },
+      );
       summary.failures.train = trainReplies.filter((r) => r.hasError()).length;
       const [newArrays, trainMetrics] = await this.aggregateTrain(round, trainReplies, grid);
       if (newArrays !== undefined) result.arrays = arrays = newArrays;
@@ -75,7 +94,10 @@ export abstract class Strategy {
         summary.train = trainMetrics;
       }
 
-      const evaluateReplies = await grid.sendAndReceive(await this.configureEvaluate(round, arrays, evaluateConfig, grid), { timeout });
+      const evaluateReplies = await grid.sendAndReceive(
+        await this.configureEvaluate(round, arrays, evaluateConfig, grid),
+        { timeout },
+      );
       summary.failures.evaluate = evaluateReplies.filter((r) => r.hasError()).length;
       const evaluateMetrics = await this.aggregateEvaluate(round, evaluateReplies, grid);
       if (evaluateMetrics !== undefined) {
