@@ -1,0 +1,152 @@
+import { createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from "node:crypto";
+import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+
+/**
+ * Flower 1.28's Fleet API node authentication: every SuperNode call carries three metadata
+ * entries, and the SuperLink checks them on every call, even with `--insecure` and without
+ * `--enable-supernode-auth` (flwr `node_auth_client_interceptor.py`,
+ * `node_auth_server_interceptor.py`, `supercore/primitives/asymmetric.py`).
+ */
+
+/** The node's PEM SubjectPublicKeyInfo bytes; the SuperLink matches them byte for byte. */
+export const PUBLIC_KEY_HEADER = "flwr-public-key-bin";
+/** Python's `datetime.now(timezone.utc).isoformat()`, e.g. `2025-06-15T12:34:56.123456+00:00`. */
+export const TIMESTAMP_HEADER = "flwr-timestamp";
+/** DER ECDSA-SHA256 over the ASCII bytes of the timestamp alone (not the request). */
+export const SIGNATURE_HEADER = "flwr-signature-bin";
+
+/** Flower's `SYSTEM_TIME_TOLERANCE`: a node's clock may run at most this far ahead. */
+const SYSTEM_TIME_TOLERANCE_S = 5;
+/** Flower's `TIMESTAMP_TOLERANCE`: how old a signed timestamp may be (plus the above). */
+const TIMESTAMP_TOLERANCE_S = 300;
+/** The open interval a timestamp's age must fall in, Flower's MIN/MAX_TIMESTAMP_DIFF. */
+const MIN_AGE_S = -SYSTEM_TIME_TOLERANCE_S;
+const MAX_AGE_S = TIMESTAMP_TOLERANCE_S + SYSTEM_TIME_TOLERANCE_S;
+
+/** The three entries, in the shapes gRPC wants: `-bin` values as bytes, the rest as text. */
+export interface AuthMetadata {
+  [PUBLIC_KEY_HEADER]: Buffer;
+  [TIMESTAMP_HEADER]: string;
+  [SIGNATURE_HEADER]: Buffer;
+}
+
+/** A node's identity: the key that signs, and the public key bytes sent in requests and headers. */
+export interface NodeKeyPair {
+  privateKey: KeyObject;
+  publicKeyPem: Uint8Array;
+}
+
+/**
+ * A fresh P-384 (secp384r1) key pair, as a self-registering Flower SuperNode makes at every
+ * start (a key is never reused: the SuperLink refuses "Public key already in use"). Node's
+ * PEM output is the same text as Python `cryptography` writes: 64-character base64 lines and
+ * a trailing newline.
+ */
+export function createNodeKeyPair(): NodeKeyPair {
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "secp384r1" });
+  const pem = publicKey.export({ type: "spki", format: "pem" }).toString();
+  return { privateKey, publicKeyPem: new TextEncoder().encode(pem) };
+}
+
+/**
+ * `date` as Python's `datetime.isoformat()` writes an aware UTC datetime: microseconds and a
+ * `+00:00` offset, the fraction left out when it is zero. JS's `Z` suffix is not an option:
+ * Python 3.10's `fromisoformat`, which the SuperLink may run on, rejects it.
+ */
+export function pythonIsoTimestamp(date: Date = new Date()): string {
+  const iso = date.toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
+  const ms = iso.slice(20, 23);
+  return `${iso.slice(0, 19)}${ms === "000" ? "" : `.${ms}000`}+00:00`;
+}
+
+/** Signs `now` and returns the three metadata entries for one Fleet call. */
+export function signAuthMetadata(
+  privateKey: KeyObject,
+  publicKeyPem: Uint8Array,
+  now: Date = new Date(),
+): AuthMetadata {
+  const timestamp = pythonIsoTimestamp(now);
+  return {
+    [PUBLIC_KEY_HEADER]: Buffer.from(publicKeyPem),
+    [TIMESTAMP_HEADER]: timestamp,
+    [SIGNATURE_HEADER]: sign("sha256", Buffer.from(timestamp, "ascii"), privateKey),
+  };
+}
+
+/** Anything with grpc-js `Metadata`'s `set`, so this file needs no gRPC dependency. */
+export interface MetadataSink {
+  set(key: string, value: string | Buffer): void;
+}
+
+/** Sets the three entries on `target`, e.g. a grpc-js `Metadata`; returns `target`. */
+export function applyAuthMetadata<T extends MetadataSink>(target: T, metadata: AuthMetadata): T {
+  target.set(PUBLIC_KEY_HEADER, metadata[PUBLIC_KEY_HEADER]);
+  target.set(TIMESTAMP_HEADER, metadata[TIMESTAMP_HEADER]);
+  target.set(SIGNATURE_HEADER, metadata[SIGNATURE_HEADER]);
+  return target;
+}
+
+/**
+ * The SuperLink's check, in Flower's order, each failure UNAUTHENTICATED with Flower's message:
+ * all three entries present; the signature verifies under the sent key (any EC curve; a key
+ * that does not load is an invalid signature, not a crash); the timestamp is fresh,
+ * `-5 < now - ts < 305` seconds. Returns the key bytes as received, which the caller binds to
+ * the request's node id ("Invalid node ID" is not decided here).
+ */
+export function verifyAuthMetadata(
+  get: (key: string) => string | Buffer | undefined,
+  now: Date = new Date(),
+): { publicKeyPem: Uint8Array } {
+  const publicKeyPem = get(PUBLIC_KEY_HEADER);
+  const timestamp = get(TIMESTAMP_HEADER);
+  const signature = get(SIGNATURE_HEADER);
+  if (publicKeyPem === undefined || timestamp === undefined || signature === undefined) {
+    throw unauthenticated("Missing authentication metadata");
+  }
+  const keyBytes = Buffer.from(publicKeyPem);
+  const timestampBytes = Buffer.from(timestamp);
+  if (!verifies(keyBytes, timestampBytes, Buffer.from(signature))) {
+    throw unauthenticated("Invalid signature");
+  }
+  const age = (now.getTime() - parseIsoTimestamp(timestampBytes.toString("latin1"))) / 1000;
+  if (!(MIN_AGE_S < age && age < MAX_AGE_S)) {
+    throw unauthenticated("Invalid timestamp");
+  }
+  return { publicKeyPem: new Uint8Array(keyBytes) };
+}
+
+function verifies(keyPem: Buffer, data: Buffer, signature: Buffer): boolean {
+  try {
+    const key = createPublicKey({ key: keyPem, format: "pem" });
+    return key.asymmetricKeyType === "ec" && verify("sha256", data, key, signature);
+  } catch {
+    return false;
+  }
+}
+
+const ISO_TIMESTAMP =
+  /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d{1,6})?(?:Z|([+-])(\d{2}):(\d{2}))$/;
+
+/**
+ * Epoch milliseconds (fractional, keeping microseconds) of a Python ISO timestamp, or NaN,
+ * which fails the freshness check. An offset is required: Flower subtracts the parsed value
+ * from an aware `now`, which fails for a naive one. `Z` is accepted, as Python 3.11+ does.
+ */
+function parseIsoTimestamp(text: string): number {
+  const m = ISO_TIMESTAMP.exec(text);
+  if (!m) return Number.NaN;
+  const [, date, time, fraction = "", sign, offsetHours = "0", offsetMinutes = "0"] = m;
+  const whole = Date.parse(`${date}T${time}Z`);
+  // Date.parse rolls over out-of-range fields (02-30, 24:00); Python rejects them.
+  if (Number.isNaN(whole) || new Date(whole).toISOString().slice(0, 19) !== `${date}T${time}`) {
+    return Number.NaN;
+  }
+  if (Number(offsetHours) >= 24 || Number(offsetMinutes) >= 60) return Number.NaN;
+  const offsetMs =
+    (sign === "-" ? -1 : 1) * (Number(offsetHours) * 60 + Number(offsetMinutes)) * 60_000;
+  return whole + Number(`0${fraction}`) * 1000 - offsetMs;
+}
+
+function unauthenticated(message: string): FedbridgeError {
+  return new FedbridgeError(Code.Unauthenticated, message);
+}
