@@ -1,6 +1,8 @@
 import { Command, CommanderError } from "commander";
 import { codeName, FedbridgeError } from "../core/fedbridge-error.ts";
 import { registerRun } from "./run.ts";
+import { registerSuperLink } from "./superlink.ts";
+import { registerSuperNode } from "./supernode.ts";
 
 /**
  * The `fedbridge` command (../shared/CLI.md). Each subcommand lives in its own file and
@@ -15,6 +17,8 @@ const program = new Command("fedbridge")
   .exitOverride();
 
 registerRun(program);
+registerSuperLink(program);
+registerSuperNode(program);
 
 try {
   await program.parseAsync(process.argv);

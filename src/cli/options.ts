@@ -10,6 +10,13 @@ export function positiveInt(value: string): number {
   return n;
 }
 
+export function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !(n > 0))
+    throw new InvalidArgumentError(`expected a positive number, got '${value}'`);
+  return n;
+}
+
 export function integer(value: string): number {
   if (!/^-?\d+$/.test(value.trim()))
     throw new InvalidArgumentError(`expected an integer, got '${value}'`);

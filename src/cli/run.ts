@@ -1,9 +1,19 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
-import { runSimulation, type UserConfig, writeRunOutput } from "../flower-api/index.ts";
+import { runOnSuperLink } from "../flower-api/deployment/run-on-superlink.ts";
+import {
+  type Result,
+  type RunMode,
+  type RunObserver,
+  runSimulation,
+  summarizeResult,
+  type UserConfig,
+  writeRunOutput,
+} from "../flower-api/index.ts";
 import { integer, positiveInt, runConfig } from "./options.ts";
 import { createTerminalProgress } from "./progress.ts";
+import { channelCredentials } from "./tls-flags.ts";
 
 interface RunFlags {
   sim?: boolean;
@@ -13,6 +23,8 @@ interface RunFlags {
   runConfig?: UserConfig;
   out?: string;
   workers?: number;
+  insecure?: boolean;
+  rootCertificates?: string;
   verbose?: boolean;
   json?: boolean;
 }
@@ -44,29 +56,21 @@ export function registerRun(program: Command): void {
     .option("--verbose", "print the strategy's log to stderr")
     .option("--json", "print result.json to stdout when done")
     .action(async (app: string, flags: RunFlags) => {
-      if (flags.superlink !== undefined) {
-        throw new FedbridgeError(
-          Code.Unimplemented,
-          "--superlink: the native deployment is not available in this version yet; use --sim",
-        );
-      }
-      if (!flags.sim)
+      if (flags.sim === (flags.superlink !== undefined)) {
         throw new FedbridgeError(
           Code.InvalidArgument,
           "choose where to run: --sim, or --superlink HOST:PORT",
         );
+      }
       const progress = createTerminalProgress({ verbose: flags.verbose ?? false });
       const started = Date.now();
       const log = flags.json ? console.error : console.log;
-      log(`simulating ${app} on ${flags.nodes} nodes, seed ${flags.seed}`);
-      const outcome = await runSimulation({
-        appDir: app,
-        numNodes: flags.nodes,
-        seed: flags.seed,
-        ...(flags.runConfig ? { runConfig: flags.runConfig } : {}),
-        ...(flags.workers ? { workers: flags.workers } : {}),
-        observer: progress,
-      }).finally(() => progress.stop());
+      const mode: RunMode = flags.superlink === undefined ? "simulation" : "deployment";
+      const running =
+        flags.superlink === undefined
+          ? simulate(app, flags, progress, log)
+          : deploy(app, flags.superlink, flags, progress, log);
+      const outcome = await running.finally(() => progress.stop());
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       if (outcome.result === undefined) {
         log(
@@ -75,17 +79,61 @@ export function registerRun(program: Command): void {
         return;
       }
       if (flags.out !== undefined) {
-        const summary = await writeRunOutput(flags.out, "simulation", outcome.result);
+        const summary = await writeRunOutput(flags.out, mode, outcome.result);
         log(`done in ${seconds} s; final model sha256 ${summary.finalArraysSha256}`);
         log(`wrote ${resolve(flags.out, "result.json")} and final-arrays.pb`);
         if (flags.json) console.log(JSON.stringify(summary));
       } else {
-        const { summarizeResult } = await import("../flower-api/index.ts");
-        const { summary } = summarizeResult("simulation", outcome.result);
+        const { summary } = summarizeResult(mode, outcome.result);
         log(
           `done in ${seconds} s; final model sha256 ${summary.finalArraysSha256} (--out DIR saves it)`,
         );
         if (flags.json) console.log(JSON.stringify(summary));
       }
     });
+}
+
+type Log = (line: string) => void;
+
+async function simulate(
+  app: string,
+  flags: RunFlags,
+  observer: RunObserver,
+  log: Log,
+): Promise<{ result: Result | undefined }> {
+  log(`simulating ${app} on ${flags.nodes} nodes, seed ${flags.seed}`);
+  return runSimulation({
+    appDir: app,
+    numNodes: flags.nodes,
+    seed: flags.seed,
+    ...(flags.runConfig ? { runConfig: flags.runConfig } : {}),
+    ...(flags.workers ? { workers: flags.workers } : {}),
+    observer,
+  });
+}
+
+async function deploy(
+  app: string,
+  address: string,
+  flags: RunFlags,
+  observer: RunObserver,
+  log: Log,
+): Promise<{ result: Result | undefined }> {
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once("SIGINT", onSignal);
+  try {
+    const outcome = await runOnSuperLink({
+      address,
+      credentials: await channelCredentials(flags),
+      appDir: app,
+      runConfig: { ...flags.runConfig, seed: flags.seed },
+      observer,
+      signal: stop.signal,
+    });
+    log(`run ${outcome.runId} on ${address} finished`);
+    return outcome;
+  } finally {
+    process.off("SIGINT", onSignal);
+  }
 }

@@ -69,3 +69,17 @@ describe("deflate (Flower's object ids)", () => {
     expect(a.id).not.toBe(b.id);
   });
 });
+
+describe("deflate keeps insertion order of names", () => {
+  it("writes integer-like names where they were inserted, as Python's dict does", () => {
+    const one = ArrayRecord.fromTypedArrays([{ values: new Float32Array([1]), shape: [1] }]).get("0") as Array;
+    const record = new ArrayRecord([
+      ["b", one],
+      ["10", one],
+    ]);
+    const message = new Message(new RecordDict({ arrays: record }), { dstNodeId: 2n, messageType: "train" });
+    const recordObject = deflateMessage(message).children[0]?.children[0];
+    const body = new TextDecoder().decode(recordObject?.bytes.subarray((recordObject?.bytes.indexOf(0) ?? 0) + 1));
+    expect(body.indexOf('"b"')).toBeLessThan(body.indexOf('"10"'));
+  });
+});

@@ -76,7 +76,7 @@ export function deflateArray(array: Array): DeflatedObject {
 export function deflateRecord(record: AnyRecord): DeflatedObject {
   if (record instanceof ArrayRecord) {
     const children = [...record].map(([name, array]) => [name, deflateArray(array)] as const);
-    const body = pythonJson(Object.fromEntries(children.map(([name, child]) => [name, child.id])));
+    const body = pythonJson(new Map(children.map(([name, child]) => [name, child.id])));
     return makeObject(
       "ArrayRecord",
       utf8(body),
@@ -95,7 +95,7 @@ export function deflateRecord(record: AnyRecord): DeflatedObject {
 
 export function deflateRecordDict(dict: RecordDict): DeflatedObject {
   const children = [...dict].map(([name, record]) => [name, deflateRecord(record)] as const);
-  const body = pythonJson(Object.fromEntries(children.map(([name, child]) => [name, child.id])));
+  const body = pythonJson(new Map(children.map(([name, child]) => [name, child.id])));
   return makeObject(
     "RecordDict",
     utf8(body),

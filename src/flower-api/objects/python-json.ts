@@ -2,7 +2,8 @@
  * JSON exactly as Python's `json.dumps` writes it with default settings (separators ", "
  * and ": ", ensure_ascii), so the bodies of Flower objects, and therefore their SHA-256
  * ids, are byte-identical to what Flower computes. Only what object bodies hold:
- * strings, integers, lists and string-keyed objects.
+ * strings, integers, lists, and string-keyed objects or Maps. A Map keeps its insertion
+ * order, as a Python dict does; a plain object would put integer-like keys first.
  */
 export function pythonJson(value: unknown): string {
   if (typeof value === "string") return pythonString(value);
@@ -12,6 +13,10 @@ export function pythonJson(value: unknown): string {
     return String(value);
   }
   if (Array.isArray(value)) return `[${value.map(pythonJson).join(", ")}]`;
+  if (value instanceof Map) {
+    const entries = [...value].map(([k, v]) => `${pythonString(String(k))}: ${pythonJson(v)}`);
+    return `{${entries.join(", ")}}`;
+  }
   if (value !== null && typeof value === "object") {
     const entries = Object.entries(value).map(([k, v]) => `${pythonString(k)}: ${pythonJson(v)}`);
     return `{${entries.join(", ")}}`;

@@ -1,0 +1,79 @@
+import type { Command } from "commander";
+import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
+import { startSuperLink, type TlsFiles } from "../flower-api/deployment/superlink.ts";
+import { positiveInt } from "./options.ts";
+import { readPem } from "./tls-flags.ts";
+
+interface SuperLinkFlags {
+  insecure?: boolean;
+  sslCertfile?: string;
+  sslKeyfile?: string;
+  sslCaCertfile?: string;
+  fleetApiAddress: string;
+  controlApiAddress: string;
+  pullWaitMs?: number;
+}
+
+export function registerSuperLink(program: Command): void {
+  program
+    .command("superlink")
+    .description(
+      "the native deployment's server: Flower's Fleet API for SuperNodes and the control API for runs",
+    )
+    .option("--insecure", "serve without TLS")
+    .option("--ssl-certfile <file>", "server certificate (PEM)")
+    .option("--ssl-keyfile <file>", "server private key (PEM)")
+    .option("--ssl-ca-certfile <file>", "CA certificate (PEM)")
+    .option("--fleet-api-address <host:port>", "where SuperNodes connect", "0.0.0.0:9092")
+    .option(
+      "--control-api-address <host:port>",
+      "where `fedbridge run --superlink` connects",
+      "0.0.0.0:9093",
+    )
+    .option("--pull-wait-ms <ms>", "how long an idle node's PullMessages is held open", positiveInt)
+    .action(async (flags: SuperLinkFlags) => {
+      const superlink = await startSuperLink({
+        fleetApiAddress: flags.fleetApiAddress,
+        controlApiAddress: flags.controlApiAddress,
+        ...(flags.pullWaitMs ? { pullWaitMs: flags.pullWaitMs } : {}),
+        ...(await tls(flags)),
+      });
+      console.log(
+        `SuperLink: Fleet API on port ${superlink.fleetPort}, control API on port ${superlink.controlPort}`,
+      );
+      await untilSignal();
+      await superlink.close();
+    });
+}
+
+async function tls(flags: SuperLinkFlags): Promise<{ tls?: TlsFiles }> {
+  const files = [flags.sslCertfile, flags.sslKeyfile, flags.sslCaCertfile];
+  if (flags.insecure) {
+    if (files.some((f) => f !== undefined))
+      throw new FedbridgeError(Code.InvalidArgument, "--insecure excludes the --ssl-* flags");
+    return {};
+  }
+  if (flags.sslCertfile === undefined || flags.sslKeyfile === undefined) {
+    throw new FedbridgeError(
+      Code.InvalidArgument,
+      "choose --insecure, or give --ssl-certfile and --ssl-keyfile (and --ssl-ca-certfile)",
+    );
+  }
+  return {
+    tls: {
+      certChain: await readPem("--ssl-certfile", flags.sslCertfile),
+      privateKey: await readPem("--ssl-keyfile", flags.sslKeyfile),
+      ...(flags.sslCaCertfile
+        ? { rootCerts: await readPem("--ssl-ca-certfile", flags.sslCaCertfile) }
+        : {}),
+    },
+  };
+}
+
+/** Resolves on SIGINT or SIGTERM, so a server shuts down cleanly. */
+export function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once("SIGINT", () => resolve());
+    process.once("SIGTERM", () => resolve());
+  });
+}

@@ -1,0 +1,46 @@
+import type { Command } from "commander";
+import { SuperNode } from "../flower-api/deployment/supernode.ts";
+import { parseConfigOverrides, type UserConfig } from "../flower-api/index.ts";
+import { positiveNumber } from "./options.ts";
+import { untilSignal } from "./superlink.ts";
+import { channelCredentials } from "./tls-flags.ts";
+
+interface SuperNodeFlags {
+  superlink: string;
+  insecure?: boolean;
+  rootCertificates?: string;
+  nodeConfig?: UserConfig;
+  heartbeatInterval?: number;
+}
+
+export function registerSuperNode(program: Command): void {
+  program
+    .command("supernode")
+    .description("a native deployment node: dials a SuperLink and runs the ClientApps of its runs")
+    .requiredOption("--superlink <host:port>", "the SuperLink's Fleet API")
+    .option("--insecure", "connect without TLS")
+    .option("--root-certificates <file>", "CA certificate of the SuperLink (PEM)")
+    .option(
+      "--node-config <pairs>",
+      'this node\'s config, e.g. "partition-id=0 num-partitions=3"',
+      (v) => parseConfigOverrides(v, "--node-config"),
+    )
+    .option(
+      "--heartbeat-interval <seconds>",
+      "expected seconds between heartbeats (default 30)",
+      positiveNumber,
+    )
+    .action(async (flags: SuperNodeFlags) => {
+      const node = new SuperNode({
+        superlink: flags.superlink,
+        credentials: await channelCredentials(flags),
+        nodeConfig: flags.nodeConfig ?? {},
+        ...(flags.heartbeatInterval ? { heartbeatInterval: flags.heartbeatInterval } : {}),
+        log: (line) => console.log(line),
+      });
+      const running = node.run();
+      await Promise.race([untilSignal(), running]);
+      await node.stop();
+      await running;
+    });
+}

@@ -1,0 +1,142 @@
+import type {
+  DescMessage,
+  DescMethod,
+  DescService,
+  MessageInitShape,
+  MessageShape,
+} from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import type {
+  ServerUnaryCall,
+  ServerWritableStream,
+  ServiceDefinition,
+  sendUnaryData,
+  UntypedServiceImplementation,
+} from "@grpc/grpc-js";
+import { Metadata, type status } from "@grpc/grpc-js";
+import { Code, FedbridgeError } from "./fedbridge-error.ts";
+
+/**
+ * grpc-js services from protobuf-es descriptors. Requests arrive as raw bytes and are
+ * decoded inside the handler, so garbage bytes become INVALID_ARGUMENT with a message
+ * naming the method, and every thrown error reaches the caller as a gRPC status whose code
+ * is the FedbridgeError's (our codes are gRPC's). The server never crashes on input.
+ */
+
+const identity = (bytes: Buffer) => bytes;
+
+/** A grpc-js service definition that moves raw bytes for every method of `service`. */
+export function rawServiceDefinition(service: DescService): ServiceDefinition {
+  const definition: Record<string, ServiceDefinition[string]> = {};
+  for (const method of service.methods) {
+    definition[method.name] = {
+      path: `/${service.typeName}/${method.name}`,
+      requestStream:
+        method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
+      responseStream:
+        method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
+      requestSerialize: identity,
+      requestDeserialize: identity,
+      responseSerialize: identity,
+      responseDeserialize: identity,
+      originalName: method.localName,
+    };
+  }
+  return definition as ServiceDefinition;
+}
+
+/** Context a handler gets: the call's metadata and a signal aborted when the caller goes away. */
+export interface CallContext {
+  metadata: Metadata;
+  signal: AbortSignal;
+}
+
+export type UnaryHandler<M extends DescMethod> = (
+  request: MessageShape<M["input"]>,
+  context: CallContext,
+) => Promise<MessageInitShape<M["output"]>> | MessageInitShape<M["output"]>;
+
+/** Wraps a typed handler as a grpc-js unary handler over raw bytes. */
+export function unaryHandler<M extends DescMethod>(method: M, handler: UnaryHandler<M>) {
+  return (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
+    const controller = new AbortController();
+    call.on("cancelled", () => controller.abort());
+    void (async () => {
+      try {
+        const request = decodeRequest(method.input, call.request, method.name);
+        const response = await handler(request as MessageShape<M["input"]>, {
+          metadata: call.metadata,
+          signal: controller.signal,
+        });
+        callback(null, encodeResponse(method, response));
+      } catch (error) {
+        callback(toGrpcError(error));
+      }
+    })();
+  };
+}
+
+export type StreamHandler<M extends DescMethod> = (
+  request: MessageShape<M["input"]>,
+  send: (response: MessageInitShape<M["output"]>) => void,
+  context: CallContext,
+) => Promise<void>;
+
+/** Wraps a typed server-streaming handler. */
+export function serverStreamHandler<M extends DescMethod>(method: M, handler: StreamHandler<M>) {
+  return (call: ServerWritableStream<Buffer, Buffer>) => {
+    const controller = new AbortController();
+    call.on("cancelled", () => controller.abort());
+    void (async () => {
+      try {
+        const request = decodeRequest(method.input, call.request, method.name);
+        const send = (response: MessageInitShape<M["output"]>) =>
+          call.write(encodeResponse(method, response));
+        await handler(request as MessageShape<M["input"]>, send, {
+          metadata: call.metadata,
+          signal: controller.signal,
+        });
+        call.end();
+      } catch (error) {
+        call.destroy(toGrpcError(error));
+      }
+    })();
+  };
+}
+
+/** A grpc-js service implementation from handlers keyed by method name. */
+export function implementation(handlers: Record<string, unknown>): UntypedServiceImplementation {
+  return handlers as UntypedServiceImplementation;
+}
+
+function encodeResponse<M extends DescMethod>(
+  method: M,
+  response: MessageInitShape<M["output"]>,
+): Buffer {
+  const message = create(method.output, response) as MessageShape<M["output"]>;
+  return Buffer.from(toBinary(method.output, message));
+}
+
+function decodeRequest(schema: DescMessage, bytes: Buffer, methodName: string) {
+  try {
+    return fromBinary(schema, bytes);
+  } catch (cause) {
+    throw new FedbridgeError(
+      Code.InvalidArgument,
+      `${methodName}: the request is not a valid ${schema.typeName} (${FedbridgeError.from(cause).message})`,
+    );
+  }
+}
+
+/** A FedbridgeError (or anything thrown) as a grpc-js service error. */
+export function toGrpcError(
+  error: unknown,
+): Error & { code: status; details: string; metadata: Metadata } {
+  const failure = FedbridgeError.from(error, Code.Internal);
+  const code = failure.code as number as status;
+  return Object.assign(new Error(failure.message), {
+    code,
+    details: failure.message,
+    metadata: new Metadata(),
+  });
+}

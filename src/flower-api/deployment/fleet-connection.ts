@@ -1,0 +1,45 @@
+import type { DescMethod, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import { type ChannelCredentials, Metadata } from "@grpc/grpc-js";
+import { GrpcClient } from "../../core/grpc-client.ts";
+import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
+import {
+  applyAuthMetadata,
+  createNodeKeyPair,
+  type NodeKeyPair,
+  signAuthMetadata,
+} from "./node-auth.ts";
+
+type FleetMethod = (typeof Fleet)["method"][keyof (typeof Fleet)["method"]] & DescMethod;
+
+/**
+ * A SuperNode's connection to a Fleet API: every call signed with the node's key, as
+ * Flower's node auth interceptor does. A fresh key per connection, as Flower's
+ * self-registering nodes make (the SuperLink refuses a reused key).
+ */
+export class FleetConnection {
+  readonly #client: GrpcClient<typeof Fleet>;
+  readonly keys: NodeKeyPair = createNodeKeyPair();
+
+  constructor(address: string, credentials: ChannelCredentials) {
+    this.#client = new GrpcClient(Fleet, address, credentials);
+  }
+
+  call<M extends FleetMethod>(
+    method: M,
+    request: MessageInitShape<M["input"]>,
+    timeout?: number,
+  ): Promise<MessageShape<M["output"]>> {
+    const metadata = applyAuthMetadata(
+      new Metadata(),
+      signAuthMetadata(this.keys.privateKey, this.keys.publicKeyPem),
+    );
+    return this.#client.unary(method, request, {
+      metadata,
+      ...(timeout === undefined ? {} : { timeout }),
+    });
+  }
+
+  close(): void {
+    this.#client.close();
+  }
+}

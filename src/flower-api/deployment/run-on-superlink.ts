@@ -1,0 +1,84 @@
+import type { ChannelCredentials } from "@grpc/grpc-js";
+import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { GrpcClient } from "../../core/grpc-client.ts";
+import { Control } from "../../gen/fedbridge/v1/control_pb.ts";
+import type { UserConfig } from "../app/context.ts";
+import { type RunObserver, silentObserver } from "../app/run-observer.ts";
+import { metricRecordFromProto } from "../records/serde.ts";
+import type { Result } from "../strategy/result.ts";
+import { packApp } from "./app-bundle.ts";
+import { resultFromProto } from "./run-result-proto.ts";
+import { configToScalars } from "./scalars.ts";
+
+export interface RunOnSuperLinkOptions {
+  /** The SuperLink's control API, host:port. */
+  address: string;
+  credentials: ChannelCredentials;
+  appDir: string;
+  /** Overrides of the app's config, including `seed`. */
+  runConfig?: UserConfig;
+  observer?: RunObserver;
+  /** Aborting stops the run on the SuperLink. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Packs an app, starts it as a run on a SuperLink and follows it to the end, reporting each
+ * round to `observer`. Resolves with the ServerApp's Result (if it returned one); a failed or
+ * stopped run rejects with the SuperLink's reason.
+ */
+export async function runOnSuperLink(
+  options: RunOnSuperLinkOptions,
+): Promise<{ runId: bigint; result: Result | undefined }> {
+  const observer = options.observer ?? silentObserver;
+  const bundle = await packApp(options.appDir);
+  const client = new GrpcClient(Control, options.address, options.credentials);
+  try {
+    const { runId } = await client.unary(Control.method.startRun, {
+      appBundle: bundle.bytes,
+      appBundleSha256: bundle.sha256,
+      runConfig: configToScalars(options.runConfig ?? {}),
+    });
+    const stop = () => void client.unary(Control.method.stopRun, { runId }).catch(() => {});
+    options.signal?.addEventListener("abort", stop, { once: true });
+    for await (const { event } of client.serverStream(Control.method.streamRun, { runId })) {
+      switch (event.case) {
+        case "roundStarted":
+          observer.roundStarted(event.value.round, event.value.numRounds);
+          break;
+        case "roundFinished": {
+          const e = event.value;
+          observer.roundFinished({
+            round: e.round,
+            numRounds: e.numRounds,
+            ...(e.train ? { train: metricRecordFromProto(e.train) } : {}),
+            ...(e.evaluate ? { evaluate: metricRecordFromProto(e.evaluate) } : {}),
+            ...(e.serverEvaluate
+              ? { serverEvaluate: metricRecordFromProto(e.serverEvaluate) }
+              : {}),
+            failures: { train: e.trainFailures, evaluate: e.evaluateFailures },
+          });
+          break;
+        }
+        case "log":
+          observer.log(event.value);
+          break;
+        case "runFinished": {
+          const { status, details, result } = event.value;
+          if (status !== "completed")
+            throw new FedbridgeError(
+              status === "stopped" ? Code.Aborted : Code.Unknown,
+              `run ${runId} ${status}: ${details}`,
+            );
+          return { runId, result: result ? resultFromProto(result) : undefined };
+        }
+      }
+    }
+    throw new FedbridgeError(
+      Code.Unavailable,
+      `the SuperLink closed run ${runId}'s event stream before it finished`,
+    );
+  } finally {
+    client.close();
+  }
+}

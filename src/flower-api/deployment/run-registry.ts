@@ -1,0 +1,95 @@
+import { randomBytes } from "node:crypto";
+import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { Notifier } from "../../core/notifier.ts";
+import type { RunEvent } from "../../gen/fedbridge/v1/control_pb.ts";
+import type { UserConfig } from "../app/context.ts";
+
+/** Flower's run statuses; a finished run has a sub-status. */
+export type RunStatus = "running" | "finished";
+export type RunSubStatus = "" | "completed" | "failed" | "stopped";
+
+export interface RunRecord {
+  runId: bigint;
+  fabHash: string;
+  /** The app's config with the run's overrides: what every node's context gets. */
+  runConfig: UserConfig;
+  /** Just the overrides, as Flower's `Run.override_config`. */
+  overrideConfig: UserConfig;
+  status: RunStatus;
+  subStatus: RunSubStatus;
+  details: string;
+  startedAt: Date;
+  finishedAt: Date | undefined;
+  /** Every event so far, so a late follower sees the whole run. */
+  events: RunEvent[];
+  /** Aborted when the run is stopped: the ServerApp's grid calls fail from then on. */
+  abort: AbortController;
+}
+
+/** The SuperLink's runs, their app bundles (by SHA-256) and their event logs. */
+export class RunRegistry {
+  readonly #runs = new Map<bigint, RunRecord>();
+  readonly #bundles = new Map<string, Uint8Array>();
+  readonly #changed = new Notifier();
+
+  create(
+    fabHash: string,
+    bundle: Uint8Array,
+    runConfig: UserConfig,
+    overrideConfig: UserConfig,
+  ): RunRecord {
+    let runId = 0n;
+    while (runId === 0n || this.#runs.has(runId)) runId = randomBytes(8).readBigUInt64LE() >> 1n; // < 2^63
+    this.#bundles.set(fabHash, bundle);
+    const run: RunRecord = {
+      runId,
+      fabHash,
+      runConfig,
+      overrideConfig,
+      status: "running",
+      subStatus: "",
+      details: "",
+      startedAt: new Date(),
+      finishedAt: undefined,
+      events: [],
+      abort: new AbortController(),
+    };
+    this.#runs.set(runId, run);
+    return run;
+  }
+
+  get(runId: bigint): RunRecord | undefined {
+    return this.#runs.get(runId);
+  }
+
+  /** The run, which must be running: Flower answers PERMISSION_DENIED otherwise. */
+  running(runId: bigint): RunRecord {
+    const run = this.#runs.get(runId);
+    if (run === undefined)
+      throw new FedbridgeError(Code.PermissionDenied, `Run ID not found: ${runId}`);
+    if (run.status !== "running")
+      throw new FedbridgeError(Code.PermissionDenied, `Run ${runId} is not running`);
+    return run;
+  }
+
+  bundle(fabHash: string): Uint8Array | undefined {
+    return this.#bundles.get(fabHash);
+  }
+
+  emit(run: RunRecord, event: RunEvent): void {
+    run.events.push(event);
+    this.#changed.notify();
+  }
+
+  finish(run: RunRecord, subStatus: Exclude<RunSubStatus, "">, details = ""): void {
+    if (run.status === "finished") return;
+    Object.assign(run, { status: "finished", subStatus, details, finishedAt: new Date() });
+    run.abort.abort(new FedbridgeError(Code.Aborted, `run ${run.runId} ${subStatus}`));
+    this.#changed.notify();
+  }
+
+  /** Resolves when any run gets an event or finishes, or after `ms`. */
+  waitForChange(ms: number, signal?: AbortSignal): Promise<void> {
+    return this.#changed.wait(ms, signal);
+  }
+}

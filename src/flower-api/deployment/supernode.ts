@@ -1,0 +1,319 @@
+import { createHash } from "node:crypto";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { create } from "@bufbuild/protobuf";
+import type { ChannelCredentials } from "@grpc/grpc-js";
+import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
+import { MessageSchema, type ObjectTree } from "../../gen/flwr/proto/message_pb.ts";
+import { ClientApp } from "../app/client-app.ts";
+import { type Context, createContext, type UserConfig } from "../app/context.ts";
+import { importApp, readAppManifest } from "../app/load-app.ts";
+import { runClientApp } from "../app/run-client-app.ts";
+import { Error, ErrorCode } from "../message/error.ts";
+import { Message } from "../message/message.ts";
+import { messageFromProto } from "../message/message-serde.ts";
+import { type DeflatedObject, deflateMessage } from "../objects/deflate.ts";
+import { inflateMessage, listPostOrder, objectTreeOf, verifyObject } from "../objects/inflate.ts";
+import { unpackApp } from "./app-bundle.ts";
+import { FleetConnection } from "./fleet-connection.ts";
+import { scalarsToConfig } from "./scalars.ts";
+
+export interface SuperNodeOptions {
+  /** The SuperLink's Fleet API, host:port. */
+  superlink: string;
+  credentials: ChannelCredentials;
+  /** This node's config, e.g. partition-id and num-partitions. */
+  nodeConfig?: UserConfig;
+  /** Seconds between expected heartbeats; the SuperLink's patience is twice this. Default: 30 (Flower's). */
+  heartbeatInterval?: number;
+  /** Where app bundles are unpacked. Default: a new temporary folder. */
+  workDir?: string;
+  /** Reports what the node does (connected, run started, errors). Default: silent. */
+  log?: (line: string) => void;
+}
+
+interface LoadedRun {
+  app: ClientApp | FedbridgeError;
+  context: Context;
+}
+
+/** Objects pulled or pushed at once. Flower uses 2; more overlaps round trips. */
+const OBJECT_CONCURRENCY = 4;
+/** How long the node waits for a long-polled PullMessages before asking again, in s. */
+const PULL_TIMEOUT = 60;
+
+/**
+ * A SuperNode: dials a SuperLink's Fleet API, registers with a fresh key, sends heartbeats,
+ * and handles instructions one at a time with the run's ClientApp, in the same sequence of
+ * calls as a Flower 1.28 SuperNode. Reconnects with backoff when the SuperLink goes away.
+ */
+export class SuperNode {
+  readonly #options: SuperNodeOptions;
+  readonly #runs = new Map<bigint, LoadedRun>();
+  readonly #stop = new AbortController();
+  #connection: FleetConnection | undefined;
+  #nodeId = 0n;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #workDir: string | undefined;
+
+  constructor(options: SuperNodeOptions) {
+    this.#options = options;
+  }
+
+  get nodeId(): bigint {
+    return this.#nodeId;
+  }
+
+  /** Runs until `stop()`: connect, serve, and on a lost connection reconnect with backoff. */
+  async run(): Promise<void> {
+    this.#workDir =
+      this.#options.workDir ?? (await mkdtemp(join(tmpdir(), "fedbridge-supernode-")));
+    let backoff = 0.5;
+    while (!this.#stop.signal.aborted) {
+      try {
+        await this.#connect();
+        backoff = 0.5;
+        await this.#serve();
+      } catch (error) {
+        if (this.#stop.signal.aborted) break;
+        const failure = FedbridgeError.from(error);
+        this.#log(
+          `connection to ${this.#options.superlink} lost (${failure.message}); retrying in ${backoff.toFixed(1)} s`,
+        );
+        this.#disconnect();
+        await sleep(backoff * 1000 * (0.8 + 0.4 * Math.random()), undefined, {
+          signal: this.#stop.signal,
+        }).catch(() => {});
+        backoff = Math.min(backoff * 2, 10);
+      }
+    }
+  }
+
+  /** Leaves the federation (deactivate, unregister) and ends `run()`. */
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    const connection = this.#connection;
+    if (connection !== undefined && this.#nodeId !== 0n) {
+      await connection
+        .call(Fleet.method.deactivateNode, { nodeId: this.#nodeId }, 5)
+        .catch(() => {});
+      await connection
+        .call(Fleet.method.unregisterNode, { nodeId: this.#nodeId }, 5)
+        .catch(() => {});
+    }
+    this.#disconnect();
+  }
+
+  async #connect(): Promise<void> {
+    const connection = new FleetConnection(this.#options.superlink, this.#options.credentials);
+    this.#connection = connection;
+    const interval = this.#options.heartbeatInterval ?? 30;
+    const publicKey = connection.keys.publicKeyPem;
+    await connection.call(Fleet.method.registerNode, { publicKey }, 10);
+    const { nodeId } = await connection.call(
+      Fleet.method.activateNode,
+      { publicKey, heartbeatInterval: interval },
+      10,
+    );
+    this.#nodeId = nodeId;
+    this.#log(`connected to ${this.#options.superlink} as node ${nodeId}`);
+    const beat = () =>
+      connection
+        .call(
+          Fleet.method.sendNodeHeartbeat,
+          { node: { nodeId }, heartbeatInterval: interval },
+          Math.max(1, interval / 2),
+        )
+        .catch((error) => this.#log(`heartbeat failed: ${FedbridgeError.from(error).message}`));
+    void beat();
+    // Well inside the SuperLink's patience of 2 × interval, with jitter so nodes spread out.
+    this.#heartbeat = setInterval(beat, interval * 1000 * (0.4 + 0.1 * Math.random()));
+  }
+
+  #disconnect(): void {
+    clearInterval(this.#heartbeat);
+    this.#connection?.close();
+    this.#connection = undefined;
+  }
+
+  async #serve(): Promise<void> {
+    const connection = this.#connection as FleetConnection;
+    const node = { nodeId: this.#nodeId };
+    while (!this.#stop.signal.aborted) {
+      const pulled = await connection.call(Fleet.method.pullMessages, { node }, PULL_TIMEOUT);
+      const [proto] = pulled.messagesList;
+      const [tree] = pulled.messageObjectTrees;
+      if (proto === undefined || tree === undefined) continue; // the SuperLink held the call; ask again
+      await this.#handle(connection, proto, tree);
+    }
+  }
+
+  async #handle(
+    connection: FleetConnection,
+    proto: Parameters<typeof messageFromProto>[0],
+    tree: ObjectTree,
+  ): Promise<void> {
+    const metadata = messageFromProto(proto).metadata;
+    const started = performance.now();
+    const run = await this.#loadRun(connection, metadata.runId);
+    const objects = await this.#pullObjects(connection, metadata.runId, tree);
+    const instruction = inflateMessage(tree.objectId, (id) => objects.get(id), metadata);
+    await connection.call(Fleet.method.confirmMessageReceived, {
+      node: { nodeId: this.#nodeId },
+      runId: metadata.runId,
+      messageObjectId: tree.objectId,
+    });
+    const reply =
+      run.app instanceof ClientApp
+        ? await runClientApp(run.app, instruction, run.context)
+        : new Message(
+            new Error(
+              run.app.code === Code.DataLoss
+                ? ErrorCode.INVALID_FAB
+                : ErrorCode.LOAD_CLIENT_APP_EXCEPTION,
+              run.app.message,
+            ),
+            {
+              replyTo: instruction,
+            },
+          );
+    await this.#pushReply(connection, reply, (performance.now() - started) / 1000);
+  }
+
+  async #loadRun(connection: FleetConnection, runId: bigint): Promise<LoadedRun> {
+    const known = this.#runs.get(runId);
+    if (known !== undefined) return known;
+    const node = { nodeId: this.#nodeId };
+    const { run } = await connection.call(Fleet.method.getRun, { node, runId });
+    if (run === undefined)
+      throw new FedbridgeError(Code.NotFound, `the SuperLink knows no run ${runId}`);
+    const { fab } = await connection.call(Fleet.method.getFab, {
+      node,
+      hashStr: run.fabHash,
+      runId,
+    });
+    const overrides = scalarsToConfig(run.overrideConfig);
+    let loaded: LoadedRun;
+    try {
+      const content = fab?.content ?? new Uint8Array();
+      const actual = createHash("sha256").update(content).digest("hex");
+      if (actual !== run.fabHash)
+        throw new FedbridgeError(
+          Code.DataLoss,
+          `app bundle hash mismatch: expected ${run.fabHash}, got ${actual}`,
+        );
+      const dir = await unpackApp(content, run.fabHash, join(this.#workDir as string, run.fabHash));
+      const manifest = await readAppManifest(dir);
+      const runConfig = { ...manifest.config, ...overrides };
+      loaded = {
+        app: await importApp(manifest.clientappUrl, ClientApp, "clientapp"),
+        context: createContext({
+          runId,
+          nodeId: this.#nodeId,
+          nodeConfig: this.#options.nodeConfig ?? {},
+          runConfig,
+        }),
+      };
+      this.#log(`run ${runId}: loaded ${manifest.name}`);
+    } catch (error) {
+      const failure = FedbridgeError.from(error);
+      this.#log(`run ${runId}: cannot load the app: ${failure.message}`);
+      loaded = { app: failure, context: createContext({ runId, nodeId: this.#nodeId }) };
+    }
+    this.#runs.set(runId, loaded);
+    return loaded;
+  }
+
+  /** Pulls every object of the tree, children first, checking each against its id. */
+  async #pullObjects(
+    connection: FleetConnection,
+    runId: bigint,
+    tree: ObjectTree,
+  ): Promise<Map<string, Uint8Array>> {
+    const objects = new Map<string, Uint8Array>();
+    const node = { nodeId: this.#nodeId };
+    await forEachConcurrently(listPostOrder(tree), OBJECT_CONCURRENCY, async (objectId) => {
+      for (let attempt = 0, wait = 0.05; ; attempt++, wait = Math.min(wait * 2, 2)) {
+        const response = await connection.call(Fleet.method.pullObject, { node, runId, objectId });
+        if (!response.objectFound)
+          throw new FedbridgeError(Code.NotFound, `object ${objectId} is unknown to the SuperLink`);
+        if (response.objectAvailable) {
+          if (!verifyObject(objectId, response.objectContent))
+            throw new FedbridgeError(Code.DataLoss, `object ${objectId} does not match its id`);
+          objects.set(objectId, response.objectContent);
+          return;
+        }
+        if (attempt > 200)
+          throw new FedbridgeError(
+            Code.DeadlineExceeded,
+            `object ${objectId} never became available`,
+          );
+        await sleep(wait * 1000);
+      }
+    });
+    return objects;
+  }
+
+  async #pushReply(connection: FleetConnection, reply: Message, runtime: number): Promise<void> {
+    reply.metadata.messageId = deflateMessage(reply).id;
+    const deflated = deflateMessage(reply);
+    const tree = objectTreeOf(deflated);
+    const body = create(MessageSchema, {
+      metadata: { ...reply.metadata },
+      ...(reply.hasError()
+        ? { error: { code: BigInt(reply.error.code), reason: reply.error.reason } }
+        : { content: {} }),
+    });
+    const node = { nodeId: this.#nodeId };
+    const { objectsToPush } = await connection.call(Fleet.method.pushMessages, {
+      node,
+      messagesList: [body],
+      messageObjectTrees: [tree],
+      clientappRuntimeList: [runtime],
+    });
+    const byId = indexObjects(deflated);
+    const wanted = new Set(objectsToPush);
+    await forEachConcurrently(
+      listPostOrder(tree).filter((id) => wanted.has(id)),
+      OBJECT_CONCURRENCY,
+      async (objectId) => {
+        const { stored } = await connection.call(Fleet.method.pushObject, {
+          node,
+          runId: reply.metadata.runId,
+          objectId,
+          objectContent: byId.get(objectId) as Uint8Array,
+        });
+        if (!stored)
+          throw new FedbridgeError(Code.DataLoss, `the SuperLink did not store object ${objectId}`);
+      },
+    );
+  }
+
+  #log(line: string): void {
+    this.#options.log?.(line);
+  }
+}
+
+function indexObjects(
+  root: DeflatedObject,
+  into = new Map<string, Uint8Array>(),
+): Map<string, Uint8Array> {
+  into.set(root.id, root.bytes);
+  for (const child of root.children) indexObjects(child, into);
+  return into;
+}
+
+async function forEachConcurrently<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await work(items[next++] as T);
+  });
+  await Promise.all(lanes);
+}
