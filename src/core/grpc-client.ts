@@ -21,6 +21,8 @@ export interface CallSettings {
   metadata?: Metadata;
   /** Seconds before the call fails with DEADLINE_EXCEEDED. Default: none. */
   timeout?: number;
+  /** Cancels the call (it then fails with CANCELLED). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -45,7 +47,7 @@ export class GrpcClient<S extends DescService> {
   ): Promise<MessageShape<M["output"]>> {
     const bytes = Buffer.from(toBinary(method.input, create(method.input, request)));
     return new Promise((resolve, reject) => {
-      this.#client.makeUnaryRequest(
+      const call = this.#client.makeUnaryRequest(
         this.#path(method),
         (b: Buffer) => b,
         (b: Buffer) => b,
@@ -60,6 +62,8 @@ export class GrpcClient<S extends DescService> {
             );
         },
       );
+      settings.signal?.addEventListener("abort", () => call.cancel(), { once: true });
+      if (settings.signal?.aborted) call.cancel();
     });
   }
 

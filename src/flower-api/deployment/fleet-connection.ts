@@ -27,16 +27,13 @@ export class FleetConnection {
   call<M extends FleetMethod>(
     method: M,
     request: MessageInitShape<M["input"]>,
-    timeout?: number,
+    settings: { timeout?: number; signal?: AbortSignal } = {},
   ): Promise<MessageShape<M["output"]>> {
     const metadata = applyAuthMetadata(
       new Metadata(),
       signAuthMetadata(this.keys.privateKey, this.keys.publicKeyPem),
     );
-    return this.#client.unary(method, request, {
-      metadata,
-      ...(timeout === undefined ? {} : { timeout }),
-    });
+    return this.#client.unary(method, request, { metadata, ...settings });
   }
 
   close(): void {

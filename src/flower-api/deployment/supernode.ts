@@ -98,10 +98,10 @@ export class SuperNode {
     const connection = this.#connection;
     if (connection !== undefined && this.#nodeId !== 0n) {
       await connection
-        .call(Fleet.method.deactivateNode, { nodeId: this.#nodeId }, 5)
+        .call(Fleet.method.deactivateNode, { nodeId: this.#nodeId }, { timeout: 5 })
         .catch(() => {});
       await connection
-        .call(Fleet.method.unregisterNode, { nodeId: this.#nodeId }, 5)
+        .call(Fleet.method.unregisterNode, { nodeId: this.#nodeId }, { timeout: 5 })
         .catch(() => {});
     }
     this.#disconnect();
@@ -112,11 +112,11 @@ export class SuperNode {
     this.#connection = connection;
     const interval = this.#options.heartbeatInterval ?? 30;
     const publicKey = connection.keys.publicKeyPem;
-    await connection.call(Fleet.method.registerNode, { publicKey }, 10);
+    await connection.call(Fleet.method.registerNode, { publicKey }, { timeout: 10 });
     const { nodeId } = await connection.call(
       Fleet.method.activateNode,
       { publicKey, heartbeatInterval: interval },
-      10,
+      { timeout: 10 },
     );
     this.#nodeId = nodeId;
     this.#log(`connected to ${this.#options.superlink} as node ${nodeId}`);
@@ -125,7 +125,7 @@ export class SuperNode {
         .call(
           Fleet.method.sendNodeHeartbeat,
           { node: { nodeId }, heartbeatInterval: interval },
-          Math.max(1, interval / 2),
+          { timeout: Math.max(1, interval / 2) },
         )
         .catch((error) => this.#log(`heartbeat failed: ${FedbridgeError.from(error).message}`));
     void beat();
@@ -143,7 +143,11 @@ export class SuperNode {
     const connection = this.#connection as FleetConnection;
     const node = { nodeId: this.#nodeId };
     while (!this.#stop.signal.aborted) {
-      const pulled = await connection.call(Fleet.method.pullMessages, { node }, PULL_TIMEOUT);
+      const pulled = await connection.call(
+        Fleet.method.pullMessages,
+        { node },
+        { timeout: PULL_TIMEOUT, signal: this.#stop.signal },
+      );
       const [proto] = pulled.messagesList;
       const [tree] = pulled.messageObjectTrees;
       if (proto === undefined || tree === undefined) continue; // the SuperLink held the call; ask again

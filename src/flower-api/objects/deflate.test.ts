@@ -72,14 +72,21 @@ describe("deflate (Flower's object ids)", () => {
 
 describe("deflate keeps insertion order of names", () => {
   it("writes integer-like names where they were inserted, as Python's dict does", () => {
-    const one = ArrayRecord.fromTypedArrays([{ values: new Float32Array([1]), shape: [1] }]).get("0") as Array;
+    const one = ArrayRecord.fromTypedArrays([{ values: new Float32Array([1]), shape: [1] }]).get(
+      "0",
+    ) as Array;
     const record = new ArrayRecord([
       ["b", one],
       ["10", one],
     ]);
-    const message = new Message(new RecordDict({ arrays: record }), { dstNodeId: 2n, messageType: "train" });
+    const message = new Message(new RecordDict({ arrays: record }), {
+      dstNodeId: 2n,
+      messageType: "train",
+    });
     const recordObject = deflateMessage(message).children[0]?.children[0];
-    const body = new TextDecoder().decode(recordObject?.bytes.subarray((recordObject?.bytes.indexOf(0) ?? 0) + 1));
+    const body = new TextDecoder().decode(
+      recordObject?.bytes.subarray((recordObject?.bytes.indexOf(0) ?? 0) + 1),
+    );
     expect(body.indexOf('"b"')).toBeLessThan(body.indexOf('"10"'));
   });
 });

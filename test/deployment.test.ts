@@ -1,0 +1,90 @@
+import { cp, mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { killAll, startFedbridge, startTestSuperLink, startTestSuperNode } from "./processes.ts";
+import { runFedbridge } from "./run-fedbridge.ts";
+
+afterAll(killAll);
+
+const tempDir = () => mkdtemp(join(tmpdir(), "fedbridge-deploy-"));
+
+describe("native deployment (SuperLink + SuperNodes, real processes on loopback)", () => {
+  it("gives the same final model as the simulation, bit for bit", async () => {
+    const { process: superlink, fleet, control } = await startTestSuperLink();
+    const nodes = await Promise.all(
+      [0, 1, 2].map((i) => startTestSuperNode(fleet, i, 3, ["--heartbeat-interval", "5"])),
+    );
+    const [simOut, depOut] = await Promise.all([tempDir(), tempDir()]);
+    const [sim, dep] = await Promise.all([
+      runFedbridge([
+        "run",
+        "examples/quickstart",
+        "--sim",
+        "--nodes",
+        "3",
+        "--seed",
+        "7",
+        "--out",
+        simOut,
+      ]),
+      runFedbridge([
+        "run",
+        "examples/quickstart",
+        "--superlink",
+        control,
+        "--insecure",
+        "--seed",
+        "7",
+        "--out",
+        depOut,
+      ]),
+    ]);
+    expect(dep.stderr).toBe("");
+    expect(dep.code).toBe(0);
+    expect(sim.code).toBe(0);
+    const simResult = JSON.parse(await readFile(join(simOut, "result.json"), "utf8"));
+    const depResult = JSON.parse(await readFile(join(depOut, "result.json"), "utf8"));
+    expect(depResult.mode).toBe("deployment");
+    expect(depResult.finalArraysSha256).toBe(simResult.finalArraysSha256);
+    expect(depResult.rounds).toEqual(simResult.rounds);
+    for (const node of nodes) node.child.kill("SIGTERM");
+    await Promise.all(nodes.map((n) => n.exited));
+    superlink.child.kill("SIGTERM");
+    expect(await superlink.exited).toBe(0);
+  });
+
+  it("finishes a run when a node is SIGKILLed mid-round; the node is reported unavailable and, restarted, takes part again", async () => {
+    const app = await tempDir();
+    await cp("examples/quickstart", app, { recursive: true });
+    await cp("test/apps/slow-quickstart", app, { recursive: true });
+    const interval = 1;
+    const { fleet, control } = await startTestSuperLink();
+    const nodes = await Promise.all(
+      [0, 1, 2, 3].map((i) =>
+        startTestSuperNode(fleet, i, 4, ["--heartbeat-interval", String(interval)]),
+      ),
+    );
+    const run = startFedbridge(["run", app, "--superlink", control, "--insecure", "--verbose"]);
+    await run.waitFor(/\[ROUND 2\/4\]/);
+    await run.waitFor(/configure_train: Sampled 4 nodes/);
+    const victim = nodes[3];
+    victim?.child.kill("SIGKILL");
+    const killedAt = Date.now();
+    await run.waitFor(/round 2\/4 /);
+    const roundEnded = Date.now() - killedAt;
+    expect(run.output()).toMatch(/error in reply from node \d+: NODE_UNAVAILABLE/);
+    // The others reply after their 1.5 s of training; the dead node is declared within 2 × interval.
+    expect(roundEnded).toBeLessThan(1500 + 2 * interval * 1000 + 2000);
+    const restarted = await startTestSuperNode(fleet, 3, 4, [
+      "--heartbeat-interval",
+      String(interval),
+    ]);
+    expect(await run.exited).toBe(0);
+    // Round 4 ran on four nodes again, the restarted one among them.
+    expect(run.output()).toMatch(
+      /\[ROUND 4\/4\][\s\S]*aggregate_train: Received 4 results and 0 failures/,
+    );
+    expect(restarted.output()).toMatch(/loaded slow-quickstart/);
+  });
+});

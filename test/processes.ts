@@ -1,0 +1,104 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+/** A `fedbridge` process started by a test, with its output kept for assertions. */
+export interface FedbridgeProcess {
+  child: ChildProcess;
+  output(): string;
+  /** Resolves with the first match of `pattern` in the output (stdout and stderr). */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** Resolves with the exit code. */
+  exited: Promise<number>;
+}
+
+const started = new Set<ChildProcess>();
+
+/** Starts `fedbridge ARGS...` from the repository root. */
+export function startFedbridge(args: string[]): FedbridgeProcess {
+  const child = spawn(process.execPath, ["bin/fedbridge.mjs", ...args], {
+    cwd: root,
+    env: { ...process.env, FORCE_COLOR: "0" },
+  });
+  started.add(child);
+  let output = "";
+  const listeners = new Set<() => void>();
+  const append = (chunk: Buffer) => {
+    output += chunk.toString();
+    for (const listener of listeners) listener();
+  };
+  child.stdout?.on("data", append);
+  child.stderr?.on("data", append);
+  const exited = new Promise<number>((resolve) =>
+    child.on("exit", (code, signal) => resolve(code ?? (signal ? 128 : 1))),
+  );
+  exited.then(() => started.delete(child));
+  return {
+    child,
+    output: () => output,
+    exited,
+    waitFor(pattern, timeoutMs = 60_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const match = output.match(pattern);
+          if (match) {
+            listeners.delete(check);
+            clearTimeout(timer);
+            resolve(match);
+          }
+        };
+        const timer = setTimeout(() => {
+          listeners.delete(check);
+          reject(new Error(`timed out waiting for ${pattern}; output so far:\n${output}`));
+        }, timeoutMs);
+        listeners.add(check);
+        check();
+      });
+    },
+  };
+}
+
+/** Kills every process a test started that is still running (by pid). */
+export function killAll(): void {
+  for (const child of started)
+    if (child.pid !== undefined && child.exitCode === null) child.kill("SIGKILL");
+  started.clear();
+}
+
+/** A SuperLink on free loopback ports. */
+export async function startTestSuperLink(extra: string[] = []) {
+  const process = startFedbridge([
+    "superlink",
+    "--insecure",
+    "--fleet-api-address",
+    "127.0.0.1:0",
+    "--control-api-address",
+    "127.0.0.1:0",
+    ...extra,
+  ]);
+  const [, fleet, control] = await process.waitFor(
+    /Fleet API on port (\d+), control API on port (\d+)/,
+  );
+  return { process, fleet: `127.0.0.1:${fleet}`, control: `127.0.0.1:${control}` };
+}
+
+/** A SuperNode for partition `i` of `n`, connected once it says so. */
+export async function startTestSuperNode(
+  fleet: string,
+  i: number,
+  n: number,
+  extra: string[] = [],
+) {
+  const process = startFedbridge([
+    "supernode",
+    "--superlink",
+    fleet,
+    "--insecure",
+    "--node-config",
+    `partition-id=${i} num-partitions=${n}`,
+    ...extra,
+  ]);
+  await process.waitFor(/connected to .* as node \d+/);
+  return process;
+}
