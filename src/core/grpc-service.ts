@@ -98,7 +98,7 @@ export function serverStreamHandler<M extends DescMethod>(method: M, handler: St
         });
         call.end();
       } catch (error) {
-        call.destroy(toGrpcError(error));
+        call.emit("error", toGrpcError(error));
       }
     })();
   };
