@@ -4,9 +4,9 @@ import { GrpcClient } from "../../core/grpc-client.ts";
 import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
 import {
   applyAuthMetadata,
+  createAuthSigner,
   createNodeKeyPair,
   type NodeKeyPair,
-  signAuthMetadata,
 } from "./node-auth.ts";
 
 type FleetMethod = (typeof Fleet)["method"][keyof (typeof Fleet)["method"]] & DescMethod;
@@ -19,6 +19,7 @@ type FleetMethod = (typeof Fleet)["method"][keyof (typeof Fleet)["method"]] & De
 export class FleetConnection {
   readonly #client: GrpcClient<typeof Fleet>;
   readonly keys: NodeKeyPair = createNodeKeyPair();
+  readonly #sign = createAuthSigner(this.keys);
 
   constructor(address: string, credentials: ChannelCredentials) {
     this.#client = new GrpcClient(Fleet, address, credentials);
@@ -29,10 +30,7 @@ export class FleetConnection {
     request: MessageInitShape<M["input"]>,
     settings: { timeout?: number; signal?: AbortSignal } = {},
   ): Promise<MessageShape<M["output"]>> {
-    const metadata = applyAuthMetadata(
-      new Metadata(),
-      signAuthMetadata(this.keys.privateKey, this.keys.publicKeyPem),
-    );
+    const metadata = applyAuthMetadata(new Metadata(), this.#sign());
     return this.#client.unary(method, request, { metadata, ...settings });
   }
 

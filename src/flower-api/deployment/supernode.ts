@@ -41,7 +41,9 @@ interface LoadedRun {
 }
 
 /** Objects pulled or pushed at once. Flower uses 2; more overlaps round trips. */
-const OBJECT_CONCURRENCY = 4;
+const OBJECT_CONCURRENCY = 8;
+/** Bytes of recently pulled objects kept, so an unchanged model is not pulled again. */
+const OBJECT_CACHE_BYTES = 256 * 2 ** 20;
 /** How long the node waits for a long-polled PullMessages before asking again, in s. */
 const PULL_TIMEOUT = 60;
 
@@ -54,6 +56,8 @@ export class SuperNode {
   readonly #options: SuperNodeOptions;
   readonly #runs = new Map<bigint, LoadedRun>();
   readonly #stop = new AbortController();
+  /** Objects are content-addressed, so a cached one is valid for any message that names it. */
+  readonly #objectCache = new ByteBoundedCache(OBJECT_CACHE_BYTES);
   #connection: FleetConnection | undefined;
   #nodeId = 0n;
   #heartbeat: NodeJS.Timeout | undefined;
@@ -239,7 +243,12 @@ export class SuperNode {
   ): Promise<Map<string, Uint8Array>> {
     const objects = new Map<string, Uint8Array>();
     const node = { nodeId: this.#nodeId };
-    await forEachConcurrently(listPostOrder(tree), OBJECT_CONCURRENCY, async (objectId) => {
+    const missing = listPostOrder(tree).filter((id) => {
+      const cached = this.#objectCache.get(id);
+      if (cached !== undefined) objects.set(id, cached);
+      return cached === undefined;
+    });
+    await forEachConcurrently(missing, OBJECT_CONCURRENCY, async (objectId) => {
       for (let attempt = 0, wait = 0.05; ; attempt++, wait = Math.min(wait * 2, 2)) {
         const response = await connection.call(Fleet.method.pullObject, { node, runId, objectId });
         if (!response.objectFound)
@@ -248,6 +257,7 @@ export class SuperNode {
           if (!verifyObject(objectId, response.objectContent))
             throw new FedbridgeError(Code.DataLoss, `object ${objectId} does not match its id`);
           objects.set(objectId, response.objectContent);
+          this.#objectCache.set(objectId, response.objectContent);
           return;
         }
         if (attempt > 200)
@@ -320,4 +330,27 @@ async function forEachConcurrently<T>(
     while (next < items.length) await work(items[next++] as T);
   });
   await Promise.all(lanes);
+}
+
+/** A Map of byte arrays that forgets the oldest entries past a byte budget. */
+class ByteBoundedCache {
+  readonly #entries = new Map<string, Uint8Array>();
+  #bytes = 0;
+
+  constructor(private readonly budget: number) {}
+
+  get(id: string): Uint8Array | undefined {
+    return this.#entries.get(id);
+  }
+
+  set(id: string, bytes: Uint8Array): void {
+    if (this.#entries.has(id) || bytes.length > this.budget) return;
+    this.#entries.set(id, bytes);
+    this.#bytes += bytes.length;
+    for (const [oldId, old] of this.#entries) {
+      if (this.#bytes <= this.budget) break;
+      this.#entries.delete(oldId);
+      this.#bytes -= old.length;
+    }
+  }
 }
