@@ -5,6 +5,7 @@ import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import {
   type AuthMetadata,
   applyAuthMetadata,
+  createAuthSigner,
   createNodeKeyPair,
   PUBLIC_KEY_HEADER,
   pythonIsoTimestamp,
@@ -226,5 +227,22 @@ describe("golden: a real Flower 1.28 SuperNode's calls", () => {
       expect(call.metadata[TIMESTAMP_HEADER]).toMatch(pythonShape);
     }
     expectPythonPemLayout(ours);
+  });
+});
+
+describe("createAuthSigner", () => {
+  it("reuses a signed timestamp within the window, and the SuperLink still checks its freshness", async () => {
+    const keys = createNodeKeyPair();
+    const signer = createAuthSigner(keys, 50);
+    const first = signer();
+    expect(signer()).toBe(first);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(signer()[TIMESTAMP_HEADER]).not.toBe(first[TIMESTAMP_HEADER]);
+    const get = (key: string) => first[key as keyof typeof first];
+    expect(verifyAuthMetadata(get).publicKeyPem).toEqual(keys.publicKeyPem);
+    // The second check of the same bytes is cached, but an old timestamp is still refused.
+    expect(() => verifyAuthMetadata(get, new Date(Date.now() + 306_000))).toThrow(
+      "Invalid timestamp",
+    );
   });
 });
