@@ -83,6 +83,23 @@ describe("FedAvg", () => {
     expect(failures).toEqual([1, 1]);
   });
 
+  it("keeps the model when fewer than minTrainNodes nodes succeed", async () => {
+    const grid = new InMemoryGrid();
+    grid.addNode(node([2], 1, 1));
+    grid.addNode(
+      new ClientApp().train(() => {
+        throw new TypeError("broken node");
+      }),
+    );
+    const result = await new FedAvg({ fractionEvaluate: 0, minTrainNodes: 2 }).start({
+      grid,
+      initialArrays: model(7),
+      numRounds: 1,
+    });
+    expect(result.arrays.toTypedArrays()[0]).toEqual(new Float32Array([7]));
+    expect(result.trainMetricsClientapp.size).toBe(0);
+  });
+
   it("refuses inconsistent replies with a clear error", async () => {
     const grid = new InMemoryGrid();
     grid.addNode(node([1], 1, 1));

@@ -120,6 +120,13 @@ export class FedAvg extends Strategy {
   ): Promise<[ArrayRecord | undefined, MetricRecord | undefined]> {
     const valid = this.checkAndLogReplies(replies, "aggregate_train", true, grid);
     if (valid.length === 0) return [undefined, undefined];
+    if (valid.length < this.minTrainNodes) {
+      // Too few results to trust an average: keep the current model for this round.
+      grid.observer.log(
+        `aggregate_train: only ${valid.length} of the ${this.minTrainNodes} results needed (minTrainNodes); the model stays as it was`,
+      );
+      return [undefined, undefined];
+    }
     return [
       aggregateArrayRecords(valid, this.weightedByKey),
       this.trainMetricsAggrFn(valid, this.weightedByKey),
