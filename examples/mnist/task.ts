@@ -3,9 +3,8 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { LayersModel, Scalar, Tensor } from "@tensorflow/tfjs";
+import { createRng, type Rng } from "fedbridge";
 import { getWeights, initTfjs, type NamedWeight, setWeights, type Tfjs } from "fedbridge/ml";
-// TODO: import from "fedbridge" once the package entry point exports createRng.
-import { createRng, type Rng } from "../../src/flower-api/random.ts";
 
 /** Labelled 28x28 digits. */
 export interface Digits {

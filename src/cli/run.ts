@@ -56,7 +56,7 @@ export function registerRun(program: Command): void {
     .option("--verbose", "print the strategy's log to stderr")
     .option("--json", "print result.json to stdout when done")
     .action(async (app: string, flags: RunFlags) => {
-      if (flags.sim === (flags.superlink !== undefined)) {
+      if (Boolean(flags.sim) === (flags.superlink !== undefined)) {
         throw new FedbridgeError(
           Code.InvalidArgument,
           "choose where to run: --sim, or --superlink HOST:PORT",

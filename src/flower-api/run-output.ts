@@ -14,6 +14,8 @@ type Metrics = Record<string, number | number[]>;
 export interface RunSummaryJson {
   mode: RunMode;
   rounds: { round: number; train?: Metrics; evaluate?: Metrics; serverEvaluate?: Metrics }[];
+  /** The ServerApp's evaluation of the initial model (round 0), when it has one. */
+  initialEvaluate?: Metrics;
   finalArraysSha256: string;
 }
 
@@ -29,6 +31,7 @@ export function summarizeResult(
     ...result.evaluateMetricsServerapp.keys(),
   ]);
   const rounds = [...roundNumbers]
+    .filter((round) => round > 0)
     .sort((a, b) => a - b)
     .map((round) => ({
       round,
@@ -37,7 +40,8 @@ export function summarizeResult(
       ...metricsEntry("serverEvaluate", result.evaluateMetricsServerapp.get(round)),
     }));
   const finalArraysSha256 = createHash("sha256").update(finalArrays).digest("hex");
-  return { summary: { mode, rounds, finalArraysSha256 }, finalArrays };
+  const initial = metricsEntry("initialEvaluate", result.evaluateMetricsServerapp.get(0));
+  return { summary: { mode, rounds, ...initial, finalArraysSha256 }, finalArrays };
 }
 
 /** Writes result.json and final-arrays.pb into `dir` (created if missing). */
