@@ -1,4 +1,5 @@
 import { cp, mkdtemp, readFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -8,6 +9,16 @@ import { runFedbridge } from "./run-fedbridge.ts";
 afterAll(killAll);
 
 const tempDir = () => mkdtemp(join(tmpdir(), "fedbridge-deploy-"));
+
+/** A loopback port that is free now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 describe("native deployment (SuperLink + SuperNodes, real processes on loopback)", () => {
   it("gives the same final model as the simulation, bit for bit", async () => {
@@ -86,5 +97,38 @@ describe("native deployment (SuperLink + SuperNodes, real processes on loopback)
       /\[ROUND 4\/4\][\s\S]*aggregate_train: Received 4 results and 0 failures/,
     );
     expect(restarted.output()).toMatch(/loaded slow-quickstart/);
+  });
+
+  it("reconnects a SuperNode when its SuperLink restarts, and serves runs on the new one", async () => {
+    const [fleetPort, controlPort] = [await freePort(), await freePort()];
+    const superlinkArgs = [
+      "superlink",
+      "--insecure",
+      "--fleet-api-address",
+      `127.0.0.1:${fleetPort}`,
+      "--control-api-address",
+      `127.0.0.1:${controlPort}`,
+    ];
+    const first = startFedbridge(superlinkArgs);
+    await first.waitFor(/Fleet API on port/);
+    const nodes = await Promise.all(
+      [0, 1].map((i) =>
+        startTestSuperNode(`127.0.0.1:${fleetPort}`, i, 2, ["--heartbeat-interval", "2"]),
+      ),
+    );
+    first.child.kill("SIGKILL");
+    await Promise.all(nodes.map((n) => n.waitFor(/connection to .* lost .* retrying in/)));
+    const second = startFedbridge(superlinkArgs);
+    await second.waitFor(/Fleet API on port/);
+    await Promise.all(nodes.map((n) => n.waitFor(/connected to [\s\S]*connected to/, 30_000)));
+    const run = await runFedbridge([
+      "run",
+      "examples/quickstart",
+      "--superlink",
+      `127.0.0.1:${controlPort}`,
+      "--insecure",
+    ]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/round 3\/3/);
   });
 });
