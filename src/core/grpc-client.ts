@@ -9,6 +9,7 @@ import {
   status,
 } from "@grpc/grpc-js";
 import { Code, FedbridgeError } from "./fedbridge-error.ts";
+import { ownBytes } from "./grpc-service.ts";
 
 /** Channel options for large messages: Flower allows 2 GiB − 1 each way. */
 export const LARGE_MESSAGE_OPTIONS = {
@@ -58,7 +59,9 @@ export class GrpcClient<S extends DescService> {
           if (error) reject(fromServiceError(error, method.name));
           else
             resolve(
-              fromBinary(method.output, response ?? Buffer.alloc(0)) as MessageShape<M["output"]>,
+              fromBinary(method.output, ownBytes(response ?? Buffer.alloc(0))) as MessageShape<
+                M["output"]
+              >,
             );
         },
       );
@@ -84,7 +87,7 @@ export class GrpcClient<S extends DescService> {
     );
     try {
       for await (const chunk of call)
-        yield fromBinary(method.output, chunk as Buffer) as MessageShape<M["output"]>;
+        yield fromBinary(method.output, ownBytes(chunk as Buffer)) as MessageShape<M["output"]>;
     } catch (error) {
       throw fromServiceError(error as ServiceError, method.name);
     } finally {

@@ -119,13 +119,22 @@ function encodeResponse<M extends DescMethod>(
 
 function decodeRequest(schema: DescMessage, bytes: Buffer, methodName: string) {
   try {
-    return fromBinary(schema, bytes);
+    return fromBinary(schema, ownBytes(bytes));
   } catch (cause) {
     throw new FedbridgeError(
       Code.InvalidArgument,
       `${methodName}: the request is not a valid ${schema.typeName} (${FedbridgeError.from(cause).message})`,
     );
   }
+}
+
+/**
+ * A private copy of a received message. grpc-js may hand over a Buffer whose memory it reuses,
+ * and decoded `bytes` fields are views into it: without the copy, an object kept after the
+ * call (a model's chunk in the object store) could change under its SHA-256.
+ */
+export function ownBytes(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
 }
 
 /** A FedbridgeError (or anything thrown) as a grpc-js service error. */

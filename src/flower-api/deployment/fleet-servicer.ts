@@ -133,7 +133,7 @@ export function createFleetServicer(state: FleetState, options: FleetServicerOpt
       };
     }),
     ConfirmMessageReceived: unaryHandler(m.confirmMessageReceived, (req, ctx) => {
-      asNode(ctx, req.node?.nodeId);
+      router.confirmReceived(asNode(ctx, req.node?.nodeId), req.messageObjectId);
       return {};
     }),
   });

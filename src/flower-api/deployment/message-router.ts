@@ -12,6 +12,7 @@ import { SERVER_NODE_ID } from "../message/metadata.ts";
 import { deflateMessage } from "../objects/deflate.ts";
 import { inflateMessage, objectTreeOf } from "../objects/inflate.ts";
 import type { ObjectStore } from "../objects/object-store.ts";
+import { RecordDict } from "../records/record-dict.ts";
 import type { NodeRegistry } from "./node-registry.ts";
 
 interface Instruction {
@@ -60,7 +61,8 @@ export class MessageRouter {
     this.objects.putDeflated(deflated, message.metadata.runId);
     const id = message.metadata.messageId;
     this.#instructions.set(id, {
-      message,
+      // Only the metadata is kept: the records live in the object store until the node has them.
+      message: new Message(new RecordDict(), { metadata: message.metadata }),
       tree: objectTreeOf(deflated),
       delivered: false,
       expiresAt: (message.metadata.createdAt + message.metadata.ttl) * 1000,
@@ -122,6 +124,26 @@ export class MessageRouter {
     });
     this.#checkComplete(m.messageId);
     return missing;
+  }
+
+  /**
+   * A node has all objects of an instruction (Flower's ConfirmMessageReceived): they are
+   * dropped from the store (shared ones stay while another message needs them), so a large
+   * model is held only while some node still has to fetch it.
+   */
+  confirmReceived(nodeId: bigint, messageId: string): void {
+    const instruction = this.#instructions.get(messageId);
+    if (
+      instruction === undefined ||
+      !instruction.delivered ||
+      instruction.message.metadata.dstNodeId !== nodeId
+    ) {
+      throw new FedbridgeError(
+        Code.FailedPrecondition,
+        `no instruction ${messageId} was delivered to node ${nodeId}`,
+      );
+    }
+    this.objects.delete(messageId);
   }
 
   /** Tells the router an object arrived (after the store accepted it). */

@@ -196,22 +196,31 @@ class TreeReader {
         `Array ${id} body needs dtype, shape, stype and arraychunk_ids indexing its ${childIds.length} chunks`,
       );
     }
-    // Views on the chunks' bodies; the data is then copied once into one buffer of its size.
+    // Views on the chunks' bodies. One chunk is used as it is (no copy: a model of many
+    // layers under 5 MiB each inflates for free); several are copied once into one buffer.
     const chunks = childIds.map(
       (chunkId) => this.read(chunkId, `a chunk of ${where}`, "ArrayChunk").body,
     );
-    const data = new Uint8Array(
-      indices.reduce((total, i) => total + (chunks[i] as Uint8Array).length, 0),
-    );
-    let offset = 0;
-    for (const i of indices) {
-      data.set(chunks[i] as Uint8Array, offset);
-      offset += (chunks[i] as Uint8Array).length;
-    }
+    const data =
+      indices.length === 1
+        ? (chunks[indices[0] as number] as Uint8Array)
+        : concatenate(chunks, indices);
     const array = new Array({ dtype, shape, stype, data });
     this.#arrays.set(id, array);
     return array;
   }
+}
+
+function concatenate(chunks: readonly Uint8Array[], indices: readonly number[]): Uint8Array {
+  const data = new Uint8Array(
+    indices.reduce((total, i) => total + (chunks[i] as Uint8Array).length, 0),
+  );
+  let offset = 0;
+  for (const i of indices) {
+    data.set(chunks[i] as Uint8Array, offset);
+    offset += (chunks[i] as Uint8Array).length;
+  }
+  return data;
 }
 
 /**
