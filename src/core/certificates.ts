@@ -1,6 +1,7 @@
 import "reflect-metadata"; // @peculiar/x509 2.x resolves its parsers through tsyringe, which needs it
 import { webcrypto } from "node:crypto";
 import * as x509 from "@peculiar/x509";
+import { Code, FedbridgeError } from "./fedbridge-error.ts";
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -23,6 +24,10 @@ export interface CertificateAuthority extends CertificatePem {
 
 export interface IssueOptions {
   commonName: string;
+  /** The subject's O (organization), e.g. the participant's org. Default: none. */
+  organization?: string;
+  /** The subject's OU (organizational unit), e.g. the participant's role. Default: none. */
+  organizationalUnit?: string;
   /** DNS names and IP addresses the certificate is valid for (servers). Default: none. */
   altNames?: readonly string[];
   /** What the certificate authenticates. Default: both. */
@@ -83,8 +88,8 @@ export async function issueCertificate(
       : { type: "dns" as const, value: name },
   );
   const certificate = await x509.X509CertificateGenerator.create({
-    subject: `CN=${options.commonName}`,
-    issuer: ca.certificate.subject,
+    subject: subjectName(options),
+    issuer: ca.certificate.subjectName,
     publicKey: keys.publicKey,
     signingKey: ca.privateKey,
     signingAlgorithm: ALGORITHM,
@@ -101,6 +106,58 @@ export async function issueCertificate(
     ],
   });
   return { certPem: certificate.toString("pem"), keyPem: await keyToPem(keys.privateKey) };
+}
+
+/**
+ * A CA read back from the PEM text `createCertificateAuthority` wrote, so more certificates
+ * can be issued later. Refuses a certificate that is not a CA and a key that is not its own.
+ */
+export async function loadCertificateAuthority(
+  certPem: string,
+  keyPem: string,
+): Promise<CertificateAuthority> {
+  let certificate: x509.X509Certificate;
+  let privateKey: CryptoKey;
+  try {
+    certificate = new x509.X509Certificate(certPem);
+    privateKey = await webcrypto.subtle.importKey(
+      "pkcs8",
+      x509.PemConverter.decodeFirst(keyPem),
+      ALGORITHM,
+      true,
+      ["sign"],
+    );
+  } catch (error) {
+    throw new FedbridgeError(
+      Code.InvalidArgument,
+      `not a PEM certificate and ECDSA P-256 key (${(error as Error).message})`,
+      { cause: error },
+    );
+  }
+  const constraints = certificate.getExtension(x509.BasicConstraintsExtension);
+  if (!constraints?.ca)
+    throw new FedbridgeError(
+      Code.InvalidArgument,
+      `${certificate.subject} is not a CA certificate`,
+    );
+  const probe = new TextEncoder().encode("fedbridge CA key check");
+  const signature = await webcrypto.subtle.sign(ALGORITHM, privateKey, probe);
+  const publicKey = await certificate.publicKey.export(ALGORITHM, ["verify"]);
+  if (!(await webcrypto.subtle.verify(ALGORITHM, publicKey, signature, probe)))
+    throw new FedbridgeError(
+      Code.InvalidArgument,
+      `the CA key does not belong to ${certificate.subject}`,
+    );
+  return { certificate, privateKey, certPem: certificate.toString("pem"), keyPem };
+}
+
+/** O, OU and CN as a JSON name, so no character of a name needs escaping. */
+function subjectName(options: IssueOptions): x509.JsonName {
+  return [
+    ...(options.organization !== undefined ? [{ O: [options.organization] }] : []),
+    ...(options.organizationalUnit !== undefined ? [{ OU: [options.organizationalUnit] }] : []),
+    { CN: [options.commonName] },
+  ];
 }
 
 async function keyToPem(key: CryptoKey): Promise<string> {
