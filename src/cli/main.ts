@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { codeName, FedbridgeError } from "../core/fedbridge-error.ts";
+import { registerProvision } from "./provision.ts";
 import { registerRun } from "./run.ts";
 import { registerSuperLink } from "./superlink.ts";
 import { registerSuperNode } from "./supernode.ts";
@@ -17,6 +18,7 @@ const program = new Command("fedbridge")
   .exitOverride();
 
 registerRun(program);
+registerProvision(program);
 registerSuperLink(program);
 registerSuperNode(program);
 
