@@ -11,6 +11,7 @@ interface SuperNodeFlags {
   rootCertificates?: string;
   nodeConfig?: UserConfig;
   heartbeatInterval?: number;
+  inline: boolean;
 }
 
 export function registerSuperNode(program: Command): void {
@@ -19,6 +20,7 @@ export function registerSuperNode(program: Command): void {
     .description("a native deployment node: dials a SuperLink and runs the ClientApps of its runs")
     .requiredOption("--superlink <host:port>", "the SuperLink's Fleet API")
     .option("--insecure", "connect without TLS")
+    .option("--no-inline", "make exactly a Flower 1.28 SuperNode's calls (no whole small messages)")
     .option("--root-certificates <file>", "CA certificate of the SuperLink (PEM)")
     .option(
       "--node-config <pairs>",
@@ -35,6 +37,7 @@ export function registerSuperNode(program: Command): void {
         superlink: flags.superlink,
         credentials: await channelCredentials(flags),
         nodeConfig: flags.nodeConfig ?? {},
+        inline: flags.inline,
         ...(flags.heartbeatInterval ? { heartbeatInterval: flags.heartbeatInterval } : {}),
         log: (line) => console.log(line),
       });

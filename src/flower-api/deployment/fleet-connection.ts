@@ -2,6 +2,7 @@ import type { DescMethod, MessageInitShape, MessageShape } from "@bufbuild/proto
 import { type ChannelCredentials, Metadata } from "@grpc/grpc-js";
 import { GrpcClient } from "../../core/grpc-client.ts";
 import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
+import { INLINE_HEADER } from "./fleet-servicer.ts";
 import {
   applyAuthMetadata,
   createAuthSigner,
@@ -28,10 +29,12 @@ export class FleetConnection {
   call<M extends FleetMethod>(
     method: M,
     request: MessageInitShape<M["input"]>,
-    settings: { timeout?: number; signal?: AbortSignal } = {},
+    settings: { timeout?: number; signal?: AbortSignal; inline?: boolean } = {},
   ): Promise<MessageShape<M["output"]>> {
     const metadata = applyAuthMetadata(new Metadata(), this.#sign());
-    return this.#client.unary(method, request, { metadata, ...settings });
+    const { inline, ...rest } = settings;
+    if (inline) metadata.set(INLINE_HEADER, "1");
+    return this.#client.unary(method, request, { metadata, ...rest });
   }
 
   close(): void {

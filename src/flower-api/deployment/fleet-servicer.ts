@@ -16,6 +16,19 @@ export interface FleetServicerOptions {
   pullWaitMs?: number;
 }
 
+/**
+ * fedbridge's extension of the Fleet API, negotiated per call by this request header: a
+ * message up to INLINE_MAX_BYTES travels with its records in PullMessages / PushMessages, so
+ * no PushObject or PullObject calls are needed. The message id still addresses the content,
+ * so each side checks it; Flower's nodes never send the header and see the standard protocol.
+ */
+export const INLINE_HEADER = "fedbridge-inline";
+export const INLINE_MAX_BYTES = 1 << 20;
+
+function wantsInline(context: CallContext): boolean {
+  return context.metadata.get(INLINE_HEADER)[0] === "1";
+}
+
 export interface FleetState {
   nodes: NodeRegistry;
   runs: RunRegistry;
@@ -76,7 +89,8 @@ export function createFleetServicer(state: FleetState, options: FleetServicerOpt
     })),
     PullMessages: unaryHandler(m.pullMessages, async (req, ctx) => {
       const nodeId = asNode(ctx, req.node?.nodeId);
-      const next = await router.pullInstruction(nodeId, pullWaitMs, ctx.signal);
+      const inlineUpTo = wantsInline(ctx) ? INLINE_MAX_BYTES : 0;
+      const next = await router.pullInstruction(nodeId, pullWaitMs, ctx.signal, inlineUpTo);
       return next ? { messagesList: [next.message], messageObjectTrees: [next.tree] } : {};
     }),
     PushMessages: unaryHandler(m.pushMessages, (req, ctx) => {
@@ -85,7 +99,12 @@ export function createFleetServicer(state: FleetState, options: FleetServicerOpt
       if (reply === undefined)
         throw new FedbridgeError(Code.InvalidArgument, "PushMessages carries no message");
       runs.running(reply.metadata?.runId ?? 0n);
-      const objectsToPush = router.pushReply(nodeId, reply, req.messageObjectTrees[0]);
+      const objectsToPush = router.pushReply(
+        nodeId,
+        reply,
+        req.messageObjectTrees[0],
+        wantsInline(ctx),
+      );
       return {
         reconnect: { reconnect: 5n },
         results: { [reply.metadata?.messageId ?? ""]: 0 },

@@ -8,8 +8,9 @@ import {
 } from "../../gen/flwr/proto/message_pb.ts";
 import { Error, ErrorCode } from "../message/error.ts";
 import { Message } from "../message/message.ts";
+import { messageFromProto, messageToProto } from "../message/message-serde.ts";
 import { SERVER_NODE_ID } from "../message/metadata.ts";
-import { deflateMessage } from "../objects/deflate.ts";
+import { type DeflatedObject, deflateMessage } from "../objects/deflate.ts";
 import { inflateMessage, objectTreeOf } from "../objects/inflate.ts";
 import type { ObjectStore } from "../objects/object-store.ts";
 import { RecordDict } from "../records/record-dict.ts";
@@ -18,6 +19,8 @@ import type { NodeRegistry } from "./node-registry.ts";
 interface Instruction {
   message: Message;
   tree: ObjectTree;
+  /** Bytes of all its objects: small instructions may travel inline. */
+  size: number;
   delivered: boolean;
   /** Unix ms when its TTL runs out. */
   expiresAt: number;
@@ -64,6 +67,7 @@ export class MessageRouter {
       // Only the metadata is kept: the records live in the object store until the node has them.
       message: new Message(new RecordDict(), { metadata: message.metadata }),
       tree: objectTreeOf(deflated),
+      size: treeSize(deflated),
       delivered: false,
       expiresAt: (message.metadata.createdAt + message.metadata.ttl) * 1000,
     });
@@ -80,10 +84,11 @@ export class MessageRouter {
     nodeId: bigint,
     waitMs: number,
     signal?: AbortSignal,
+    inlineUpTo = 0,
   ): Promise<{ message: MessageProto; tree: ObjectTree } | undefined> {
     const deadline = Date.now() + waitMs;
     for (;;) {
-      const next = this.#takeNext(nodeId);
+      const next = this.#takeNext(nodeId, inlineUpTo);
       if (next !== undefined || Date.now() >= deadline || signal?.aborted) return next;
       await this.#nodeSignal(nodeId).wait(deadline - Date.now(), signal);
     }
@@ -93,7 +98,12 @@ export class MessageRouter {
    * Takes a node's reply, checked as Flower's validator does; returns the ids of the
    * objects the node must push before the reply counts as received.
    */
-  pushReply(nodeId: bigint, proto: MessageProto, tree: ObjectTree | undefined): string[] {
+  pushReply(
+    nodeId: bigint,
+    proto: MessageProto,
+    tree: ObjectTree | undefined,
+    inline = false,
+  ): string[] {
     const m = proto.metadata;
     const refuse = (why: string) =>
       new FedbridgeError(Code.InvalidArgument, `reply refused: ${why}`);
@@ -116,6 +126,20 @@ export class MessageRouter {
     if (Date.now() > instruction.expiresAt) throw refuse("the instruction has expired");
     if ((proto.content !== undefined) === (proto.error !== undefined))
       throw refuse("it must carry content or an error, not both or neither");
+    if (inline) {
+      // The node sent the records with the message: its content must hash to the reply's id.
+      const deflated = deflateMessage(messageFromProto(proto));
+      if (deflated.id !== m.messageId)
+        throw refuse("its inline content does not match its message id");
+      this.objects.putDeflated(deflated, ins.runId);
+      this.#pending.set(m.messageId, {
+        instructionId: m.replyToMessageId,
+        replyId: m.messageId,
+        missing: new Set(),
+      });
+      this.#checkComplete(m.messageId);
+      return [];
+    }
     const missing = this.objects.preregister(ins.runId, tree);
     this.#pending.set(m.messageId, {
       instructionId: m.replyToMessageId,
@@ -193,7 +217,10 @@ export class MessageRouter {
     this.objects.deleteRun(runId);
   }
 
-  #takeNext(nodeId: bigint): { message: MessageProto; tree: ObjectTree } | undefined {
+  #takeNext(
+    nodeId: bigint,
+    inlineUpTo: number,
+  ): { message: MessageProto; tree: ObjectTree } | undefined {
     const queue = this.#queues.get(nodeId) ?? [];
     while (queue.length > 0) {
       const id = queue.shift() as string;
@@ -201,6 +228,12 @@ export class MessageRouter {
       if (instruction === undefined || instruction.delivered) continue;
       if (Date.now() > instruction.expiresAt) continue; // expired: the grid reports it
       instruction.delivered = true;
+      if (instruction.size <= inlineUpTo) {
+        // A node that asked for it gets a small message whole, and needs no object pulls.
+        const whole = inflateMessage(id, (objectId) => this.objects.get(objectId).bytes);
+        this.objects.delete(id);
+        return { message: messageToProto(whole), tree: instruction.tree };
+      }
       // The records travel as objects; the message itself carries an empty content, as Flower's does.
       const message = create(MessageSchema, {
         metadata: { ...instruction.message.metadata },
@@ -233,4 +266,11 @@ export class MessageRouter {
     this.#nodeSignals.set(nodeId, signal);
     return signal;
   }
+}
+
+/** Bytes of a deflated tree, each object counted once. */
+function treeSize(root: DeflatedObject, seen = new Set<string>()): number {
+  if (seen.has(root.id)) return 0;
+  seen.add(root.id);
+  return root.bytes.length + root.children.reduce((sum, child) => sum + treeSize(child, seen), 0);
 }

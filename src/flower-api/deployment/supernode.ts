@@ -14,11 +14,12 @@ import { importApp, readAppManifest } from "../app/load-app.ts";
 import { runClientApp } from "../app/run-client-app.ts";
 import { Error, ErrorCode } from "../message/error.ts";
 import { Message } from "../message/message.ts";
-import { messageFromProto } from "../message/message-serde.ts";
+import { messageFromProto, messageToProto } from "../message/message-serde.ts";
 import { type DeflatedObject, deflateMessage } from "../objects/deflate.ts";
 import { inflateMessage, listPostOrder, objectTreeOf, verifyObject } from "../objects/inflate.ts";
 import { unpackApp } from "./app-bundle.ts";
 import { FleetConnection } from "./fleet-connection.ts";
+import { INLINE_MAX_BYTES } from "./fleet-servicer.ts";
 import { scalarsToConfig } from "./scalars.ts";
 
 export interface SuperNodeOptions {
@@ -31,6 +32,11 @@ export interface SuperNodeOptions {
   heartbeatInterval?: number;
   /** Where app bundles are unpacked. Default: a new temporary folder. */
   workDir?: string;
+  /**
+   * Ask for small messages whole (fedbridge's inline extension, see fleet-servicer.ts) and send
+   * small replies whole. Off, the node makes exactly a Flower 1.28 SuperNode's calls. Default: on.
+   */
+  inline?: boolean;
   /** Reports what the node does (connected, run started, errors). Default: silent. */
   log?: (line: string) => void;
 }
@@ -150,7 +156,7 @@ export class SuperNode {
       const pulled = await connection.call(
         Fleet.method.pullMessages,
         { node },
-        { timeout: PULL_TIMEOUT, signal: this.#stop.signal },
+        { timeout: PULL_TIMEOUT, signal: this.#stop.signal, inline: this.#options.inline ?? true },
       );
       const [proto] = pulled.messagesList;
       const [tree] = pulled.messageObjectTrees;
@@ -164,16 +170,23 @@ export class SuperNode {
     proto: Parameters<typeof messageFromProto>[0],
     tree: ObjectTree,
   ): Promise<void> {
-    const metadata = messageFromProto(proto).metadata;
+    const pulled = messageFromProto(proto);
+    const metadata = pulled.metadata;
     const started = performance.now();
     const run = await this.#loadRun(connection, metadata.runId);
-    const objects = await this.#pullObjects(connection, metadata.runId, tree);
-    const instruction = inflateMessage(tree.objectId, (id) => objects.get(id), metadata);
-    await connection.call(Fleet.method.confirmMessageReceived, {
-      node: { nodeId: this.#nodeId },
-      runId: metadata.runId,
-      messageObjectId: tree.objectId,
-    });
+    // A fedbridge SuperLink may send a small message whole: its content then hashes to the id.
+    const inline =
+      (pulled.hasError() || pulled.content.size > 0) && deflateMessage(pulled).id === tree.objectId;
+    let instruction = pulled;
+    if (!inline) {
+      const objects = await this.#pullObjects(connection, metadata.runId, tree);
+      instruction = inflateMessage(tree.objectId, (id) => objects.get(id), metadata);
+      await connection.call(Fleet.method.confirmMessageReceived, {
+        node: { nodeId: this.#nodeId },
+        runId: metadata.runId,
+        messageObjectId: tree.objectId,
+      });
+    }
     const reply =
       run.app instanceof ClientApp
         ? await runClientApp(run.app, instruction, run.context)
@@ -275,20 +288,25 @@ export class SuperNode {
     reply.metadata.messageId = deflateMessage(reply).id;
     const deflated = deflateMessage(reply);
     const tree = objectTreeOf(deflated);
-    const body = create(MessageSchema, {
-      metadata: { ...reply.metadata },
-      ...(reply.hasError()
-        ? { error: { code: BigInt(reply.error.code), reason: reply.error.reason } }
-        : { content: {} }),
-    });
-    const node = { nodeId: this.#nodeId };
-    const { objectsToPush } = await connection.call(Fleet.method.pushMessages, {
-      node,
-      messagesList: [body],
-      messageObjectTrees: [tree],
-      clientappRuntimeList: [runtime],
-    });
     const byId = indexObjects(deflated);
+    // Small replies go whole (fedbridge's inline extension); others as objects, as Flower's do.
+    const inline =
+      (this.#options.inline ?? true) &&
+      [...byId.values()].reduce((sum, bytes) => sum + bytes.length, 0) <= INLINE_MAX_BYTES;
+    const body = inline
+      ? messageToProto(reply)
+      : create(MessageSchema, {
+          metadata: { ...reply.metadata },
+          ...(reply.hasError()
+            ? { error: { code: BigInt(reply.error.code), reason: reply.error.reason } }
+            : { content: {} }),
+        });
+    const node = { nodeId: this.#nodeId };
+    const { objectsToPush } = await connection.call(
+      Fleet.method.pushMessages,
+      { node, messagesList: [body], messageObjectTrees: [tree], clientappRuntimeList: [runtime] },
+      { inline },
+    );
     const wanted = new Set(objectsToPush);
     await forEachConcurrently(
       listPostOrder(tree).filter((id) => wanted.has(id)),
