@@ -1,15 +1,18 @@
-import { createHash } from "node:crypto";
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
-import { dirname, join, relative, resolve, sep } from "node:path";
+import { relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { unzipSync, Zip, ZipPassThrough } from "fflate";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import {
+  CONTENT_PATH,
+  DEFAULT_MAX_BUNDLE_BYTES,
+  packFolder,
+  unpackFolder,
+} from "../../core/folder-bundle.ts";
 import { type AppManifest, readAppManifest } from "../app/load-app.ts";
 
-/** Flower's FAB_MAX_SIZE: 10 MiB. */
-export const DEFAULT_MAX_BUNDLE_BYTES = 10 * 1024 * 1024;
-/** The file list Flower puts in every FAB: one `path,sha256hex,size_in_bits` line per file. */
-export const CONTENT_PATH = ".info/CONTENT";
+export { CONTENT_PATH, DEFAULT_MAX_BUNDLE_BYTES };
+
+/** What app bundles are called in error messages. */
+const LABEL = "app bundle";
 
 export interface AppBundleOptions {
   /** Largest bundle accepted, in bytes, both when packing and unpacking; default 10 MiB (Flower's). */
@@ -25,212 +28,45 @@ export interface AppBundle {
 }
 
 /**
- * Packs an app folder into a FAB-style zip. The output is deterministic (paths sorted by code
- * unit, a fixed date, no OS or permission bits), so a folder always gives the same hash. Entries
- * are stored, not deflated: that is what Flower's `writestr(ZipInfo)` writes, and it keeps the hash
- * independent of the deflate implementation. `node_modules/` and dot paths are skipped (the
- * `.info/CONTENT` in the bundle is always the one written here); symlinks and other non-regular
- * files are refused, since skipping one would silently drop a file the app may import.
+ * Packs an app folder into a FAB-style zip (`packFolder`: deterministic, stored entries,
+ * `.info/CONTENT`, no `node_modules/` or dot paths, symlinks refused). On top of that, the
+ * app's serverapp and clientapp modules must be among the bundled files, or the bundle would
+ * not run where it is unpacked.
  *
  * @example
  * const { bytes, sha256 } = await packApp("examples/quickstart");
  */
 export async function packApp(appDir: string, options: AppBundleOptions = {}): Promise<AppBundle> {
-  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
   const manifest = await readAppManifest(appDir);
-  const paths = (await listFiles(manifest.dir, "")).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const modules = { serverapp: manifest.serverappUrl, clientapp: manifest.clientappUrl };
-  for (const [what, url] of Object.entries(modules)) {
-    const path = relative(manifest.dir, fileURLToPath(url)).split(sep).join("/");
-    if (!paths.includes(path)) {
-      throw new FedbridgeError(
-        Code.InvalidArgument,
-        `${appDir}: the ${what} module ${path} is outside the app folder or in a skipped path (node_modules, dot paths), so the bundle would not carry it`,
-      );
+  const checkPaths = (paths: readonly string[]) => {
+    for (const [what, url] of Object.entries(modules)) {
+      const path = relative(manifest.dir, fileURLToPath(url)).split(sep).join("/");
+      if (!paths.includes(path)) {
+        throw new FedbridgeError(
+          Code.InvalidArgument,
+          `${appDir}: the ${what} module ${path} is outside the app folder or in a skipped path (node_modules, dot paths), so the bundle would not carry it`,
+        );
+      }
     }
-  }
-  const files: [string, Uint8Array][] = [];
-  let total = 0;
-  for (const path of paths) {
-    const data = await readFile(join(manifest.dir, path));
-    total += data.length;
-    if (total > maxBytes) throw tooBig(`app folder ${appDir}`, `at least ${total}`, maxBytes);
-    files.push([path, data]);
-  }
-  const content = files.map(([path, data]) => `${path},${sha256(data)},${data.length * 8}\n`);
-  files.push([CONTENT_PATH, new TextEncoder().encode(content.join(""))]);
-  const bytes = zipStored(files);
-  if (bytes.length > maxBytes) throw tooBig(`app folder ${appDir}`, bytes.length, maxBytes);
-  return { bytes, sha256: sha256(bytes), manifest };
+  };
+  const { bytes, sha256 } = await packFolder(manifest.dir, {
+    ...options,
+    label: LABEL,
+    checkPaths,
+  });
+  return { bytes, sha256, manifest };
 }
 
 /**
- * Checks a bundle and unpacks it into `destDir`, returning the folder's absolute path. Nothing is
- * written until everything is checked: the hash of the whole zip first (so a corrupt or swapped
- * download is named as such), then every entry's path, and every file against `.info/CONTENT`.
- * Any bad input, garbage included, ends in a FedbridgeError.
+ * Checks an app bundle (hash, entry paths, `.info/CONTENT`) and unpacks it into `destDir`,
+ * returning the folder's absolute path; see `unpackFolder`.
  */
-export async function unpackApp(
+export function unpackApp(
   bytes: Uint8Array,
   expectedSha256: string,
   destDir: string,
   options: AppBundleOptions = {},
 ): Promise<string> {
-  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
-  if (bytes.length > maxBytes) throw tooBig("app bundle", bytes.length, maxBytes);
-  const actual = sha256(bytes);
-  if (actual !== expectedSha256.toLowerCase()) {
-    throw new FedbridgeError(
-      Code.DataLoss,
-      `app bundle hash mismatch: expected ${expectedSha256}, got ${actual}`,
-    );
-  }
-  const files = readZip(bytes);
-  const content = files.get(CONTENT_PATH);
-  if (!content) throw new FedbridgeError(Code.DataLoss, `app bundle has no ${CONTENT_PATH}`);
-  files.delete(CONTENT_PATH);
-  const listed = parseContent(new TextDecoder().decode(content));
-  for (const [path, data] of files) {
-    const want = listed.get(path);
-    if (want === undefined) {
-      throw new FedbridgeError(Code.DataLoss, `app bundle file ${path} is not in ${CONTENT_PATH}`);
-    }
-    const got = `${sha256(data)},${data.length * 8}`;
-    if (got !== want) {
-      throw new FedbridgeError(
-        Code.DataLoss,
-        `app bundle file ${path} does not match ${CONTENT_PATH}: expected ${want}, got ${got}`,
-      );
-    }
-  }
-  const missing = [...listed.keys()].find((path) => !files.has(path));
-  if (missing !== undefined) {
-    throw new FedbridgeError(
-      Code.DataLoss,
-      `app bundle lacks ${missing}, listed in ${CONTENT_PATH}`,
-    );
-  }
-  const dir = resolve(destDir);
-  try {
-    await mkdir(dir, { recursive: true });
-    for (const [path, data] of files) {
-      await mkdir(dirname(join(dir, path)), { recursive: true });
-      await writeFile(join(dir, path), data);
-    }
-  } catch (cause) {
-    const message = `cannot unpack the app bundle into ${dir}: ${FedbridgeError.from(cause).message}`;
-    throw new FedbridgeError(Code.Internal, message, { cause });
-  }
-  return dir;
-}
-
-/** Regular files under `dir/prefix`, as `/`-separated relative paths. */
-async function listFiles(dir: string, prefix: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(join(dir, prefix), { withFileTypes: true })) {
-    if (entry.name.startsWith(".") || entry.name === "node_modules") continue;
-    const path = prefix ? `${prefix}/${entry.name}` : entry.name;
-    const unsafe = unsafePath(path);
-    if (unsafe) throw new FedbridgeError(Code.InvalidArgument, `cannot bundle ${path}: ${unsafe}`);
-    if (entry.isDirectory()) out.push(...(await listFiles(dir, path)));
-    else if (entry.isFile()) out.push(path);
-    else {
-      const kind = entry.isSymbolicLink() ? "a symlink" : "not a regular file";
-      throw new FedbridgeError(
-        Code.InvalidArgument,
-        `cannot bundle ${join(dir, path)}: it is ${kind}; an app bundle carries regular files only`,
-      );
-    }
-  }
-  return out;
-}
-
-/** Why a bundle path could escape or confuse the destination folder, or undefined if it is safe. */
-function unsafePath(path: string): string | undefined {
-  if (path.includes("\\")) return "it contains a backslash";
-  if (path.startsWith("/") || /^[A-Za-z]:/.test(path)) return "it is absolute";
-  if ([...path].some((c) => c < " ")) return "it contains a control character";
-  const segments = path.split("/");
-  if (segments.includes("..")) return "it climbs out of the folder (..)";
-  if (segments.some((s) => s === "" || s === ".")) return "it has an empty or '.' segment";
-  return undefined;
-}
-
-/** A zip of stored entries in the given order (fflate's zipSync would reorder numeric names). */
-function zipStored(files: [string, Uint8Array][]): Uint8Array {
-  const chunks: Uint8Array[] = [];
-  const zip = new Zip((error, chunk) => {
-    if (error) throw error;
-    chunks.push(chunk);
-  });
-  // Flower's FAB_DATE, 2024-10-01 00:00. A zip's DOS date is local time and fflate reads the
-  // Date's local fields, so the Date is made from local fields now, in the current time zone:
-  // every zone then writes the same bytes.
-  const fabDate = new Date(2024, 9, 1, 0, 0, 0);
-  for (const [path, data] of files) {
-    const entry = new ZipPassThrough(path);
-    entry.mtime = fabDate;
-    entry.os = 0; // "MS-DOS": no Unix mode bits
-    entry.attrs = 0;
-    zip.add(entry);
-    entry.push(data, true);
-  }
-  zip.end();
-  return new Uint8Array(Buffer.concat(chunks)); // a copy: never a view of Node's shared pool
-}
-
-/**
- * The entries of a zip, checked before anything is extracted: safe paths, no duplicates, and
- * stored only, so a small bundle cannot inflate into gigabytes.
- */
-function readZip(bytes: Uint8Array): Map<string, Uint8Array> {
-  const seen = new Set<string>();
-  let count = 0;
-  const bad = (message: string) => new FedbridgeError(Code.InvalidArgument, message);
-  try {
-    const entries = unzipSync(bytes, {
-      filter: ({ name, compression }) => {
-        // A central directory entry takes at least 46 bytes; more entries means garbage.
-        if (++count > bytes.length / 46) throw new Error("more entries than its size can hold");
-        if (name.endsWith("/")) return false; // a folder entry: folders come from file paths
-        const unsafe = unsafePath(name);
-        if (unsafe) throw bad(`app bundle entry "${name}" is unsafe: ${unsafe}`);
-        if (compression !== 0)
-          throw bad(`app bundle entry ${name} is compressed; bundles store entries uncompressed`);
-        if (seen.has(name)) throw bad(`app bundle entry ${name} appears twice`);
-        seen.add(name);
-        return true;
-      },
-    });
-    return new Map(Object.entries(entries));
-  } catch (cause) {
-    if (cause instanceof FedbridgeError) throw cause;
-    const message = `app bundle is not a valid zip file (${FedbridgeError.from(cause).message})`;
-    throw new FedbridgeError(Code.InvalidArgument, message, { cause });
-  }
-}
-
-/** `.info/CONTENT` as path → `sha256hex,size_in_bits`; paths may hold commas, hashes cannot. */
-function parseContent(text: string): Map<string, string> {
-  const listed = new Map<string, string>();
-  for (const [i, line] of text.split("\n").entries()) {
-    if (line === "") continue;
-    const match = /^(.+),([0-9a-f]{64},\d+)$/.exec(line);
-    if (!match?.[1] || !match[2] || listed.has(match[1])) {
-      throw new FedbridgeError(Code.DataLoss, `${CONTENT_PATH} line ${i + 1} is malformed`);
-    }
-    listed.set(match[1], match[2]);
-  }
-  return listed;
-}
-
-function tooBig(what: string, size: number | string, maxBytes: number): FedbridgeError {
-  return new FedbridgeError(
-    Code.ResourceExhausted,
-    `${what} is too big for an app bundle: ${size} bytes, over the ${maxBytes}-byte limit (option maxBytes)`,
-  );
-}
-
-function sha256(data: Uint8Array): string {
-  return createHash("sha256").update(data).digest("hex");
+  return unpackFolder(bytes, expectedSha256, destDir, { ...options, label: LABEL });
 }
