@@ -1,0 +1,150 @@
+import { type ChildProcess, fork } from "node:child_process";
+import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import type { FromJob, JobStart, ToJob } from "./job-protocol.ts";
+import type { Payload } from "./job-runner.ts";
+
+const BOOT = new URL("./job-process.boot.mjs", import.meta.url);
+
+/** What a parent does for its job process. */
+export interface JobProcessEvents {
+  /** Server role: a request of the job for one of its sites. */
+  request?(
+    site: string,
+    topic: string,
+    payload: Payload,
+    timeout: number | undefined,
+  ): Promise<Payload>;
+  round?(round: number): void;
+  result?(result: Record<string, unknown>): void;
+  log?(line: string): void;
+}
+
+/** How a job process ended. */
+export interface JobExit {
+  /** The job said it finished its work (server role). */
+  completed: boolean;
+  /** Why it did not, in words: its own error, or how the process died. */
+  reason: string;
+}
+
+/**
+ * The parent's handle on one job process: starts it, relays requests both ways, and turns
+ * its end into a JobExit. A job process that crashes or is killed ends its job alone.
+ */
+export class JobProcessHost {
+  readonly exited: Promise<JobExit>;
+  readonly #child: ChildProcess;
+  readonly #pending = new Map<
+    number,
+    { resolve: (p: Payload) => void; reject: (e: FedbridgeError) => void }
+  >();
+  #nextId = 1;
+  #completed = false;
+  #failure = "";
+  #stderr = "";
+
+  constructor(init: Omit<JobStart, "type">, events: JobProcessEvents = {}) {
+    this.#child = fork(BOOT, [], {
+      serialization: "advanced",
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+    });
+    this.#child.stdout?.on("data", (chunk: Buffer) => events.log?.(chunk.toString().trimEnd()));
+    this.#child.stderr?.on("data", (chunk: Buffer) => {
+      this.#stderr = (this.#stderr + chunk.toString()).slice(-2000);
+    });
+    this.#child.on("message", (message: FromJob) => this.#onMessage(message, events));
+    this.exited = new Promise((resolve) => {
+      this.#child.on("exit", (code, signal) => {
+        for (const { reject } of this.#pending.values())
+          reject(new FedbridgeError(Code.Unavailable, "the job process ended"));
+        this.#pending.clear();
+        const how = signal ? `killed by ${signal}` : `exit code ${code}`;
+        const reason =
+          this.#failure ||
+          (this.#completed ? "" : `the job process ended (${how})${this.#stderrTail()}`);
+        resolve({ completed: this.#completed && code === 0, reason });
+      });
+    });
+    this.#send({ type: "start", ...init });
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
+  /** Site role: hands a request from the server's job part to this job process. */
+  request(topic: string, payload: Payload): Promise<Payload> {
+    return new Promise((resolve, reject) => {
+      const id = this.#nextId++;
+      this.#pending.set(id, { resolve, reject });
+      this.#send({ type: "request", id, topic, payload });
+    });
+  }
+
+  /** Asks the job to stop, then kills it if it has not within `graceMs`. */
+  async stop(graceMs = 3000): Promise<JobExit> {
+    this.#send({ type: "abort" });
+    const timer = setTimeout(() => this.#child.kill("SIGKILL"), graceMs);
+    const exit = await this.exited;
+    clearTimeout(timer);
+    return exit;
+  }
+
+  #send(message: ToJob): void {
+    if (this.#child.connected) this.#child.send(message);
+  }
+
+  #onMessage(message: FromJob, events: JobProcessEvents): void {
+    switch (message.type) {
+      case "request": {
+        const { id } = message;
+        const reply =
+          events.request?.(message.site, message.topic, message.payload, message.timeout) ??
+          Promise.reject(
+            new FedbridgeError(Code.Unimplemented, "this job process may not send requests"),
+          );
+        reply.then(
+          (payload) => this.#send({ type: "reply", id, ok: true, payload }),
+          (error) => {
+            const failure = FedbridgeError.from(error);
+            this.#send({
+              type: "reply",
+              id,
+              ok: false,
+              code: failure.code,
+              message: failure.message,
+            });
+          },
+        );
+        break;
+      }
+      case "reply": {
+        const waiter = this.#pending.get(message.id);
+        this.#pending.delete(message.id);
+        if (message.ok) waiter?.resolve(message.payload);
+        else waiter?.reject(new FedbridgeError(message.code as Code, message.message));
+        break;
+      }
+      case "round":
+        events.round?.(message.round);
+        break;
+      case "result":
+        events.result?.(message.result);
+        break;
+      case "log":
+        events.log?.(message.line);
+        break;
+      case "done":
+        this.#completed = true;
+        break;
+      case "failed":
+        this.#failure = message.reason;
+        break;
+    }
+  }
+
+  #stderrTail(): string {
+    const tail = this.#stderr.trim().split("\n").slice(-3).join(" | ");
+    return tail ? `: ${tail}` : "";
+  }
+}

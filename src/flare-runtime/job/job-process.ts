@@ -1,0 +1,109 @@
+import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import type { FromJob, JobStart, ToJob } from "./job-protocol.ts";
+import type { JobRunner, Payload, ServerJobContext, SiteJobContext } from "./job-runner.ts";
+
+/**
+ * A job process: runs one job's runner for its parent (server or site) and talks to the
+ * parent over IPC only. The server role drives the job and exits when it is done; the site
+ * role answers requests until the parent stops it. A crash here ends this job alone.
+ */
+const send = (message: FromJob) => process.send?.(message);
+/** Sends the last message and resolves once it is out, so exiting does not lose it. */
+const sendLast = (message: FromJob) =>
+  new Promise<void>((resolve) => process.send?.(message, () => resolve()) ?? resolve());
+const abort = new AbortController();
+const pending = new Map<
+  number,
+  { resolve: (p: Payload) => void; reject: (e: FedbridgeError) => void }
+>();
+let nextId = 1;
+let runner: JobRunner | undefined;
+let siteContext: SiteJobContext | undefined;
+/** Requests may arrive while the runner module is still loading: they wait for it. */
+let markStarted: () => void = () => {};
+const started = new Promise<void>((resolve) => {
+  markStarted = resolve;
+});
+
+process.on("message", (message: ToJob) => {
+  switch (message.type) {
+    case "start":
+      void start(message);
+      break;
+    case "reply": {
+      const waiter = pending.get(message.id);
+      pending.delete(message.id);
+      if (message.ok) waiter?.resolve(message.payload);
+      else waiter?.reject(new FedbridgeError(message.code as Code, message.message));
+      break;
+    }
+    case "request":
+      void answer(message.id, message.topic, message.payload);
+      break;
+    case "abort":
+      abort.abort(new FedbridgeError(Code.Aborted, "the job was aborted"));
+      setTimeout(() => process.exit(0), 2000).unref();
+      break;
+  }
+});
+process.on("disconnect", () => process.exit(1)); // the parent is gone
+
+async function start(init: JobStart): Promise<void> {
+  try {
+    const module = (await import(init.runnerUrl)) as { runner?: JobRunner };
+    if (module.runner === undefined)
+      throw new FedbridgeError(Code.InvalidArgument, `${init.runnerUrl} exports no runner`);
+    runner = module.runner;
+    const info = {
+      jobId: init.jobId,
+      config: init.config,
+      dir: init.dir,
+      workspace: init.workspace,
+      log: (line: string) => send({ type: "log", line }),
+      signal: abort.signal,
+    };
+    if (init.role === "site") {
+      siteContext = { ...info, site: init.sites[0] ?? "" };
+      markStarted();
+      return;
+    }
+    const context: ServerJobContext = {
+      ...info,
+      sites: init.sites,
+      request: (site, topic, payload, options) =>
+        new Promise((resolve, reject) => {
+          const id = nextId++;
+          pending.set(id, { resolve, reject });
+          send({
+            type: "request",
+            id,
+            site,
+            topic,
+            payload,
+            ...(options?.timeout ? { timeout: options.timeout } : {}),
+          });
+        }),
+      roundCompleted: (round) => send({ type: "round", round }),
+      setResult: (result) => send({ type: "result", result }),
+    };
+    await runner.server(context);
+    await sendLast({ type: "done" });
+    process.exit(0);
+  } catch (error) {
+    markStarted(); // waiting requests now fail: there is no runner
+    await sendLast({ type: "failed", reason: FedbridgeError.from(error).message });
+    process.exit(1);
+  }
+}
+
+async function answer(id: number, topic: string, payload: Payload): Promise<void> {
+  try {
+    await started;
+    if (runner === undefined || siteContext === undefined)
+      throw new FedbridgeError(Code.Unavailable, "the job is not started");
+    send({ type: "reply", id, ok: true, payload: await runner.site(topic, payload, siteContext) });
+  } catch (error) {
+    const failure = FedbridgeError.from(error);
+    send({ type: "reply", id, ok: false, code: failure.code, message: failure.message });
+  }
+}

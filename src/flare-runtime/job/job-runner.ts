@@ -1,0 +1,62 @@
+/**
+ * What a runtime job is made of: a server part that runs in the server's job process and
+ * drives the job, and a site part that runs in each site's job process and answers it. A
+ * runner is named by the job's meta.json (`app`); the runtime knows nothing else about it.
+ */
+
+/** A JSON value: payloads between a job's parts are plain data or bytes. */
+export type Payload =
+  | Uint8Array
+  | string
+  | number
+  | boolean
+  | null
+  | Payload[]
+  | { [key: string]: Payload };
+
+export interface JobInfo {
+  jobId: string;
+  /** The job's meta.json `config`, with the submitter's overrides. */
+  config: Record<string, unknown>;
+  /** The job's unpacked folder on this machine. */
+  dir: string;
+  /** Where the job may write its outputs (logs, result.json, tracking files). */
+  workspace: string;
+  log(line: string): void;
+  /** Aborted when the job is aborted; long work should stop then. */
+  signal: AbortSignal;
+}
+
+/** What the server part of a job can do. */
+export interface ServerJobContext extends JobInfo {
+  /** The sites the job was deployed to, sorted by name. */
+  sites: readonly string[];
+  /** Sends a request to the job's part at `site`; resolves with its reply. */
+  request(
+    site: string,
+    topic: string,
+    payload: Payload,
+    options?: { timeout?: number },
+  ): Promise<Payload>;
+  /** Records that a round completed (shown by `admin status`). */
+  roundCompleted(round: number): void;
+  /** The job's result, written to result.json. */
+  setResult(result: Record<string, unknown>): void;
+}
+
+/** What the site part of a job gets. */
+export interface SiteJobContext extends JobInfo {
+  site: string;
+}
+
+export type SiteHandler = (
+  topic: string,
+  payload: Payload,
+  context: SiteJobContext,
+) => Payload | Promise<Payload>;
+
+/** A job runner module exports `runner`. */
+export interface JobRunner {
+  server(context: ServerJobContext): Promise<void>;
+  site: SiteHandler;
+}
