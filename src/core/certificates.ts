@@ -34,6 +34,11 @@ export interface IssueOptions {
   usage?: "server" | "client" | "both";
   /** Default: 825 days, the longest browsers accept. */
   validDays?: number;
+  /**
+   * Start of validity. Default: a minute ago (tolerating small clock differences). A date in
+   * the past with a short `validDays` makes an expired certificate, for tests of refusals.
+   */
+  notBefore?: Date;
 }
 
 /** A self-signed ECDSA P-256 root CA. */
@@ -93,7 +98,7 @@ export async function issueCertificate(
     publicKey: keys.publicKey,
     signingKey: ca.privateKey,
     signingAlgorithm: ALGORITHM,
-    ...validity(options.validDays ?? 825),
+    ...validity(options.validDays ?? 825, options.notBefore),
     serialNumber: serial(),
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
@@ -164,8 +169,7 @@ async function keyToPem(key: CryptoKey): Promise<string> {
   return x509.PemConverter.encode(await webcrypto.subtle.exportKey("pkcs8", key), "PRIVATE KEY");
 }
 
-function validity(days: number) {
-  const notBefore = new Date(Date.now() - 60_000); // tolerate small clock differences
+function validity(days: number, notBefore = new Date(Date.now() - 60_000)) {
   return { notBefore, notAfter: new Date(notBefore.getTime() + days * 86_400_000) };
 }
 
