@@ -41,7 +41,7 @@ export interface JobMeta {
   resourceSpec: Record<string, ResourceNeeds>;
   /** Passed to the job as is; default `{}`. */
   config: { [key: string]: JsonValue };
-  /** How long the job may wait to be scheduled and then run, in seconds; default the server's. */
+  /** How long the job may wait for sites before it is given up, in seconds; default the server's. */
   timeoutSeconds?: number;
 }
 
