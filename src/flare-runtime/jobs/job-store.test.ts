@@ -8,8 +8,9 @@ import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { parseJobMeta } from "./job-meta.ts";
+import type { NewJob } from "./job-record.ts";
 import { JOB_STATUSES } from "./job-status.ts";
-import { JobStore, type NewJob } from "./job-store.ts";
+import { JobStore } from "./job-store.ts";
 
 const bundle = new TextEncoder().encode("zip bytes");
 const sha256 = createHash("sha256").update(bundle).digest("hex");
