@@ -4,7 +4,14 @@ import { join } from "node:path";
 import { strToU8, unzipSync, zipSync } from "fflate";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code, FedbridgeError } from "./fedbridge-error.ts";
-import { CONTENT_PATH, packFolder, sha256Hex, unpackFolder } from "./folder-bundle.ts";
+import {
+  CONTENT_PATH,
+  packFolder,
+  readBundle,
+  sha256Hex,
+  unpackFolder,
+  writeFolder,
+} from "./folder-bundle.ts";
 
 /** The FedbridgeError a promise rejects with. */
 async function failure(promise: Promise<unknown>): Promise<FedbridgeError> {
@@ -61,6 +68,18 @@ describe("folder bundle", () => {
     expect(new Set(dirs)).toEqual(new Set([dest]));
     expect(await readdir(join(tmp, "race"))).toEqual(["job"]);
     expect(await readFile(join(dest, "meta.json"), "utf8")).toBe('{"name":"sum"}');
+  });
+
+  it("reads a bundle into memory, checked, and writes only safe paths", async () => {
+    const bundle = await packFolder(src);
+    const files = readBundle(bundle.bytes, bundle.sha256);
+    expect([...files.keys()]).toEqual(bundle.paths);
+    expect(new TextDecoder().decode(files.get("meta.json"))).toBe('{"name":"sum"}');
+    const evil = new Map([["../escape.txt", new Uint8Array(1)]]);
+    await expect(writeFolder(evil, join(tmp, "w"), { label: "job bundle" })).rejects.toThrow(
+      'job bundle entry "../escape.txt" is unsafe: it climbs out of the folder (..)',
+    );
+    expect(await exists(join(tmp, "escape.txt"))).toBe(false);
   });
 
   it("names the bundle by its label in errors", async () => {

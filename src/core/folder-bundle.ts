@@ -69,10 +69,8 @@ export async function packFolder(
 
 /**
  * Checks a bundle and unpacks it into `destDir`, returning the folder's absolute path. Nothing is
- * written until everything is checked: the hash of the whole zip first (so a corrupt or swapped
- * download is named as such), then every entry's path, and every file against `.info/CONTENT`.
- * Any bad input, garbage included, ends in a FedbridgeError. A `destDir` that does not exist yet
- * is written beside it under a hidden name and renamed into place, so a failed write leaves
+ * written until everything is checked (`readBundle`). A `destDir` that does not exist yet is
+ * written beside it under a hidden name and renamed into place, so a failed write leaves
  * nothing half-written; an existing one (the same bundle unpacked again) is written in place.
  */
 export async function unpackFolder(
@@ -81,36 +79,27 @@ export async function unpackFolder(
   destDir: string,
   options: FolderBundleOptions = {},
 ): Promise<string> {
-  const { maxBytes, label } = settings(options);
-  if (bytes.length > maxBytes) throw tooBig(label, bytes.length, maxBytes, label);
-  const actual = sha256Hex(bytes);
-  if (actual !== expectedSha256.toLowerCase()) {
-    throw new FedbridgeError(
-      Code.DataLoss,
-      `${label} hash mismatch: expected ${expectedSha256}, got ${actual}`,
-    );
-  }
-  const files = readZip(bytes, label);
-  const content = files.get(CONTENT_PATH);
-  if (!content) throw new FedbridgeError(Code.DataLoss, `${label} has no ${CONTENT_PATH}`);
-  files.delete(CONTENT_PATH);
-  const listed = parseContent(new TextDecoder().decode(content), label);
-  for (const [path, data] of files) {
-    const want = listed.get(path);
-    if (want === undefined) {
-      throw new FedbridgeError(Code.DataLoss, `${label} file ${path} is not in ${CONTENT_PATH}`);
-    }
-    const got = `${sha256Hex(data)},${data.length * 8}`;
-    if (got !== want) {
+  return writeFolder(readBundle(bytes, expectedSha256, options), destDir, options);
+}
+
+/**
+ * Writes files (as `readBundle` returns them) into `destDir`, as `unpackFolder` does: staged and
+ * renamed into place when `destDir` is new. Paths are checked again, so a map built by hand
+ * cannot write outside `destDir` either.
+ */
+export async function writeFolder(
+  files: ReadonlyMap<string, Uint8Array>,
+  destDir: string,
+  options: Pick<FolderBundleOptions, "label"> = {},
+): Promise<string> {
+  const label = options.label ?? "bundle";
+  for (const path of files.keys()) {
+    const unsafe = unsafePath(path);
+    if (unsafe)
       throw new FedbridgeError(
-        Code.DataLoss,
-        `${label} file ${path} does not match ${CONTENT_PATH}: expected ${want}, got ${got}`,
+        Code.InvalidArgument,
+        `${label} entry "${path}" is unsafe: ${unsafe}`,
       );
-    }
-  }
-  const missing = [...listed.keys()].find((path) => !files.has(path));
-  if (missing !== undefined) {
-    throw new FedbridgeError(Code.DataLoss, `${label} lacks ${missing}, listed in ${CONTENT_PATH}`);
   }
   const dir = resolve(destDir);
   const exists = await stat(dir).then(
@@ -142,12 +131,58 @@ export async function unpackFolder(
   return dir;
 }
 
-async function writeFiles(dir: string, files: Map<string, Uint8Array>): Promise<void> {
+async function writeFiles(dir: string, files: ReadonlyMap<string, Uint8Array>): Promise<void> {
   await mkdir(dir, { recursive: true });
   for (const [path, data] of files) {
     await mkdir(dirname(join(dir, path)), { recursive: true });
     await writeFile(join(dir, path), data);
   }
+}
+
+/**
+ * Checks a bundle and returns its files in memory, by path, without `.info/CONTENT`: the hash
+ * of the whole zip first (so a corrupt or swapped download is named as such), then every
+ * entry's path, and every file against `.info/CONTENT`. Any bad input, garbage included, ends
+ * in a FedbridgeError. For a server that needs a file of a bundle (a job's meta.json) without
+ * unpacking it.
+ */
+export function readBundle(
+  bytes: Uint8Array,
+  expectedSha256: string,
+  options: FolderBundleOptions = {},
+): Map<string, Uint8Array> {
+  const { maxBytes, label } = settings(options);
+  if (bytes.length > maxBytes) throw tooBig(label, bytes.length, maxBytes, label);
+  const actual = sha256Hex(bytes);
+  if (actual !== expectedSha256.toLowerCase()) {
+    throw new FedbridgeError(
+      Code.DataLoss,
+      `${label} hash mismatch: expected ${expectedSha256}, got ${actual}`,
+    );
+  }
+  const files = readZip(bytes, label);
+  const content = files.get(CONTENT_PATH);
+  if (!content) throw new FedbridgeError(Code.DataLoss, `${label} has no ${CONTENT_PATH}`);
+  files.delete(CONTENT_PATH);
+  const listed = parseContent(new TextDecoder().decode(content), label);
+  for (const [path, data] of files) {
+    const want = listed.get(path);
+    if (want === undefined) {
+      throw new FedbridgeError(Code.DataLoss, `${label} file ${path} is not in ${CONTENT_PATH}`);
+    }
+    const got = `${sha256Hex(data)},${data.length * 8}`;
+    if (got !== want) {
+      throw new FedbridgeError(
+        Code.DataLoss,
+        `${label} file ${path} does not match ${CONTENT_PATH}: expected ${want}, got ${got}`,
+      );
+    }
+  }
+  const missing = [...listed.keys()].find((path) => !files.has(path));
+  if (missing !== undefined) {
+    throw new FedbridgeError(Code.DataLoss, `${label} lacks ${missing}, listed in ${CONTENT_PATH}`);
+  }
+  return files;
 }
 
 /** Lowercase hex SHA-256. */
