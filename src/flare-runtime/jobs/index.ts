@@ -4,6 +4,14 @@ export type { AuditEntry, AuditLogOptions, AuditOutcome } from "./audit-log.ts";
 export { AuditLog, MAX_ARGS_CHARS, readAuditLog } from "./audit-log.ts";
 export type { AdminUser, AuthorizeOptions, Decision, JobOwner } from "./authz.ts";
 export { authorize, COMMAND_RIGHTS } from "./authz.ts";
+export type { CheckedJobBundle, JobBundleOptions, SignedJobBundle } from "./job-bundle.ts";
+export {
+  DEFAULT_MAX_JOB_BUNDLE_BYTES,
+  inspectJobBundle,
+  JOB_BUNDLE_LABEL,
+  packJob,
+  unpackJobBundle,
+} from "./job-bundle.ts";
 export type { JobMeta, JsonValue, ResourceNeeds } from "./job-meta.ts";
 export { ALL_SITES, JOB_META_FILE, parseJobMeta, readJobMeta } from "./job-meta.ts";
 export type { Checkpoint, JobFilter, JobRecord, NewJob, Submitter } from "./job-record.ts";
