@@ -25,7 +25,15 @@ export interface ResourceNeeds {
 
 /**
  * A validated `meta.json`. The server always runs the job's server side; `deployMap` says which
- * sites run its site side.
+ * sites run its site side. One job is one app (its bundle), so the deploy map is a list of
+ * sites rather than NVFlare's app → sites map. Only `name` and `app` are required:
+ *
+ * ```json
+ * { "name": "sum-demo", "app": "sum",
+ *   "deployMap": ["site-1", "site-2", "site-3"], "minSites": 2, "mandatorySites": ["site-1"],
+ *   "resourceSpec": { "@ALL": { "memoryGb": 1 }, "site-1": { "gpus": 1, "memoryGb": 4 } },
+ *   "config": { "number": 7 }, "timeoutSeconds": 120 }
+ * ```
  */
 export interface JobMeta {
   name: string;
