@@ -1,0 +1,117 @@
+/**
+ * The server's one port: an HTTP/2 server that demands a client certificate from the
+ * project's root CA and carries Connect routes (the cell channel, the admin API, whatever
+ * the parent adds). A peer whose certificate is from another CA or expired never gets past the
+ * handshake; those refusals are logged here, since no handler ever sees them.
+ */
+import * as http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+import type { TLSSocket } from "node:tls";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { CellLogger } from "./cell-logger.ts";
+import { silentCellLogger } from "./cell-logger.ts";
+import { mtlsContextValues } from "./peer-identity.ts";
+
+export interface MtlsServerOptions {
+  /** PEM of the project's root CA: the only issuer whose client certificates are accepted. */
+  ca: string;
+  /** PEM of the server's certificate (its SANs name the host sites dial). */
+  cert: string;
+  /** PEM of the server's private key. */
+  key: string;
+  /** Registers every Connect service of the port, e.g. `registerCellService`. */
+  routes: (router: ConnectRouter) => void;
+  /** Told of every TLS refusal. Default: silent. */
+  logger?: CellLogger;
+}
+
+/** A listening (or ready to listen) mTLS server. */
+export interface MtlsServer {
+  readonly server: http2.Http2SecureServer;
+  /** Starts listening; resolves with the port (useful with port 0). Default host: all. */
+  listen(port: number, host?: string): Promise<number>;
+  /** Stops accepting and closes every open connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * Creates the server; nothing listens until `listen`.
+ *
+ * @example
+ * const cells = createCellServer({ name: kit.config.name, participants: kit.config.participants });
+ * const server = createMtlsServer({
+ *   ca: kit.rootCaPem, cert: kit.certPem, key: kit.keyPem,
+ *   routes: (router) => { registerCellService(router, cells); registerAdmin(router); },
+ * });
+ * await server.listen(kit.config.port);
+ */
+export function createMtlsServer(options: MtlsServerOptions): MtlsServer {
+  const logger = options.logger ?? silentCellLogger;
+  const server = http2.createSecureServer(
+    {
+      ca: options.ca,
+      cert: options.cert,
+      key: options.key,
+      requestCert: true,
+      rejectUnauthorized: true,
+      allowHTTP1: false,
+    },
+    connectNodeAdapter({ routes: options.routes, contextValues: mtlsContextValues }),
+  );
+  server.on("tlsClientError", (error: NodeJS.ErrnoException, socket: TLSSocket) => {
+    // Node verifies the client certificate, records why it failed and drops the socket;
+    // the error it then reports is only the hang-up, so the reason is read from the socket.
+    const code = socket.authorizationError ? String(socket.authorizationError) : undefined;
+    logger({
+      level: "warn",
+      event: "cell.refused",
+      stage: "tls",
+      code: code ?? error.code ?? "TLS_ERROR",
+      message: `TLS handshake refused: ${code ? describeCertificateError(code) : error.message}`,
+      ...(socket.remoteAddress ? { remoteAddress: socket.remoteAddress } : {}),
+    });
+  });
+  // A session broken by garbage or a vanished peer ends that session only.
+  server.on("sessionError", () => {});
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on("session", (session) => {
+    sessions.add(session);
+    session.on("close", () => sessions.delete(session));
+    session.on("error", () => {});
+  });
+  return {
+    server,
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          server.off("error", reject);
+          resolve((server.address() as AddressInfo).port);
+        });
+      }),
+    close: () =>
+      new Promise((resolve) => {
+        for (const session of sessions) session.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A sentence for OpenSSL's verification codes that refused peers most often get. */
+function describeCertificateError(code: string): string {
+  switch (code) {
+    case "CERT_HAS_EXPIRED":
+      return "the client certificate has expired (CERT_HAS_EXPIRED)";
+    case "CERT_NOT_YET_VALID":
+      return "the client certificate is not valid yet (CERT_NOT_YET_VALID)";
+    case "UNABLE_TO_VERIFY_LEAF_SIGNATURE":
+    case "UNABLE_TO_GET_ISSUER_CERT":
+    case "UNABLE_TO_GET_ISSUER_CERT_LOCALLY":
+    case "SELF_SIGNED_CERT_IN_CHAIN":
+    case "DEPTH_ZERO_SELF_SIGNED_CERT":
+      return `the client certificate is not issued by this project's root CA (${code})`;
+    default:
+      return `the client certificate was refused (${code})`;
+  }
+}
