@@ -10,6 +10,7 @@ import type { CellFrame } from "../../gen/fedbridge/v1/cell_pb.ts";
 import type { CellEndpoint } from "./cell-endpoint.ts";
 import type { CellLogger } from "./cell-logger.ts";
 import type { ResolvedCellOptions } from "./cell-options.ts";
+import { fromConnectError } from "./connect-errors.ts";
 import { FrameQueue } from "./frame-queue.ts";
 import { CELL_PROTOCOL_VERSION, frameKind, frames } from "./frames.ts";
 import { type Heartbeat, startHeartbeat } from "./heartbeat.ts";
@@ -50,7 +51,7 @@ export class ServerSession {
     this.#read(inbound).then(
       () => this.end(),
       (reason: unknown) => {
-        const error = FedbridgeError.from(reason, Code.Internal);
+        const error = fromConnectError(reason);
         if (!this.queue.ended && !this.#refused)
           this.host.logger({
             level: "warn",
@@ -82,7 +83,7 @@ export class ServerSession {
     const iterator = inbound[Symbol.asyncIterator]();
     const { host } = this;
     const first = await withDeadline(
-      iterator.next(),
+      this.#next(iterator),
       host.options.handshakeTimeoutMs,
       `no Hello from ${this.commonName} within ${host.options.handshakeTimeoutMs} ms`,
     );
@@ -124,7 +125,7 @@ export class ServerSession {
     });
     this.#heartbeat = heartbeat;
     for (;;) {
-      const next = await iterator.next();
+      const next = await this.#next(iterator);
       if (next.done) {
         this.#reason = `${site} closed its stream`;
         return;
@@ -134,6 +135,21 @@ export class ServerSession {
       const frame = next.value;
       if (frame.kind.case === "heartbeat") host.heartbeat(site);
       else endpoint.handleFrame(frame);
+    }
+  }
+
+  /** The next frame; bytes Connect cannot decode as a CellFrame are INVALID_ARGUMENT. */
+  async #next(iterator: AsyncIterator<CellFrame>): Promise<IteratorResult<CellFrame>> {
+    try {
+      return await iterator.next();
+    } catch (reason) {
+      const error = fromConnectError(reason);
+      if (error.code !== Code.Internal) throw error;
+      throw new FedbridgeError(
+        Code.InvalidArgument,
+        `unreadable frame from ${this.commonName}: ${error.message}`,
+        { cause: reason },
+      );
     }
   }
 
