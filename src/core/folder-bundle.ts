@@ -22,6 +22,8 @@ export interface PackFolderOptions extends FolderBundleOptions {
    * example, one whose entry module would not be carried). Default: none.
    */
   checkPaths?: (paths: readonly string[]) => void;
+  /** Files to carry that the folder lacks, by path (the folder's own file wins). Default: none. */
+  extraFiles?: Readonly<Record<string, Uint8Array>>;
 }
 
 /** A packed folder: the zip and its hash. */
@@ -60,6 +62,10 @@ export async function packFolder(
     if (total > maxBytes) throw tooBig(`folder ${dir}`, `at least ${total}`, maxBytes, label);
     files.push([path, data]);
   }
+  for (const [path, data] of Object.entries(options.extraFiles ?? {})) {
+    if (!paths.includes(path)) files.push([path, data]);
+  }
+  files.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const content = files.map(([path, data]) => `${path},${sha256Hex(data)},${data.length * 8}\n`);
   files.push([CONTENT_PATH, new TextEncoder().encode(content.join(""))]);
   const bytes = zipStored(files);

@@ -48,6 +48,7 @@ export class GrpcClient<S extends DescService> {
   ): Promise<MessageShape<M["output"]>> {
     const bytes = Buffer.from(toBinary(method.input, create(method.input, request)));
     return new Promise((resolve, reject) => {
+      const cancel = () => call.cancel();
       const call = this.#client.makeUnaryRequest(
         this.#path(method),
         (b: Buffer) => b,
@@ -56,6 +57,7 @@ export class GrpcClient<S extends DescService> {
         settings.metadata ?? new Metadata(),
         callOptions(settings),
         (error: ServiceError | null, response?: Buffer) => {
+          settings.signal?.removeEventListener("abort", cancel);
           if (error) reject(fromServiceError(error, method.name));
           else
             resolve(
@@ -65,7 +67,7 @@ export class GrpcClient<S extends DescService> {
             );
         },
       );
-      settings.signal?.addEventListener("abort", () => call.cancel(), { once: true });
+      settings.signal?.addEventListener("abort", cancel, { once: true });
       if (settings.signal?.aborted) call.cancel();
     });
   }

@@ -18,6 +18,8 @@ export interface AppManifest {
   dir: string;
   /** The `name` in package.json, or the folder name. */
   name: string;
+  /** The `version` in package.json, or "0.0.0". */
+  version: string;
   serverappUrl: string;
   clientappUrl: string;
   /** The app's default run config. */
@@ -37,7 +39,7 @@ export async function readAppManifest(appDir: string): Promise<AppManifest> {
       `${appDir} is not an app folder: it has no package.json with a "fedbridge" field`,
     );
   }
-  let pkg: { name?: unknown; fedbridge?: unknown };
+  let pkg: { name?: unknown; version?: unknown; fedbridge?: unknown };
   try {
     pkg = JSON.parse(await readFile(manifestPath, "utf8"));
   } catch (cause) {
@@ -73,6 +75,7 @@ export async function readAppManifest(appDir: string): Promise<AppManifest> {
   return {
     dir,
     name: typeof pkg.name === "string" ? pkg.name : (dir.split("/").at(-1) ?? "app"),
+    version: typeof pkg.version === "string" && pkg.version !== "" ? pkg.version : "0.0.0",
     serverappUrl: await moduleUrl("serverapp"),
     clientappUrl: await moduleUrl("clientapp"),
     config: parsed.data.config,

@@ -53,7 +53,14 @@ describe("app bundle", () => {
 
   it("lists every file, sorted, in .info/CONTENT, and skips node_modules and dot paths", async () => {
     const names = Object.keys(unzipSync(bundle.bytes));
-    expect(names).toEqual(["client.ts", "package.json", "server.ts", "task.ts", CONTENT_PATH]);
+    expect(names).toEqual([
+      "client.ts",
+      "package.json",
+      "pyproject.toml",
+      "server.ts",
+      "task.ts",
+      CONTENT_PATH,
+    ]);
     const content = new TextDecoder().decode(unzipSync(bundle.bytes)[CONTENT_PATH]);
     const task = await readFile(join(quickstart, "task.ts"));
     expect(content).toContain(`task.ts,${sha256(task)},${task.length * 8}\n`);
@@ -141,5 +148,18 @@ describe("app bundle", () => {
     const error = await failure(packApp(copy));
     expect(error.code).toBe(Code.InvalidArgument);
     expect(error.message).toMatch(/link\.ts: it is a symlink/);
+  });
+});
+
+describe("the pyproject.toml a Flower SuperNode reads", () => {
+  it("is added with the app's name, components and config (plus seed)", async () => {
+    const files = unzipSync((await packApp("examples/quickstart")).bytes);
+    const pyproject = new TextDecoder().decode(files["pyproject.toml"]);
+    expect(pyproject).toContain('name = "quickstart"');
+    expect(pyproject).toContain('publisher = "fedbridge"');
+    expect(pyproject).toContain('clientapp = "client:app"');
+    expect(pyproject).toContain('"seed" = 0');
+    expect(pyproject).toContain('"lr" = 0.1');
+    expect(pyproject).toContain('"num-server-rounds" = 3');
   });
 });

@@ -8,6 +8,7 @@ import {
   unpackFolder,
 } from "../../core/folder-bundle.ts";
 import { type AppManifest, readAppManifest } from "../app/load-app.ts";
+import { flowerPyproject, PYPROJECT_PATH } from "./flower-pyproject.ts";
 
 export { CONTENT_PATH, DEFAULT_MAX_BUNDLE_BYTES };
 
@@ -31,7 +32,7 @@ export interface AppBundle {
  * Packs an app folder into a FAB-style zip (`packFolder`: deterministic, stored entries,
  * `.info/CONTENT`, no `node_modules/` or dot paths, symlinks refused). On top of that, the
  * app's serverapp and clientapp modules must be among the bundled files, or the bundle would
- * not run where it is unpacked.
+ * not run where it is unpacked, and a pyproject.toml is added so Flower's own nodes can read it.
  *
  * @example
  * const { bytes, sha256 } = await packApp("examples/quickstart");
@@ -54,6 +55,8 @@ export async function packApp(appDir: string, options: AppBundleOptions = {}): P
     ...options,
     label: LABEL,
     checkPaths,
+    // A Flower SuperNode reads pyproject.toml first; an app's own one wins.
+    extraFiles: { [PYPROJECT_PATH]: new TextEncoder().encode(flowerPyproject(manifest)) },
   });
   return { bytes, sha256, manifest };
 }

@@ -6,6 +6,7 @@ import { implementation, serverStreamHandler, unaryHandler } from "../../core/gr
 import { Control, type RunEvent, RunEventSchema } from "../../gen/fedbridge/v1/control_pb.ts";
 import { readAppManifest } from "../app/load-app.ts";
 import { unpackApp } from "./app-bundle.ts";
+import { fabId } from "./flower-pyproject.ts";
 import type { MessageRouter } from "./message-router.ts";
 import type { NodeRegistry } from "./node-registry.ts";
 import type { RunRegistry } from "./run-registry.ts";
@@ -44,7 +45,7 @@ export function createControlServicer(state: ControlState) {
       const dir = join(workDir, "bundles", actual);
       const manifest = await readAppManifest(await unpackApp(req.appBundle, actual, dir));
       const run = runs.create(
-        actual,
+        { hash: actual, id: fabId(manifest), version: manifest.version },
         req.appBundle,
         { ...manifest.config, ...overrides },
         overrides,

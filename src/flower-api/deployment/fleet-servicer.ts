@@ -117,6 +117,8 @@ export function createFleetServicer(state: FleetState, options: FleetServicerOpt
       return {
         run: create(RunSchema, {
           runId: run.runId,
+          fabId: run.fabId,
+          fabVersion: run.fabVersion,
           fabHash: run.fabHash,
           overrideConfig: configToScalars(run.overrideConfig),
           runningAt: run.startedAt.toISOString(),

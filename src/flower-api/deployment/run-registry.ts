@@ -11,6 +11,9 @@ export type RunSubStatus = "" | "completed" | "failed" | "stopped";
 export interface RunRecord {
   runId: bigint;
   fabHash: string;
+  /** Flower's `publisher/name` of the app, and its version (GetRun carries both). */
+  fabId: string;
+  fabVersion: string;
   /** The app's config with the run's overrides: what every node's context gets. */
   runConfig: UserConfig;
   /** Just the overrides, as Flower's `Run.override_config`. */
@@ -33,17 +36,20 @@ export class RunRegistry {
   readonly #changed = new Notifier();
 
   create(
-    fabHash: string,
+    fab: { hash: string; id: string; version: string },
     bundle: Uint8Array,
     runConfig: UserConfig,
     overrideConfig: UserConfig,
   ): RunRecord {
+    const fabHash = fab.hash;
     let runId = 0n;
     while (runId === 0n || this.#runs.has(runId)) runId = randomBytes(8).readBigUInt64LE() >> 1n; // < 2^63
     this.#bundles.set(fabHash, bundle);
     const run: RunRecord = {
       runId,
       fabHash,
+      fabId: fab.id,
+      fabVersion: fab.version,
       runConfig,
       overrideConfig,
       status: "running",
