@@ -1,7 +1,11 @@
+import { ConnectError } from "@connectrpc/connect";
 import { Command, CommanderError } from "commander";
 import { codeName, FedbridgeError } from "../core/fedbridge-error.ts";
+import { registerAdmin } from "./admin.ts";
+import { registerClient } from "./client.ts";
 import { registerProvision } from "./provision.ts";
 import { registerRun } from "./run.ts";
+import { registerServer } from "./server.ts";
 import { registerSuperLink } from "./superlink.ts";
 import { registerSuperNode } from "./supernode.ts";
 
@@ -17,6 +21,9 @@ const program = new Command("fedbridge")
   .showSuggestionAfterError()
   .exitOverride();
 
+registerServer(program);
+registerClient(program);
+registerAdmin(program);
 registerRun(program);
 registerProvision(program);
 registerSuperLink(program);
@@ -29,7 +36,11 @@ try {
     // Commander already printed its one line (or the help / version, which exit 0).
     process.exit(error.exitCode);
   }
-  const failure = FedbridgeError.from(error);
+  // The runtime's services answer with Connect errors: keep their code and plain message.
+  const failure =
+    error instanceof ConnectError
+      ? new FedbridgeError(error.code as number, error.rawMessage)
+      : FedbridgeError.from(error);
   console.error(`fedbridge: ${failure.message} [${codeName(failure.code)}]`);
   if (process.env.FEDBRIDGE_DEBUG) console.error(failure.cause ?? failure);
   process.exit(1);

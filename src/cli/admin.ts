@@ -1,0 +1,161 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname, join, resolve, sep } from "node:path";
+import type { Command } from "commander";
+import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
+import { type AdminSession, connectAdmin } from "../flare-runtime/admin/admin-client.ts";
+import { submitJob } from "../flare-runtime/admin/submit-job.ts";
+import type { JobInfo } from "../gen/fedbridge/v1/admin_pb.ts";
+import { integer, positiveNumber, runConfig } from "./options.ts";
+
+/** JobInfo as `--json` prints it (../shared/CLI.md: id, status, round, ...). */
+function jobJson(job: JobInfo) {
+  return {
+    id: job.id,
+    name: job.name,
+    status: job.status,
+    round: job.round,
+    submitter: job.submitter,
+    submitterOrg: job.submitterOrg,
+    submittedAt: job.submittedAt,
+    startedAt: job.startedAt,
+    finishedAt: job.finishedAt,
+    reason: job.reason,
+    sites: job.sites,
+  };
+}
+
+function jobLine(job: JobInfo): string {
+  const reason = job.reason ? `  (${job.reason})` : "";
+  return `${job.id}  ${job.name}  ${job.status}  round ${job.round}  by ${job.submitter}${reason}`;
+}
+
+export function registerAdmin(program: Command): void {
+  const admin = program
+    .command("admin")
+    .description(
+      "the runtime's admin console: sites, jobs (submit, list, status, wait, abort, download)",
+    )
+    .requiredOption("--kit <dir>", "an admin's startup kit");
+  const session = (): Promise<AdminSession> => connectAdmin(admin.opts<{ kit: string }>().kit);
+
+  admin
+    .command("sites")
+    .description("the project's sites and whether each is online")
+    .option("--json", "print a JSON list of { name, online, lastHeartbeat }")
+    .action(async (flags: { json?: boolean }) => {
+      const { sites } = await (await session()).client.listSites({});
+      if (flags.json) {
+        console.log(
+          JSON.stringify(
+            sites.map((s) => ({
+              name: s.name,
+              org: s.org,
+              online: s.online,
+              lastHeartbeat: s.lastHeartbeat || null,
+            })),
+          ),
+        );
+        return;
+      }
+      for (const s of sites)
+        console.log(
+          `${s.name.padEnd(24)} ${s.online ? "online " : "offline"}  ${s.lastHeartbeat || "never connected"}`,
+        );
+    });
+
+  admin
+    .command("submit")
+    .description(
+      "submit a job folder (meta.json) or a Flower-style app folder; prints the job id last",
+    )
+    .argument("<dir>", "the job or app folder")
+    .option(
+      "--run-config <pairs>",
+      'overrides of the job\'s config, e.g. "num-server-rounds=5"',
+      runConfig,
+    )
+    .option("--seed <s>", "seed of the run", integer)
+    .action(async (dir: string, flags: { runConfig?: Record<string, unknown>; seed?: number }) => {
+      const overrides = {
+        ...flags.runConfig,
+        ...(flags.seed === undefined ? {} : { seed: flags.seed }),
+      };
+      const job = await submitJob(await session(), dir, overrides);
+      console.log(job.id);
+    });
+
+  admin
+    .command("list")
+    .description("every job and its status")
+    .option("--json", "print a JSON list of jobs")
+    .action(async (flags: { json?: boolean }) => {
+      const { jobs } = await (await session()).client.listJobs({});
+      if (flags.json) console.log(JSON.stringify(jobs.map(jobJson)));
+      else for (const job of jobs) console.log(jobLine(job));
+    });
+
+  admin
+    .command("status")
+    .description("one job's status and last completed round")
+    .argument("<job-id>")
+    .option("--json", "print { id, status, round, ... }")
+    .action(async (id: string, flags: { json?: boolean }) => {
+      const job = await (await session()).client.getJob({ id });
+      console.log(flags.json ? JSON.stringify(jobJson(job)) : jobLine(job));
+    });
+
+  admin
+    .command("wait")
+    .description("wait until the job ends; exit 0 only for FINISHED:COMPLETED")
+    .argument("<job-id>")
+    .option("--timeout <seconds>", "give up after this long (exit 2)", positiveNumber)
+    .action(async (id: string, flags: { timeout?: number }) => {
+      let last: JobInfo | undefined;
+      for await (const job of (await session()).client.waitJob({
+        id,
+        timeout: flags.timeout ?? 0,
+      })) {
+        if (last?.status !== job.status || last.round !== job.round) console.log(jobLine(job));
+        last = job;
+      }
+      if (last === undefined || !last.status.startsWith("FINISHED")) {
+        console.error(
+          `fedbridge: job ${id} still ${last?.status ?? "unknown"} after ${flags.timeout} s`,
+        );
+        process.exit(2);
+      }
+      if (last.status !== "FINISHED:COMPLETED") process.exit(1);
+    });
+
+  admin
+    .command("abort")
+    .description("abort a job")
+    .argument("<job-id>")
+    .action(async (id: string) => {
+      console.log(jobLine(await (await session()).client.abortJob({ id })));
+    });
+
+  admin
+    .command("download")
+    .description("the job's result.json, logs and tracking files")
+    .argument("<job-id>")
+    .requiredOption("-o, --out <dir>", "where to write them")
+    .action(async (id: string, flags: { out: string }) => {
+      const out = resolve(flags.out);
+      const open = new Map<string, Buffer[]>();
+      let files = 0;
+      for await (const chunk of (await session()).client.downloadJob({ id })) {
+        const target = resolve(out, chunk.path);
+        if (!target.startsWith(out + sep))
+          throw new FedbridgeError(Code.DataLoss, `the server sent an unsafe path ${chunk.path}`);
+        open.set(target, [...(open.get(target) ?? []), Buffer.from(chunk.data)]);
+        if (chunk.last) {
+          await mkdir(dirname(target), { recursive: true });
+          await writeFile(target, Buffer.concat(open.get(target) ?? []));
+          open.delete(target);
+          files++;
+        }
+      }
+      console.log(`wrote ${files} files to ${join(out)}`);
+    });
+}

@@ -1,0 +1,22 @@
+import type { Command } from "commander";
+import { startSiteParent } from "../flare-runtime/site/site-parent.ts";
+import { integer } from "./options.ts";
+import { untilSignal } from "./superlink.ts";
+
+export function registerClient(program: Command): void {
+  program
+    .command("client")
+    .description("a runtime site parent: dials the server, runs the jobs deployed to this site")
+    .requiredOption("--kit <dir>", "the site's startup kit")
+    .option("--workspace <dir>", "where jobs run (default: the kit)")
+    .option("--port <port>", "dial this port instead of the kit's", integer)
+    .action(async (flags: { kit: string; workspace?: string; port?: number }) => {
+      const site = await startSiteParent({
+        kitDir: flags.kit,
+        ...(flags.workspace ? { workspace: flags.workspace } : {}),
+        ...(flags.port === undefined ? {} : { port: flags.port }),
+      });
+      await untilSignal();
+      await site.close();
+    });
+}

@@ -1,0 +1,181 @@
+import { appendFile, mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import type { CellServer } from "../cell/cell-server.ts";
+import { JobProcessHost } from "../job/job-process-host.ts";
+import type { Payload } from "../job/job-runner.ts";
+import { decodePayload, encodePayload } from "../job/payload-codec.ts";
+import { type RunnerRegistry, runnerUrl } from "../job/runner-registry.ts";
+import { unpackJobBundle } from "../jobs/job-bundle.ts";
+import type { JobRecord } from "../jobs/job-record.ts";
+import type { JobStore } from "../jobs/job-store.ts";
+import type { SiteAssignment } from "../jobs/scheduler.ts";
+
+export interface JobRunsOptions {
+  store: JobStore;
+  cells: CellServer;
+  rootCaPem: string;
+  /** The server workspace; each job gets `jobs/<id>/`. */
+  workspace: string;
+  runners: RunnerRegistry;
+  /** Called when a job ends, whatever its status. */
+  onFinished?: (jobId: string) => void;
+  log?: (line: string) => void;
+}
+
+interface Run {
+  assignments: readonly SiteAssignment[];
+  sites: string[];
+  host?: JobProcessHost;
+  /** Why the job was aborted, once it has been. */
+  aborted?: string;
+}
+
+/** Time a site has to unpack and start a job, in ms. */
+const DEPLOY_TIMEOUT_MS = 120_000;
+
+/**
+ * The jobs running on this server: each one's job process, its deployment to its sites, its
+ * requests to them, and its end. A job process that dies fails its job alone.
+ */
+export class JobRuns {
+  readonly #options: JobRunsOptions;
+  readonly #running = new Map<string, Run>();
+
+  constructor(options: JobRunsOptions) {
+    this.#options = options;
+  }
+
+  /** Jobs running now, for the scheduler: what each holds at which site. */
+  running(): { id: string; assignments: readonly SiteAssignment[] }[] {
+    return [...this.#running].map(([id, run]) => ({ id, assignments: run.assignments }));
+  }
+
+  isRunning(jobId: string): boolean {
+    return this.#running.has(jobId);
+  }
+
+  jobDir(jobId: string): string {
+    return join(this.#options.workspace, "jobs", jobId);
+  }
+
+  /**
+   * Starts a SUBMITTED job at the sites chosen; it counts as running from this call on (the
+   * scheduler relies on that). Resolves when it has started, or failed to.
+   */
+  async start(job: JobRecord, assignments: readonly SiteAssignment[]): Promise<void> {
+    const { store, cells, rootCaPem } = this.#options;
+    const sites = assignments.map((a) => a.name).sort();
+    const run: Run = { assignments, sites };
+    this.#running.set(job.id, run);
+    store.setStatus(job.id, "RUNNING");
+    const dir = this.jobDir(job.id);
+    const log = (line: string) =>
+      void appendFile(join(dir, "log.txt"), `${new Date().toISOString()} ${line}\n`).catch(
+        () => {},
+      );
+    try {
+      await mkdir(dir, { recursive: true });
+      const bundle = {
+        bytes: store.bundle(job.id),
+        sha256: job.bundleSha256,
+        signature: job.signature,
+        submitterCertPem: job.submitterCertPem,
+      };
+      const { dir: appDir } = await unpackJobBundle(bundle, rootCaPem, join(dir, "app"));
+      log(`deploying to ${sites.join(", ")}`);
+      await Promise.all(
+        sites.map((site) =>
+          cells.request(
+            site,
+            "deploy",
+            encodePayload({ jobId: job.id, ...bundle, config: job.meta.config, sites }),
+            {
+              timeout: DEPLOY_TIMEOUT_MS,
+            },
+          ),
+        ),
+      );
+      if (run.aborted) throw new FedbridgeError(Code.Aborted, run.aborted);
+      run.host = new JobProcessHost(
+        {
+          role: "server",
+          jobId: job.id,
+          runnerUrl: runnerUrl(this.#options.runners, job.meta.app),
+          config: job.meta.config,
+          dir: appDir,
+          workspace: dir,
+          sites,
+        },
+        {
+          request: (site, topic, payload, timeout) =>
+            this.#toSite(job.id, site, topic, payload, timeout),
+          round: (round) => store.recordRound(job.id, round),
+          result: (result) => {
+            store.setResult(job.id, result as never);
+            void writeFile(join(dir, "result.json"), `${JSON.stringify(result, null, 2)}\n`);
+          },
+          log,
+        },
+      );
+      log(`job process ${run.host.pid} started`);
+      void run.host.exited.then((exit) =>
+        this.#finish(job.id, exit.completed ? undefined : exit.reason),
+      );
+    } catch (error) {
+      await this.#finish(job.id, `could not start: ${FedbridgeError.from(error).message}`);
+    }
+  }
+
+  /** Aborts a running job: its process is stopped, its sites told, its status ABORTED. */
+  async abort(jobId: string, reason: string): Promise<void> {
+    const run = this.#running.get(jobId);
+    if (run === undefined) return;
+    run.aborted = reason;
+    if (run.host) await run.host.stop();
+  }
+
+  /** Stops every job (server shutdown); they end FAILED unless they finish first. */
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.#running.values()].map((run) => run.host?.stop(1000)));
+  }
+
+  async #toSite(
+    jobId: string,
+    site: string,
+    topic: string,
+    payload: Payload,
+    timeout?: number,
+  ): Promise<Payload> {
+    const reply = await this.#options.cells.request(
+      site,
+      "job",
+      encodePayload({ jobId, topic, payload }),
+      {
+        ...(timeout ? { timeout: timeout * 1000 } : {}),
+      },
+    );
+    return decodePayload<Payload>(reply, "job reply");
+  }
+
+  async #finish(jobId: string, failure: string | undefined): Promise<void> {
+    const run = this.#running.get(jobId);
+    if (run === undefined) return;
+    this.#running.delete(jobId);
+    const { store, cells } = this.#options;
+    const status = run.aborted
+      ? "FINISHED:ABORTED"
+      : failure
+        ? "FINISHED:FAILED"
+        : "FINISHED:COMPLETED";
+    const reason = run.aborted ?? failure;
+    store.setStatus(jobId, status, reason ? { reason } : {});
+    this.#options.log?.(`job ${jobId} ${status}${reason ? `: ${reason}` : ""}`);
+    await Promise.all(
+      run.sites.map((site) =>
+        cells.request(site, "stop", encodePayload({ jobId }), { timeout: 10_000 }).catch(() => {}),
+      ),
+    );
+    this.#options.onFinished?.(jobId);
+  }
+}
