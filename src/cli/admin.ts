@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import type { Command } from "commander";
+import { isAppFolder, submitApp } from "../bridge/index.ts";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
 import { type AdminSession, connectAdmin } from "../flare-runtime/admin/admin-client.ts";
 import { submitJob } from "../flare-runtime/admin/submit-job.ts";
@@ -80,7 +81,10 @@ export function registerAdmin(program: Command): void {
         ...flags.runConfig,
         ...(flags.seed === undefined ? {} : { seed: flags.seed }),
       };
-      const job = await submitJob(await session(), dir, overrides);
+      // A Flower-style app folder runs through the bridge; anything else is a job folder.
+      const job = (await isAppFolder(dir))
+        ? await submitApp(await session(), dir, overrides)
+        : await submitJob(await session(), dir, overrides);
       console.log(job.id);
     });
 

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { BRIDGE_RUNNERS } from "../bridge/index.ts";
 import { startSiteParent } from "../flare-runtime/site/site-parent.ts";
 import { integer } from "./options.ts";
 import { untilSignal } from "./superlink.ts";
@@ -13,6 +14,7 @@ export function registerClient(program: Command): void {
     .action(async (flags: { kit: string; workspace?: string; port?: number }) => {
       const site = await startSiteParent({
         kitDir: flags.kit,
+        runners: BRIDGE_RUNNERS,
         ...(flags.workspace ? { workspace: flags.workspace } : {}),
         ...(flags.port === undefined ? {} : { port: flags.port }),
       });

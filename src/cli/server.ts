@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { BRIDGE_RUNNERS } from "../bridge/index.ts";
 import { startServerParent } from "../flare-runtime/server/server-parent.ts";
 import { integer, positiveNumber } from "./options.ts";
 import { untilSignal } from "./superlink.ts";
@@ -31,6 +32,7 @@ export function registerServer(program: Command): void {
       }) => {
         const server = await startServerParent({
           kitDir: flags.kit,
+          runners: BRIDGE_RUNNERS,
           ...(flags.workspace ? { workspace: flags.workspace } : {}),
           ...(flags.port === undefined ? {} : { port: flags.port }),
           ...(flags.host ? { host: flags.host } : {}),

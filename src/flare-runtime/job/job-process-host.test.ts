@@ -11,7 +11,10 @@ async function startJob(config: Record<string, unknown>, sites = ["site-a", "sit
   const dir = await mkdtemp(join(tmpdir(), "fedbridge-job-"));
   const common = { jobId: "job-1", runnerUrl, config, dir, workspace: dir };
   const siteHosts = new Map(
-    sites.map((site) => [site, new JobProcessHost({ ...common, role: "site", sites: [site] })]),
+    sites.map((site) => [
+      site,
+      new JobProcessHost({ ...common, role: "site", sites: [site, ...sites] }),
+    ]),
   );
   const rounds: number[] = [];
   const results: Record<string, unknown>[] = [];

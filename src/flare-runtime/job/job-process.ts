@@ -63,7 +63,7 @@ async function start(init: JobStart): Promise<void> {
       signal: abort.signal,
     };
     if (init.role === "site") {
-      siteContext = { ...info, site: init.sites[0] ?? "" };
+      siteContext = { ...info, site: init.sites[0] ?? "", jobSites: init.sites.slice(1) };
       markStarted();
       return;
     }

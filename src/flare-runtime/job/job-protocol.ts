@@ -11,7 +11,7 @@ export interface JobStart {
   config: Record<string, unknown>;
   dir: string;
   workspace: string;
-  /** Server role: the job's sites. Site role: this site's name first. */
+  /** Server role: the job's sites. Site role: this site's name, then every site of the job. */
   sites: string[];
 }
 

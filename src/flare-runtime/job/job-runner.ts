@@ -47,6 +47,8 @@ export interface ServerJobContext extends JobInfo {
 /** What the site part of a job gets. */
 export interface SiteJobContext extends JobInfo {
   site: string;
+  /** Every site the job runs at, sorted by name (this one among them). */
+  jobSites: readonly string[];
 }
 
 export type SiteHandler = (

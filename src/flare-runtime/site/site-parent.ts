@@ -96,7 +96,7 @@ export async function startSiteParent(options: SiteParentOptions): Promise<SiteP
         config: deployment.config,
         dir: appDir,
         workspace: dir,
-        sites: [kit.config.name],
+        sites: [kit.config.name, ...deployment.sites],
       },
       { log: (line) => log.info({ job: deployment.jobId }, line) },
     );

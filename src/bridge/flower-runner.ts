@@ -1,0 +1,79 @@
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
+import type { JobRunner, Payload, SiteJobContext } from "../flare-runtime/job/job-runner.ts";
+import { ClientApp } from "../flower-api/app/client-app.ts";
+import { type Context, createContext, type UserConfig } from "../flower-api/app/context.ts";
+import { importApp, readAppManifest } from "../flower-api/app/load-app.ts";
+import { runClientApp } from "../flower-api/app/run-client-app.ts";
+import { ServerApp } from "../flower-api/app/server-app.ts";
+import { decodeMessage, encodeMessage } from "../flower-api/message/message-serde.ts";
+import { SERVER_NODE_ID } from "../flower-api/message/metadata.ts";
+import { summarizeResult } from "../flower-api/run-output.ts";
+import { RuntimeGrid } from "./runtime-grid.ts";
+import { siteNodeId, siteNodes } from "./site-nodes.ts";
+
+/**
+ * The job runner `flower`: an unchanged Flower-style app as a runtime job. The ServerApp runs
+ * in the server's job process with a RuntimeGrid; each site's job process runs the ClientApp
+ * on the messages it is sent. The job's run id is derived from its id, the app's config
+ * (with the submitter's overrides and seed) is the run config.
+ */
+export const runner: JobRunner = {
+  async server(job) {
+    const manifest = await readAppManifest(job.dir);
+    const app = await importApp(manifest.serverappUrl, ServerApp, "serverapp");
+    const runConfig = job.config as UserConfig;
+    const runId = runIdOf(job.jobId);
+    const grid = new RuntimeGrid(
+      { runId, runConfig },
+      {
+        roundStarted: () => {},
+        roundFinished: (summary) => job.roundCompleted(summary.round),
+        log: (line) => job.log(line),
+      },
+      siteNodes(job.sites),
+      job,
+    );
+    const result = await app.run(grid, createContext({ runId, nodeId: SERVER_NODE_ID, runConfig }));
+    if (result === undefined) {
+      job.setResult({ mode: "runtime", rounds: [], note: "the ServerApp returned no Result" });
+      return;
+    }
+    const { summary, finalArrays } = summarizeResult("runtime", result);
+    await writeFile(join(job.workspace, "final-arrays.pb"), finalArrays);
+    job.setResult(summary as unknown as Record<string, unknown>);
+  },
+
+  async site(topic, payload, job) {
+    if (topic !== "message")
+      throw new FedbridgeError(Code.Unimplemented, `the flower runner has no topic ${topic}`);
+    const { app, context } = await siteApp(job);
+    const reply = await runClientApp(app, decodeMessage(payload as Uint8Array), context);
+    return encodeMessage(reply) as Payload;
+  },
+};
+
+let loaded: Promise<{ app: ClientApp; context: Context }> | undefined;
+
+/** The site's ClientApp and its Context, loaded once per job process (node state persists). */
+function siteApp(job: SiteJobContext): Promise<{ app: ClientApp; context: Context }> {
+  loaded ??= (async () => {
+    const manifest = await readAppManifest(job.dir);
+    const app = await importApp(manifest.clientappUrl, ClientApp, "clientapp");
+    const node = siteNodes(job.jobSites).find((n) => n.site === job.site);
+    const context = createContext({
+      runId: runIdOf(job.jobId),
+      nodeId: siteNodeId(job.site),
+      nodeConfig: { "partition-id": node?.partitionId ?? 0, "num-partitions": job.jobSites.length },
+      runConfig: job.config as UserConfig,
+    });
+    return { app, context };
+  })();
+  return loaded;
+}
+
+/** A job's Flower run id: its id's first 63 bits, the same at the server and every site. */
+function runIdOf(jobId: string): bigint {
+  return BigInt(`0x${jobId.replace(/-/g, "").slice(0, 16).padEnd(16, "0")}`) >> 1n;
+}
