@@ -1,33 +1,19 @@
-import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { killAll, startFedbridge } from "./processes.ts";
-import { runFedbridge } from "./run-fedbridge.ts";
+import { killAll } from "./processes.ts";
+import { startTestRuntime, type TestRuntime } from "./runtime-harness.ts";
 
 // The runtime end to end: provisioned kits, a server parent and three site parents as real
 // processes on loopback, and the admin CLI.
 
 afterAll(killAll);
 
+let runtime: TestRuntime;
 let root: string;
 let kits: string;
-let server: ReturnType<typeof startFedbridge>;
-const sites = new Map<string, ReturnType<typeof startFedbridge>>();
-const admin = (...args: string[]) =>
-  runFedbridge(["admin", "--kit", join(kits, "admin@org-a.com"), ...args]);
-const member = (...args: string[]) =>
-  runFedbridge(["admin", "--kit", join(kits, "member@org-b.com"), ...args]);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+const admin = (...args: string[]) => runtime.admin(args);
+const member = (...args: string[]) => runtime.admin(args, "member@org-b.com");
 
 async function jobFolder(name: string, meta: unknown): Promise<string> {
   const dir = join(root, "jobs", name);
@@ -35,12 +21,6 @@ async function jobFolder(name: string, meta: unknown): Promise<string> {
   await writeFile(join(dir, "meta.json"), JSON.stringify(meta));
   return dir;
 }
-
-const startSite = (name: string) => {
-  const site = startFedbridge(["client", "--kit", join(kits, name)]);
-  sites.set(name, site);
-  return site;
-};
 
 const siteList = async () =>
   JSON.parse((await admin("sites", "--json")).stdout) as { name: string; online: boolean }[];
@@ -59,32 +39,8 @@ async function waitFor<T>(
 }
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), "fedbridge-runtime-"));
-  const port = await freePort();
-  await writeFile(
-    join(root, "project.yml"),
-    `name: demo
-participants:
-  - { name: server1, type: server, org: org-a, host: 127.0.0.1, port: ${port} }
-  - { name: site-1, type: client, org: org-a }
-  - { name: site-2, type: client, org: org-b }
-  - { name: site-3, type: client, org: org-b }
-  - { name: admin@org-a.com, type: admin, org: org-a, role: project_admin }
-  - { name: member@org-b.com, type: admin, org: org-b, role: member }
-`,
-  );
-  const provisioned = await runFedbridge([
-    "provision",
-    join(root, "project.yml"),
-    "-o",
-    join(root, "ws"),
-  ]);
-  expect(provisioned.code).toBe(0);
-  kits = join(root, "ws", "demo");
-  server = startFedbridge(["server", "--kit", join(kits, "server1"), "--heartbeat-interval", "1"]);
-  await server.waitFor(/listening on port/);
-  for (const name of ["site-1", "site-2", "site-3"]) startSite(name);
-  await Promise.all([...sites.values()].map((s) => s.waitFor(/is online|connected/)));
+  runtime = await startTestRuntime(3);
+  ({ root, kits } = runtime);
 }, 120_000);
 
 describe("the runtime (server, 3 sites, admin CLI)", () => {
@@ -181,7 +137,7 @@ describe("the runtime (server, 3 sites, admin CLI)", () => {
   });
 
   it("shows a SIGKILLed site offline within 2 heartbeat intervals, then online again once, after a restart", async () => {
-    const site = sites.get("site-3");
+    const site = runtime.sites.get("site-3");
     site?.child.kill("SIGKILL");
     const killedAt = Date.now();
     const offline = await waitFor(
@@ -191,7 +147,7 @@ describe("the runtime (server, 3 sites, admin CLI)", () => {
     );
     expect(offline.find((s) => s.name === "site-3")?.online).toBe(false);
     expect(Date.now() - killedAt).toBeLessThan(2 * 1000 + 1500); // 2 intervals of 1 s, and the CLI's own start
-    startSite("site-3");
+    runtime.startSite("site-3");
     const back = await waitFor(siteList, (list) => list.every((s) => s.online));
     expect(back.filter((s) => s.name === "site-3")).toEqual([
       expect.objectContaining({ name: "site-3", online: true }),

@@ -1,0 +1,81 @@
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type FedbridgeProcess, startFedbridge } from "./processes.ts";
+import { runFedbridge } from "./run-fedbridge.ts";
+
+/** A loopback port that is free now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A provisioned runtime on loopback: a server parent and `siteCount` site parents, running. */
+export interface TestRuntime {
+  root: string;
+  /** The project's kits, by participant name. */
+  kits: string;
+  server: FedbridgeProcess;
+  sites: Map<string, FedbridgeProcess>;
+  startSite(name: string): FedbridgeProcess;
+  /** `fedbridge admin --kit <admin> ...` as the project admin (or `as` another admin). */
+  admin(args: string[], as?: string): ReturnType<typeof runFedbridge>;
+}
+
+export async function startTestRuntime(siteCount = 3): Promise<TestRuntime> {
+  const root = await mkdtemp(join(tmpdir(), "fedbridge-runtime-"));
+  const port = await freePort();
+  const siteNames = Array.from({ length: siteCount }, (_, i) => `site-${i + 1}`);
+  await writeFile(
+    join(root, "project.yml"),
+    [
+      "name: demo",
+      "participants:",
+      `  - { name: server1, type: server, org: org-a, host: 127.0.0.1, port: ${port} }`,
+      ...siteNames.map(
+        (name, i) => `  - { name: ${name}, type: client, org: org-${i % 2 ? "b" : "a"} }`,
+      ),
+      "  - { name: admin@org-a.com, type: admin, org: org-a, role: project_admin }",
+      "  - { name: member@org-b.com, type: admin, org: org-b, role: member }",
+      "",
+    ].join("\n"),
+  );
+  const provisioned = await runFedbridge([
+    "provision",
+    join(root, "project.yml"),
+    "-o",
+    join(root, "ws"),
+  ]);
+  if (provisioned.code !== 0) throw new Error(`provision failed: ${provisioned.stderr}`);
+  const kits = join(root, "ws", "demo");
+  const server = startFedbridge([
+    "server",
+    "--kit",
+    join(kits, "server1"),
+    "--heartbeat-interval",
+    "1",
+  ]);
+  await server.waitFor(/listening on port/);
+  const sites = new Map<string, FedbridgeProcess>();
+  const startSite = (name: string) => {
+    const site = startFedbridge(["client", "--kit", join(kits, name)]);
+    sites.set(name, site);
+    return site;
+  };
+  for (const name of siteNames) startSite(name);
+  await Promise.all([...sites.values()].map((s) => s.waitFor(/connected to server1/)));
+  return {
+    root,
+    kits,
+    server,
+    sites,
+    startSite,
+    admin: (args, as = "admin@org-a.com") =>
+      runFedbridge(["admin", "--kit", join(kits, as), ...args]),
+  };
+}
