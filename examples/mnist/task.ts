@@ -1,7 +1,7 @@
 // The ML task of the MNIST example: data, partitions, model, local training and evaluation.
 // client.ts and server.ts build the federated app on top of these plain functions.
 import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 import type { LayersModel, Scalar, Tensor } from "@tensorflow/tfjs";
 import { createRng, type Rng } from "fedbridge";
 import { getWeights, initTfjs, type NamedWeight, setWeights, type Tfjs } from "fedbridge/ml";
@@ -38,13 +38,14 @@ let cache: { train: Digits; test: Digits } | undefined;
  */
 export function loadDigits(): { train: Digits; test: Digits } {
   if (cache !== undefined) return cache;
-  const require = createRequire(import.meta.url);
   const train: Run[] = [];
   const test: Run[] = [];
   for (let label = 0; label < NUM_CLASSES; label++) {
     // The package's raw pixel arrays (`mnist[label].raw`), parsed here rather than required
     // so that ~60 MB of JSON numbers do not stay in require's cache for the thread's lifetime.
-    const file = require.resolve(`mnist/src/digits/${label}.json`);
+    // import.meta.resolve, not require.resolve: it also finds the package from a bundle
+    // unpacked at a site, through fedbridge's resolve hook.
+    const file = fileURLToPath(import.meta.resolve(`mnist/src/digits/${label}.json`));
     const raw = (JSON.parse(readFileSync(file, "utf8")) as { data: number[] }).data;
     const count = raw.length / IMAGE_SIZE;
     const cut = count - Math.round(count / 5);

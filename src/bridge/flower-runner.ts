@@ -6,6 +6,7 @@ import { ClientApp } from "../flower-api/app/client-app.ts";
 import { type Context, createContext, type UserConfig } from "../flower-api/app/context.ts";
 import { importApp, readAppManifest } from "../flower-api/app/load-app.ts";
 import { runClientApp } from "../flower-api/app/run-client-app.ts";
+import type { RoundSummary } from "../flower-api/app/run-observer.ts";
 import { ServerApp } from "../flower-api/app/server-app.ts";
 import { decodeMessage, encodeMessage } from "../flower-api/message/message-serde.ts";
 import { SERVER_NODE_ID } from "../flower-api/message/metadata.ts";
@@ -29,7 +30,7 @@ export const runner: JobRunner = {
       { runId, runConfig },
       {
         roundStarted: () => {},
-        roundFinished: (summary) => job.roundCompleted(summary.round),
+        roundFinished: (summary) => job.roundCompleted(summary.round, roundMetrics(summary)),
         log: (line) => job.log(line),
       },
       siteNodes(job.sites),
@@ -71,6 +72,19 @@ function siteApp(job: SiteJobContext): Promise<{ app: ClientApp; context: Contex
     return { app, context };
   })();
   return loaded;
+}
+
+/** A round's aggregated metrics, flat: `train/loss`, `evaluate/accuracy`, `server/accuracy`. */
+function roundMetrics(summary: RoundSummary): Record<string, number> {
+  const metrics: Record<string, number> = {};
+  const add = (prefix: string, record: RoundSummary["train"]) => {
+    for (const [key, value] of record ?? [])
+      if (typeof value === "number") metrics[`${prefix}/${key}`] = value;
+  };
+  add("train", summary.train);
+  add("evaluate", summary.evaluate);
+  add("server", summary.serverEvaluate);
+  return metrics;
 }
 
 /** A job's Flower run id: its id's first 63 bits, the same at the server and every site. */

@@ -22,12 +22,18 @@ function jobJson(job: JobInfo) {
     finishedAt: job.finishedAt,
     reason: job.reason,
     sites: job.sites,
+    roundMetrics: job.roundMetricsJson ? JSON.parse(job.roundMetricsJson) : null,
   };
 }
 
 function jobLine(job: JobInfo): string {
   const reason = job.reason ? `  (${job.reason})` : "";
-  return `${job.id}  ${job.name}  ${job.status}  round ${job.round}  by ${job.submitter}${reason}`;
+  const metrics = Object.entries(
+    job.roundMetricsJson ? (JSON.parse(job.roundMetricsJson) as Record<string, number>) : {},
+  )
+    .map(([key, value]) => `  ${key} ${Number.isInteger(value) ? value : value.toFixed(4)}`)
+    .join("");
+  return `${job.id}  ${job.name}  ${job.status}  round ${job.round}  by ${job.submitter}${metrics}${reason}`;
 }
 
 export function registerAdmin(program: Command): void {

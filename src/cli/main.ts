@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { codeName, FedbridgeError } from "../core/fedbridge-error.ts";
 import { registerAdmin } from "./admin.ts";
 import { registerClient } from "./client.ts";
+import { registerDemo } from "./demo.ts";
 import { registerProvision } from "./provision.ts";
 import { registerRun } from "./run.ts";
 import { registerServer } from "./server.ts";
@@ -24,6 +25,7 @@ const program = new Command("fedbridge")
 registerServer(program);
 registerClient(program);
 registerAdmin(program);
+registerDemo(program);
 registerRun(program);
 registerProvision(program);
 registerSuperLink(program);

@@ -14,7 +14,7 @@ export interface JobProcessEvents {
     payload: Payload,
     timeout: number | undefined,
   ): Promise<Payload>;
-  round?(round: number): void;
+  round?(round: number, metrics: Record<string, number> | undefined): void;
   result?(result: Record<string, unknown>): void;
   log?(line: string): void;
 }
@@ -126,7 +126,7 @@ export class JobProcessHost {
         break;
       }
       case "round":
-        events.round?.(message.round);
+        events.round?.(message.round, message.metrics);
         break;
       case "result":
         events.result?.(message.result);

@@ -83,7 +83,8 @@ async function start(init: JobStart): Promise<void> {
             ...(options?.timeout ? { timeout: options.timeout } : {}),
           });
         }),
-      roundCompleted: (round) => send({ type: "round", round }),
+      roundCompleted: (round, metrics) =>
+        send({ type: "round", round, ...(metrics ? { metrics } : {}) }),
       setResult: (result) => send({ type: "result", result }),
     };
     await runner.server(context);

@@ -26,7 +26,7 @@ export type FromJob =
   | { type: "request"; id: number; site: string; topic: string; payload: Payload; timeout?: number }
   | { type: "reply"; id: number; ok: true; payload: Payload }
   | { type: "reply"; id: number; ok: false; code: number; message: string }
-  | { type: "round"; round: number }
+  | { type: "round"; round: number; metrics?: Record<string, number> }
   | { type: "result"; result: Record<string, unknown> }
   | { type: "log"; line: string }
   | { type: "done" }

@@ -38,8 +38,8 @@ export interface ServerJobContext extends JobInfo {
     payload: Payload,
     options?: { timeout?: number },
   ): Promise<Payload>;
-  /** Records that a round completed (shown by `admin status`). */
-  roundCompleted(round: number): void;
+  /** Records that a round completed, with its metrics (shown by `admin status` and `wait`). */
+  roundCompleted(round: number, metrics?: Record<string, number>): void;
   /** The job's result, written to result.json. */
   setResult(result: Record<string, unknown>): void;
 }

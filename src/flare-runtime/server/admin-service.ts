@@ -32,6 +32,8 @@ export interface AdminServiceDeps {
   /** Aborts a job, running or waiting. */
   abort(job: JobRecord, reason: string): Promise<void>;
   jobDir(jobId: string): string;
+  /** The metrics of a job's last completed round, if it reported any. */
+  roundMetrics(jobId: string): Record<string, number> | undefined;
 }
 
 type Command = keyof typeof COMMAND_RIGHTS;
@@ -82,6 +84,7 @@ export function registerAdminService(router: ConnectRouter, deps: AdminServiceDe
     }
   }
 
+  const info = (record: JobRecord) => jobInfo(record, deps.roundMetrics(record.id));
   const job = (id: string): JobRecord => {
     const record = store.get(id);
     if (record === undefined)
@@ -132,13 +135,13 @@ export function registerAdminService(router: ConnectRouter, deps: AdminServiceDe
         });
         deps.submitted(record);
         deps.jobsChanged.notify();
-        return jobInfo(record);
+        return info(record);
       }),
 
     listJobs: (_req, ctx) =>
-      as(ctx, "list", "", undefined, () => ({ jobs: store.list().map(jobInfo) })),
+      as(ctx, "list", "", undefined, () => ({ jobs: store.list().map(info) })),
 
-    getJob: (req, ctx) => as(ctx, "status", req.id, job(req.id), () => jobInfo(job(req.id))),
+    getJob: (req, ctx) => as(ctx, "status", req.id, job(req.id), () => info(job(req.id))),
 
     abortJob: (req, ctx) =>
       as(ctx, "abort", req.id, job(req.id), async (user) => {
@@ -150,7 +153,7 @@ export function registerAdminService(router: ConnectRouter, deps: AdminServiceDe
           );
         await deps.abort(record, `aborted by ${user.name}`);
         deps.jobsChanged.notify();
-        return jobInfo(job(req.id));
+        return info(job(req.id));
       }),
 
     async *waitJob(req, ctx) {
@@ -158,11 +161,11 @@ export function registerAdminService(router: ConnectRouter, deps: AdminServiceDe
       const deadline = req.timeout > 0 ? Date.now() + req.timeout * 1000 : Number.POSITIVE_INFINITY;
       let last = "";
       for (;;) {
-        const info = jobInfo(job(req.id));
-        const key = `${info.status}/${info.round}`;
-        if (key !== last) yield info;
+        const now = info(job(req.id));
+        const key = `${now.status}/${now.round}`;
+        if (key !== last) yield now;
         last = key;
-        if (info.status.startsWith("FINISHED") || Date.now() >= deadline || ctx.signal.aborted)
+        if (now.status.startsWith("FINISHED") || Date.now() >= deadline || ctx.signal.aborted)
           return;
         await deps.jobsChanged.wait(Math.min(deadline - Date.now(), 5_000), ctx.signal);
       }
@@ -184,7 +187,10 @@ export function registerAdminService(router: ConnectRouter, deps: AdminServiceDe
 }
 
 /** A job record as the admin API shows it. */
-export function jobInfo(record: JobRecord): Omit<JobInfo, "$typeName"> {
+export function jobInfo(
+  record: JobRecord,
+  roundMetrics?: Record<string, number>,
+): Omit<JobInfo, "$typeName"> {
   return {
     id: record.id,
     name: record.name,
@@ -197,6 +203,7 @@ export function jobInfo(record: JobRecord): Omit<JobInfo, "$typeName"> {
     finishedAt: record.finishedAt ?? "",
     reason: record.reason ?? "",
     sites: [],
+    roundMetricsJson: roundMetrics ? JSON.stringify(roundMetrics) : "",
   };
 }
 

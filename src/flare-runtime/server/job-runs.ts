@@ -18,6 +18,8 @@ export interface JobRunsOptions {
   /** The server workspace; each job gets `jobs/<id>/`. */
   workspace: string;
   runners: RunnerRegistry;
+  /** Called when a job completes a round. */
+  onRound?: (jobId: string) => void;
   /** Called when a job ends, whatever its status. */
   onFinished?: (jobId: string) => void;
   log?: (line: string) => void;
@@ -41,6 +43,8 @@ const DEPLOY_TIMEOUT_MS = 120_000;
 export class JobRuns {
   readonly #options: JobRunsOptions;
   readonly #running = new Map<string, Run>();
+  /** The metrics of each job's last completed round (kept in memory, for status and wait). */
+  readonly #roundMetrics = new Map<string, Record<string, number>>();
 
   constructor(options: JobRunsOptions) {
     this.#options = options;
@@ -49,6 +53,10 @@ export class JobRuns {
   /** Jobs running now, for the scheduler: what each holds at which site. */
   running(): { id: string; assignments: readonly SiteAssignment[] }[] {
     return [...this.#running].map(([id, run]) => ({ id, assignments: run.assignments }));
+  }
+
+  roundMetrics(jobId: string): Record<string, number> | undefined {
+    return this.#roundMetrics.get(jobId);
   }
 
   isRunning(jobId: string): boolean {
@@ -110,7 +118,11 @@ export class JobRuns {
         {
           request: (site, topic, payload, timeout) =>
             this.#toSite(job.id, site, topic, payload, timeout),
-          round: (round) => store.recordRound(job.id, round),
+          round: (round, metrics) => {
+            store.recordRound(job.id, round);
+            if (metrics) this.#roundMetrics.set(job.id, metrics);
+            this.#options.onRound?.(job.id);
+          },
           result: (result) => {
             store.setResult(job.id, result as never);
             void writeFile(join(dir, "result.json"), `${JSON.stringify(result, null, 2)}\n`);

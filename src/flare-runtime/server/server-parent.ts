@@ -76,6 +76,7 @@ export async function startServerParent(options: ServerParentOptions): Promise<S
     rootCaPem: kit.rootCaPem,
     workspace,
     runners: { ...BUILTIN_RUNNERS, ...options.runners },
+    onRound: () => jobsChanged.notify(),
     onFinished: () => {
       jobsChanged.notify();
       scheduler.jobFinished();
@@ -152,6 +153,7 @@ export async function startServerParent(options: ServerParentOptions): Promise<S
           else await runs.abort(job.id, reason);
         },
         jobDir: (id) => runs.jobDir(id),
+        roundMetrics: (id) => runs.roundMetrics(id),
       });
     },
   });

@@ -1,0 +1,178 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { SingleBar } from "cli-progress";
+import type { Command } from "commander";
+import { submitApp } from "../bridge/index.ts";
+import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
+import { connectAdmin } from "../flare-runtime/admin/admin-client.ts";
+import { provisionProject } from "../flare-runtime/provision/index.ts";
+import { integer, positiveInt } from "./options.ts";
+
+const bin = new URL("../../bin/fedbridge.mjs", import.meta.url).pathname;
+
+/**
+ * `npm run demo`: the whole product in one command. Provisions a temporary project (a server,
+ * N sites, an admin), starts their processes, submits examples/mnist through the bridge as a
+ * runtime job, shows each round, prints the final accuracy and where the outputs are, and
+ * shuts everything down, also on Ctrl-C.
+ */
+export function registerDemo(program: Command): void {
+  program
+    .command("demo")
+    .description(
+      "provision a project, start a server and sites, run an app through the bridge, show it, clean up",
+    )
+    .option("--app <dir>", "the Flower-style app to run", "examples/mnist")
+    .option("--sites <n>", "how many sites", positiveInt, 3)
+    .option("--seed <s>", "seed of the run", integer, 1)
+    .action(async (flags: { app: string; sites: number; seed: number }) => {
+      const root = await mkdtemp(join(tmpdir(), "fedbridge-demo-"));
+      const children: ChildProcess[] = [];
+      const shutdown = () => {
+        for (const child of children) child.kill("SIGTERM");
+      };
+      process.once("SIGINT", () => {
+        console.log("\nstopping the demo's processes");
+        shutdown();
+        process.exit(130);
+      });
+      try {
+        console.log(
+          `fedbridge demo: a project with a server, ${flags.sites} sites and an admin, in ${root}`,
+        );
+        const siteNames = Array.from({ length: flags.sites }, (_, i) => `site-${i + 1}`);
+        await writeFile(join(root, "project.yml"), projectYml(await freePort(), siteNames));
+        await provisionProject(join(root, "project.yml"), join(root, "workspace"));
+        const kits = join(root, "workspace", "demo");
+        await mkdir(join(root, "logs"), { recursive: true });
+        const start = (name: string, args: string[], ready: RegExp) =>
+          new Promise<void>((ok, fail) => {
+            const child = spawn(process.execPath, [bin, ...args], {
+              stdio: ["ignore", "pipe", "pipe"],
+            });
+            children.push(child);
+            const log = createWriteStream(join(root, "logs", `${name}.log`));
+            let seen = "";
+            const onData = (chunk: Buffer) => {
+              log.write(chunk);
+              seen += chunk.toString();
+              if (ready.test(seen)) ok();
+            };
+            child.stdout?.on("data", onData);
+            child.stderr?.on("data", onData);
+            child.on("exit", (code) =>
+              fail(
+                new FedbridgeError(
+                  Code.Internal,
+                  `${name} exited (${code}); see ${join(root, "logs", `${name}.log`)}`,
+                ),
+              ),
+            );
+          });
+        await start("server", ["server", "--kit", join(kits, "server1")], /listening on port/);
+        await Promise.all(
+          siteNames.map((site) =>
+            start(site, ["client", "--kit", join(kits, site)], /connected to server1/),
+          ),
+        );
+        console.log(
+          `server and ${flags.sites} sites are up (mTLS on loopback); submitting ${flags.app} through the bridge`,
+        );
+
+        const admin = await connectAdmin(join(kits, "admin@org-a.com"));
+        const job = await submitApp(admin, resolve(flags.app), { seed: flags.seed });
+        const bar = process.stdout.isTTY
+          ? new SingleBar({ format: " round {value}/{total} |{bar}| {status}", hideCursor: true })
+          : undefined;
+        const rounds = Number((await readAppRounds(flags.app)) ?? 0);
+        bar?.start(rounds, 0, { status: "starting" });
+        let last = job;
+        let shownRound = 0;
+        for await (const info of admin.client.waitJob({ id: job.id })) {
+          last = info;
+          if (info.round > shownRound) {
+            shownRound = info.round;
+            const metrics = info.roundMetricsJson
+              ? (JSON.parse(info.roundMetricsJson) as Record<string, number>)
+              : {};
+            const line = `round ${info.round}/${rounds}  ${Object.entries(metrics)
+              .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+              .join("  ")}`;
+            if (bar) {
+              bar.update(info.round, { status: info.status });
+              bar.stop();
+              console.log(line);
+              if (info.round < rounds) bar.start(rounds, info.round, { status: info.status });
+            } else console.log(line);
+          }
+        }
+        bar?.stop();
+        if (last.status !== "FINISHED:COMPLETED")
+          throw new FedbridgeError(Code.Unknown, `the job ended ${last.status}: ${last.reason}`);
+
+        const results = join(root, "results");
+        await download(admin, job.id, results);
+        const summary = JSON.parse(await readFile(join(results, "result.json"), "utf8")) as {
+          rounds: { serverEvaluate?: { accuracy?: number } }[];
+          finalArraysSha256: string;
+        };
+        const accuracy = summary.rounds.at(-1)?.serverEvaluate?.accuracy;
+        console.log(`\njob ${job.id}: ${last.status}`);
+        if (accuracy !== undefined)
+          console.log(`final accuracy on the held-out digits: ${(accuracy * 100).toFixed(1)}%`);
+        console.log(`final model sha256 ${summary.finalArraysSha256}`);
+        console.log(`results (result.json, final-arrays.pb, job log): ${results}`);
+        console.log(
+          `process logs: ${join(root, "logs")}; server workspace (job store, audit log, jobs/${job.id}/): ${join(kits, "server1")}`,
+        );
+      } finally {
+        shutdown();
+      }
+    });
+}
+
+async function download(
+  admin: Awaited<ReturnType<typeof connectAdmin>>,
+  jobId: string,
+  dir: string,
+): Promise<void> {
+  const parts = new Map<string, Buffer[]>();
+  for await (const chunk of admin.client.downloadJob({ id: jobId })) {
+    parts.set(chunk.path, [...(parts.get(chunk.path) ?? []), Buffer.from(chunk.data)]);
+    if (chunk.last) {
+      await mkdir(join(dir, chunk.path, ".."), { recursive: true });
+      await writeFile(join(dir, chunk.path), Buffer.concat(parts.get(chunk.path) ?? []));
+    }
+  }
+}
+
+async function readAppRounds(appDir: string): Promise<number | undefined> {
+  const pkg = JSON.parse(await readFile(join(appDir, "package.json"), "utf8")) as {
+    fedbridge?: { config?: Record<string, unknown> };
+  };
+  return Number(pkg.fedbridge?.config?.["num-server-rounds"]);
+}
+
+function projectYml(port: number, sites: string[]): string {
+  return [
+    "name: demo",
+    "participants:",
+    `  - { name: server1, type: server, org: org-a, host: 127.0.0.1, port: ${port} }`,
+    ...sites.map((site) => `  - { name: ${site}, type: client, org: org-a }`),
+    "  - { name: admin@org-a.com, type: admin, org: org-a, role: project_admin }",
+    "",
+  ].join("\n");
+}
+
+function freePort(): Promise<number> {
+  return new Promise((ok) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => ok(port));
+    });
+  });
+}
