@@ -110,11 +110,13 @@ describe("who may open a cell (loopback mTLS, provisioned kits)", () => {
     expect(seen[0]?.type === "disconnected" && seen[0].reason).toMatch(
       /certificate CN "intruder" is not a participant of this project/,
     );
-    expect(refusals().slice(before)[0]).toMatchObject({
-      stage: "identity",
-      code: "unauthenticated",
-      commonName: "intruder",
-    });
+    expect(refusals().slice(before)).toContainEqual(
+      expect.objectContaining({
+        stage: "identity",
+        code: "unauthenticated",
+        commonName: "intruder",
+      }),
+    );
   });
 
   it("refuses an admin's certificate on the cell channel (PERMISSION_DENIED), and logs it", async () => {
@@ -154,7 +156,9 @@ describe("who may open a cell (loopback mTLS, provisioned kits)", () => {
     expect(String(error)).toMatch(
       /permission_denied.*Hello names site "site-1" but the certificate belongs to "site-2"/,
     );
-    expect(refusals().slice(before)[0]).toMatchObject({ stage: "handshake", commonName: "site-2" });
+    expect(refusals().slice(before)).toContainEqual(
+      expect.objectContaining({ stage: "handshake", commonName: "site-2" }),
+    );
     expect(cells.site("site-1")?.online).toBe(false);
   });
 });

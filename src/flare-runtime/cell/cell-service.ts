@@ -25,6 +25,7 @@ export function registerCellService(router: ConnectRouter, cells: CellServer): v
         }
       },
     },
-    { readMaxBytes: MAX_FRAME_BYTES },
+    // No compression: chunks are mostly model weights, which gzip hardly shrinks.
+    { readMaxBytes: MAX_FRAME_BYTES, acceptCompression: [] },
   );
 }

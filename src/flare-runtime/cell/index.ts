@@ -6,7 +6,12 @@ export { backoffDelay } from "./backoff.ts";
 export type { CellLogEvent, CellLogger, RefusalStage } from "./cell-logger.ts";
 export { pinoCellLogger, silentCellLogger } from "./cell-logger.ts";
 export type { CellOptions } from "./cell-options.ts";
-export { CELL_DEFAULTS, MAX_CHUNK_SIZE, MAX_FRAME_BYTES } from "./cell-options.ts";
+export {
+  CELL_DEFAULTS,
+  HTTP2_WINDOW_BYTES,
+  MAX_CHUNK_SIZE,
+  MAX_FRAME_BYTES,
+} from "./cell-options.ts";
 export type { CellServer, CellServerOptions } from "./cell-server.ts";
 export { createCellServer } from "./cell-server.ts";
 export { registerCellService } from "./cell-service.ts";
@@ -29,3 +34,5 @@ export {
   peerIdentityOf,
 } from "./peer-identity.ts";
 export type { SiteEvent, SiteStatus } from "./site-registry.ts";
+export type { SiteTransport } from "./site-transport.ts";
+export { createSiteTransport } from "./site-transport.ts";

@@ -5,12 +5,13 @@
  * handshake; those refusals are logged here, since no handler ever sees them.
  */
 import * as http2 from "node:http2";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { CellLogger } from "./cell-logger.ts";
 import { silentCellLogger } from "./cell-logger.ts";
+import { HTTP2_WINDOW_BYTES } from "./cell-options.ts";
 import { mtlsContextValues } from "./peer-identity.ts";
 
 export interface MtlsServerOptions {
@@ -56,6 +57,7 @@ export function createMtlsServer(options: MtlsServerOptions): MtlsServer {
       requestCert: true,
       rejectUnauthorized: true,
       allowHTTP1: false,
+      settings: { initialWindowSize: HTTP2_WINDOW_BYTES, maxFrameSize: 2 ** 20 },
     },
     connectNodeAdapter({ routes: options.routes, contextValues: mtlsContextValues }),
   );
@@ -74,9 +76,15 @@ export function createMtlsServer(options: MtlsServerOptions): MtlsServer {
   });
   // A session broken by garbage or a vanished peer ends that session only.
   server.on("sessionError", () => {});
+  const sockets = new Set<Socket>();
+  server.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on("session", (session) => {
     sessions.add(session);
+    session.setLocalWindowSize(HTTP2_WINDOW_BYTES);
     session.on("close", () => sessions.delete(session));
     session.on("error", () => {});
   });
@@ -92,8 +100,9 @@ export function createMtlsServer(options: MtlsServerOptions): MtlsServer {
       }),
     close: () =>
       new Promise((resolve) => {
-        for (const session of sessions) session.destroy();
         server.close(() => resolve());
+        for (const session of sessions) session.destroy();
+        for (const socket of sockets) socket.destroy();
       }),
   };
 }

@@ -4,15 +4,15 @@
  * rejects) with why it ended, so the site's reconnect loop decides what comes next.
  */
 import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { CellService, type Welcome } from "../../gen/fedbridge/v1/cell_pb.ts";
 import type { CellEndpoint } from "./cell-endpoint.ts";
-import { MAX_FRAME_BYTES, type ResolvedCellOptions } from "./cell-options.ts";
+import type { ResolvedCellOptions } from "./cell-options.ts";
 import { fromConnectError } from "./connect-errors.ts";
 import { FrameQueue } from "./frame-queue.ts";
 import { frameKind, frames } from "./frames.ts";
 import { type Heartbeat, startHeartbeat } from "./heartbeat.ts";
+import { createSiteTransport } from "./site-transport.ts";
 
 export interface SiteStreamParams {
   /** `https://host:port` of the server. */
@@ -37,12 +37,9 @@ export interface StreamOutcome {
 const DEFAULT_HEARTBEAT_MS = 5_000;
 
 export async function runSiteStream(p: SiteStreamParams): Promise<StreamOutcome> {
-  // Our own session manager, so the connection is closed for sure when the attempt ends.
-  const sessionManager = new Http2SessionManager(p.url, {}, { ...p.tls });
-  const client = createClient(
-    CellService,
-    createGrpcTransport({ baseUrl: p.url, sessionManager, readMaxBytes: MAX_FRAME_BYTES }),
-  );
+  // A transport of its own, so the connection is closed for sure when the attempt ends.
+  const connection = createSiteTransport(p.url, p.tls);
+  const client = createClient(CellService, connection.transport);
   const queue = new FrameQueue();
   const controller = new AbortController();
   const stop = (reason: FedbridgeError) => {
@@ -106,6 +103,6 @@ export async function runSiteStream(p: SiteStreamParams): Promise<StreamOutcome>
     queue.end();
     controller.abort();
     p.signal.removeEventListener("abort", onClose);
-    sessionManager.abort();
+    connection.close();
   }
 }

@@ -30,8 +30,9 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     },
     close: () =>
       new Promise((resolve) => {
-        proxy.cut();
+        proxy.paused = true;
         server.close(() => resolve());
+        proxy.cut();
       }),
   };
   const server = createServer((client) => {
