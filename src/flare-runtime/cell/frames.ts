@@ -56,7 +56,9 @@ export const frames = {
           payload: r.payload ?? new Uint8Array(0),
           chunked: r.chunked ?? false,
           size: BigInt(r.size ?? 0),
-          timeoutMs: Number.isFinite(r.timeoutMs) ? Math.min(Math.ceil(r.timeoutMs), 2 ** 32 - 1) : 0,
+          timeoutMs: Number.isFinite(r.timeoutMs)
+            ? Math.min(Math.ceil(r.timeoutMs), 2 ** 32 - 1)
+            : 0,
           settledBelow: BigInt(r.settledBelow),
         },
       },
