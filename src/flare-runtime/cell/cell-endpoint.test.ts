@@ -148,6 +148,19 @@ describe("CellEndpoint (in memory, through the wire encoding)", () => {
     expect(sent.b.filter((f) => f.kind.case === "chunk")).toHaveLength(25);
   });
 
+  it("streams a reply made from the request's payload as it arrives (a transform)", async () => {
+    const { a, handlers } = pair();
+    const big = new Uint8Array(100 * KiB).map((_, i) => i % 253);
+    handlers.b.set("invert", ({ payload }) =>
+      (async function* () {
+        for await (const part of payload.chunks()) yield part.map((x) => 255 - x);
+      })(),
+    );
+    const reply = await (await a.request("invert", big)).bytes();
+    expect(reply.byteLength).toBe(big.byteLength);
+    expect(reply.every((x, i) => x === 255 - (big[i] as number))).toBe(true);
+  });
+
   it("holds a streamed payload's producer within the credit window of a slow consumer", async () => {
     const { a, handlers } = pair();
     let produced = 0;

@@ -169,9 +169,8 @@ export class IncomingRequests {
       if (this.#requests.get(id) !== entry || entry.reply) return;
       reply = frames.errorReply(id, FedbridgeError.from(reason, Code.Unknown));
     } finally {
-      entry.payload?.fail(
-        new FedbridgeError(Code.Canceled, "the handler returned before reading all the payload"),
-      );
+      // A streamed reply may still be reading the payload; it releases it when it is done.
+      if (!entry.replySender) releasePayload(entry);
     }
     this.#remember(entry, reply);
     this.#link.send(reply);
@@ -192,6 +191,7 @@ export class IncomingRequests {
       onDone: () => {
         entry.replySender = undefined;
         entry.delivered = true;
+        releasePayload(entry);
       },
       onSourceError: () => {},
     });
@@ -223,4 +223,14 @@ export class IncomingRequests {
     this.#requests.delete(id);
     this.#rememberedBytes -= entry.replyBytes;
   }
+}
+
+/** Drops what is left of a request's payload once its reply no longer needs it. */
+function releasePayload(entry: Incoming): void {
+  entry.payload?.fail(
+    new FedbridgeError(
+      Code.Canceled,
+      "the handler's reply was complete before all the payload was read",
+    ),
+  );
 }

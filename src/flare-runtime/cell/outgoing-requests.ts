@@ -142,8 +142,8 @@ export class OutgoingRequests {
     }
     if (o.replyStarted) return; // the same reply again, after a reconnect
     o.replyStarted = true;
-    o.sender?.stop();
-    o.sender = undefined;
+    // A chunked reply may be made from the request's payload as it streams: keep sending it
+    // until the exchange is over (#settle stops it).
     if (reply.errorCode !== 0) {
       this.#fail(id, new FedbridgeError(reply.errorCode as Code, reply.errorMessage), false);
     } else if (!reply.chunked) {
@@ -201,6 +201,7 @@ export class OutgoingRequests {
     const o = this.#pending.get(id);
     if (!o) return;
     this.#pending.delete(id);
+    o.sender?.stop();
     o.cleanup();
   }
 
@@ -208,7 +209,6 @@ export class OutgoingRequests {
     const o = this.#pending.get(id);
     if (!o) return;
     this.#settle(id);
-    o.sender?.stop();
     if (tellPeer) this.#link.send(frames.cancel(id, error.message));
     if (o.receiver) o.receiver.fail(error);
     else o.reject(error);
