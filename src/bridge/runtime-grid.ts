@@ -1,10 +1,10 @@
-import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
+import { Code, type FedbridgeError } from "../core/fedbridge-error.ts";
 import type { ServerJobContext } from "../flare-runtime/job/job-runner.ts";
-import { BaseGrid, type RunInfo } from "../flower-api/app/grid.ts";
-import { ReplyBox } from "../flower-api/app/reply-box.ts";
+import { DispatchGrid } from "../flower-api/app/dispatch-grid.ts";
+import type { RunInfo } from "../flower-api/app/grid.ts";
 import type { RunObserver } from "../flower-api/app/run-observer.ts";
-import { Error, ErrorCode } from "../flower-api/message/error.ts";
-import { Message } from "../flower-api/message/message.ts";
+import { ErrorCode } from "../flower-api/message/error.ts";
+import type { Message } from "../flower-api/message/message.ts";
 import { decodeMessage, encodeMessage } from "../flower-api/message/message-serde.ts";
 import type { SiteNode } from "./site-nodes.ts";
 
@@ -23,60 +23,25 @@ const UNAVAILABLE = new Set([
  * timeouts); the reply comes back as the Flower reply. A site that is down or too slow becomes
  * an error reply (NODE_UNAVAILABLE), so the strategy's failure handling applies.
  */
-export class RuntimeGrid extends BaseGrid {
-  readonly #box = new ReplyBox();
-  readonly #byNodeId: ReadonlyMap<bigint, SiteNode>;
-
+export class RuntimeGrid extends DispatchGrid<SiteNode> {
   constructor(
     run: RunInfo,
     observer: RunObserver,
     nodes: readonly SiteNode[],
     private readonly job: ServerJobContext,
   ) {
-    super(run, observer);
-    this.#byNodeId = new Map(nodes.map((node) => [node.nodeId, node]));
+    super(run, observer, new Map(nodes.map((node) => [node.nodeId, node])));
   }
 
-  async getNodeIds(): Promise<bigint[]> {
-    return [...this.#byNodeId.keys()];
+  protected async dispatch(message: Message, node: SiteNode): Promise<Message> {
+    const timeout = Math.max(1, Math.ceil(message.remainingTtl()));
+    const reply = await this.job.request(node.site, "message", encodeMessage(message), { timeout });
+    return decodeMessage(reply as Uint8Array);
   }
 
-  protected async deliver(messages: readonly Message[]): Promise<void> {
-    for (const message of messages) {
-      const node = this.#byNodeId.get(message.metadata.dstNodeId);
-      if (node === undefined) {
-        this.#box.put(
-          errorReply(
-            message,
-            ErrorCode.NODE_UNAVAILABLE,
-            `no site is node ${message.metadata.dstNodeId}`,
-          ),
-        );
-        continue;
-      }
-      const timeout = Math.max(1, Math.ceil(message.remainingTtl()));
-      this.job.request(node.site, "message", encodeMessage(message), { timeout }).then(
-        (reply) => this.#box.put(decodeMessage(reply as Uint8Array)),
-        (cause) => {
-          const failure = FedbridgeError.from(cause);
-          const code = UNAVAILABLE.has(failure.code)
-            ? ErrorCode.NODE_UNAVAILABLE
-            : ErrorCode.CLIENT_APP_CRASHED;
-          this.#box.put(errorReply(message, code, `site ${node.site}: ${failure.message}`));
-        },
-      );
-    }
+  protected override failureCode(failure: FedbridgeError): number {
+    return UNAVAILABLE.has(failure.code)
+      ? ErrorCode.NODE_UNAVAILABLE
+      : ErrorCode.CLIENT_APP_CRASHED;
   }
-
-  async pullMessages(messageIds: Iterable<string>): Promise<Message[]> {
-    return this.#box.take(messageIds);
-  }
-
-  protected waitForReplies(ms: number): Promise<void> {
-    return this.#box.wait(ms);
-  }
-}
-
-function errorReply(to: Message, code: number, reason: string): Message {
-  return new Message(new Error(code, reason), { replyTo: to });
 }

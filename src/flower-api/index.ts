@@ -9,6 +9,7 @@ export type { ClientAppOptions, HandlerOptions, Lifespan } from "./app/client-ap
 export { ClientApp } from "./app/client-app.ts";
 export type { Context, UserConfig, UserConfigValue } from "./app/context.ts";
 export { createContext } from "./app/context.ts";
+export { DispatchGrid } from "./app/dispatch-grid.ts";
 export type { Grid, RunInfo } from "./app/grid.ts";
 export { BaseGrid } from "./app/grid.ts";
 export type { AppManifest } from "./app/load-app.ts";
