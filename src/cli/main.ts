@@ -9,6 +9,7 @@ import { registerRun } from "./run.ts";
 import { registerServer } from "./server.ts";
 import { registerSuperLink } from "./superlink.ts";
 import { registerSuperNode } from "./supernode.ts";
+import { registerTracking } from "./tracking.ts";
 
 /**
  * The `fedbridge` command (../shared/CLI.md). Each subcommand lives in its own file and
@@ -30,6 +31,7 @@ registerRun(program);
 registerProvision(program);
 registerSuperLink(program);
 registerSuperNode(program);
+registerTracking(program);
 
 try {
   await program.parseAsync(process.argv);
