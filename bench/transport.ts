@@ -162,6 +162,9 @@ export async function run(): Promise<void> {
     console.log(
       `  cells      ${best("cells").toFixed(0)} MB/s = ${ratio.toFixed(2)} × raw gRPC (goal: at least 0.5)`,
     );
+    // Each round's cells against the raw gRPC measured just before it: robust to a busy machine.
+    const perRound = (results.cells ?? []).map((mbps, i) => mbps / (results["raw gRPC"]?.[i] ?? 1));
+    console.log(`  per round, cells / raw gRPC: ${perRound.map((r) => r.toFixed(2)).join(", ")}`);
     console.log(
       `  server peak RSS during the cell transfer: ${(cellPeakRss / MiB).toFixed(0)} MB (goal: under 2560 MB; the model itself is ${(bytes / MiB).toFixed(0)} MB)`,
     );
@@ -173,6 +176,7 @@ export async function run(): Promise<void> {
         rounds,
         mbps: results,
         ratio,
+        perRound,
         serverPeakRssMb: cellPeakRss / MiB,
       }),
     );
