@@ -129,6 +129,7 @@ export async function run(): Promise<void> {
         throw new Error(`sites received ${received}, not ${bytes}`);
       return (siteNames.length * bytes) / 1e6 / seconds;
     };
+    let sitePeakRss = 0;
     const methods = {
       "raw gRPC": (site: string) =>
         cells
@@ -139,7 +140,11 @@ export async function run(): Promise<void> {
           .request(site, "pull-http2", encode(rawHttp2Port), { timeout: Infinity })
           .then(decode<number>),
       cells: (site: string) =>
-        cells.request(site, "sink", model, { timeout: Infinity }).then(decode<number>),
+        cells.request(site, "sink", model, { timeout: Infinity }).then((reply) => {
+          const { received, peakRss } = decode<{ received: number; peakRss: number }>(reply);
+          sitePeakRss = Math.max(sitePeakRss, peakRss);
+          return received;
+        }),
     };
     const results: Record<string, number[]> = { "raw gRPC": [], "raw HTTP/2": [], cells: [] };
     let cellPeakRss = 0;
@@ -169,6 +174,9 @@ export async function run(): Promise<void> {
       `  server peak RSS during the cell transfer: ${(cellPeakRss / MiB).toFixed(0)} MB (goal: under 2560 MB; the model itself is ${(bytes / MiB).toFixed(0)} MB)`,
     );
     console.log(
+      `  a site's peak RSS while reading it chunk by chunk: ${(sitePeakRss / MiB).toFixed(0)} MB`,
+    );
+    console.log(
       JSON.stringify({
         bench: "transport",
         bytes,
@@ -178,6 +186,7 @@ export async function run(): Promise<void> {
         ratio,
         perRound,
         serverPeakRssMb: cellPeakRss / MiB,
+        sitePeakRssMb: sitePeakRss / MiB,
       }),
     );
   } finally {
@@ -219,9 +228,10 @@ async function site(kitDir: string, cellPort: number): Promise<void> {
     server: { ...options.server, host: "127.0.0.1", port: cellPort },
   });
   cell.handle("sink", async ({ payload }) => {
-    let n = 0;
-    for await (const part of payload.chunks()) n += part.byteLength;
-    return encode(n);
+    resetPeakRss();
+    let received = 0;
+    for await (const part of payload.chunks()) received += part.byteLength;
+    return encode({ received, peakRss: peakRss() });
   });
   cell.handle("pull-grpc", async ({ payload }) => {
     const port = decode<number>(await payload.bytes());
