@@ -173,7 +173,7 @@ describe("cells over loopback mTLS", () => {
     expect(error.message).toBe('request "never" to site-1 got no complete reply within 200 ms');
   });
 
-  it("moves 64 MiB each way in chunks, survives a cut mid-transfer, and keeps the sender within the window", async () => {
+  it("moves 64 MiB (and a 32 MiB upload) each way in chunks, survives a cut mid-transfer, and keeps the sender within the window", async () => {
     const site = await startSite("site-1");
     const big = new Uint8Array(64 * MiB);
     for (let i = 0; i < big.length; i += 4096) big[i] = (i / 4096) % 251;
@@ -204,6 +204,13 @@ describe("cells over loopback mTLS", () => {
     );
     expect(runs).toBe(1);
     expect(maxAhead).toBeLessThanOrEqual(16 + 2); // the default window is 16 chunks
+    cells.handle("upload", async ({ payload }) => {
+      const hash = createHash("sha256");
+      for await (const part of payload.chunks()) hash.update(part);
+      return text(hash.digest("hex"));
+    });
+    const upload = big.subarray(0, 32 * MiB);
+    expect(str(await site.request("upload", upload, { timeout: 30_000 }))).toBe(sha256(upload));
     cells.handle("download", () => big);
     const reply = await site.requestStream("download", new Uint8Array(0), { timeout: 30_000 });
     expect(reply.size).toBe(big.byteLength);
