@@ -48,7 +48,10 @@ export type CellLogger = (event: CellLogEvent) => void;
 /** Drops everything: the default where no logger is given. */
 export const silentCellLogger: CellLogger = () => {};
 
-/** Routes cell events to a pino logger at their level, the sentence as pino's message. */
+/**
+ * Routes cell events to a pino logger at their level (pino writes its own `level` field), the
+ * sentence as pino's message.
+ */
 export function pinoCellLogger(logger: Logger): CellLogger {
-  return ({ message, ...fields }) => logger[fields.level](fields, message);
+  return ({ message, level, ...fields }) => logger[level](fields, message);
 }
