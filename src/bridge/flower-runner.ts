@@ -11,8 +11,13 @@ import { ServerApp } from "../flower-api/app/server-app.ts";
 import { decodeMessage, encodeMessage } from "../flower-api/message/message-serde.ts";
 import { SERVER_NODE_ID } from "../flower-api/message/metadata.ts";
 import { summarizeResult } from "../flower-api/run-output.ts";
+import { createStoreSink } from "../tracking/store-sink.ts";
+import { createTensorBoardSink } from "../tracking/tensorboard-sink.ts";
+import { fanOut } from "../tracking/tracking-sink.ts";
+import { TrackingStore, trackingStorePath } from "../tracking/tracking-store.ts";
 import { RuntimeGrid } from "./runtime-grid.ts";
 import { siteNodeId, siteNodes } from "./site-nodes.ts";
+import { trackingObserver } from "./tracking-observer.ts";
 
 /**
  * The job runner `flower`: an unchanged Flower-style app as a runtime job. The ServerApp runs
@@ -26,17 +31,30 @@ export const runner: JobRunner = {
     const app = await importApp(manifest.serverappUrl, ServerApp, "serverapp");
     const runConfig = job.config as UserConfig;
     const runId = runIdOf(job.jobId);
-    const grid = new RuntimeGrid(
-      { runId, runConfig },
+    const nodes = siteNodes(job.sites);
+    // Every round goes to <workspace>/jobs/<id>/tb_events/<site or server>/ and the server's
+    // tracking store (<workspace>/tracking.db), whatever the app logs itself.
+    const store = new TrackingStore(trackingStorePath(join(job.workspace, "..", "..")));
+    const sink = fanOut(
+      createTensorBoardSink(join(job.workspace, "tb_events")),
+      createStoreSink(store, job.jobId),
+    );
+    const observer = trackingObserver(
       {
         roundStarted: () => {},
         roundFinished: (summary) => job.roundCompleted(summary.round, roundMetrics(summary)),
         log: (line) => job.log(line),
       },
-      siteNodes(job.sites),
-      job,
+      sink,
+      (nodeId) => nodes.find((n) => n.nodeId === nodeId)?.site ?? `node-${nodeId}`,
     );
-    const result = await app.run(grid, createContext({ runId, nodeId: SERVER_NODE_ID, runConfig }));
+    const grid = new RuntimeGrid({ runId, runConfig }, observer, nodes, job);
+    const result = await app
+      .run(grid, createContext({ runId, nodeId: SERVER_NODE_ID, runConfig }))
+      .finally(async () => {
+        await sink.close?.();
+        store.close();
+      });
     if (result === undefined) {
       job.setResult({ mode: "runtime", rounds: [], note: "the ServerApp returned no Result" });
       return;

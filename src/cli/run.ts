@@ -1,5 +1,6 @@
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import type { Command } from "commander";
+import { trackingObserver } from "../bridge/tracking-observer.ts";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
 import { runOnSuperLink } from "../flower-api/deployment/run-on-superlink.ts";
 import {
@@ -11,6 +12,7 @@ import {
   type UserConfig,
   writeRunOutput,
 } from "../flower-api/index.ts";
+import { createTensorBoardSink } from "../tracking/index.ts";
 import { integer, positiveInt, runConfig } from "./options.ts";
 import { createTerminalProgress } from "./progress.ts";
 import { channelCredentials } from "./tls-flags.ts";
@@ -66,11 +68,20 @@ export function registerRun(program: Command): void {
       const started = Date.now();
       const log = flags.json ? console.error : console.log;
       const mode: RunMode = flags.superlink === undefined ? "simulation" : "deployment";
+      // With --out, every round is also logged to <out>/tb_events/<server or node-ID>/.
+      const sink =
+        flags.out === undefined ? undefined : createTensorBoardSink(join(flags.out, "tb_events"));
+      const observer = sink
+        ? trackingObserver(progress, sink, (nodeId) => `node-${nodeId}`)
+        : progress;
       const running =
         flags.superlink === undefined
-          ? simulate(app, flags, progress, log)
-          : deploy(app, flags.superlink, flags, progress, log);
-      const outcome = await running.finally(() => progress.stop());
+          ? simulate(app, flags, observer, log)
+          : deploy(app, flags.superlink, flags, observer, log);
+      const outcome = await running.finally(async () => {
+        progress.stop();
+        await sink?.close?.();
+      });
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       if (outcome.result === undefined) {
         log(

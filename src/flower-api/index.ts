@@ -18,7 +18,7 @@ export type { ClientAppCallable, Handler, Mod } from "./app/mod.ts";
 export { composeMods } from "./app/mod.ts";
 export { runClientApp } from "./app/run-client-app.ts";
 export { parseConfigOverrides } from "./app/run-config.ts";
-export type { RoundSummary, RunObserver } from "./app/run-observer.ts";
+export type { NodeMetrics, RoundSummary, RunObserver } from "./app/run-observer.ts";
 export { silentObserver } from "./app/run-observer.ts";
 export type { ServerAppMain, ServerLifespan } from "./app/server-app.ts";
 export { ServerApp } from "./app/server-app.ts";

@@ -12,6 +12,15 @@ export interface RoundSummary {
   serverEvaluate?: MetricRecord;
   /** Replies that carried an error, by phase. */
   failures: { train: number; evaluate: number };
+  /** Each node's own metrics (the first MetricRecord of its reply), by phase. */
+  nodes: NodeMetrics[];
+}
+
+/** What one node reported in a round. */
+export interface NodeMetrics {
+  nodeId: bigint;
+  phase: "train" | "evaluate";
+  metrics: MetricRecord;
 }
 
 /**

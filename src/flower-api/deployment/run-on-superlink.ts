@@ -57,6 +57,11 @@ export async function runOnSuperLink(
               ? { serverEvaluate: metricRecordFromProto(e.serverEvaluate) }
               : {}),
             failures: { train: e.trainFailures, evaluate: e.evaluateFailures },
+            nodes: e.nodes.flatMap((n) =>
+              n.metrics && (n.phase === "train" || n.phase === "evaluate")
+                ? [{ nodeId: n.nodeId, phase: n.phase, metrics: metricRecordFromProto(n.metrics) }]
+                : [],
+            ),
           });
           break;
         }

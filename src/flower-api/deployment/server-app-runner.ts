@@ -41,6 +41,11 @@ export async function runServerApp(
             ...(s.serverEvaluate ? { serverEvaluate: metricRecordToProto(s.serverEvaluate) } : {}),
             trainFailures: s.failures.train,
             evaluateFailures: s.failures.evaluate,
+            nodes: s.nodes.map((n) => ({
+              nodeId: n.nodeId,
+              phase: n.phase,
+              metrics: metricRecordToProto(n.metrics),
+            })),
           },
         },
       }),

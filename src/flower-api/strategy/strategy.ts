@@ -1,5 +1,5 @@
 import type { Grid } from "../app/grid.ts";
-import type { RoundSummary } from "../app/run-observer.ts";
+import type { NodeMetrics, RoundSummary } from "../app/run-observer.ts";
 import type { Message } from "../message/message.ts";
 import type { ArrayRecord } from "../records/array-record.ts";
 import { ConfigRecord } from "../records/config-record.ts";
@@ -80,13 +80,19 @@ export abstract class Strategy {
     for (let round = 1; round <= numRounds; round++) {
       grid.observer.roundStarted(round, numRounds);
       log(`[ROUND ${round}/${numRounds}]`);
-      const summary: RoundSummary = { round, numRounds, failures: { train: 0, evaluate: 0 } };
+      const summary: RoundSummary = {
+        round,
+        numRounds,
+        failures: { train: 0, evaluate: 0 },
+        nodes: [],
+      };
 
       const trainReplies = await grid.sendAndReceive(
         await this.configureTrain(round, arrays, trainConfig, grid),
         { timeout },
       );
       summary.failures.train = trainReplies.filter((r) => r.hasError()).length;
+      summary.nodes.push(...nodeMetrics(trainReplies, "train"));
       const [newArrays, trainMetrics] = await this.aggregateTrain(round, trainReplies, grid);
       if (newArrays !== undefined) result.arrays = arrays = newArrays;
       if (trainMetrics !== undefined) {
@@ -99,6 +105,7 @@ export abstract class Strategy {
         { timeout },
       );
       summary.failures.evaluate = evaluateReplies.filter((r) => r.hasError()).length;
+      summary.nodes.push(...nodeMetrics(evaluateReplies, "evaluate"));
       const evaluateMetrics = await this.aggregateEvaluate(round, evaluateReplies, grid);
       if (evaluateMetrics !== undefined) {
         result.evaluateMetricsClientapp.set(round, evaluateMetrics);
@@ -114,4 +121,12 @@ export abstract class Strategy {
     }
     return result;
   }
+}
+
+/** The metrics each node reported in its reply (its first MetricRecord), for tracking. */
+function nodeMetrics(replies: readonly Message[], phase: NodeMetrics["phase"]): NodeMetrics[] {
+  return replies.flatMap((reply) => {
+    const metrics = reply.hasContent() ? [...reply.content.metricRecords.values()][0] : undefined;
+    return metrics ? [{ nodeId: reply.metadata.srcNodeId, phase, metrics }] : [];
+  });
 }

@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file fedbridge/v1/control.proto.
  */
 export const file_fedbridge_v1_control: GenFile = /*@__PURE__*/
-  fileDesc("ChpmZWRicmlkZ2UvdjEvY29udHJvbC5wcm90bxIMZmVkYnJpZGdlLnYxIsgBCg9TdGFydFJ1blJlcXVlc3QSEgoKYXBwX2J1bmRsZRgBIAEoDBIZChFhcHBfYnVuZGxlX3NoYTI1NhgCIAEoCRJACgpydW5fY29uZmlnGAMgAygLMiwuZmVkYnJpZGdlLnYxLlN0YXJ0UnVuUmVxdWVzdC5SdW5Db25maWdFbnRyeRpECg5SdW5Db25maWdFbnRyeRILCgNrZXkYASABKAkSIQoFdmFsdWUYAiABKAsyEi5mbHdyLnByb3RvLlNjYWxhcjoCOAEiIgoQU3RhcnRSdW5SZXNwb25zZRIOCgZydW5faWQYASABKAQiIgoQU3RyZWFtUnVuUmVxdWVzdBIOCgZydW5faWQYASABKAQiwQEKCFJ1bkV2ZW50EjUKDnJvdW5kX2ZpbmlzaGVkGAEgASgLMhsuZmVkYnJpZGdlLnYxLlJvdW5kRmluaXNoZWRIABINCgNsb2cYAiABKAlIABIxCgxydW5fZmluaXNoZWQYAyABKAsyGS5mZWRicmlkZ2UudjEuUnVuRmluaXNoZWRIABIzCg1yb3VuZF9zdGFydGVkGAQgASgLMhouZmVkYnJpZGdlLnYxLlJvdW5kU3RhcnRlZEgAQgcKBWV2ZW50IjEKDFJvdW5kU3RhcnRlZBINCgVyb3VuZBgBIAEoDRISCgpudW1fcm91bmRzGAIgASgNIu0BCg1Sb3VuZEZpbmlzaGVkEg0KBXJvdW5kGAEgASgNEhIKCm51bV9yb3VuZHMYAiABKA0SJwoFdHJhaW4YAyABKAsyGC5mbHdyLnByb3RvLk1ldHJpY1JlY29yZBIqCghldmFsdWF0ZRgEIAEoCzIYLmZsd3IucHJvdG8uTWV0cmljUmVjb3JkEjEKD3NlcnZlcl9ldmFsdWF0ZRgFIAEoCzIYLmZsd3IucHJvdG8uTWV0cmljUmVjb3JkEhYKDnRyYWluX2ZhaWx1cmVzGAYgASgNEhkKEWV2YWx1YXRlX2ZhaWx1cmVzGAcgASgNIlcKC1J1bkZpbmlzaGVkEg4KBnN0YXR1cxgBIAEoCRIPCgdkZXRhaWxzGAIgASgJEicKBnJlc3VsdBgDIAEoCzIXLmZlZGJyaWRnZS52MS5SdW5SZXN1bHQi2gEKCVJ1blJlc3VsdBInCgZhcnJheXMYASABKAsyFy5mbHdyLnByb3RvLkFycmF5UmVjb3JkEjEKDXRyYWluX21ldHJpY3MYAiADKAsyGi5mZWRicmlkZ2UudjEuUm91bmRNZXRyaWNzEjQKEGV2YWx1YXRlX21ldHJpY3MYAyADKAsyGi5mZWRicmlkZ2UudjEuUm91bmRNZXRyaWNzEjsKF3NlcnZlcl9ldmFsdWF0ZV9tZXRyaWNzGAQgAygLMhouZmVkYnJpZGdlLnYxLlJvdW5kTWV0cmljcyJICgxSb3VuZE1ldHJpY3MSDQoFcm91bmQYASABKA0SKQoHbWV0cmljcxgCIAEoCzIYLmZsd3IucHJvdG8uTWV0cmljUmVjb3JkIiAKDlN0b3BSdW5SZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoBCIRCg9TdG9wUnVuUmVzcG9uc2Uy6QEKB0NvbnRyb2wSSwoIU3RhcnRSdW4SHS5mZWRicmlkZ2UudjEuU3RhcnRSdW5SZXF1ZXN0Gh4uZmVkYnJpZGdlLnYxLlN0YXJ0UnVuUmVzcG9uc2UiABJHCglTdHJlYW1SdW4SHi5mZWRicmlkZ2UudjEuU3RyZWFtUnVuUmVxdWVzdBoWLmZlZGJyaWRnZS52MS5SdW5FdmVudCIAMAESSAoHU3RvcFJ1bhIcLmZlZGJyaWRnZS52MS5TdG9wUnVuUmVxdWVzdBodLmZlZGJyaWRnZS52MS5TdG9wUnVuUmVzcG9uc2UiAGIGcHJvdG8z", [file_flwr_proto_recorddict, file_flwr_proto_transport]);
+  fileDesc("ChpmZWRicmlkZ2UvdjEvY29udHJvbC5wcm90bxIMZmVkYnJpZGdlLnYxIsgBCg9TdGFydFJ1blJlcXVlc3QSEgoKYXBwX2J1bmRsZRgBIAEoDBIZChFhcHBfYnVuZGxlX3NoYTI1NhgCIAEoCRJACgpydW5fY29uZmlnGAMgAygLMiwuZmVkYnJpZGdlLnYxLlN0YXJ0UnVuUmVxdWVzdC5SdW5Db25maWdFbnRyeRpECg5SdW5Db25maWdFbnRyeRILCgNrZXkYASABKAkSIQoFdmFsdWUYAiABKAsyEi5mbHdyLnByb3RvLlNjYWxhcjoCOAEiIgoQU3RhcnRSdW5SZXNwb25zZRIOCgZydW5faWQYASABKAQiIgoQU3RyZWFtUnVuUmVxdWVzdBIOCgZydW5faWQYASABKAQiwQEKCFJ1bkV2ZW50EjUKDnJvdW5kX2ZpbmlzaGVkGAEgASgLMhsuZmVkYnJpZGdlLnYxLlJvdW5kRmluaXNoZWRIABINCgNsb2cYAiABKAlIABIxCgxydW5fZmluaXNoZWQYAyABKAsyGS5mZWRicmlkZ2UudjEuUnVuRmluaXNoZWRIABIzCg1yb3VuZF9zdGFydGVkGAQgASgLMhouZmVkYnJpZGdlLnYxLlJvdW5kU3RhcnRlZEgAQgcKBWV2ZW50IjEKDFJvdW5kU3RhcnRlZBINCgVyb3VuZBgBIAEoDRISCgpudW1fcm91bmRzGAIgASgNIpcCCg1Sb3VuZEZpbmlzaGVkEg0KBXJvdW5kGAEgASgNEhIKCm51bV9yb3VuZHMYAiABKA0SJwoFdHJhaW4YAyABKAsyGC5mbHdyLnByb3RvLk1ldHJpY1JlY29yZBIqCghldmFsdWF0ZRgEIAEoCzIYLmZsd3IucHJvdG8uTWV0cmljUmVjb3JkEjEKD3NlcnZlcl9ldmFsdWF0ZRgFIAEoCzIYLmZsd3IucHJvdG8uTWV0cmljUmVjb3JkEhYKDnRyYWluX2ZhaWx1cmVzGAYgASgNEhkKEWV2YWx1YXRlX2ZhaWx1cmVzGAcgASgNEigKBW5vZGVzGAggAygLMhkuZmVkYnJpZGdlLnYxLk5vZGVNZXRyaWNzIlgKC05vZGVNZXRyaWNzEg8KB25vZGVfaWQYASABKAQSDQoFcGhhc2UYAiABKAkSKQoHbWV0cmljcxgDIAEoCzIYLmZsd3IucHJvdG8uTWV0cmljUmVjb3JkIlcKC1J1bkZpbmlzaGVkEg4KBnN0YXR1cxgBIAEoCRIPCgdkZXRhaWxzGAIgASgJEicKBnJlc3VsdBgDIAEoCzIXLmZlZGJyaWRnZS52MS5SdW5SZXN1bHQi2gEKCVJ1blJlc3VsdBInCgZhcnJheXMYASABKAsyFy5mbHdyLnByb3RvLkFycmF5UmVjb3JkEjEKDXRyYWluX21ldHJpY3MYAiADKAsyGi5mZWRicmlkZ2UudjEuUm91bmRNZXRyaWNzEjQKEGV2YWx1YXRlX21ldHJpY3MYAyADKAsyGi5mZWRicmlkZ2UudjEuUm91bmRNZXRyaWNzEjsKF3NlcnZlcl9ldmFsdWF0ZV9tZXRyaWNzGAQgAygLMhouZmVkYnJpZGdlLnYxLlJvdW5kTWV0cmljcyJICgxSb3VuZE1ldHJpY3MSDQoFcm91bmQYASABKA0SKQoHbWV0cmljcxgCIAEoCzIYLmZsd3IucHJvdG8uTWV0cmljUmVjb3JkIiAKDlN0b3BSdW5SZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoBCIRCg9TdG9wUnVuUmVzcG9uc2Uy6QEKB0NvbnRyb2wSSwoIU3RhcnRSdW4SHS5mZWRicmlkZ2UudjEuU3RhcnRSdW5SZXF1ZXN0Gh4uZmVkYnJpZGdlLnYxLlN0YXJ0UnVuUmVzcG9uc2UiABJHCglTdHJlYW1SdW4SHi5mZWRicmlkZ2UudjEuU3RyZWFtUnVuUmVxdWVzdBoWLmZlZGJyaWRnZS52MS5SdW5FdmVudCIAMAESSAoHU3RvcFJ1bhIcLmZlZGJyaWRnZS52MS5TdG9wUnVuUmVxdWVzdBodLmZlZGJyaWRnZS52MS5TdG9wUnVuUmVzcG9uc2UiAGIGcHJvdG8z", [file_flwr_proto_recorddict, file_flwr_proto_transport]);
 
 /**
  * @generated from message fedbridge.v1.StartRunRequest
@@ -187,6 +187,13 @@ export type RoundFinished = Message<"fedbridge.v1.RoundFinished"> & {
    * @generated from field: uint32 evaluate_failures = 7;
    */
   evaluateFailures: number;
+
+  /**
+   * Each node's own metrics, by phase ("train" or "evaluate").
+   *
+   * @generated from field: repeated fedbridge.v1.NodeMetrics nodes = 8;
+   */
+  nodes: NodeMetrics[];
 };
 
 /**
@@ -195,6 +202,33 @@ export type RoundFinished = Message<"fedbridge.v1.RoundFinished"> & {
  */
 export const RoundFinishedSchema: GenMessage<RoundFinished> = /*@__PURE__*/
   messageDesc(file_fedbridge_v1_control, 5);
+
+/**
+ * @generated from message fedbridge.v1.NodeMetrics
+ */
+export type NodeMetrics = Message<"fedbridge.v1.NodeMetrics"> & {
+  /**
+   * @generated from field: uint64 node_id = 1;
+   */
+  nodeId: bigint;
+
+  /**
+   * @generated from field: string phase = 2;
+   */
+  phase: string;
+
+  /**
+   * @generated from field: flwr.proto.MetricRecord metrics = 3;
+   */
+  metrics?: MetricRecord | undefined;
+};
+
+/**
+ * Describes the message fedbridge.v1.NodeMetrics.
+ * Use `create(NodeMetricsSchema)` to create a new message.
+ */
+export const NodeMetricsSchema: GenMessage<NodeMetrics> = /*@__PURE__*/
+  messageDesc(file_fedbridge_v1_control, 6);
 
 /**
  * @generated from message fedbridge.v1.RunFinished
@@ -225,7 +259,7 @@ export type RunFinished = Message<"fedbridge.v1.RunFinished"> & {
  * Use `create(RunFinishedSchema)` to create a new message.
  */
 export const RunFinishedSchema: GenMessage<RunFinished> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 6);
+  messageDesc(file_fedbridge_v1_control, 7);
 
 /**
  * @generated from message fedbridge.v1.RunResult
@@ -257,7 +291,7 @@ export type RunResult = Message<"fedbridge.v1.RunResult"> & {
  * Use `create(RunResultSchema)` to create a new message.
  */
 export const RunResultSchema: GenMessage<RunResult> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 7);
+  messageDesc(file_fedbridge_v1_control, 8);
 
 /**
  * @generated from message fedbridge.v1.RoundMetrics
@@ -279,7 +313,7 @@ export type RoundMetrics = Message<"fedbridge.v1.RoundMetrics"> & {
  * Use `create(RoundMetricsSchema)` to create a new message.
  */
 export const RoundMetricsSchema: GenMessage<RoundMetrics> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 8);
+  messageDesc(file_fedbridge_v1_control, 9);
 
 /**
  * @generated from message fedbridge.v1.StopRunRequest
@@ -296,7 +330,7 @@ export type StopRunRequest = Message<"fedbridge.v1.StopRunRequest"> & {
  * Use `create(StopRunRequestSchema)` to create a new message.
  */
 export const StopRunRequestSchema: GenMessage<StopRunRequest> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 9);
+  messageDesc(file_fedbridge_v1_control, 10);
 
 /**
  * @generated from message fedbridge.v1.StopRunResponse
@@ -309,7 +343,7 @@ export type StopRunResponse = Message<"fedbridge.v1.StopRunResponse"> & {
  * Use `create(StopRunResponseSchema)` to create a new message.
  */
 export const StopRunResponseSchema: GenMessage<StopRunResponse> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 10);
+  messageDesc(file_fedbridge_v1_control, 11);
 
 /**
  * @generated from service fedbridge.v1.Control
