@@ -5,6 +5,7 @@ import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { Notifier } from "../../core/notifier.ts";
 import { Admin, type JobInfo } from "../../gen/fedbridge/v1/admin_pb.ts";
+import type { StoredScalar } from "../../tracking/tracking-store.ts";
 import type { CellLogger } from "../cell/cell-logger.ts";
 import type { CellServer } from "../cell/cell-server.ts";
 import { toConnectError } from "../cell/connect-errors.ts";
@@ -34,6 +35,8 @@ export interface AdminServiceDeps {
   jobDir(jobId: string): string;
   /** The metrics of a job's last completed round, if it reported any. */
   roundMetrics(jobId: string): Record<string, number> | undefined;
+  /** Every scalar a job logged to the server's tracking store; [] when it holds none. */
+  jobScalars(jobId: string): StoredScalar[];
 }
 
 type Command = keyof typeof COMMAND_RIGHTS;
@@ -155,6 +158,17 @@ export function registerAdminService(router: ConnectRouter, deps: AdminServiceDe
         deps.jobsChanged.notify();
         return info(job(req.id));
       }),
+
+    jobMetrics: (req, ctx) =>
+      as(ctx, "status", req.id, job(req.id), () => ({
+        scalars: deps.jobScalars(req.id).map(({ site, tag, step, value, wallTime }) => ({
+          site,
+          tag,
+          step,
+          value,
+          wallTime,
+        })),
+      })),
 
     async *waitJob(req, ctx) {
       await as(ctx, "wait", req.id, job(req.id), () => undefined);

@@ -3,6 +3,7 @@ import { join, resolve } from "node:path";
 import pino from "pino";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { Notifier } from "../../core/notifier.ts";
+import { TrackingStore, trackingStorePath } from "../../tracking/tracking-store.ts";
 import { pinoCellLogger } from "../cell/cell-logger.ts";
 import { createCellServer } from "../cell/cell-server.ts";
 import { registerCellService } from "../cell/cell-service.ts";
@@ -61,6 +62,8 @@ export async function startServerParent(options: ServerParentOptions): Promise<S
 
   const store = new JobStore(join(workspace, "jobs.db"));
   const audit = new AuditLog(join(workspace, "audit.log"));
+  // Written by the jobs' processes; read here for the admin API's JobMetrics.
+  const tracking = new TrackingStore(trackingStorePath(workspace));
   const jobsChanged = new Notifier();
   const resources = new Map<string, SiteCapacity>();
   const cells = createCellServer({
@@ -154,6 +157,7 @@ export async function startServerParent(options: ServerParentOptions): Promise<S
         },
         jobDir: (id) => runs.jobDir(id),
         roundMetrics: (id) => runs.roundMetrics(id),
+        jobScalars: (id) => tracking.scalars(id),
       });
     },
   });
@@ -168,6 +172,7 @@ export async function startServerParent(options: ServerParentOptions): Promise<S
       await server.close();
       store.close();
       audit.close();
+      tracking.close();
     },
   };
 }

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file fedbridge/v1/admin.proto.
  */
 export const file_fedbridge_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChhmZWRicmlkZ2UvdjEvYWRtaW4ucHJvdG8SDGZlZGJyaWRnZS52MSJNCghTaXRlSW5mbxIMCgRuYW1lGAEgASgJEgsKA29yZxgCIAEoCRIOCgZvbmxpbmUYAyABKAgSFgoObGFzdF9oZWFydGJlYXQYBCABKAkiEgoQTGlzdFNpdGVzUmVxdWVzdCI6ChFMaXN0U2l0ZXNSZXNwb25zZRIlCgVzaXRlcxgBIAMoCzIWLmZlZGJyaWRnZS52MS5TaXRlSW5mbyKHAQoQU3VibWl0Sm9iUmVxdWVzdBIOCgZidW5kbGUYASABKAwSFQoNYnVuZGxlX3NoYTI1NhgCIAEoCRIRCglzaWduYXR1cmUYAyABKAkSHQoVY29uZmlnX292ZXJyaWRlc19qc29uGAQgASgJEhoKEnN1Ym1pdHRlcl9jZXJ0X3BlbRgFIAEoCSLmAQoHSm9iSW5mbxIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBnN0YXR1cxgDIAEoCRINCgVyb3VuZBgEIAEoDRIRCglzdWJtaXR0ZXIYBSABKAkSFQoNc3VibWl0dGVyX29yZxgGIAEoCRIUCgxzdWJtaXR0ZWRfYXQYByABKAkSEgoKc3RhcnRlZF9hdBgIIAEoCRITCgtmaW5pc2hlZF9hdBgJIAEoCRIOCgZyZWFzb24YCiABKAkSDQoFc2l0ZXMYCyADKAkSGgoScm91bmRfbWV0cmljc19qc29uGAwgASgJIhEKD0xpc3RKb2JzUmVxdWVzdCI3ChBMaXN0Sm9ic1Jlc3BvbnNlEiMKBGpvYnMYASADKAsyFS5mZWRicmlkZ2UudjEuSm9iSW5mbyIbCg1HZXRKb2JSZXF1ZXN0EgoKAmlkGAEgASgJIi0KDldhaXRKb2JSZXF1ZXN0EgoKAmlkGAEgASgJEg8KB3RpbWVvdXQYAiABKAEiHQoPQWJvcnRKb2JSZXF1ZXN0EgoKAmlkGAEgASgJIiAKEkRvd25sb2FkSm9iUmVxdWVzdBIKCgJpZBgBIAEoCSI1CglGaWxlQ2h1bmsSDAoEcGF0aBgBIAEoCRIMCgRkYXRhGAIgASgMEgwKBGxhc3QYAyABKAgygAQKBUFkbWluEk4KCUxpc3RTaXRlcxIeLmZlZGJyaWRnZS52MS5MaXN0U2l0ZXNSZXF1ZXN0Gh8uZmVkYnJpZGdlLnYxLkxpc3RTaXRlc1Jlc3BvbnNlIgASRAoJU3VibWl0Sm9iEh4uZmVkYnJpZGdlLnYxLlN1Ym1pdEpvYlJlcXVlc3QaFS5mZWRicmlkZ2UudjEuSm9iSW5mbyIAEksKCExpc3RKb2JzEh0uZmVkYnJpZGdlLnYxLkxpc3RKb2JzUmVxdWVzdBoeLmZlZGJyaWRnZS52MS5MaXN0Sm9ic1Jlc3BvbnNlIgASPgoGR2V0Sm9iEhsuZmVkYnJpZGdlLnYxLkdldEpvYlJlcXVlc3QaFS5mZWRicmlkZ2UudjEuSm9iSW5mbyIAEkIKB1dhaXRKb2ISHC5mZWRicmlkZ2UudjEuV2FpdEpvYlJlcXVlc3QaFS5mZWRicmlkZ2UudjEuSm9iSW5mbyIAMAESQgoIQWJvcnRKb2ISHS5mZWRicmlkZ2UudjEuQWJvcnRKb2JSZXF1ZXN0GhUuZmVkYnJpZGdlLnYxLkpvYkluZm8iABJMCgtEb3dubG9hZEpvYhIgLmZlZGJyaWRnZS52MS5Eb3dubG9hZEpvYlJlcXVlc3QaFy5mZWRicmlkZ2UudjEuRmlsZUNodW5rIgAwAWIGcHJvdG8z");
+  fileDesc("ChhmZWRicmlkZ2UvdjEvYWRtaW4ucHJvdG8SDGZlZGJyaWRnZS52MSJNCghTaXRlSW5mbxIMCgRuYW1lGAEgASgJEgsKA29yZxgCIAEoCRIOCgZvbmxpbmUYAyABKAgSFgoObGFzdF9oZWFydGJlYXQYBCABKAkiEgoQTGlzdFNpdGVzUmVxdWVzdCI6ChFMaXN0U2l0ZXNSZXNwb25zZRIlCgVzaXRlcxgBIAMoCzIWLmZlZGJyaWRnZS52MS5TaXRlSW5mbyKHAQoQU3VibWl0Sm9iUmVxdWVzdBIOCgZidW5kbGUYASABKAwSFQoNYnVuZGxlX3NoYTI1NhgCIAEoCRIRCglzaWduYXR1cmUYAyABKAkSHQoVY29uZmlnX292ZXJyaWRlc19qc29uGAQgASgJEhoKEnN1Ym1pdHRlcl9jZXJ0X3BlbRgFIAEoCSLmAQoHSm9iSW5mbxIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBnN0YXR1cxgDIAEoCRINCgVyb3VuZBgEIAEoDRIRCglzdWJtaXR0ZXIYBSABKAkSFQoNc3VibWl0dGVyX29yZxgGIAEoCRIUCgxzdWJtaXR0ZWRfYXQYByABKAkSEgoKc3RhcnRlZF9hdBgIIAEoCRITCgtmaW5pc2hlZF9hdBgJIAEoCRIOCgZyZWFzb24YCiABKAkSDQoFc2l0ZXMYCyADKAkSGgoScm91bmRfbWV0cmljc19qc29uGAwgASgJIhEKD0xpc3RKb2JzUmVxdWVzdCI3ChBMaXN0Sm9ic1Jlc3BvbnNlEiMKBGpvYnMYASADKAsyFS5mZWRicmlkZ2UudjEuSm9iSW5mbyIbCg1HZXRKb2JSZXF1ZXN0EgoKAmlkGAEgASgJIi0KDldhaXRKb2JSZXF1ZXN0EgoKAmlkGAEgASgJEg8KB3RpbWVvdXQYAiABKAEiHQoPQWJvcnRKb2JSZXF1ZXN0EgoKAmlkGAEgASgJIiAKEkRvd25sb2FkSm9iUmVxdWVzdBIKCgJpZBgBIAEoCSI1CglGaWxlQ2h1bmsSDAoEcGF0aBgBIAEoCRIMCgRkYXRhGAIgASgMEgwKBGxhc3QYAyABKAgiHwoRSm9iTWV0cmljc1JlcXVlc3QSCgoCaWQYASABKAkiUwoGU2NhbGFyEgwKBHNpdGUYASABKAkSCwoDdGFnGAIgASgJEgwKBHN0ZXAYAyABKA0SDQoFdmFsdWUYBCABKAESEQoJd2FsbF90aW1lGAUgASgBIjsKEkpvYk1ldHJpY3NSZXNwb25zZRIlCgdzY2FsYXJzGAEgAygLMhQuZmVkYnJpZGdlLnYxLlNjYWxhcjLTBAoFQWRtaW4STgoJTGlzdFNpdGVzEh4uZmVkYnJpZGdlLnYxLkxpc3RTaXRlc1JlcXVlc3QaHy5mZWRicmlkZ2UudjEuTGlzdFNpdGVzUmVzcG9uc2UiABJECglTdWJtaXRKb2ISHi5mZWRicmlkZ2UudjEuU3VibWl0Sm9iUmVxdWVzdBoVLmZlZGJyaWRnZS52MS5Kb2JJbmZvIgASSwoITGlzdEpvYnMSHS5mZWRicmlkZ2UudjEuTGlzdEpvYnNSZXF1ZXN0Gh4uZmVkYnJpZGdlLnYxLkxpc3RKb2JzUmVzcG9uc2UiABI+CgZHZXRKb2ISGy5mZWRicmlkZ2UudjEuR2V0Sm9iUmVxdWVzdBoVLmZlZGJyaWRnZS52MS5Kb2JJbmZvIgASQgoHV2FpdEpvYhIcLmZlZGJyaWRnZS52MS5XYWl0Sm9iUmVxdWVzdBoVLmZlZGJyaWRnZS52MS5Kb2JJbmZvIgAwARJCCghBYm9ydEpvYhIdLmZlZGJyaWRnZS52MS5BYm9ydEpvYlJlcXVlc3QaFS5mZWRicmlkZ2UudjEuSm9iSW5mbyIAEkwKC0Rvd25sb2FkSm9iEiAuZmVkYnJpZGdlLnYxLkRvd25sb2FkSm9iUmVxdWVzdBoXLmZlZGJyaWRnZS52MS5GaWxlQ2h1bmsiADABElEKCkpvYk1ldHJpY3MSHy5mZWRicmlkZ2UudjEuSm9iTWV0cmljc1JlcXVlc3QaIC5mZWRicmlkZ2UudjEuSm9iTWV0cmljc1Jlc3BvbnNlIgBiBnByb3RvMw");
 
 /**
  * @generated from message fedbridge.v1.SiteInfo
@@ -345,6 +345,83 @@ export const FileChunkSchema: GenMessage<FileChunk> = /*@__PURE__*/
   messageDesc(file_fedbridge_v1_admin, 11);
 
 /**
+ * @generated from message fedbridge.v1.JobMetricsRequest
+ */
+export type JobMetricsRequest = Message<"fedbridge.v1.JobMetricsRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message fedbridge.v1.JobMetricsRequest.
+ * Use `create(JobMetricsRequestSchema)` to create a new message.
+ */
+export const JobMetricsRequestSchema: GenMessage<JobMetricsRequest> = /*@__PURE__*/
+  messageDesc(file_fedbridge_v1_admin, 12);
+
+/**
+ * @generated from message fedbridge.v1.Scalar
+ */
+export type Scalar = Message<"fedbridge.v1.Scalar"> & {
+  /**
+   * The site that logged it, or "server".
+   *
+   * @generated from field: string site = 1;
+   */
+  site: string;
+
+  /**
+   * @generated from field: string tag = 2;
+   */
+  tag: string;
+
+  /**
+   * The round (or the app's own step).
+   *
+   * @generated from field: uint32 step = 3;
+   */
+  step: number;
+
+  /**
+   * @generated from field: double value = 4;
+   */
+  value: number;
+
+  /**
+   * Seconds since the Unix epoch.
+   *
+   * @generated from field: double wall_time = 5;
+   */
+  wallTime: number;
+};
+
+/**
+ * Describes the message fedbridge.v1.Scalar.
+ * Use `create(ScalarSchema)` to create a new message.
+ */
+export const ScalarSchema: GenMessage<Scalar> = /*@__PURE__*/
+  messageDesc(file_fedbridge_v1_admin, 13);
+
+/**
+ * @generated from message fedbridge.v1.JobMetricsResponse
+ */
+export type JobMetricsResponse = Message<"fedbridge.v1.JobMetricsResponse"> & {
+  /**
+   * @generated from field: repeated fedbridge.v1.Scalar scalars = 1;
+   */
+  scalars: Scalar[];
+};
+
+/**
+ * Describes the message fedbridge.v1.JobMetricsResponse.
+ * Use `create(JobMetricsResponseSchema)` to create a new message.
+ */
+export const JobMetricsResponseSchema: GenMessage<JobMetricsResponse> = /*@__PURE__*/
+  messageDesc(file_fedbridge_v1_admin, 14);
+
+/**
  * @generated from service fedbridge.v1.Admin
  */
 export const Admin: GenService<{
@@ -411,6 +488,17 @@ export const Admin: GenService<{
     methodKind: "server_streaming";
     input: typeof DownloadJobRequestSchema;
     output: typeof FileChunkSchema;
+  },
+  /**
+   * Every scalar the job logged to the server's tracking store (each round's metrics, per site
+   * and "server"), ordered by tag, step and site; empty if it logged none yet.
+   *
+   * @generated from rpc fedbridge.v1.Admin.JobMetrics
+   */
+  jobMetrics: {
+    methodKind: "unary";
+    input: typeof JobMetricsRequestSchema;
+    output: typeof JobMetricsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_fedbridge_v1_admin, 0);
