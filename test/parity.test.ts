@@ -3,9 +3,9 @@ import { mkdtemp, readdir, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { killAll, startTestSuperLink, startTestSuperNode } from "./processes.ts";
+import { killAll, startFedbridge, startTestSuperLink, startTestSuperNode } from "./processes.ts";
 import { runFedbridge } from "./run-fedbridge.ts";
-import { startTestRuntime } from "./runtime-harness.ts";
+import { freePort, startTestRuntime } from "./runtime-harness.ts";
 
 afterAll(killAll);
 
@@ -90,5 +90,40 @@ describe("the same app, seed and partitioning give the same model in all three m
       (p) => p === "meta.json" || p === "pyproject.toml",
     );
     expect(ranAtSite).toEqual(before);
+  });
+
+  it("the shim: 3 sites, each a fedbridge bridge with a SuperNode connected to it, give the same model", async () => {
+    const sim = await runFedbridge([
+      "run",
+      "examples/quickstart",
+      "--sim",
+      "--nodes",
+      "3",
+      "--seed",
+      "7",
+      "--json",
+    ]);
+    const expected = JSON.parse(sim.stdout.trim().split("\n").at(-1) as string).finalArraysSha256;
+    const runtime = await startTestRuntime(0);
+    await Promise.all(
+      [1, 2, 3].map(async (i) => {
+        const fleetPort = await freePort();
+        const bridge = startFedbridge([
+          "bridge",
+          "--kit",
+          join(runtime.kits, `site-${i}`),
+          "--fleet-api-address",
+          `127.0.0.1:${fleetPort}`,
+        ]);
+        await bridge.waitFor(/connected to server1/);
+        await startTestSuperNode(`127.0.0.1:${fleetPort}`, i - 1, 3);
+      }),
+    );
+    const submitted = await runtime.admin(["submit", "examples/quickstart", "--seed", "7"]);
+    const jobId = submitted.stdout.trim().split("\n").at(-1) as string;
+    expect((await runtime.admin(["wait", jobId, "--timeout", "120"])).code).toBe(0);
+    const out = await mkdtemp(join(tmpdir(), "fedbridge-parity-shim-"));
+    expect((await runtime.admin(["download", jobId, "-o", out])).code).toBe(0);
+    expect((await resultOf(out)).finalArraysSha256).toBe(expected);
   });
 });

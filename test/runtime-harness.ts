@@ -27,10 +27,17 @@ export interface TestRuntime {
   admin(args: string[], as?: string): ReturnType<typeof runFedbridge>;
 }
 
-export async function startTestRuntime(siteCount = 3): Promise<TestRuntime> {
+/**
+ * Provisions `projectSites` sites (default: as many as are started) and starts `siteCount`
+ * site parents; 0 starts none, for tests that run sites their own way (e.g. the bridge).
+ */
+export async function startTestRuntime(
+  siteCount = 3,
+  projectSites = Math.max(siteCount, 3),
+): Promise<TestRuntime> {
   const root = await mkdtemp(join(tmpdir(), "fedbridge-runtime-"));
   const port = await freePort();
-  const siteNames = Array.from({ length: siteCount }, (_, i) => `site-${i + 1}`);
+  const siteNames = Array.from({ length: projectSites }, (_, i) => `site-${i + 1}`);
   await writeFile(
     join(root, "project.yml"),
     [
@@ -67,7 +74,7 @@ export async function startTestRuntime(siteCount = 3): Promise<TestRuntime> {
     sites.set(name, site);
     return site;
   };
-  for (const name of siteNames) startSite(name);
+  for (const name of siteNames.slice(0, siteCount)) startSite(name);
   await Promise.all([...sites.values()].map((s) => s.waitFor(/connected to server1/)));
   return {
     root,

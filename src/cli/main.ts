@@ -2,6 +2,7 @@ import { ConnectError } from "@connectrpc/connect";
 import { Command, CommanderError } from "commander";
 import { codeName, FedbridgeError } from "../core/fedbridge-error.ts";
 import { registerAdmin } from "./admin.ts";
+import { registerBridge } from "./bridge.ts";
 import { registerClient } from "./client.ts";
 import { registerDemo } from "./demo.ts";
 import { registerProvision } from "./provision.ts";
@@ -26,6 +27,7 @@ const program = new Command("fedbridge")
 registerServer(program);
 registerClient(program);
 registerAdmin(program);
+registerBridge(program);
 registerDemo(program);
 registerRun(program);
 registerProvision(program);

@@ -40,9 +40,12 @@ export class RunRegistry {
     bundle: Uint8Array,
     runConfig: UserConfig,
     overrideConfig: UserConfig,
+    /** The run's id when it is given (the bridge's shim reuses the job's); default: a random one. */
+    requestedRunId?: bigint,
   ): RunRecord {
     const fabHash = fab.hash;
-    let runId = 0n;
+    let runId = requestedRunId ?? 0n;
+    if (this.#runs.has(runId)) throw new FedbridgeError(Code.AlreadyExists, `run ${runId} exists`);
     while (runId === 0n || this.#runs.has(runId)) runId = randomBytes(8).readBigUInt64LE() >> 1n; // < 2^63
     this.#bundles.set(fabHash, bundle);
     const run: RunRecord = {

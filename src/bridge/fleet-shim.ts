@@ -1,0 +1,205 @@
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import pino from "pino";
+import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
+import { LARGE_MESSAGE_OPTIONS } from "../core/grpc-client.ts";
+import { rawServiceDefinition } from "../core/grpc-service.ts";
+import { pinoCellLogger } from "../flare-runtime/cell/cell-logger.ts";
+import { cellSiteOptionsFromKit, createCellSite } from "../flare-runtime/cell/cell-site.ts";
+import { decodePayload, encodePayload } from "../flare-runtime/job/payload-codec.ts";
+import { inspectJobBundle, type SignedJobBundle } from "../flare-runtime/jobs/job-bundle.ts";
+import { readStartupKit } from "../flare-runtime/provision/read-startup-kit.ts";
+import type { UserConfig } from "../flower-api/app/context.ts";
+import { createFleetServicer } from "../flower-api/deployment/fleet-servicer.ts";
+import { MessageRouter } from "../flower-api/deployment/message-router.ts";
+import { NodeRegistry } from "../flower-api/deployment/node-registry.ts";
+import { type RunRecord, RunRegistry } from "../flower-api/deployment/run-registry.ts";
+import { Message } from "../flower-api/message/message.ts";
+import { decodeMessage, encodeMessage } from "../flower-api/message/message-serde.ts";
+import { computeMessageId } from "../flower-api/objects/deflate.ts";
+import { ObjectStore } from "../flower-api/objects/object-store.ts";
+import { Fleet } from "../gen/flwr/proto/fleet_pb.ts";
+
+export interface FleetShimOptions {
+  /** The site's startup kit: the shim is this site to the server. */
+  kitDir: string;
+  /** Where SuperNodes connect (Flower's Fleet API). Default: 127.0.0.1:9092. */
+  fleetApiAddress?: string;
+  /** Dial this server port instead of the kit's (tests). */
+  serverPort?: number;
+  /** How long a message waits for a SuperNode to be connected, in ms. Default: 60,000. */
+  nodeWaitMs?: number;
+}
+
+export interface FleetShim {
+  fleetPort: number;
+  close(): Promise<void>;
+}
+
+interface Deployment extends SignedJobBundle {
+  jobId: string;
+  config: UserConfig;
+}
+
+/**
+ * `fedbridge bridge`: a site whose ClientApps run in SuperNodes (ours, or Flower's own) that
+ * connect to a local Fleet API. To the server it is the site (it dials out with the site's
+ * kit, checks each job's signature and bundle); to the SuperNodes it is a SuperLink: each
+ * message of a bridged job is queued for the connected node, and its reply goes back to the
+ * server as the site's. The site needs no inbound port from outside.
+ */
+export async function startFleetShim(options: FleetShimOptions): Promise<FleetShim> {
+  const kit = await readStartupKit(options.kitDir);
+  if (kit.type !== "client")
+    throw new FedbridgeError(
+      Code.InvalidArgument,
+      `${options.kitDir} is a ${kit.type} kit, not a site's`,
+    );
+  const log = pino({ base: { site: kit.config.name, role: "bridge" } });
+  const nodes = new NodeRegistry();
+  const runs = new RunRegistry();
+  const objects = new ObjectStore();
+  const router = new MessageRouter(objects, nodes);
+  const jobRuns = new Map<string, RunRecord>();
+
+  const fleet = new Server({ ...LARGE_MESSAGE_OPTIONS });
+  fleet.addService(
+    rawServiceDefinition(Fleet),
+    createFleetServicer({ nodes, runs, router, objects }),
+  );
+  const fleetPort = await new Promise<number>((ok, fail) =>
+    fleet.bindAsync(
+      options.fleetApiAddress ?? "127.0.0.1:9092",
+      ServerCredentials.createInsecure(),
+      (error, port) =>
+        error
+          ? fail(
+              new FedbridgeError(
+                Code.Unavailable,
+                `cannot listen for the Fleet API: ${error.message}`,
+              ),
+            )
+          : ok(port),
+    ),
+  );
+
+  const identity = cellSiteOptionsFromKit(kit);
+  const cell = createCellSite({
+    ...identity,
+    server: {
+      ...identity.server,
+      ...(options.serverPort === undefined ? {} : { port: options.serverPort }),
+    },
+    logger: pinoCellLogger(log),
+  });
+  cell.subscribe((event) => {
+    if (event.type === "connected") {
+      void cell.request("site-info", encodePayload({ resources: kit.resources })).catch(() => {});
+    }
+  });
+
+  cell.handle("deploy", async ({ payload }) => {
+    const deployment = decodePayload<Deployment>(await payload.bytes(), "deployment");
+    if (jobRuns.has(deployment.jobId)) return new Uint8Array();
+    const { meta, signer } = inspectJobBundle(deployment, kit.rootCaPem);
+    if (meta.app !== "flower")
+      throw new FedbridgeError(
+        Code.Unimplemented,
+        `the bridge runs Flower-style apps only, not '${meta.app}' jobs`,
+      );
+    const runId = BigInt(`0x${deployment.jobId.replace(/-/g, "").slice(0, 16)}`) >> 1n;
+    const fab = { hash: deployment.sha256, id: `fedbridge/${meta.name}`, version: "0.0.0" };
+    jobRuns.set(
+      deployment.jobId,
+      runs.create(fab, deployment.bytes, deployment.config, deployment.config, runId),
+    );
+    log.info(
+      `job ${deployment.jobId} (${meta.name}) signed by ${signer.name}: serving it to SuperNodes as run ${runId}`,
+    );
+    return new Uint8Array();
+  });
+
+  cell.handle("job", async ({ payload, signal }) => {
+    const {
+      jobId,
+      topic,
+      payload: body,
+    } = decodePayload<{ jobId: string; topic: string; payload: Uint8Array }>(
+      await payload.bytes(),
+      "job request",
+    );
+    const run = jobRuns.get(jobId);
+    if (run === undefined || topic !== "message")
+      throw new FedbridgeError(Code.NotFound, `no bridged job ${jobId} here`);
+    const instruction = decodeMessage(body);
+    const nodeId = await connectedNode(nodes, options.nodeWaitMs ?? 60_000, signal);
+    // Re-addressed to the SuperNode that serves this site (a new message, so a new id).
+    const forwarded = new Message(instruction.content, {
+      metadata: { ...instruction.metadata, messageId: "", dstNodeId: nodeId, runId: run.runId },
+    });
+    forwarded.metadata.messageId = computeMessageId(forwarded);
+    router.pushInstruction(forwarded);
+    const deadline = Date.now() + Math.max(1000, instruction.remainingTtl() * 1000);
+    for (;;) {
+      const [reply] = router.takeReplies([forwarded.metadata.messageId]);
+      if (reply !== undefined) {
+        // The reply answers the server's instruction, from this site's node.
+        const body = reply.hasError() ? reply.error : reply.content;
+        return encodePayload(encodeMessage(new Message(body, { replyTo: instruction })));
+      }
+      if (Date.now() > deadline || signal.aborted)
+        throw new FedbridgeError(Code.DeadlineExceeded, "the SuperNode did not reply in time");
+      await router.waitForReplies(deadline - Date.now(), signal);
+    }
+  });
+
+  cell.handle("stop", async ({ payload }) => {
+    const { jobId } = decodePayload<{ jobId: string }>(await payload.bytes(), "stop request");
+    const run = jobRuns.get(jobId);
+    if (run) {
+      runs.finish(run, "completed");
+      router.dropRun(run.runId);
+      jobRuns.delete(jobId);
+    }
+    return new Uint8Array();
+  });
+
+  log.info(
+    `bridge for site ${kit.config.name}: Fleet API on port ${fleetPort}, dialing ${identity.server.host}`,
+  );
+  return {
+    fleetPort,
+    async close() {
+      nodes.close();
+      fleet.forceShutdown();
+      await cell.close();
+    },
+  };
+}
+
+/** The SuperNode serving this site: the first one online, waiting up to `waitMs` for one. */
+async function connectedNode(
+  nodes: NodeRegistry,
+  waitMs: number,
+  signal: AbortSignal,
+): Promise<bigint> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const [nodeId] = nodes.onlineNodeIds();
+    if (nodeId !== undefined) return nodeId;
+    if (Date.now() > deadline || signal.aborted)
+      throw new FedbridgeError(Code.Unavailable, "no SuperNode is connected to this site's bridge");
+    await new Promise<void>((ok) => {
+      const stop = nodes.onChange(() => {
+        stop();
+        ok();
+      });
+      setTimeout(
+        () => {
+          stop();
+          ok();
+        },
+        Math.min(1000, deadline - Date.now()),
+      );
+    });
+  }
+}

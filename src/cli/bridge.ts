@@ -1,0 +1,25 @@
+import type { Command } from "commander";
+import { startFleetShim } from "../bridge/fleet-shim.ts";
+import { integer } from "./options.ts";
+import { untilSignal } from "./superlink.ts";
+
+export function registerBridge(program: Command): void {
+  program
+    .command("bridge")
+    .description(
+      "a site whose ClientApps run in SuperNodes: serves Flower's Fleet API locally, dials the server as the site",
+    )
+    .requiredOption("--kit <dir>", "the site's startup kit")
+    .option("--fleet-api-address <host:port>", "where SuperNodes connect", "127.0.0.1:9092")
+    .option("--port <port>", "dial this server port instead of the kit's", integer)
+    .action(async (flags: { kit: string; fleetApiAddress: string; port?: number }) => {
+      const shim = await startFleetShim({
+        kitDir: flags.kit,
+        fleetApiAddress: flags.fleetApiAddress,
+        ...(flags.port === undefined ? {} : { serverPort: flags.port }),
+      });
+      console.log(`bridge: Fleet API on port ${shim.fleetPort}`);
+      await untilSignal();
+      await shim.close();
+    });
+}
