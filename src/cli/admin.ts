@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import type { Command } from "commander";
 import { isAppFolder, submitApp } from "../bridge/index.ts";
@@ -88,7 +88,14 @@ export function registerAdmin(program: Command): void {
         ...(flags.seed === undefined ? {} : { seed: flags.seed }),
       };
       // A Flower-style app folder runs through the bridge; anything else is a job folder.
-      const job = (await isAppFolder(dir))
+      const isApp = await isAppFolder(dir);
+      if (!isApp && !(await stat(join(dir, "meta.json")).catch(() => undefined))) {
+        throw new FedbridgeError(
+          Code.InvalidArgument,
+          `${dir} is neither a job folder (no meta.json) nor a Flower-style app (no package.json with a "fedbridge" field)`,
+        );
+      }
+      const job = isApp
         ? await submitApp(await session(), dir, overrides)
         : await submitJob(await session(), dir, overrides);
       console.log(job.id);

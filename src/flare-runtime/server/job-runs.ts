@@ -152,6 +152,11 @@ export class JobRuns {
     await Promise.all([...this.#running.values()].map((run) => run.host?.stop(1000)));
   }
 
+  /**
+   * One request of a job to one of its sites. A site that is offline, or goes offline while
+   * the request is out, fails it at once (UNAVAILABLE) rather than at its deadline: the job
+   * decides what a dead site means (a Flower strategy goes on with the others).
+   */
   async #toSite(
     jobId: string,
     site: string,
@@ -159,15 +164,28 @@ export class JobRuns {
     payload: Payload,
     timeout?: number,
   ): Promise<Payload> {
-    const reply = await this.#options.cells.request(
-      site,
-      "job",
-      encodePayload({ jobId, topic, payload }),
-      {
+    const { cells } = this.#options;
+    if (!cells.site(site)?.online)
+      throw new FedbridgeError(Code.Unavailable, `site ${site} is offline`);
+    const gone = new AbortController();
+    const unsubscribe = cells.subscribe((event) => {
+      if (event.type === "offline" && event.site.name === site) {
+        gone.abort(
+          new FedbridgeError(Code.Unavailable, `site ${site} went offline: ${event.reason}`),
+        );
+      }
+    });
+    try {
+      const reply = await cells.request(site, "job", encodePayload({ jobId, topic, payload }), {
         ...(timeout ? { timeout: timeout * 1000 } : {}),
-      },
-    );
-    return decodePayload<Payload>(reply, "job reply");
+        signal: gone.signal,
+      });
+      return decodePayload<Payload>(reply, "job reply");
+    } catch (error) {
+      throw gone.signal.aborted ? gone.signal.reason : error;
+    } finally {
+      unsubscribe();
+    }
   }
 
   async #finish(jobId: string, failure: string | undefined): Promise<void> {
