@@ -14,7 +14,8 @@ export default defineConfig({
   },
   test: {
     include: ["src/**/*.test.ts", "test/**/*.test.ts", "examples/**/*.test.ts"],
-    testTimeout: 60_000,
+    // Multi-process tests share 2 cores with each other: generous, so load alone never fails one.
+    testTimeout: 180_000,
     hookTimeout: 60_000,
     pool: "forks",
   },

@@ -1,0 +1,88 @@
+/**
+ * Round time through the bridge (the runtime: a server and 4 sites on loopback mTLS) divided by
+ * round time on the native deployment (a SuperLink and 4 SuperNodes), for FedAvg over a 10M
+ * float32 model (40 MB to and from every node each round), measured in the same run. Goal: at
+ * most 1.10. Each figure is the median time between consecutive round ends, leaving out round 1.
+ */
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { credentials } from "@grpc/grpc-js";
+import { submitApp } from "../src/bridge/index.ts";
+import { connectAdmin } from "../src/flare-runtime/admin/admin-client.ts";
+import { provisionProject } from "../src/flare-runtime/provision/index.ts";
+import { runOnSuperLink } from "../src/flower-api/deployment/run-on-superlink.ts";
+import { silentObserver } from "../src/flower-api/index.ts";
+import { BenchProcesses, median } from "./spawn.ts";
+
+export const description = "bridge vs native deployment: round time, FedAvg over 10M float32 × 4 nodes";
+
+const APP = "bench/apps/fedavg-10m";
+const NODES = 4;
+
+export async function run(): Promise<void> {
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 4);
+  const deploymentMs = await deploymentRounds(rounds);
+  const bridgeMs = await bridgeRounds(rounds);
+  const ratio = bridgeMs / deploymentMs;
+  console.log(`native deployment round: ${deploymentMs.toFixed(0)} ms; through the bridge: ${bridgeMs.toFixed(0)} ms`);
+  console.log(`bridge / deployment: ${ratio.toFixed(2)} (goal: at most 1.10)`);
+  console.log(JSON.stringify({ bench: "bridge", deploymentRoundMs: deploymentMs, bridgeRoundMs: bridgeMs, ratio }));
+}
+
+async function deploymentRounds(rounds: number): Promise<number> {
+  const processes = new BenchProcesses();
+  try {
+    const { fleet, control } = await processes.superlink();
+    await processes.supernodes(fleet, NODES);
+    const ends: number[] = [];
+    await runOnSuperLink({
+      address: control,
+      credentials: credentials.createInsecure(),
+      appDir: APP,
+      runConfig: { "num-server-rounds": rounds },
+      observer: { ...silentObserver, roundFinished: () => ends.push(performance.now()) },
+    });
+    return median(ends.slice(1).map((t, i) => t - (ends[i] as number)));
+  } finally {
+    processes.killAll();
+  }
+}
+
+async function bridgeRounds(rounds: number): Promise<number> {
+  const processes = new BenchProcesses();
+  const root = await mkdtemp(join(tmpdir(), "fedbridge-bench-bridge-"));
+  try {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const sites = Array.from({ length: NODES }, (_, i) => `site-${i + 1}`);
+    await writeFile(
+      join(root, "project.yml"),
+      [
+        "name: bench",
+        "participants:",
+        `  - { name: server1, type: server, org: org-a, host: 127.0.0.1, port: ${port} }`,
+        ...sites.map((s) => `  - { name: ${s}, type: client, org: org-a }`),
+        "  - { name: admin@org-a.com, type: admin, org: org-a, role: project_admin }",
+        "",
+      ].join("\n"),
+    );
+    await provisionProject(join(root, "project.yml"), join(root, "ws"));
+    const kits = join(root, "ws", "bench");
+    await processes.start(["server", "--kit", join(kits, "server1")], /listening on port/);
+    await Promise.all(sites.map((s) => processes.start(["client", "--kit", join(kits, s)], /connected to server1/)));
+    const admin = await connectAdmin(join(kits, "admin@org-a.com"));
+    const job = await submitApp(admin, resolve(APP), { "num-server-rounds": rounds });
+    const ends: number[] = [];
+    let last = 0;
+    for await (const info of admin.client.waitJob({ id: job.id })) {
+      if (info.round > last) {
+        last = info.round;
+        ends.push(performance.now());
+      }
+      if (info.status.startsWith("FINISHED") && info.status !== "FINISHED:COMPLETED") throw new Error(`bridged job ${info.status}: ${info.reason}`);
+    }
+    return median(ends.slice(1).map((t, i) => t - (ends[i] as number)));
+  } finally {
+    processes.killAll();
+  }
+}
