@@ -4,6 +4,7 @@ import { codeName, FedbridgeError } from "../core/fedbridge-error.ts";
 import { registerAdmin } from "./admin.ts";
 import { registerBridge } from "./bridge.ts";
 import { registerClient } from "./client.ts";
+import { registerDashboard } from "./dashboard.ts";
 import { registerDemo } from "./demo.ts";
 import { registerProvision } from "./provision.ts";
 import { registerRun } from "./run.ts";
@@ -34,6 +35,7 @@ registerProvision(program);
 registerSuperLink(program);
 registerSuperNode(program);
 registerTracking(program);
+registerDashboard(program);
 
 try {
   await program.parseAsync(process.argv);
