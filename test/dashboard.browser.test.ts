@@ -46,7 +46,7 @@ describe.skipIf(!hasChromium)("the dashboard in a real browser (chromium)", () =
     killAll();
   });
 
-  it("shows the sites online and a job's metric plot gaining points while it runs", async () => {
+  it("shows the sites online, a job's metric plot gaining points while it runs, and a lost server", async () => {
     const dashboard = startFedbridge([
       "dashboard",
       "--kit",
@@ -105,6 +105,19 @@ describe.skipIf(!hasChromium)("the dashboard in a real browser (chromium)", () =
 
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     console.log(`dashboard screenshot: ${SCREENSHOT}`);
+
+    // The server goes away: the page says so, keeps the plots and keeps retrying.
+    runtime.server.child.kill("SIGKILL");
+    await page.waitForFunction(
+      `document.querySelector("#status").textContent.includes("the server is unreachable")`,
+      undefined,
+      { timeout: 20_000 },
+    );
+    expect(await page.locator("#status").textContent()).toMatch(/retrying every second/);
+    expect(await page.locator("figure.plot").count()).toBe(plots);
+    const unreachable = SCREENSHOT.replace(/(\.png)?$/, "-unreachable.png");
+    await page.screenshot({ path: unreachable });
+    console.log(`dashboard screenshot, server down: ${unreachable}`);
     expect(pageErrors).toEqual([]);
   }, 240_000);
 });

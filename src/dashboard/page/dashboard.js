@@ -5,6 +5,7 @@
 
 const POLL_MS = 1000;
 const PLOT_HEIGHT = 220;
+const ROUND_TICKS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000];
 const COLORS = ["#1d2430", "#2b6cb0", "#dd6b20", "#2f855a", "#b83280", "#805ad5", "#c53030"];
 
 const state = {
@@ -45,6 +46,8 @@ async function getJson(path) {
 function setStatus(error) {
   const status = $("#status");
   status.hidden = error === null;
+  // What is shown is the last known state: dim it while it cannot be refreshed.
+  document.body.classList.toggle("stale", error !== null);
   status.textContent = error === null ? "" : `${error} — retrying every second…`;
 }
 
@@ -134,7 +137,8 @@ function createPlot(figure, sites, data, allSites) {
       width: Math.max(300, figure.clientWidth),
       height: PLOT_HEIGHT,
       scales: { x: { time: false } },
-      axes: [{ label: "round" }, { size: 60 }],
+      // Rounds are whole numbers: ticks at 1, 2, 5, 10... apart, never 0.2.
+      axes: [{ label: "round", incrs: ROUND_TICKS }, { size: 60 }],
       series: [
         { label: "round" },
         ...sites.map((site) => ({
