@@ -15,7 +15,8 @@ import { runOnSuperLink } from "../src/flower-api/deployment/run-on-superlink.ts
 import { silentObserver } from "../src/flower-api/index.ts";
 import { BenchProcesses, median } from "./spawn.ts";
 
-export const description = "bridge vs native deployment: round time, FedAvg over 10M float32 × 4 nodes";
+export const description =
+  "bridge vs native deployment: round time, FedAvg over 10M float32 × 4 nodes";
 
 const APP = "bench/apps/fedavg-10m";
 const NODES = 4;
@@ -25,9 +26,18 @@ export async function run(): Promise<void> {
   const deploymentMs = await deploymentRounds(rounds);
   const bridgeMs = await bridgeRounds(rounds);
   const ratio = bridgeMs / deploymentMs;
-  console.log(`native deployment round: ${deploymentMs.toFixed(0)} ms; through the bridge: ${bridgeMs.toFixed(0)} ms`);
+  console.log(
+    `native deployment round: ${deploymentMs.toFixed(0)} ms; through the bridge: ${bridgeMs.toFixed(0)} ms`,
+  );
   console.log(`bridge / deployment: ${ratio.toFixed(2)} (goal: at most 1.10)`);
-  console.log(JSON.stringify({ bench: "bridge", deploymentRoundMs: deploymentMs, bridgeRoundMs: bridgeMs, ratio }));
+  console.log(
+    JSON.stringify({
+      bench: "bridge",
+      deploymentRoundMs: deploymentMs,
+      bridgeRoundMs: bridgeMs,
+      ratio,
+    }),
+  );
 }
 
 async function deploymentRounds(rounds: number): Promise<number> {
@@ -69,7 +79,9 @@ async function bridgeRounds(rounds: number): Promise<number> {
     await provisionProject(join(root, "project.yml"), join(root, "ws"));
     const kits = join(root, "ws", "bench");
     await processes.start(["server", "--kit", join(kits, "server1")], /listening on port/);
-    await Promise.all(sites.map((s) => processes.start(["client", "--kit", join(kits, s)], /connected to server1/)));
+    await Promise.all(
+      sites.map((s) => processes.start(["client", "--kit", join(kits, s)], /connected to server1/)),
+    );
     const admin = await connectAdmin(join(kits, "admin@org-a.com"));
     const job = await submitApp(admin, resolve(APP), { "num-server-rounds": rounds });
     const ends: number[] = [];
@@ -79,7 +91,8 @@ async function bridgeRounds(rounds: number): Promise<number> {
         last = info.round;
         ends.push(performance.now());
       }
-      if (info.status.startsWith("FINISHED") && info.status !== "FINISHED:COMPLETED") throw new Error(`bridged job ${info.status}: ${info.reason}`);
+      if (info.status.startsWith("FINISHED") && info.status !== "FINISHED:COMPLETED")
+        throw new Error(`bridged job ${info.status}: ${info.reason}`);
     }
     return median(ends.slice(1).map((t, i) => t - (ends[i] as number)));
   } finally {

@@ -5,7 +5,11 @@ export class BenchProcesses {
   readonly #children: ChildProcess[] = [];
 
   /** Starts `fedbridge ARGS...` and resolves with its pid and output once `ready` matches. */
-  start(args: string[], ready: RegExp, nodeArgs: string[] = []): Promise<{ pid: number; out: string }> {
+  start(
+    args: string[],
+    ready: RegExp,
+    nodeArgs: string[] = [],
+  ): Promise<{ pid: number; out: string }> {
     return new Promise((resolve, reject) => {
       const child = spawn(process.execPath, [...nodeArgs, "bin/fedbridge.mjs", ...args]);
       this.#children.push(child);
@@ -16,18 +20,28 @@ export class BenchProcesses {
       };
       child.stdout.on("data", onData);
       child.stderr.on("data", onData);
-      child.on("exit", (code) => reject(new Error(`fedbridge ${args[0]} exited (${code}): ${out}`)));
+      child.on("exit", (code) =>
+        reject(new Error(`fedbridge ${args[0]} exited (${code}): ${out}`)),
+      );
     });
   }
 
   /** A SuperLink on free loopback ports. */
   async superlink(): Promise<{ pid: number; fleet: string; control: string }> {
     const { pid, out } = await this.start(
-      ["superlink", "--insecure", "--fleet-api-address", "127.0.0.1:0", "--control-api-address", "127.0.0.1:0"],
+      [
+        "superlink",
+        "--insecure",
+        "--fleet-api-address",
+        "127.0.0.1:0",
+        "--control-api-address",
+        "127.0.0.1:0",
+      ],
       /control API on port \d+/,
       ["--max-old-space-size=8192"],
     );
-    const [, fleet, control] = out.match(/Fleet API on port (\d+), control API on port (\d+)/) ?? [];
+    const [, fleet, control] =
+      out.match(/Fleet API on port (\d+), control API on port (\d+)/) ?? [];
     return { pid, fleet: `127.0.0.1:${fleet}`, control: `127.0.0.1:${control}` };
   }
 
@@ -35,7 +49,17 @@ export class BenchProcesses {
   async supernodes(fleet: string, count: number): Promise<void> {
     await Promise.all(
       Array.from({ length: count }, (_, i) =>
-        this.start(["supernode", "--insecure", "--superlink", fleet, "--node-config", `partition-id=${i} num-partitions=${count}`], /connected/),
+        this.start(
+          [
+            "supernode",
+            "--insecure",
+            "--superlink",
+            fleet,
+            "--node-config",
+            `partition-id=${i} num-partitions=${count}`,
+          ],
+          /connected/,
+        ),
       ),
     );
   }

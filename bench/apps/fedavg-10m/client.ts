@@ -7,7 +7,13 @@ app.train((msg, context) => {
   const shift = Number(context.nodeConfig["partition-id"] ?? 0) + 1;
   const arrays = msg.content.arrayRecords.get("arrays") as ArrayRecord;
   const trained = ArrayRecord.fromTypedArrays(
-    [...arrays.values()].map((array) => ({ values: (array.toTypedArray() as Float32Array).map((x) => x * 0.5 + shift), shape: array.shape })),
+    [...arrays.values()].map((array) => ({
+      values: (array.toTypedArray() as Float32Array).map((x) => x * 0.5 + shift),
+      shape: array.shape,
+    })),
   );
-  return new Message(new RecordDict({ arrays: trained, metrics: new MetricRecord({ "num-examples": 1 }) }), { replyTo: msg });
+  return new Message(
+    new RecordDict({ arrays: trained, metrics: new MetricRecord({ "num-examples": 1 }) }),
+    { replyTo: msg },
+  );
 });
