@@ -1,4 +1,5 @@
-import { readFile } from "node:fs/promises";
+import { cp, mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { readEventFiles, TrackingStore, trackingStorePath } from "../src/tracking/index.ts";
@@ -67,4 +68,31 @@ describe("tracking of a bridged job", () => {
     expect(shown.code).toBe(0);
     expect(JSON.parse(shown.stdout).length).toBe(stored.length);
   }, 300_000);
+
+  it("streams an app's SummaryWriter scalars from the sites to the server, stamped with the site; bad values refused, the job goes on", async () => {
+    const runtime = await startTestRuntime(3);
+    const app = await mkdtemp(join(tmpdir(), "fedbridge-tracked-"));
+    await cp("examples/quickstart", app, { recursive: true });
+    await cp("test/apps/tracked-quickstart", app, { recursive: true });
+    const jobId = (await runtime.admin(["submit", app])).stdout.trim().split("\n").at(-1) as string;
+    expect((await runtime.admin(["wait", jobId, "--timeout", "120"])).code).toBe(0);
+    const workspace = join(runtime.kits, "server1");
+    const store = new TrackingStore(trackingStorePath(workspace));
+    const partitions = store.scalars(jobId, { tag: "app/partition" });
+    store.close();
+    // Each site logged its partition-id in rounds 1 and 2, and the server knows who sent it.
+    expect(partitions.map((r) => [r.site, r.step, r.value]).sort()).toEqual([
+      ["site-1", 1, 0],
+      ["site-1", 2, 0],
+      ["site-2", 1, 1],
+      ["site-2", 2, 1],
+      ["site-3", 1, 2],
+      ["site-3", 2, 2],
+    ]);
+    const files = readEventFiles(join(workspace, "jobs", jobId, "tb_events", "site-2"));
+    expect(files.scalars.filter((s) => s.tag === "app/partition").map((s) => s.value)).toEqual([
+      1, 1,
+    ]);
+    expect(files.scalars.some((s) => s.tag === "app/broken")).toBe(false);
+  });
 });

@@ -12,6 +12,7 @@ import { decodeMessage, encodeMessage } from "../flower-api/message/message-serd
 import { SERVER_NODE_ID } from "../flower-api/message/metadata.ts";
 import { summarizeResult } from "../flower-api/run-output.ts";
 import { createStoreSink } from "../tracking/store-sink.ts";
+import { setHostTrackingSink } from "../tracking/summary-writer.ts";
 import { createTensorBoardSink } from "../tracking/tensorboard-sink.ts";
 import { fanOut } from "../tracking/tracking-sink.ts";
 import { TrackingStore, trackingStorePath } from "../tracking/tracking-store.ts";
@@ -79,6 +80,8 @@ let loaded: Promise<{ app: ClientApp; context: Context }> | undefined;
 function siteApp(job: SiteJobContext): Promise<{ app: ClientApp; context: Context }> {
   loaded ??= (async () => {
     const manifest = await readAppManifest(job.dir);
+    // An app's SummaryWriter at this site streams to the server, stamped with site and job.
+    setHostTrackingSink({ write: (event) => job.track([event]) }, { site: job.site, job: job.jobId });
     const app = await importApp(manifest.clientappUrl, ClientApp, "clientapp");
     const node = siteNodes(job.jobSites).find((n) => n.site === job.site);
     const context = createContext({

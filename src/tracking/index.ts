@@ -12,9 +12,10 @@ export type { EventFileWriter, EventFileWriterOptions } from "./event-file-write
 export { createEventFileWriter, FILE_VERSION } from "./event-file-writer.ts";
 export type { HistogramBins } from "./histogram.ts";
 export { makeHistogram } from "./histogram.ts";
+export { createJobTracking } from "./job-tracking.ts";
 export { createStoreSink } from "./store-sink.ts";
 export type { SummaryWriterOptions } from "./summary-writer.ts";
-export { SummaryWriter } from "./summary-writer.ts";
+export { SummaryWriter, setHostTrackingSink } from "./summary-writer.ts";
 export { fromTensorBoardEvent, toTensorBoardEvent } from "./tensorboard-event.ts";
 export { createEventFileSink, createTensorBoardSink, SERVER_RUN } from "./tensorboard-sink.ts";
 export type { ReadRecordsOptions, TfRecord } from "./tfrecord.ts";

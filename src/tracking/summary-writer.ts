@@ -6,6 +6,20 @@ import { createEventFileSink } from "./tensorboard-sink.ts";
 import { checkTag, checkTrackingEvent, type TrackingEvent } from "./tracking-event.ts";
 import type { TrackingSink } from "./tracking-sink.ts";
 
+let hostSink: { sink: TrackingSink; stamp: { site?: string; job?: string } } | undefined;
+
+/**
+ * Where SummaryWriters created without a folder or sink send their events in this process:
+ * set by whatever hosts the app (the runtime's job process streams them to the server, stamped
+ * with its site and job). `undefined` restores local event files.
+ */
+export function setHostTrackingSink(
+  sink: TrackingSink | undefined,
+  stamp: { site?: string; job?: string } = {},
+): void {
+  hostSink = sink ? { sink, stamp } : undefined;
+}
+
 export interface SummaryWriterOptions {
   /**
    * The folder of the event file, used when no `sink` is given; default
@@ -42,7 +56,7 @@ export class SummaryWriter {
   /** The event file's folder, when writing to one. */
   readonly logDir: string | undefined;
   readonly #sink: TrackingSink;
-  readonly #stamp: { site?: string; job?: string };
+  #stamp: { site?: string; job?: string };
   readonly #now: () => number;
   readonly #pending = new Set<Promise<void>>();
   #failure: unknown;
@@ -56,9 +70,15 @@ export class SummaryWriter {
       ...(options.site === undefined ? {} : { site: options.site }),
       ...(options.job === undefined ? {} : { job: options.job }),
     };
+    const host = options.logDir === undefined ? hostSink : undefined;
     if (options.sink) {
       this.logDir = options.logDir;
       this.#sink = options.sink;
+    } else if (host) {
+      // The process runs the app for a host (a runtime job): events go where the host says.
+      this.logDir = undefined;
+      this.#sink = host.sink;
+      this.#stamp = { ...host.stamp, ...this.#stamp };
     } else {
       this.logDir = options.logDir ?? defaultLogDir(new Date(this.#now()));
       this.#sink = createEventFileSink(this.logDir, {

@@ -17,6 +17,8 @@ export interface JobProcessEvents {
   round?(round: number, metrics: Record<string, number> | undefined): void;
   result?(result: Record<string, unknown>): void;
   log?(line: string): void;
+  /** Tracking events of the job, for the server's tracking. */
+  tracking?(events: object[]): void;
 }
 
 /** How a job process ended. */
@@ -133,6 +135,9 @@ export class JobProcessHost {
         break;
       case "log":
         events.log?.(message.line);
+        break;
+      case "tracking":
+        events.tracking?.(message.events);
         break;
       case "done":
         this.#completed = true;

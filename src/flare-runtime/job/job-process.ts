@@ -60,6 +60,7 @@ async function start(init: JobStart): Promise<void> {
       dir: init.dir,
       workspace: init.workspace,
       log: (line: string) => send({ type: "log", line }),
+      track: (events: readonly object[]) => send({ type: "tracking", events: [...events] }),
       signal: abort.signal,
     };
     if (init.role === "site") {

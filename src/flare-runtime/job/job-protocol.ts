@@ -29,5 +29,6 @@ export type FromJob =
   | { type: "round"; round: number; metrics?: Record<string, number> }
   | { type: "result"; result: Record<string, unknown> }
   | { type: "log"; line: string }
+  | { type: "tracking"; events: object[] }
   | { type: "done" }
   | { type: "failed"; reason: string };

@@ -23,6 +23,11 @@ export interface JobInfo {
   /** Where the job may write its outputs (logs, result.json, tracking files). */
   workspace: string;
   log(line: string): void;
+  /**
+   * Sends tracking events (plain objects, e.g. SummaryWriter's) to the server, which checks
+   * and stores them for this job; a refused one is logged there and the job goes on.
+   */
+  track(events: readonly object[]): void;
   /** Aborted when the job is aborted; long work should stop then. */
   signal: AbortSignal;
 }

@@ -31,6 +31,11 @@ export interface ServerParentOptions {
   heartbeatIntervalMs?: number;
   /** Job runners besides the built-in ones (meta.json `app` → module URL). */
   runners?: RunnerRegistry;
+  /**
+   * Takes the tracking events of a job's parts (from the site named, or "server"); the caller
+   * checks and stores them (the CLI plugs in fedbridge/tracking). Default: dropped.
+   */
+  tracking?: (workspace: string) => (jobId: string, site: string, events: object[]) => void;
 }
 
 export interface ServerParent {
@@ -73,6 +78,7 @@ export async function startServerParent(options: ServerParentOptions): Promise<S
     logger: cellLogger,
   });
 
+  const track = options.tracking?.(workspace) ?? (() => {});
   const runs: JobRuns = new JobRuns({
     store,
     cells,
@@ -80,6 +86,7 @@ export async function startServerParent(options: ServerParentOptions): Promise<S
     workspace,
     runners: { ...BUILTIN_RUNNERS, ...options.runners },
     onRound: () => jobsChanged.notify(),
+    onTracking: (jobId, site, events) => track(jobId, site, events),
     onFinished: () => {
       jobsChanged.notify();
       scheduler.jobFinished();
@@ -113,6 +120,12 @@ export async function startServerParent(options: ServerParentOptions): Promise<S
     },
   });
 
+  cells.handle("tracking", async ({ peer, payload }) => {
+    const { jobId, events } = decodePayload<{ jobId: string; events: object[] }>(await payload.bytes(), "tracking events");
+    if (!runs.isRunning(jobId)) throw new FedbridgeError(Code.FailedPrecondition, `job ${jobId} is not running`);
+    track(jobId, peer, events);
+    return new Uint8Array();
+  });
   cells.handle("site-info", async ({ peer, payload }) => {
     const info = decodePayload<{ resources: SiteCapacity }>(await payload.bytes(), "site info");
     resources.set(peer, {

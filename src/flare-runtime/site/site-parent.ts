@@ -98,7 +98,14 @@ export async function startSiteParent(options: SiteParentOptions): Promise<SiteP
         workspace: dir,
         sites: [kit.config.name, ...deployment.sites],
       },
-      { log: (line) => log.info({ job: deployment.jobId }, line) },
+      {
+        log: (line) => log.info({ job: deployment.jobId }, line),
+        // Tracking events go to the server, which checks and stores them (fire and forget).
+        tracking: (events) =>
+          void cell
+            .request("tracking", encodePayload({ jobId: deployment.jobId, events }))
+            .catch((error) => log.warn(`tracking events of job ${deployment.jobId} lost: ${FedbridgeError.from(error).message}`)),
+      },
     );
     jobs.set(deployment.jobId, host);
     void host.exited.then((exit) => {
