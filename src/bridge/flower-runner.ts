@@ -81,7 +81,10 @@ function siteApp(job: SiteJobContext): Promise<{ app: ClientApp; context: Contex
   loaded ??= (async () => {
     const manifest = await readAppManifest(job.dir);
     // An app's SummaryWriter at this site streams to the server, stamped with site and job.
-    setHostTrackingSink({ write: (event) => job.track([event]) }, { site: job.site, job: job.jobId });
+    setHostTrackingSink(
+      { write: (event) => job.track([event]) },
+      { site: job.site, job: job.jobId },
+    );
     const app = await importApp(manifest.clientappUrl, ClientApp, "clientapp");
     const node = siteNodes(job.jobSites).find((n) => n.site === job.site);
     const context = createContext({

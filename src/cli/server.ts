@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { BRIDGE_RUNNERS } from "../bridge/index.ts";
-import { createJobTracking } from "../tracking/index.ts";
 import { startServerParent } from "../flare-runtime/server/server-parent.ts";
+import { createJobTracking } from "../tracking/index.ts";
 import { integer, positiveNumber } from "./options.ts";
 import { untilSignal } from "./superlink.ts";
 
@@ -34,7 +34,7 @@ export function registerServer(program: Command): void {
         const server = await startServerParent({
           kitDir: flags.kit,
           runners: BRIDGE_RUNNERS,
-        tracking: (workspace) => createJobTracking(workspace, (line) => console.error(line)),
+          tracking: (workspace) => createJobTracking(workspace, (line) => console.error(line)),
           ...(flags.workspace ? { workspace: flags.workspace } : {}),
           ...(flags.port === undefined ? {} : { port: flags.port }),
           ...(flags.host ? { host: flags.host } : {}),

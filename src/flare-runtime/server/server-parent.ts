@@ -121,8 +121,12 @@ export async function startServerParent(options: ServerParentOptions): Promise<S
   });
 
   cells.handle("tracking", async ({ peer, payload }) => {
-    const { jobId, events } = decodePayload<{ jobId: string; events: object[] }>(await payload.bytes(), "tracking events");
-    if (!runs.isRunning(jobId)) throw new FedbridgeError(Code.FailedPrecondition, `job ${jobId} is not running`);
+    const { jobId, events } = decodePayload<{ jobId: string; events: object[] }>(
+      await payload.bytes(),
+      "tracking events",
+    );
+    if (!runs.isRunning(jobId))
+      throw new FedbridgeError(Code.FailedPrecondition, `job ${jobId} is not running`);
     track(jobId, peer, events);
     return new Uint8Array();
   });

@@ -104,7 +104,11 @@ export async function startSiteParent(options: SiteParentOptions): Promise<SiteP
         tracking: (events) =>
           void cell
             .request("tracking", encodePayload({ jobId: deployment.jobId, events }))
-            .catch((error) => log.warn(`tracking events of job ${deployment.jobId} lost: ${FedbridgeError.from(error).message}`)),
+            .catch((error) =>
+              log.warn(
+                `tracking events of job ${deployment.jobId} lost: ${FedbridgeError.from(error).message}`,
+              ),
+            ),
       },
     );
     jobs.set(deployment.jobId, host);
