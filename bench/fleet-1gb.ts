@@ -5,11 +5,11 @@
  * model once in memory (`Float32Array.set`), so the figure reads as "copies' worth".
  * `BENCH_ARRAYS` and `BENCH_FLOATS` shrink it for a quick look.
  */
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { credentials } from "@grpc/grpc-js";
 import { runOnSuperLink } from "../src/flower-api/deployment/run-on-superlink.ts";
 import { silentObserver } from "../src/flower-api/index.ts";
+import { BenchProcesses } from "./spawn.ts";
 
 export const description =
   "native deployment: a 1 GB model to 2 nodes and back; MB/s and the SuperLink's peak RSS";
@@ -20,56 +20,13 @@ export async function run(): Promise<void> {
   const modelBytes = numArrays * floats * 4;
   const copyMs = copyTimeMs(numArrays, floats);
 
-  const children: ReturnType<typeof spawn>[] = [];
-  const start = (args: string[], ready: RegExp) =>
-    new Promise<{ pid: number; out: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, [
-        "--max-old-space-size=8192",
-        "bin/fedbridge.mjs",
-        ...args,
-      ]);
-      children.push(child);
-      let out = "";
-      child.stdout.on("data", (chunk: Buffer) => {
-        out += chunk;
-        if (ready.test(out)) resolve({ pid: child.pid as number, out });
-      });
-      child.on("exit", (code) =>
-        reject(new Error(`fedbridge ${args[0]} exited (${code}): ${out}`)),
-      );
-    });
+  const processes = new BenchProcesses();
   try {
-    const superlink = await start(
-      [
-        "superlink",
-        "--insecure",
-        "--fleet-api-address",
-        "127.0.0.1:0",
-        "--control-api-address",
-        "127.0.0.1:0",
-      ],
-      /control API on port \d+/,
-    );
-    const [, fleet, control] =
-      superlink.out.match(/Fleet API on port (\d+), control API on port (\d+)/) ?? [];
-    await Promise.all(
-      [0, 1].map((i) =>
-        start(
-          [
-            "supernode",
-            "--insecure",
-            "--superlink",
-            `127.0.0.1:${fleet}`,
-            "--node-config",
-            `partition-id=${i} num-partitions=2`,
-          ],
-          /connected/,
-        ),
-      ),
-    );
+    const superlink = await processes.superlink();
+    await processes.supernodes(superlink.fleet, 2);
     const t = performance.now();
     await runOnSuperLink({
-      address: `127.0.0.1:${control}`,
+      address: superlink.control,
       credentials: credentials.createInsecure(),
       appDir: "bench/apps/big-model",
       runConfig: { "num-arrays": numArrays, "floats-per-array": floats },
@@ -90,7 +47,7 @@ export async function run(): Promise<void> {
       JSON.stringify({ bench: "fleet-1gb", modelBytes, seconds, mbps, peakRssMb, copyMs }),
     );
   } finally {
-    for (const child of children) child.kill("SIGKILL");
+    processes.killAll();
   }
 }
 

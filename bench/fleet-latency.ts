@@ -8,13 +8,13 @@
  * The figure is the median time between consecutive round ends, leaving out round 1 (it loads
  * the app). The baseline is the median of 500 unary calls of a grpc-js echo service.
  */
-import { spawn } from "node:child_process";
 import { credentials, Server, ServerCredentials } from "@grpc/grpc-js";
 import { GrpcClient } from "../src/core/grpc-client.ts";
 import { implementation, rawServiceDefinition, unaryHandler } from "../src/core/grpc-service.ts";
 import { runOnSuperLink } from "../src/flower-api/deployment/run-on-superlink.ts";
 import { silentObserver } from "../src/flower-api/index.ts";
 import { Control } from "../src/gen/fedbridge/v1/control_pb.ts";
+import { BenchProcesses, median } from "./spawn.ts";
 
 export const description =
   "native deployment: median round time, tiny model, 2 nodes, vs a bare gRPC round trip";
@@ -23,52 +23,13 @@ export async function run(): Promise<void> {
   const rounds = Number(process.env.BENCH_ROUNDS ?? 30);
   const baselineMs = await grpcRoundTripMs(500);
 
-  const children: ReturnType<typeof spawn>[] = [];
-  const start = (args: string[], ready: RegExp) =>
-    new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, ["bin/fedbridge.mjs", ...args]);
-      children.push(child);
-      let out = "";
-      child.stdout.on("data", (chunk: Buffer) => {
-        out += chunk;
-        if (ready.test(out)) resolve(out);
-      });
-      child.on("exit", (code) =>
-        reject(new Error(`fedbridge ${args[0]} exited (${code}): ${out}`)),
-      );
-    });
+  const processes = new BenchProcesses();
   try {
-    const banner = await start(
-      [
-        "superlink",
-        "--insecure",
-        "--fleet-api-address",
-        "127.0.0.1:0",
-        "--control-api-address",
-        "127.0.0.1:0",
-      ],
-      /control API on port \d+/,
-    );
-    const [, fleet, control] =
-      banner.match(/Fleet API on port (\d+), control API on port (\d+)/) ?? [];
-    await Promise.all(
-      [0, 1].map((i) =>
-        start(
-          [
-            "supernode",
-            "--insecure",
-            "--superlink",
-            `127.0.0.1:${fleet}`,
-            "--node-config",
-            `partition-id=${i} num-partitions=2`,
-          ],
-          /connected/,
-        ),
-      ),
-    );
+    const { fleet, control: controlAddress } = await processes.superlink();
+    await processes.supernodes(fleet, 2);
     const ends: number[] = [];
     await runOnSuperLink({
-      address: `127.0.0.1:${control}`,
+      address: controlAddress,
       credentials: credentials.createInsecure(),
       appDir: "examples/quickstart",
       runConfig: { "num-server-rounds": rounds, "num-features": 2, "samples-per-node": 10 },
@@ -89,7 +50,7 @@ export async function run(): Promise<void> {
       }),
     );
   } finally {
-    for (const child of children) child.kill("SIGKILL");
+    processes.killAll();
   }
 }
 
@@ -115,9 +76,4 @@ async function grpcRoundTripMs(calls: number): Promise<number> {
   client.close();
   server.forceShutdown();
   return median(samples);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
