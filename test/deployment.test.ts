@@ -131,4 +131,43 @@ describe("native deployment (SuperLink + SuperNodes, real processes on loopback)
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/round 3\/3/);
   });
+
+  it("serves several runs on one SuperLink at once, each with its own result", async () => {
+    const { fleet, control } = await startTestSuperLink();
+    await Promise.all([0, 1].map((i) => startTestSuperNode(fleet, i, 2)));
+    const runs = await Promise.all(
+      [7, 8].map(async (seed) => {
+        const out = await tempDir();
+        const run = await runFedbridge([
+          "run",
+          "examples/quickstart",
+          "--superlink",
+          control,
+          "--insecure",
+          "--seed",
+          String(seed),
+          "--out",
+          out,
+        ]);
+        return { run, result: JSON.parse(await readFile(join(out, "result.json"), "utf8")) };
+      }),
+    );
+    for (const { run } of runs) expect(run.code).toBe(0);
+    const sims = await Promise.all(
+      [7, 8].map(async (seed) => {
+        const sim = await runFedbridge([
+          "run",
+          "examples/quickstart",
+          "--sim",
+          "--nodes",
+          "2",
+          "--seed",
+          String(seed),
+          "--json",
+        ]);
+        return JSON.parse(sim.stdout.trim().split("\n").at(-1) as string).finalArraysSha256;
+      }),
+    );
+    expect(runs.map((r) => r.result.finalArraysSha256)).toEqual(sims);
+  });
 });
