@@ -29,6 +29,11 @@ import { trackingObserver } from "./tracking-observer.ts";
 export const runner: JobRunner = {
   async server(job) {
     const manifest = await readAppManifest(job.dir);
+    // The ServerApp's own SummaryWriter goes to the server's tracking too, as "server".
+    setHostTrackingSink(
+      { write: (event) => job.track([event]) },
+      { site: "server", job: job.jobId },
+    );
     const app = await importApp(manifest.serverappUrl, ServerApp, "serverapp");
     const runConfig = job.config as UserConfig;
     const runId = runIdOf(job.jobId);
