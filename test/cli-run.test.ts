@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { decodeArrayRecord } from "../src/flower-api/index.ts";
+import { readEventFiles } from "../src/tracking/index.ts";
 import { runFedbridge } from "./run-fedbridge.ts";
 
 const tempDir = () => mkdtemp(join(tmpdir(), "fedbridge-test-"));
@@ -58,6 +59,29 @@ describe("fedbridge run --sim", () => {
   it("applies --run-config overrides", async () => {
     const { summary } = await simulate(7, ["--run-config", "num-server-rounds=1"]);
     expect(summary.rounds).toHaveLength(1);
+  });
+
+  it("writes each round and an app's own SummaryWriter scalars to <out>/tb_events", async () => {
+    const app = await tempDir();
+    await cp("examples/quickstart", app, { recursive: true });
+    await cp("test/apps/tracked-quickstart", app, { recursive: true });
+    const out = await tempDir();
+    expect(
+      (await runFedbridge(["run", app, "--sim", "--nodes", "3", "--seed", "7", "--out", out])).code,
+    ).toBe(0);
+    const runs = await readdir(join(out, "tb_events"));
+    expect(runs.filter((r) => r.startsWith("node-"))).toHaveLength(3);
+    const server = readEventFiles(join(out, "tb_events", "server")).scalars;
+    expect(server.filter((s) => s.tag === "train/train-loss").map((s) => s.step)).toEqual([1, 2]);
+    // Each node's app logged its partition-id in rounds 1 and 2.
+    const partitions = runs
+      .filter((r) => r.startsWith("node-"))
+      .flatMap((r) =>
+        readEventFiles(join(out, "tb_events", r))
+          .scalars.filter((s) => s.tag === "app/partition")
+          .map((s) => s.value),
+      );
+    expect(partitions.sort()).toEqual([0, 0, 1, 1, 2, 2]);
   });
 
   it("goes on when a ClientApp throws on one node, and says so", async () => {

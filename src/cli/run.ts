@@ -1,5 +1,6 @@
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
+import { RUN_TRACKING_SETUP_URL, useRunFolderTracking } from "../bridge/run-tracking.ts";
 import { trackingObserver } from "../bridge/tracking-observer.ts";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
 import { runOnSuperLink } from "../flower-api/deployment/run-on-superlink.ts";
@@ -113,14 +114,23 @@ async function simulate(
   log: Log,
 ): Promise<{ result: Result | undefined }> {
   log(`simulating ${app} on ${flags.nodes} nodes, seed ${flags.seed}`);
-  return runSimulation({
-    appDir: app,
-    numNodes: flags.nodes,
-    seed: flags.seed,
-    ...(flags.runConfig ? { runConfig: flags.runConfig } : {}),
-    ...(flags.workers ? { workers: flags.workers } : {}),
-    observer,
-  });
+  // With --out, an app's own SummaryWriter (ServerApp here, ClientApps in the workers) writes
+  // into the run's output folder too.
+  const tracking = flags.out === undefined ? undefined : join(resolve(flags.out), "tb_events");
+  const serverSink = tracking === undefined ? undefined : useRunFolderTracking(tracking);
+  try {
+    return await runSimulation({
+      appDir: app,
+      numNodes: flags.nodes,
+      seed: flags.seed,
+      ...(flags.runConfig ? { runConfig: flags.runConfig } : {}),
+      ...(flags.workers ? { workers: flags.workers } : {}),
+      ...(tracking ? { workerSetup: { url: RUN_TRACKING_SETUP_URL, data: tracking } } : {}),
+      observer,
+    });
+  } finally {
+    await serverSink?.close?.();
+  }
 }
 
 async function deploy(

@@ -29,7 +29,15 @@ for (const node of init.nodes) {
 }
 
 let app: ClientApp;
+/** The node whose message this worker is handling now (for the host's setup). */
+let currentNodeId: bigint | undefined;
 try {
+  if (init.setup) {
+    const module = (await import(init.setup.url)) as {
+      setup: (data: unknown, current: () => bigint | undefined) => unknown;
+    };
+    await module.setup(init.setup.data, () => currentNodeId);
+  }
   app = await importApp(init.clientappUrl, ClientApp, "clientapp");
   port.postMessage({ type: "ready" } satisfies WorkerReply);
 } catch (cause) {
@@ -44,6 +52,7 @@ port.on("message", (request: WorkerRequest) => {
   queue = queue.then(async () => {
     const context = contexts.get(request.nodeIndex);
     if (context === undefined) throw new Error(`node ${request.nodeIndex} is not hosted here`);
+    currentNodeId = context.nodeId;
     const reply = await runClientApp(app, decodeMessage(request.bytes), context);
     const bytes = encodeMessage(reply);
     port.postMessage({ type: "reply", id: request.id, bytes } satisfies WorkerReply, [

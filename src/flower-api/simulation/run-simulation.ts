@@ -9,7 +9,7 @@ import { createRng } from "../random.ts";
 import type { Result } from "../strategy/result.ts";
 import { NodeWorkerPool } from "./node-worker-pool.ts";
 import { SimulationGrid } from "./simulation-grid.ts";
-import type { SimulatedNode } from "./worker-protocol.ts";
+import type { SimulatedNode, WorkerSetup } from "./worker-protocol.ts";
 
 export interface SimulationOptions {
   /** The app folder (package.json with a `fedbridge` field). */
@@ -24,6 +24,8 @@ export interface SimulationOptions {
   workers?: number;
   /** Receives the run's progress. Default: silent. */
   observer?: RunObserver;
+  /** A module each worker imports before the app (see WorkerSetup). Default: none. */
+  workerSetup?: WorkerSetup;
 }
 
 export interface SimulationOutcome {
@@ -60,7 +62,12 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   }));
 
   const pool = new NodeWorkerPool(
-    { clientappUrl: manifest.clientappUrl, runId, runConfig },
+    {
+      clientappUrl: manifest.clientappUrl,
+      runId,
+      runConfig,
+      ...(options.workerSetup ? { setup: options.workerSetup } : {}),
+    },
     nodes,
     options.workers ?? availableParallelism(),
   );

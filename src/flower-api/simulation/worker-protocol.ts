@@ -7,9 +7,20 @@ export interface SimulatedNode {
   nodeConfig: UserConfig;
 }
 
+/**
+ * A module a worker imports before the app, to set up what the host provides the app (the CLI
+ * uses it to send an app's SummaryWriter events to the run's output folder). It exports
+ * `setup(data, currentNodeId)`; `currentNodeId()` is the node whose message is being handled.
+ */
+export interface WorkerSetup {
+  url: string;
+  data: unknown;
+}
+
 /** Given to each worker thread when it starts. */
 export interface WorkerInit {
   clientappUrl: string;
+  setup?: WorkerSetup;
   runId: bigint;
   runConfig: UserConfig;
   nodes: SimulatedNode[];
