@@ -1,8 +1,9 @@
-import { cp, mkdtemp, readFile } from "node:fs/promises";
+import { cp, mkdtemp, readdir, readFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { readEventFiles } from "../src/tracking/index.ts";
 import { killAll, startFedbridge, startTestSuperLink, startTestSuperNode } from "./processes.ts";
 import { runFedbridge } from "./run-fedbridge.ts";
 
@@ -169,5 +170,33 @@ describe("native deployment (SuperLink + SuperNodes, real processes on loopback)
       }),
     );
     expect(runs.map((r) => r.result.finalArraysSha256)).toEqual(sims);
+  });
+
+  it("writes each node's app SummaryWriter scalars to the run's output folder", async () => {
+    const app = await tempDir();
+    await cp("examples/quickstart", app, { recursive: true });
+    await cp("test/apps/tracked-quickstart", app, { recursive: true });
+    const { fleet, control } = await startTestSuperLink();
+    await Promise.all([0, 1, 2].map((i) => startTestSuperNode(fleet, i, 3)));
+    const out = await tempDir();
+    const run = await runFedbridge([
+      "run",
+      app,
+      "--superlink",
+      control,
+      "--insecure",
+      "--seed",
+      "7",
+      "--out",
+      out,
+    ]);
+    expect(run.code).toBe(0);
+    const nodes = (await readdir(join(out, "tb_events"))).filter((r) => r.startsWith("node-"));
+    const partitions = nodes.flatMap((r) =>
+      readEventFiles(join(out, "tb_events", r))
+        .scalars.filter((s) => s.tag === "app/partition")
+        .map((s) => s.value),
+    );
+    expect(partitions.sort()).toEqual([0, 0, 1, 1, 2, 2]);
   });
 });

@@ -1,5 +1,6 @@
 import { setHostTrackingSink } from "../tracking/summary-writer.ts";
 import { createTensorBoardSink } from "../tracking/tensorboard-sink.ts";
+import { checkTrackingEvent, type TrackingEvent } from "../tracking/tracking-event.ts";
 import type { TrackingSink } from "../tracking/tracking-sink.ts";
 
 /**
@@ -34,3 +35,55 @@ export function setup(data: unknown, currentNodeId: () => bigint | undefined): v
 }
 
 export const RUN_TRACKING_SETUP_URL = import.meta.url;
+
+/**
+ * A sink that forwards events in batches through `send` (a SuperNode's push to its SuperLink):
+ * on `flush()` and at most a second after an event. A failed send is reported to `warn`.
+ */
+export function createForwardingSink(
+  send: (events: readonly object[]) => Promise<void>,
+  warn: (line: string) => void,
+): TrackingSink {
+  let batch: object[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const flush = async () => {
+    clearTimeout(timer);
+    timer = undefined;
+    const events = batch;
+    batch = [];
+    if (events.length > 0)
+      await send(events).catch((error: Error) => warn(`tracking events lost: ${error.message}`));
+  };
+  return {
+    write(event) {
+      batch.push(event);
+      timer ??= setTimeout(() => void flush(), 1000);
+    },
+    flush,
+    close: flush,
+  };
+}
+
+/** Writes the events a run's nodes sent (native deployment) into `<dir>/node-<id>/`. */
+export function nodeEventsToFolder(
+  dir: string,
+  warn: (line: string) => void,
+): { write(nodeId: bigint, events: object[]): void; close(): Promise<void> } {
+  const files = createTensorBoardSink(dir, { filenameSuffix: "app" });
+  return {
+    write(nodeId, events) {
+      for (const raw of events) {
+        const event = { ...(raw as TrackingEvent), site: `node-${nodeId}` };
+        try {
+          checkTrackingEvent(event);
+          void files.write(event);
+        } catch (error) {
+          warn(`refused a tracking event from node ${nodeId}: ${(error as Error).message}`);
+        }
+      }
+    },
+    close: async () => {
+      await files.close?.();
+    },
+  };
+}

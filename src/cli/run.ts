@@ -1,6 +1,10 @@
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
-import { RUN_TRACKING_SETUP_URL, useRunFolderTracking } from "../bridge/run-tracking.ts";
+import {
+  nodeEventsToFolder,
+  RUN_TRACKING_SETUP_URL,
+  useRunFolderTracking,
+} from "../bridge/run-tracking.ts";
 import { trackingObserver } from "../bridge/tracking-observer.ts";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
 import { runOnSuperLink } from "../flower-api/deployment/run-on-superlink.ts";
@@ -143,6 +147,11 @@ async function deploy(
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once("SIGINT", onSignal);
+  // With --out, the nodes' app events (SummaryWriter) go to <out>/tb_events/node-<id>/.
+  const nodeEvents =
+    flags.out === undefined
+      ? undefined
+      : nodeEventsToFolder(join(resolve(flags.out), "tb_events"), console.error);
   try {
     const outcome = await runOnSuperLink({
       address,
@@ -151,10 +160,14 @@ async function deploy(
       runConfig: { ...flags.runConfig, seed: flags.seed },
       observer,
       signal: stop.signal,
+      ...(nodeEvents
+        ? { tracking: (nodeId: bigint, events: object[]) => nodeEvents.write(nodeId, events) }
+        : {}),
     });
     log(`run ${outcome.runId} on ${address} finished`);
     return outcome;
   } finally {
     process.off("SIGINT", onSignal);
+    await nodeEvents?.close();
   }
 }

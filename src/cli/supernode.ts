@@ -1,6 +1,8 @@
 import type { Command } from "commander";
+import { createForwardingSink } from "../bridge/run-tracking.ts";
 import { SuperNode } from "../flower-api/deployment/supernode.ts";
 import { parseConfigOverrides, type UserConfig } from "../flower-api/index.ts";
+import { setHostTrackingSink } from "../tracking/index.ts";
 import { positiveNumber } from "./options.ts";
 import { untilSignal } from "./superlink.ts";
 import { channelCredentials } from "./tls-flags.ts";
@@ -40,6 +42,9 @@ export function registerSuperNode(program: Command): void {
         inline: flags.inline,
         ...(flags.heartbeatInterval ? { heartbeatInterval: flags.heartbeatInterval } : {}),
         log: (line) => console.log(line),
+        // An app's SummaryWriter goes to the run's follower (`run --superlink --out`).
+        onRunLoaded: ({ sendTracking }) =>
+          setHostTrackingSink(createForwardingSink(sendTracking, (line) => console.error(line))),
       });
       const running = node.run();
       await Promise.race([untilSignal(), running]);

@@ -1,6 +1,7 @@
 import type { DescMethod, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import { type ChannelCredentials, Metadata } from "@grpc/grpc-js";
 import { GrpcClient } from "../../core/grpc-client.ts";
+import { NodeTracking } from "../../gen/fedbridge/v1/control_pb.ts";
 import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
 import { INLINE_HEADER } from "./fleet-servicer.ts";
 import {
@@ -19,11 +20,23 @@ type FleetMethod = (typeof Fleet)["method"][keyof (typeof Fleet)["method"]] & De
  */
 export class FleetConnection {
   readonly #client: GrpcClient<typeof Fleet>;
+  readonly #tracking: GrpcClient<typeof NodeTracking>;
   readonly keys: NodeKeyPair = createNodeKeyPair();
   readonly #sign = createAuthSigner(this.keys);
 
   constructor(address: string, credentials: ChannelCredentials) {
     this.#client = new GrpcClient(Fleet, address, credentials);
+    this.#tracking = new GrpcClient(NodeTracking, address, credentials);
+  }
+
+  /** fedbridge's extension: an app's tracking events for a run (a Flower SuperLink lacks it). */
+  async pushTracking(nodeId: bigint, runId: bigint, events: readonly object[]): Promise<void> {
+    const metadata = applyAuthMetadata(new Metadata(), this.#sign());
+    await this.#tracking.unary(
+      NodeTracking.method.pushTrackingEvents,
+      { nodeId, runId, eventsJson: JSON.stringify(events) },
+      { metadata, timeout: 10 },
+    );
   }
 
   call<M extends FleetMethod>(
@@ -39,5 +52,6 @@ export class FleetConnection {
 
   close(): void {
     this.#client.close();
+    this.#tracking.close();
   }
 }

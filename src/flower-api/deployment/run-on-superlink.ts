@@ -20,6 +20,8 @@ export interface RunOnSuperLinkOptions {
   observer?: RunObserver;
   /** Aborting stops the run on the SuperLink. */
   signal?: AbortSignal;
+  /** Receives the tracking events the run's nodes send (an app's SummaryWriter). */
+  tracking?: (nodeId: bigint, events: object[]) => void;
 }
 
 /**
@@ -68,6 +70,11 @@ export async function runOnSuperLink(
         case "log":
           observer.log(event.value);
           break;
+        case "tracking": {
+          const events = JSON.parse(event.value.eventsJson) as unknown;
+          if (Array.isArray(events)) options.tracking?.(event.value.nodeId, events as object[]);
+          break;
+        }
         case "runFinished": {
           const { status, details, result } = event.value;
           if (status !== "completed")

@@ -5,13 +5,14 @@ import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { LARGE_MESSAGE_OPTIONS } from "../../core/grpc-client.ts";
 import { rawServiceDefinition } from "../../core/grpc-service.ts";
-import { Control } from "../../gen/fedbridge/v1/control_pb.ts";
+import { Control, NodeTracking } from "../../gen/fedbridge/v1/control_pb.ts";
 import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
 import { ObjectStore } from "../objects/object-store.ts";
 import { createControlServicer } from "./control-servicer.ts";
 import { createFleetServicer } from "./fleet-servicer.ts";
 import { MessageRouter } from "./message-router.ts";
 import { NodeRegistry } from "./node-registry.ts";
+import { createNodeTrackingServicer } from "./node-tracking-servicer.ts";
 import { RunRegistry } from "./run-registry.ts";
 
 /** TLS material for both APIs, as PEM bytes. */
@@ -61,6 +62,7 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
     : ServerCredentials.createInsecure();
 
   const fleet = new Server({ ...LARGE_MESSAGE_OPTIONS, "grpc.max_concurrent_streams": 1000 });
+  fleet.addService(rawServiceDefinition(NodeTracking), createNodeTrackingServicer({ nodes, runs }));
   fleet.addService(
     rawServiceDefinition(Fleet),
     createFleetServicer({ nodes, runs, router, objects }, options),

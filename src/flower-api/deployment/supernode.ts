@@ -37,6 +37,15 @@ export interface SuperNodeOptions {
    * small replies whole. Off, the node makes exactly a Flower 1.28 SuperNode's calls. Default: on.
    */
   inline?: boolean;
+  /**
+   * Called when a run starts at this node, before its ClientApp is imported, with a way to send
+   * tracking events (an app's SummaryWriter) to the run's follower; the CLI points the
+   * process's SummaryWriters at it.
+   */
+  onRunLoaded?: (run: {
+    runId: bigint;
+    sendTracking(events: readonly object[]): Promise<void>;
+  }) => void;
   /** Reports what the node does (connected, run started, errors). Default: silent. */
   log?: (line: string) => void;
 }
@@ -229,6 +238,13 @@ export class SuperNode {
       const dir = await unpackApp(content, run.fabHash, join(this.#workDir as string, run.fabHash));
       const manifest = await readAppManifest(dir);
       const runConfig = { ...manifest.config, ...overrides };
+      // Before the app is imported: a SummaryWriter made at import time must see the host's sink.
+      this.#options.onRunLoaded?.({
+        runId,
+        sendTracking: async (events) => {
+          await this.#connection?.pushTracking(this.#nodeId, runId, events);
+        },
+      });
       loaded = {
         app: await importApp(manifest.clientappUrl, ClientApp, "clientapp"),
         context: createContext({

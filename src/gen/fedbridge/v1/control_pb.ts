@@ -17,7 +17,49 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file fedbridge/v1/control.proto.
  */
 export const file_fedbridge_v1_control: GenFile = /*@__PURE__*/
-  fileDesc("ChpmZWRicmlkZ2UvdjEvY29udHJvbC5wcm90bxIMZmVkYnJpZGdlLnYxIsgBCg9TdGFydFJ1blJlcXVlc3QSEgoKYXBwX2J1bmRsZRgBIAEoDBIZChFhcHBfYnVuZGxlX3NoYTI1NhgCIAEoCRJACgpydW5fY29uZmlnGAMgAygLMiwuZmVkYnJpZGdlLnYxLlN0YXJ0UnVuUmVxdWVzdC5SdW5Db25maWdFbnRyeRpECg5SdW5Db25maWdFbnRyeRILCgNrZXkYASABKAkSIQoFdmFsdWUYAiABKAsyEi5mbHdyLnByb3RvLlNjYWxhcjoCOAEiIgoQU3RhcnRSdW5SZXNwb25zZRIOCgZydW5faWQYASABKAQiIgoQU3RyZWFtUnVuUmVxdWVzdBIOCgZydW5faWQYASABKAQiwQEKCFJ1bkV2ZW50EjUKDnJvdW5kX2ZpbmlzaGVkGAEgASgLMhsuZmVkYnJpZGdlLnYxLlJvdW5kRmluaXNoZWRIABINCgNsb2cYAiABKAlIABIxCgxydW5fZmluaXNoZWQYAyABKAsyGS5mZWRicmlkZ2UudjEuUnVuRmluaXNoZWRIABIzCg1yb3VuZF9zdGFydGVkGAQgASgLMhouZmVkYnJpZGdlLnYxLlJvdW5kU3RhcnRlZEgAQgcKBWV2ZW50IjEKDFJvdW5kU3RhcnRlZBINCgVyb3VuZBgBIAEoDRISCgpudW1fcm91bmRzGAIgASgNIpcCCg1Sb3VuZEZpbmlzaGVkEg0KBXJvdW5kGAEgASgNEhIKCm51bV9yb3VuZHMYAiABKA0SJwoFdHJhaW4YAyABKAsyGC5mbHdyLnByb3RvLk1ldHJpY1JlY29yZBIqCghldmFsdWF0ZRgEIAEoCzIYLmZsd3IucHJvdG8uTWV0cmljUmVjb3JkEjEKD3NlcnZlcl9ldmFsdWF0ZRgFIAEoCzIYLmZsd3IucHJvdG8uTWV0cmljUmVjb3JkEhYKDnRyYWluX2ZhaWx1cmVzGAYgASgNEhkKEWV2YWx1YXRlX2ZhaWx1cmVzGAcgASgNEigKBW5vZGVzGAggAygLMhkuZmVkYnJpZGdlLnYxLk5vZGVNZXRyaWNzIlgKC05vZGVNZXRyaWNzEg8KB25vZGVfaWQYASABKAQSDQoFcGhhc2UYAiABKAkSKQoHbWV0cmljcxgDIAEoCzIYLmZsd3IucHJvdG8uTWV0cmljUmVjb3JkIlcKC1J1bkZpbmlzaGVkEg4KBnN0YXR1cxgBIAEoCRIPCgdkZXRhaWxzGAIgASgJEicKBnJlc3VsdBgDIAEoCzIXLmZlZGJyaWRnZS52MS5SdW5SZXN1bHQi2gEKCVJ1blJlc3VsdBInCgZhcnJheXMYASABKAsyFy5mbHdyLnByb3RvLkFycmF5UmVjb3JkEjEKDXRyYWluX21ldHJpY3MYAiADKAsyGi5mZWRicmlkZ2UudjEuUm91bmRNZXRyaWNzEjQKEGV2YWx1YXRlX21ldHJpY3MYAyADKAsyGi5mZWRicmlkZ2UudjEuUm91bmRNZXRyaWNzEjsKF3NlcnZlcl9ldmFsdWF0ZV9tZXRyaWNzGAQgAygLMhouZmVkYnJpZGdlLnYxLlJvdW5kTWV0cmljcyJICgxSb3VuZE1ldHJpY3MSDQoFcm91bmQYASABKA0SKQoHbWV0cmljcxgCIAEoCzIYLmZsd3IucHJvdG8uTWV0cmljUmVjb3JkIiAKDlN0b3BSdW5SZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoBCIRCg9TdG9wUnVuUmVzcG9uc2Uy6QEKB0NvbnRyb2wSSwoIU3RhcnRSdW4SHS5mZWRicmlkZ2UudjEuU3RhcnRSdW5SZXF1ZXN0Gh4uZmVkYnJpZGdlLnYxLlN0YXJ0UnVuUmVzcG9uc2UiABJHCglTdHJlYW1SdW4SHi5mZWRicmlkZ2UudjEuU3RyZWFtUnVuUmVxdWVzdBoWLmZlZGJyaWRnZS52MS5SdW5FdmVudCIAMAESSAoHU3RvcFJ1bhIcLmZlZGJyaWRnZS52MS5TdG9wUnVuUmVxdWVzdBodLmZlZGJyaWRnZS52MS5TdG9wUnVuUmVzcG9uc2UiAGIGcHJvdG8z", [file_flwr_proto_recorddict, file_flwr_proto_transport]);
+  fileDesc("ChpmZWRicmlkZ2UvdjEvY29udHJvbC5wcm90bxIMZmVkYnJpZGdlLnYxIlEKGVB1c2hUcmFja2luZ0V2ZW50c1JlcXVlc3QSDwoHbm9kZV9pZBgBIAEoBBIOCgZydW5faWQYAiABKAQSEwoLZXZlbnRzX2pzb24YAyABKAkiHAoaUHVzaFRyYWNraW5nRXZlbnRzUmVzcG9uc2UiyAEKD1N0YXJ0UnVuUmVxdWVzdBISCgphcHBfYnVuZGxlGAEgASgMEhkKEWFwcF9idW5kbGVfc2hhMjU2GAIgASgJEkAKCnJ1bl9jb25maWcYAyADKAsyLC5mZWRicmlkZ2UudjEuU3RhcnRSdW5SZXF1ZXN0LlJ1bkNvbmZpZ0VudHJ5GkQKDlJ1bkNvbmZpZ0VudHJ5EgsKA2tleRgBIAEoCRIhCgV2YWx1ZRgCIAEoCzISLmZsd3IucHJvdG8uU2NhbGFyOgI4ASIiChBTdGFydFJ1blJlc3BvbnNlEg4KBnJ1bl9pZBgBIAEoBCIiChBTdHJlYW1SdW5SZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoBCL3AQoIUnVuRXZlbnQSNQoOcm91bmRfZmluaXNoZWQYASABKAsyGy5mZWRicmlkZ2UudjEuUm91bmRGaW5pc2hlZEgAEg0KA2xvZxgCIAEoCUgAEjEKDHJ1bl9maW5pc2hlZBgDIAEoCzIZLmZlZGJyaWRnZS52MS5SdW5GaW5pc2hlZEgAEjMKDXJvdW5kX3N0YXJ0ZWQYBCABKAsyGi5mZWRicmlkZ2UudjEuUm91bmRTdGFydGVkSAASNAoIdHJhY2tpbmcYBSABKAsyIC5mZWRicmlkZ2UudjEuTm9kZVRyYWNraW5nRXZlbnRzSABCBwoFZXZlbnQiOgoSTm9kZVRyYWNraW5nRXZlbnRzEg8KB25vZGVfaWQYASABKAQSEwoLZXZlbnRzX2pzb24YAiABKAkiMQoMUm91bmRTdGFydGVkEg0KBXJvdW5kGAEgASgNEhIKCm51bV9yb3VuZHMYAiABKA0ilwIKDVJvdW5kRmluaXNoZWQSDQoFcm91bmQYASABKA0SEgoKbnVtX3JvdW5kcxgCIAEoDRInCgV0cmFpbhgDIAEoCzIYLmZsd3IucHJvdG8uTWV0cmljUmVjb3JkEioKCGV2YWx1YXRlGAQgASgLMhguZmx3ci5wcm90by5NZXRyaWNSZWNvcmQSMQoPc2VydmVyX2V2YWx1YXRlGAUgASgLMhguZmx3ci5wcm90by5NZXRyaWNSZWNvcmQSFgoOdHJhaW5fZmFpbHVyZXMYBiABKA0SGQoRZXZhbHVhdGVfZmFpbHVyZXMYByABKA0SKAoFbm9kZXMYCCADKAsyGS5mZWRicmlkZ2UudjEuTm9kZU1ldHJpY3MiWAoLTm9kZU1ldHJpY3MSDwoHbm9kZV9pZBgBIAEoBBINCgVwaGFzZRgCIAEoCRIpCgdtZXRyaWNzGAMgASgLMhguZmx3ci5wcm90by5NZXRyaWNSZWNvcmQiVwoLUnVuRmluaXNoZWQSDgoGc3RhdHVzGAEgASgJEg8KB2RldGFpbHMYAiABKAkSJwoGcmVzdWx0GAMgASgLMhcuZmVkYnJpZGdlLnYxLlJ1blJlc3VsdCLaAQoJUnVuUmVzdWx0EicKBmFycmF5cxgBIAEoCzIXLmZsd3IucHJvdG8uQXJyYXlSZWNvcmQSMQoNdHJhaW5fbWV0cmljcxgCIAMoCzIaLmZlZGJyaWRnZS52MS5Sb3VuZE1ldHJpY3MSNAoQZXZhbHVhdGVfbWV0cmljcxgDIAMoCzIaLmZlZGJyaWRnZS52MS5Sb3VuZE1ldHJpY3MSOwoXc2VydmVyX2V2YWx1YXRlX21ldHJpY3MYBCADKAsyGi5mZWRicmlkZ2UudjEuUm91bmRNZXRyaWNzIkgKDFJvdW5kTWV0cmljcxINCgVyb3VuZBgBIAEoDRIpCgdtZXRyaWNzGAIgASgLMhguZmx3ci5wcm90by5NZXRyaWNSZWNvcmQiIAoOU3RvcFJ1blJlcXVlc3QSDgoGcnVuX2lkGAEgASgEIhEKD1N0b3BSdW5SZXNwb25zZTJ5CgxOb2RlVHJhY2tpbmcSaQoSUHVzaFRyYWNraW5nRXZlbnRzEicuZmVkYnJpZGdlLnYxLlB1c2hUcmFja2luZ0V2ZW50c1JlcXVlc3QaKC5mZWRicmlkZ2UudjEuUHVzaFRyYWNraW5nRXZlbnRzUmVzcG9uc2UiADLpAQoHQ29udHJvbBJLCghTdGFydFJ1bhIdLmZlZGJyaWRnZS52MS5TdGFydFJ1blJlcXVlc3QaHi5mZWRicmlkZ2UudjEuU3RhcnRSdW5SZXNwb25zZSIAEkcKCVN0cmVhbVJ1bhIeLmZlZGJyaWRnZS52MS5TdHJlYW1SdW5SZXF1ZXN0GhYuZmVkYnJpZGdlLnYxLlJ1bkV2ZW50IgAwARJICgdTdG9wUnVuEhwuZmVkYnJpZGdlLnYxLlN0b3BSdW5SZXF1ZXN0Gh0uZmVkYnJpZGdlLnYxLlN0b3BSdW5SZXNwb25zZSIAYgZwcm90bzM", [file_flwr_proto_recorddict, file_flwr_proto_transport]);
+
+/**
+ * @generated from message fedbridge.v1.PushTrackingEventsRequest
+ */
+export type PushTrackingEventsRequest = Message<"fedbridge.v1.PushTrackingEventsRequest"> & {
+  /**
+   * @generated from field: uint64 node_id = 1;
+   */
+  nodeId: bigint;
+
+  /**
+   * @generated from field: uint64 run_id = 2;
+   */
+  runId: bigint;
+
+  /**
+   * The events as a JSON array (SummaryWriter's TrackingEvent objects).
+   *
+   * @generated from field: string events_json = 3;
+   */
+  eventsJson: string;
+};
+
+/**
+ * Describes the message fedbridge.v1.PushTrackingEventsRequest.
+ * Use `create(PushTrackingEventsRequestSchema)` to create a new message.
+ */
+export const PushTrackingEventsRequestSchema: GenMessage<PushTrackingEventsRequest> = /*@__PURE__*/
+  messageDesc(file_fedbridge_v1_control, 0);
+
+/**
+ * @generated from message fedbridge.v1.PushTrackingEventsResponse
+ */
+export type PushTrackingEventsResponse = Message<"fedbridge.v1.PushTrackingEventsResponse"> & {
+};
+
+/**
+ * Describes the message fedbridge.v1.PushTrackingEventsResponse.
+ * Use `create(PushTrackingEventsResponseSchema)` to create a new message.
+ */
+export const PushTrackingEventsResponseSchema: GenMessage<PushTrackingEventsResponse> = /*@__PURE__*/
+  messageDesc(file_fedbridge_v1_control, 1);
 
 /**
  * @generated from message fedbridge.v1.StartRunRequest
@@ -50,7 +92,7 @@ export type StartRunRequest = Message<"fedbridge.v1.StartRunRequest"> & {
  * Use `create(StartRunRequestSchema)` to create a new message.
  */
 export const StartRunRequestSchema: GenMessage<StartRunRequest> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 0);
+  messageDesc(file_fedbridge_v1_control, 2);
 
 /**
  * @generated from message fedbridge.v1.StartRunResponse
@@ -67,7 +109,7 @@ export type StartRunResponse = Message<"fedbridge.v1.StartRunResponse"> & {
  * Use `create(StartRunResponseSchema)` to create a new message.
  */
 export const StartRunResponseSchema: GenMessage<StartRunResponse> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 1);
+  messageDesc(file_fedbridge_v1_control, 3);
 
 /**
  * @generated from message fedbridge.v1.StreamRunRequest
@@ -84,7 +126,7 @@ export type StreamRunRequest = Message<"fedbridge.v1.StreamRunRequest"> & {
  * Use `create(StreamRunRequestSchema)` to create a new message.
  */
 export const StreamRunRequestSchema: GenMessage<StreamRunRequest> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 2);
+  messageDesc(file_fedbridge_v1_control, 4);
 
 /**
  * @generated from message fedbridge.v1.RunEvent
@@ -117,6 +159,12 @@ export type RunEvent = Message<"fedbridge.v1.RunEvent"> & {
      */
     value: RoundStarted;
     case: "roundStarted";
+  } | {
+    /**
+     * @generated from field: fedbridge.v1.NodeTrackingEvents tracking = 5;
+     */
+    value: NodeTrackingEvents;
+    case: "tracking";
   } | { case: undefined; value?: undefined };
 };
 
@@ -125,7 +173,29 @@ export type RunEvent = Message<"fedbridge.v1.RunEvent"> & {
  * Use `create(RunEventSchema)` to create a new message.
  */
 export const RunEventSchema: GenMessage<RunEvent> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 3);
+  messageDesc(file_fedbridge_v1_control, 5);
+
+/**
+ * @generated from message fedbridge.v1.NodeTrackingEvents
+ */
+export type NodeTrackingEvents = Message<"fedbridge.v1.NodeTrackingEvents"> & {
+  /**
+   * @generated from field: uint64 node_id = 1;
+   */
+  nodeId: bigint;
+
+  /**
+   * @generated from field: string events_json = 2;
+   */
+  eventsJson: string;
+};
+
+/**
+ * Describes the message fedbridge.v1.NodeTrackingEvents.
+ * Use `create(NodeTrackingEventsSchema)` to create a new message.
+ */
+export const NodeTrackingEventsSchema: GenMessage<NodeTrackingEvents> = /*@__PURE__*/
+  messageDesc(file_fedbridge_v1_control, 6);
 
 /**
  * @generated from message fedbridge.v1.RoundStarted
@@ -147,7 +217,7 @@ export type RoundStarted = Message<"fedbridge.v1.RoundStarted"> & {
  * Use `create(RoundStartedSchema)` to create a new message.
  */
 export const RoundStartedSchema: GenMessage<RoundStarted> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 4);
+  messageDesc(file_fedbridge_v1_control, 7);
 
 /**
  * @generated from message fedbridge.v1.RoundFinished
@@ -201,7 +271,7 @@ export type RoundFinished = Message<"fedbridge.v1.RoundFinished"> & {
  * Use `create(RoundFinishedSchema)` to create a new message.
  */
 export const RoundFinishedSchema: GenMessage<RoundFinished> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 5);
+  messageDesc(file_fedbridge_v1_control, 8);
 
 /**
  * @generated from message fedbridge.v1.NodeMetrics
@@ -228,7 +298,7 @@ export type NodeMetrics = Message<"fedbridge.v1.NodeMetrics"> & {
  * Use `create(NodeMetricsSchema)` to create a new message.
  */
 export const NodeMetricsSchema: GenMessage<NodeMetrics> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 6);
+  messageDesc(file_fedbridge_v1_control, 9);
 
 /**
  * @generated from message fedbridge.v1.RunFinished
@@ -259,7 +329,7 @@ export type RunFinished = Message<"fedbridge.v1.RunFinished"> & {
  * Use `create(RunFinishedSchema)` to create a new message.
  */
 export const RunFinishedSchema: GenMessage<RunFinished> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 7);
+  messageDesc(file_fedbridge_v1_control, 10);
 
 /**
  * @generated from message fedbridge.v1.RunResult
@@ -291,7 +361,7 @@ export type RunResult = Message<"fedbridge.v1.RunResult"> & {
  * Use `create(RunResultSchema)` to create a new message.
  */
 export const RunResultSchema: GenMessage<RunResult> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 8);
+  messageDesc(file_fedbridge_v1_control, 11);
 
 /**
  * @generated from message fedbridge.v1.RoundMetrics
@@ -313,7 +383,7 @@ export type RoundMetrics = Message<"fedbridge.v1.RoundMetrics"> & {
  * Use `create(RoundMetricsSchema)` to create a new message.
  */
 export const RoundMetricsSchema: GenMessage<RoundMetrics> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 9);
+  messageDesc(file_fedbridge_v1_control, 12);
 
 /**
  * @generated from message fedbridge.v1.StopRunRequest
@@ -330,7 +400,7 @@ export type StopRunRequest = Message<"fedbridge.v1.StopRunRequest"> & {
  * Use `create(StopRunRequestSchema)` to create a new message.
  */
 export const StopRunRequestSchema: GenMessage<StopRunRequest> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 10);
+  messageDesc(file_fedbridge_v1_control, 13);
 
 /**
  * @generated from message fedbridge.v1.StopRunResponse
@@ -343,7 +413,26 @@ export type StopRunResponse = Message<"fedbridge.v1.StopRunResponse"> & {
  * Use `create(StopRunResponseSchema)` to create a new message.
  */
 export const StopRunResponseSchema: GenMessage<StopRunResponse> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 11);
+  messageDesc(file_fedbridge_v1_control, 14);
+
+/**
+ * fedbridge's extension of a SuperLink's Fleet port: our SuperNodes send an app's own tracking
+ * events (SummaryWriter) for a run; the run's follower writes them to its output folder.
+ * Authenticated with the same signed metadata as the Fleet API. Flower's nodes never call it.
+ *
+ * @generated from service fedbridge.v1.NodeTracking
+ */
+export const NodeTracking: GenService<{
+  /**
+   * @generated from rpc fedbridge.v1.NodeTracking.PushTrackingEvents
+   */
+  pushTrackingEvents: {
+    methodKind: "unary";
+    input: typeof PushTrackingEventsRequestSchema;
+    output: typeof PushTrackingEventsResponseSchema;
+  },
+}> = /*@__PURE__*/
+  serviceDesc(file_fedbridge_v1_control, 0);
 
 /**
  * @generated from service fedbridge.v1.Control
@@ -380,5 +469,5 @@ export const Control: GenService<{
     output: typeof StopRunResponseSchema;
   },
 }> = /*@__PURE__*/
-  serviceDesc(file_fedbridge_v1_control, 0);
+  serviceDesc(file_fedbridge_v1_control, 1);
 
