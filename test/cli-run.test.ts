@@ -82,6 +82,7 @@ describe("fedbridge run --sim", () => {
           .map((s) => s.value),
       );
     expect(partitions.sort()).toEqual([0, 0, 1, 1, 2, 2]);
+    expect(server.filter((s) => s.tag === "app/planned-rounds").map((s) => s.value)).toEqual([2]);
   });
 
   it("goes on when a ClientApp throws on one node, and says so", async () => {

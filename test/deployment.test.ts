@@ -198,5 +198,8 @@ describe("native deployment (SuperLink + SuperNodes, real processes on loopback)
         .map((s) => s.value),
     );
     expect(partitions.sort()).toEqual([0, 0, 1, 1, 2, 2]);
+    // The ServerApp's own writer ran in the SuperLink; its scalar came back with the run.
+    const server = readEventFiles(join(out, "tb_events", "server")).scalars;
+    expect(server.filter((s) => s.tag === "app/planned-rounds").map((s) => s.value)).toEqual([2]);
   });
 });

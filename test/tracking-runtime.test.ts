@@ -94,5 +94,7 @@ describe("tracking of a bridged job", () => {
       1, 1,
     ]);
     expect(files.scalars.some((s) => s.tag === "app/broken")).toBe(false);
+    const server = readEventFiles(join(workspace, "jobs", jobId, "tb_events", "server")).scalars;
+    expect(server.filter((s) => s.tag === "app/planned-rounds").map((s) => s.value)).toEqual([2]);
   });
 });

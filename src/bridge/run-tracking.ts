@@ -73,7 +73,10 @@ export function nodeEventsToFolder(
   return {
     write(nodeId, events) {
       for (const raw of events) {
-        const event = { ...(raw as TrackingEvent), site: `node-${nodeId}` };
+        const event = {
+          ...(raw as TrackingEvent),
+          site: nodeId === 1n ? "server" : `node-${nodeId}`,
+        };
         try {
           checkTrackingEvent(event);
           void files.write(event);

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
 import { startSuperLink, type TlsFiles } from "../flower-api/deployment/superlink.ts";
+import { setHostTrackingSink } from "../tracking/index.ts";
 import { positiveInt } from "./options.ts";
 import { readPem } from "./tls-flags.ts";
 
@@ -38,6 +39,8 @@ export function registerSuperLink(program: Command): void {
         ...(flags.pullWaitMs ? { pullWaitMs: flags.pullWaitMs } : {}),
         ...(await tls(flags)),
       });
+      // A ServerApp's own SummaryWriter goes to its run's follower (`run --superlink --out`).
+      setHostTrackingSink({ write: (event) => superlink.trackServerApp([event]) });
       console.log(
         `SuperLink: Fleet API on port ${superlink.fleetPort}, control API on port ${superlink.controlPort}`,
       );

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { create } from "@bufbuild/protobuf";
 import { FedbridgeError } from "../../core/fedbridge-error.ts";
 import { RunEventSchema } from "../../gen/fedbridge/v1/control_pb.ts";
@@ -18,6 +19,14 @@ import { resultToProto } from "./run-result-proto.ts";
  * progress into the run's events. Ends the run as completed, failed or (if stopped meanwhile)
  * stopped, and frees its messages and objects.
  */
+/** The run whose ServerApp code is executing, for work that must know it (its tracking). */
+const currentRun = new AsyncLocalStorage<RunRecord>();
+
+/** The run of the ServerApp code calling this, if any. */
+export function runOfCaller(): RunRecord | undefined {
+  return currentRun.getStore();
+}
+
 export async function runServerApp(
   run: RunRecord,
   serverappUrl: string,
@@ -65,7 +74,7 @@ export async function runServerApp(
       nodeId: SERVER_NODE_ID,
       runConfig: run.runConfig,
     });
-    const result = await app.run(grid, context);
+    const result = await currentRun.run(run, () => app.run(grid, context));
     if (run.status === "running") {
       emit({
         event: {

@@ -1,12 +1,14 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { create } from "@bufbuild/protobuf";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { LARGE_MESSAGE_OPTIONS } from "../../core/grpc-client.ts";
 import { rawServiceDefinition } from "../../core/grpc-service.ts";
-import { Control, NodeTracking } from "../../gen/fedbridge/v1/control_pb.ts";
+import { Control, NodeTracking, RunEventSchema } from "../../gen/fedbridge/v1/control_pb.ts";
 import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
+import { SERVER_NODE_ID } from "../message/metadata.ts";
 import { ObjectStore } from "../objects/object-store.ts";
 import { createControlServicer } from "./control-servicer.ts";
 import { createFleetServicer } from "./fleet-servicer.ts";
@@ -14,6 +16,7 @@ import { MessageRouter } from "./message-router.ts";
 import { NodeRegistry } from "./node-registry.ts";
 import { createNodeTrackingServicer } from "./node-tracking-servicer.ts";
 import { RunRegistry } from "./run-registry.ts";
+import { runOfCaller } from "./server-app-runner.ts";
 
 /** TLS material for both APIs, as PEM bytes. */
 export interface TlsFiles {
@@ -39,6 +42,11 @@ export interface SuperLinkOptions {
 export interface SuperLink {
   fleetPort: number;
   controlPort: number;
+  /**
+   * Tracking events of the ServerApp code now calling (an app's SummaryWriter): they become
+   * events of its run, as the server's ("node" 1). Outside a run's code they are dropped.
+   */
+  trackServerApp(events: readonly object[]): void;
   close(): Promise<void>;
 }
 
@@ -88,6 +96,12 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
   return {
     fleetPort,
     controlPort,
+    trackServerApp(events) {
+      const run = runOfCaller();
+      if (run === undefined || run.status !== "running") return;
+      const value = { nodeId: SERVER_NODE_ID, eventsJson: JSON.stringify(events) };
+      runs.emit(run, create(RunEventSchema, { event: { case: "tracking", value } }));
+    },
     async close() {
       nodes.close();
       fleet.forceShutdown();
