@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync } from "node:fs";
-import { dirname, join } from "node:path";
-import Database from "better-sqlite3";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type Database from "better-sqlite3";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
+import { openSqliteStore } from "../core/sqlite-store.ts";
 import { checkTrackingEvent, type ScalarEvent } from "./tracking-event.ts";
 
 /** The store's file name in a server workspace: `<workspace>/tracking.db`. */
@@ -75,31 +76,13 @@ export class TrackingStore {
     if (options.mustExist && path !== ":memory:" && !existsSync(path)) {
       throw new FedbridgeError(Code.NotFound, `no tracking store at ${path}`);
     }
-    try {
-      if (path !== ":memory:" && !options.mustExist) mkdirSync(dirname(path), { recursive: true });
-      this.#db = new Database(path);
-      this.#db.pragma("journal_mode = WAL");
-      this.#db.pragma(`synchronous = ${options.synchronous ?? "FULL"}`);
-      this.#db.pragma("busy_timeout = 5000");
-    } catch (cause) {
-      throw new FedbridgeError(
-        Code.Unavailable,
-        `cannot open the tracking store ${path}: ${FedbridgeError.from(cause).message}`,
-        { cause },
-      );
-    }
-    const version = this.#db.pragma("user_version", { simple: true }) as number;
-    if (version > SCHEMA_VERSION) {
-      this.#db.close();
-      throw new FedbridgeError(
-        Code.FailedPrecondition,
-        `tracking store ${path} has schema version ${version}, newer than this fedbridge's ${SCHEMA_VERSION}`,
-      );
-    }
-    this.#db.transaction(() => {
-      this.#db.exec(SCHEMA);
-      this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    })();
+    this.#db = openSqliteStore(path, {
+      what: "tracking store",
+      schema: SCHEMA,
+      version: SCHEMA_VERSION,
+      createFolder: !options.mustExist,
+      ...(options.synchronous ? { synchronous: options.synchronous } : {}),
+    });
   }
 
   /**

@@ -1,8 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { openSqliteStore } from "../../core/sqlite-store.ts";
 import type { JsonValue } from "./job-meta.ts";
 import {
   type Checkpoint,
@@ -47,35 +46,16 @@ export class JobStore {
   readonly #keep: number;
 
   constructor(path: string, options: JobStoreOptions = {}) {
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     const clock = options.now ?? (() => new Date());
     this.#now = () => clock().toISOString();
     this.#keep = Math.max(1, options.keepCheckpoints ?? 2);
-    try {
-      this.#db = new Database(path);
-      this.#db.pragma("journal_mode = WAL");
-      this.#db.pragma(`synchronous = ${options.synchronous ?? "FULL"}`);
-      this.#db.pragma("foreign_keys = ON");
-      this.#db.pragma("busy_timeout = 5000");
-    } catch (cause) {
-      throw new FedbridgeError(
-        Code.Unavailable,
-        `cannot open the job store ${path}: ${FedbridgeError.from(cause).message}`,
-        { cause },
-      );
-    }
-    const version = this.#db.pragma("user_version", { simple: true }) as number;
-    if (version > SCHEMA_VERSION) {
-      this.#db.close();
-      throw new FedbridgeError(
-        Code.FailedPrecondition,
-        `job store ${path} has schema version ${version}, newer than this fedbridge's ${SCHEMA_VERSION}`,
-      );
-    }
-    this.#db.transaction(() => {
-      this.#db.exec(SCHEMA);
-      this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    })();
+    this.#db = openSqliteStore(path, {
+      what: "job store",
+      schema: SCHEMA,
+      version: SCHEMA_VERSION,
+      foreignKeys: true,
+      ...(options.synchronous ? { synchronous: options.synchronous } : {}),
+    });
   }
 
   /** Stores a new job as SUBMITTED with its bundle, in one transaction. */

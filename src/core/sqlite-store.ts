@@ -1,0 +1,55 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { Code, FedbridgeError } from "./fedbridge-error.ts";
+
+export interface SqliteStoreOptions {
+  /** What the file is called in errors, e.g. "job store". */
+  what: string;
+  /** The schema (CREATE ... IF NOT EXISTS statements) and its version (PRAGMA user_version). */
+  schema: string;
+  version: number;
+  /** FULL (default): every commit fsynced, so committed rows survive a crash of the machine too. */
+  synchronous?: "FULL" | "NORMAL";
+  /** Default: off. */
+  foreignKeys?: boolean;
+  /** Create the file's folder if missing. Default: true. */
+  createFolder?: boolean;
+}
+
+/**
+ * Opens one of fedbridge's SQLite files the same way everywhere: WAL (readers beside a writer,
+ * committed rows survive a SIGKILL), the chosen synchronous level, a busy timeout for
+ * concurrent writers, and the schema applied unless the file is from a newer fedbridge.
+ */
+export function openSqliteStore(path: string, options: SqliteStoreOptions): Database.Database {
+  let db: Database.Database;
+  try {
+    if (path !== ":memory:" && options.createFolder !== false)
+      mkdirSync(dirname(path), { recursive: true });
+    db = new Database(path);
+    db.pragma("journal_mode = WAL");
+    db.pragma(`synchronous = ${options.synchronous ?? "FULL"}`);
+    if (options.foreignKeys) db.pragma("foreign_keys = ON");
+    db.pragma("busy_timeout = 5000");
+  } catch (cause) {
+    throw new FedbridgeError(
+      Code.Unavailable,
+      `cannot open the ${options.what} ${path}: ${FedbridgeError.from(cause).message}`,
+      { cause },
+    );
+  }
+  const version = db.pragma("user_version", { simple: true }) as number;
+  if (version > options.version) {
+    db.close();
+    throw new FedbridgeError(
+      Code.FailedPrecondition,
+      `${options.what} ${path} has schema version ${version}, newer than this fedbridge's ${options.version}`,
+    );
+  }
+  db.transaction(() => {
+    db.exec(options.schema);
+    db.pragma(`user_version = ${options.version}`);
+  })();
+  return db;
+}
