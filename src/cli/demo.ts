@@ -127,6 +127,9 @@ export function registerDemo(program: Command): void {
         console.log(`final model sha256 ${summary.finalArraysSha256}`);
         console.log(`results (result.json, final-arrays.pb, job log): ${results}`);
         console.log(
+          `TensorBoard files: ${join(kits, "server1", "jobs", job.id, "tb_events")} (tensorboard --logdir ...)`,
+        );
+        console.log(
           `process logs: ${join(root, "logs")}; server workspace (job store, audit log, jobs/${job.id}/): ${join(kits, "server1")}`,
         );
       } finally {
