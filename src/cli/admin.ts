@@ -1,9 +1,10 @@
-import { mkdir, stat, writeFile } from "node:fs/promises";
-import { dirname, join, resolve, sep } from "node:path";
+import { stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { isAppFolder, submitApp } from "../bridge/index.ts";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
 import { type AdminSession, connectAdmin } from "../flare-runtime/admin/admin-client.ts";
+import { downloadJob } from "../flare-runtime/admin/download-job.ts";
 import { submitJob } from "../flare-runtime/admin/submit-job.ts";
 import type { JobInfo } from "../gen/fedbridge/v1/admin_pb.ts";
 import { integer, positiveNumber, runConfig } from "./options.ts";
@@ -158,21 +159,7 @@ export function registerAdmin(program: Command): void {
     .argument("<job-id>")
     .requiredOption("-o, --out <dir>", "where to write them")
     .action(async (id: string, flags: { out: string }) => {
-      const out = resolve(flags.out);
-      const open = new Map<string, Buffer[]>();
-      let files = 0;
-      for await (const chunk of (await session()).client.downloadJob({ id })) {
-        const target = resolve(out, chunk.path);
-        if (!target.startsWith(out + sep))
-          throw new FedbridgeError(Code.DataLoss, `the server sent an unsafe path ${chunk.path}`);
-        open.set(target, [...(open.get(target) ?? []), Buffer.from(chunk.data)]);
-        if (chunk.last) {
-          await mkdir(dirname(target), { recursive: true });
-          await writeFile(target, Buffer.concat(open.get(target) ?? []));
-          open.delete(target);
-          files++;
-        }
-      }
-      console.log(`wrote ${files} files to ${join(out)}`);
+      const files = await downloadJob(await session(), id, flags.out);
+      console.log(`wrote ${files} files to ${resolve(flags.out)}`);
     });
 }

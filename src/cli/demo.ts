@@ -9,6 +9,7 @@ import type { Command } from "commander";
 import { submitApp } from "../bridge/index.ts";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
 import { connectAdmin } from "../flare-runtime/admin/admin-client.ts";
+import { downloadJob } from "../flare-runtime/admin/download-job.ts";
 import { provisionProject } from "../flare-runtime/provision/index.ts";
 import { integer, positiveInt } from "./options.ts";
 
@@ -115,7 +116,7 @@ export function registerDemo(program: Command): void {
           throw new FedbridgeError(Code.Unknown, `the job ended ${last.status}: ${last.reason}`);
 
         const results = join(root, "results");
-        await download(admin, job.id, results);
+        await downloadJob(admin, job.id, results);
         const summary = JSON.parse(await readFile(join(results, "result.json"), "utf8")) as {
           rounds: { serverEvaluate?: { accuracy?: number } }[];
           finalArraysSha256: string;
@@ -136,21 +137,6 @@ export function registerDemo(program: Command): void {
         shutdown();
       }
     });
-}
-
-async function download(
-  admin: Awaited<ReturnType<typeof connectAdmin>>,
-  jobId: string,
-  dir: string,
-): Promise<void> {
-  const parts = new Map<string, Buffer[]>();
-  for await (const chunk of admin.client.downloadJob({ id: jobId })) {
-    parts.set(chunk.path, [...(parts.get(chunk.path) ?? []), Buffer.from(chunk.data)]);
-    if (chunk.last) {
-      await mkdir(join(dir, chunk.path, ".."), { recursive: true });
-      await writeFile(join(dir, chunk.path), Buffer.concat(parts.get(chunk.path) ?? []));
-    }
-  }
 }
 
 async function readAppRounds(appDir: string): Promise<number | undefined> {
