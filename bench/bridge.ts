@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { credentials } from "@grpc/grpc-js";
 import { submitApp } from "../src/bridge/index.ts";
+import { freePort } from "../src/core/free-port.ts";
 import { connectAdmin } from "../src/flare-runtime/admin/admin-client.ts";
 import { provisionProject } from "../src/flare-runtime/provision/index.ts";
 import { runOnSuperLink } from "../src/flower-api/deployment/run-on-superlink.ts";
@@ -63,7 +64,7 @@ async function bridgeRounds(rounds: number): Promise<number> {
   const processes = new BenchProcesses();
   const root = await mkdtemp(join(tmpdir(), "fedbridge-bench-bridge-"));
   try {
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const port = await freePort();
     const sites = Array.from({ length: NODES }, (_, i) => `site-${i + 1}`);
     await writeFile(
       join(root, "project.yml"),

@@ -1,9 +1,10 @@
-import { cp, mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { killAll } from "./processes.ts";
 import { startTestRuntime, type TestRuntime } from "./runtime-harness.ts";
+import { quickstartWith } from "./test-apps.ts";
 
 // Failures of bridged runs: a site killed mid-round, a throwing ClientApp, a throwing
 // ServerApp, and a folder that is neither a job nor an app. 4 sites on loopback.
@@ -12,18 +13,6 @@ afterAll(killAll);
 
 let runtime: TestRuntime;
 const jobIdOf = (stdout: string) => stdout.trim().split("\n").at(-1) as string;
-
-/** examples/quickstart plus the files of a test app folder, as one app. */
-async function quickstartWith(
-  testApp: string,
-  extra: Record<string, string> = {},
-): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "fedbridge-app-"));
-  await cp("examples/quickstart", dir, { recursive: true });
-  await cp(join("test/apps", testApp), dir, { recursive: true });
-  for (const [name, text] of Object.entries(extra)) await writeFile(join(dir, name), text);
-  return dir;
-}
 
 beforeAll(async () => {
   runtime = await startTestRuntime(4);

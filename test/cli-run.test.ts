@@ -1,11 +1,12 @@
 import { createHash } from "node:crypto";
-import { cp, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { decodeArrayRecord } from "../src/flower-api/index.ts";
 import { readEventFiles } from "../src/tracking/index.ts";
 import { runFedbridge } from "./run-fedbridge.ts";
+import { quickstartWith } from "./test-apps.ts";
 
 const tempDir = () => mkdtemp(join(tmpdir(), "fedbridge-test-"));
 
@@ -62,9 +63,7 @@ describe("fedbridge run --sim", () => {
   });
 
   it("writes each round and an app's own SummaryWriter scalars to <out>/tb_events", async () => {
-    const app = await tempDir();
-    await cp("examples/quickstart", app, { recursive: true });
-    await cp("test/apps/tracked-quickstart", app, { recursive: true });
+    const app = await quickstartWith("tracked-quickstart");
     const out = await tempDir();
     expect(
       (await runFedbridge(["run", app, "--sim", "--nodes", "3", "--seed", "7", "--out", out])).code,

@@ -1,11 +1,11 @@
 import { existsSync } from "node:fs";
-import { cp, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { killAll, startFedbridge } from "./processes.ts";
 import { startTestRuntime, type TestRuntime } from "./runtime-harness.ts";
+import { quickstartWith } from "./test-apps.ts";
 
 /** Debian's chromium (`apt-get install chromium`); playwright never downloads a browser here. */
 const CHROMIUM = "/usr/bin/chromium";
@@ -65,9 +65,7 @@ describe.skipIf(!hasChromium)("the dashboard in a real browser (chromium)", () =
 
     // The quickstart app with a pause in each site's training: rounds of about 1.5 s, slow
     // enough for the page (polling every second) to see points arrive.
-    const app = await mkdtemp(join(tmpdir(), "fedbridge-slow-app-"));
-    await cp("examples/quickstart", app, { recursive: true });
-    await cp("test/apps/slow-quickstart", app, { recursive: true });
+    const app = await quickstartWith("slow-quickstart");
     const submitted = await runtime.admin([
       "submit",
       app,

@@ -1,25 +1,16 @@
-import { cp, mkdtemp, readdir, readFile } from "node:fs/promises";
-import { createServer } from "node:net";
+import { mkdtemp, readdir, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { freePort } from "../src/core/free-port.ts";
 import { readEventFiles } from "../src/tracking/index.ts";
 import { killAll, startFedbridge, startTestSuperLink, startTestSuperNode } from "./processes.ts";
 import { runFedbridge } from "./run-fedbridge.ts";
+import { quickstartWith } from "./test-apps.ts";
 
 afterAll(killAll);
 
 const tempDir = () => mkdtemp(join(tmpdir(), "fedbridge-deploy-"));
-
-/** A loopback port that is free now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe("native deployment (SuperLink + SuperNodes, real processes on loopback)", () => {
   it("gives the same final model as the simulation, bit for bit", async () => {
@@ -67,9 +58,7 @@ describe("native deployment (SuperLink + SuperNodes, real processes on loopback)
   });
 
   it("finishes a run when a node is SIGKILLed mid-round; the node is reported unavailable and, restarted, takes part again", async () => {
-    const app = await tempDir();
-    await cp("examples/quickstart", app, { recursive: true });
-    await cp("test/apps/slow-quickstart", app, { recursive: true });
+    const app = await quickstartWith("slow-quickstart");
     const interval = 1;
     const { fleet, control } = await startTestSuperLink();
     const nodes = await Promise.all(
@@ -173,9 +162,7 @@ describe("native deployment (SuperLink + SuperNodes, real processes on loopback)
   });
 
   it("writes each node's app SummaryWriter scalars to the run's output folder", async () => {
-    const app = await tempDir();
-    await cp("examples/quickstart", app, { recursive: true });
-    await cp("test/apps/tracked-quickstart", app, { recursive: true });
+    const app = await quickstartWith("tracked-quickstart");
     const { fleet, control } = await startTestSuperLink();
     await Promise.all([0, 1, 2].map((i) => startTestSuperNode(fleet, i, 3)));
     const out = await tempDir();

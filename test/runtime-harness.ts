@@ -1,19 +1,12 @@
 import { mkdtemp, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../src/core/free-port.ts";
 import { type FedbridgeProcess, startFedbridge } from "./processes.ts";
-import { runFedbridge } from "./run-fedbridge.ts";
 
-/** A loopback port that is free now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
+
+import { runFedbridge } from "./run-fedbridge.ts";
 
 /** A provisioned runtime on loopback: a server parent and `siteCount` site parents, running. */
 export interface TestRuntime {

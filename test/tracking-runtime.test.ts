@@ -1,11 +1,11 @@
-import { cp, mkdtemp, readFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { readEventFiles, TrackingStore, trackingStorePath } from "../src/tracking/index.ts";
 import { killAll } from "./processes.ts";
 import { runFedbridge } from "./run-fedbridge.ts";
 import { startTestRuntime } from "./runtime-harness.ts";
+import { quickstartWith } from "./test-apps.ts";
 
 afterAll(killAll);
 
@@ -71,9 +71,7 @@ describe("tracking of a bridged job", () => {
 
   it("streams an app's SummaryWriter scalars from the sites to the server, stamped with the site; bad values refused, the job goes on", async () => {
     const runtime = await startTestRuntime(3);
-    const app = await mkdtemp(join(tmpdir(), "fedbridge-tracked-"));
-    await cp("examples/quickstart", app, { recursive: true });
-    await cp("test/apps/tracked-quickstart", app, { recursive: true });
+    const app = await quickstartWith("tracked-quickstart");
     const jobId = (await runtime.admin(["submit", app])).stdout.trim().split("\n").at(-1) as string;
     expect((await runtime.admin(["wait", jobId, "--timeout", "120"])).code).toBe(0);
     const workspace = join(runtime.kits, "server1");

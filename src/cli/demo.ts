@@ -1,13 +1,13 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { SingleBar } from "cli-progress";
 import type { Command } from "commander";
 import { submitApp } from "../bridge/index.ts";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
+import { freePort } from "../core/free-port.ts";
 import { connectAdmin } from "../flare-runtime/admin/admin-client.ts";
 import { downloadJob } from "../flare-runtime/admin/download-job.ts";
 import { provisionProject } from "../flare-runtime/provision/index.ts";
@@ -155,13 +155,4 @@ function projectYml(port: number, sites: string[]): string {
     "  - { name: admin@org-a.com, type: admin, org: org-a, role: project_admin }",
     "",
   ].join("\n");
-}
-
-function freePort(): Promise<number> {
-  return new Promise((ok) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => ok(port));
-    });
-  });
 }

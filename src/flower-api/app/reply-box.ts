@@ -1,3 +1,4 @@
+import { Notifier } from "../../core/notifier.ts";
 import type { Message } from "../message/message.ts";
 
 /**
@@ -6,13 +7,11 @@ import type { Message } from "../message/message.ts";
  */
 export class ReplyBox {
   readonly #replies = new Map<string, Message>();
-  #wake: (() => void) | undefined;
+  readonly #arrived = new Notifier();
 
   put(reply: Message): void {
     this.#replies.set(reply.metadata.replyToMessageId, reply);
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
+    this.#arrived.notify();
   }
 
   /** Removes and returns the replies to these instruction ids that have arrived. */
@@ -29,12 +28,6 @@ export class ReplyBox {
 
   /** Resolves when the next reply arrives or after `ms`. */
   wait(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.#wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+    return this.#arrived.wait(ms);
   }
 }
