@@ -301,8 +301,9 @@ export class SuperNode {
   }
 
   async #pushReply(connection: FleetConnection, reply: Message, runtime: number): Promise<void> {
-    reply.metadata.messageId = deflateMessage(reply).id;
+    // The object leaves the message id out, so the id can be set from it afterwards.
     const deflated = deflateMessage(reply);
+    reply.metadata.messageId = deflated.id;
     const tree = objectTreeOf(deflated);
     const byId = indexObjects(deflated);
     // Small replies go whole (fedbridge's inline extension); others as objects, as Flower's do.
