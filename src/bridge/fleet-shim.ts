@@ -18,6 +18,7 @@ import { decodeMessage, encodeMessage } from "../flower-api/message/message-serd
 import { computeMessageId } from "../flower-api/objects/deflate.ts";
 import { ObjectStore } from "../flower-api/objects/object-store.ts";
 import { Fleet } from "../gen/flwr/proto/fleet_pb.ts";
+import { jobRunId } from "./site-nodes.ts";
 
 export interface FleetShimOptions {
   /** The site's startup kit: the shim is this site to the server. */
@@ -106,7 +107,7 @@ export async function startFleetShim(options: FleetShimOptions): Promise<FleetSh
         Code.Unimplemented,
         `the bridge runs Flower-style apps only, not '${meta.app}' jobs`,
       );
-    const runId = BigInt(`0x${deployment.jobId.replace(/-/g, "").slice(0, 16)}`) >> 1n;
+    const runId = jobRunId(deployment.jobId);
     const fab = { hash: deployment.sha256, id: `fedbridge/${meta.name}`, version: "0.0.0" };
     jobRuns.set(
       deployment.jobId,

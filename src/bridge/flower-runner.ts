@@ -17,7 +17,7 @@ import { createTensorBoardSink } from "../tracking/tensorboard-sink.ts";
 import { fanOut } from "../tracking/tracking-sink.ts";
 import { TrackingStore, trackingStorePath } from "../tracking/tracking-store.ts";
 import { RuntimeGrid } from "./runtime-grid.ts";
-import { siteNodeId, siteNodes } from "./site-nodes.ts";
+import { jobRunId, siteNodeId, siteNodes } from "./site-nodes.ts";
 import { trackingObserver } from "./tracking-observer.ts";
 
 /**
@@ -36,7 +36,7 @@ export const runner: JobRunner = {
     );
     const app = await importApp(manifest.serverappUrl, ServerApp, "serverapp");
     const runConfig = job.config as UserConfig;
-    const runId = runIdOf(job.jobId);
+    const runId = jobRunId(job.jobId);
     const nodes = siteNodes(job.sites);
     // Every round goes to <workspace>/jobs/<id>/tb_events/<site or server>/ and the server's
     // tracking store (<workspace>/tracking.db), whatever the app logs itself.
@@ -93,7 +93,7 @@ function siteApp(job: SiteJobContext): Promise<{ app: ClientApp; context: Contex
     const app = await importApp(manifest.clientappUrl, ClientApp, "clientapp");
     const node = siteNodes(job.jobSites).find((n) => n.site === job.site);
     const context = createContext({
-      runId: runIdOf(job.jobId),
+      runId: jobRunId(job.jobId),
       nodeId: siteNodeId(job.site),
       nodeConfig: { "partition-id": node?.partitionId ?? 0, "num-partitions": job.jobSites.length },
       runConfig: job.config as UserConfig,
@@ -114,9 +114,4 @@ function roundMetrics(summary: RoundSummary): Record<string, number> {
   add("evaluate", summary.evaluate);
   add("server", summary.serverEvaluate);
   return metrics;
-}
-
-/** A job's Flower run id: its id's first 63 bits, the same at the server and every site. */
-function runIdOf(jobId: string): bigint {
-  return BigInt(`0x${jobId.replace(/-/g, "").slice(0, 16).padEnd(16, "0")}`) >> 1n;
 }

@@ -2,7 +2,7 @@
 export { runner as flowerRunner } from "./flower-runner.ts";
 export { RuntimeGrid } from "./runtime-grid.ts";
 export type { SiteNode } from "./site-nodes.ts";
-export { siteNodeId, siteNodes } from "./site-nodes.ts";
+export { jobRunId, siteNodeId, siteNodes } from "./site-nodes.ts";
 export { isAppFolder, submitApp } from "./submit-app.ts";
 
 /** The runner registry entry the server and site parents get from the CLI. */

@@ -21,3 +21,8 @@ export function siteNodes(sites: readonly string[]): SiteNode[] {
     .sort()
     .map((site, partitionId) => ({ site, nodeId: siteNodeId(site), partitionId }));
 }
+
+/** A job's Flower run id: its id's first 63 bits, the same at the server, every site and the shim. */
+export function jobRunId(jobId: string): bigint {
+  return BigInt(`0x${jobId.replace(/-/g, "").slice(0, 16).padEnd(16, "0")}`) >> 1n;
+}
