@@ -11,7 +11,7 @@ import { credentials } from "@grpc/grpc-js";
 import { submitApp } from "../src/bridge/index.ts";
 import { freePort } from "../src/core/free-port.ts";
 import { connectAdmin } from "../src/flare-runtime/admin/admin-client.ts";
-import { provisionProject } from "../src/flare-runtime/provision/index.ts";
+import { localProjectYml, provisionProject } from "../src/flare-runtime/provision/index.ts";
 import { runOnSuperLink } from "../src/flower-api/deployment/run-on-superlink.ts";
 import { silentObserver } from "../src/flower-api/index.ts";
 import { BenchProcesses, median } from "./spawn.ts";
@@ -66,16 +66,11 @@ async function bridgeRounds(rounds: number): Promise<number> {
   try {
     const port = await freePort();
     const sites = Array.from({ length: NODES }, (_, i) => `site-${i + 1}`);
+    const projectAdmin = { name: "admin@org-a.com", org: "org-a", role: "project_admin" };
+    const siteList = sites.map((name) => ({ name, org: "org-a" }));
     await writeFile(
       join(root, "project.yml"),
-      [
-        "name: bench",
-        "participants:",
-        `  - { name: server1, type: server, org: org-a, host: 127.0.0.1, port: ${port} }`,
-        ...sites.map((s) => `  - { name: ${s}, type: client, org: org-a }`),
-        "  - { name: admin@org-a.com, type: admin, org: org-a, role: project_admin }",
-        "",
-      ].join("\n"),
+      localProjectYml("bench", port, siteList, [projectAdmin]),
     );
     await provisionProject(join(root, "project.yml"), join(root, "ws"));
     const kits = join(root, "ws", "bench");

@@ -2,6 +2,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../src/core/free-port.ts";
+import { localProjectYml } from "../src/flare-runtime/provision/index.ts";
 import { type FedbridgeProcess, startFedbridge } from "./processes.ts";
 
 export { freePort };
@@ -31,20 +32,12 @@ export async function startTestRuntime(
   const root = await mkdtemp(join(tmpdir(), "fedbridge-runtime-"));
   const port = await freePort();
   const siteNames = Array.from({ length: projectSites }, (_, i) => `site-${i + 1}`);
-  await writeFile(
-    join(root, "project.yml"),
-    [
-      "name: demo",
-      "participants:",
-      `  - { name: server1, type: server, org: org-a, host: 127.0.0.1, port: ${port} }`,
-      ...siteNames.map(
-        (name, i) => `  - { name: ${name}, type: client, org: org-${i % 2 ? "b" : "a"} }`,
-      ),
-      "  - { name: admin@org-a.com, type: admin, org: org-a, role: project_admin }",
-      "  - { name: member@org-b.com, type: admin, org: org-b, role: member }",
-      "",
-    ].join("\n"),
-  );
+  const siteEntries = siteNames.map((name, i) => ({ name, org: i % 2 ? "org-b" : "org-a" }));
+  const admins = [
+    { name: "admin@org-a.com", org: "org-a", role: "project_admin" },
+    { name: "member@org-b.com", org: "org-b", role: "member" },
+  ];
+  await writeFile(join(root, "project.yml"), localProjectYml("demo", port, siteEntries, admins));
   const provisioned = await runFedbridge([
     "provision",
     join(root, "project.yml"),

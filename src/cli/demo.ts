@@ -10,7 +10,7 @@ import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
 import { freePort } from "../core/free-port.ts";
 import { connectAdmin } from "../flare-runtime/admin/admin-client.ts";
 import { downloadJob } from "../flare-runtime/admin/download-job.ts";
-import { provisionProject } from "../flare-runtime/provision/index.ts";
+import { localProjectYml, provisionProject } from "../flare-runtime/provision/index.ts";
 import { integer, positiveInt } from "./options.ts";
 
 const bin = new URL("../../bin/fedbridge.mjs", import.meta.url).pathname;
@@ -46,7 +46,12 @@ export function registerDemo(program: Command): void {
           `fedbridge demo: a project with a server, ${flags.sites} sites and an admin, in ${root}`,
         );
         const siteNames = Array.from({ length: flags.sites }, (_, i) => `site-${i + 1}`);
-        await writeFile(join(root, "project.yml"), projectYml(await freePort(), siteNames));
+        const projectAdmin = { name: "admin@org-a.com", org: "org-a", role: "project_admin" };
+        const sites = siteNames.map((name) => ({ name, org: "org-a" }));
+        await writeFile(
+          join(root, "project.yml"),
+          localProjectYml("demo", await freePort(), sites, [projectAdmin]),
+        );
         await provisionProject(join(root, "project.yml"), join(root, "workspace"));
         const kits = join(root, "workspace", "demo");
         await mkdir(join(root, "logs"), { recursive: true });
@@ -144,15 +149,4 @@ async function readAppRounds(appDir: string): Promise<number | undefined> {
     fedbridge?: { config?: Record<string, unknown> };
   };
   return Number(pkg.fedbridge?.config?.["num-server-rounds"]);
-}
-
-function projectYml(port: number, sites: string[]): string {
-  return [
-    "name: demo",
-    "participants:",
-    `  - { name: server1, type: server, org: org-a, host: 127.0.0.1, port: ${port} }`,
-    ...sites.map((site) => `  - { name: ${site}, type: client, org: org-a }`),
-    "  - { name: admin@org-a.com, type: admin, org: org-a, role: project_admin }",
-    "",
-  ].join("\n");
 }

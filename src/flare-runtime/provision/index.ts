@@ -15,6 +15,8 @@ export type {
   SiteResources,
 } from "./kit-config.ts";
 export { ADMIN_ROLES, CA_FILES, CA_FOLDER, KIT_FILES } from "./kit-config.ts";
+export type { LocalParticipant } from "./local-project.ts";
+export { localProjectYml } from "./local-project.ts";
 export type {
   AdminParticipant,
   ClientParticipant,
