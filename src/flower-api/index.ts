@@ -47,7 +47,7 @@ export type { ConfigValue } from "./records/config-record.ts";
 export { ConfigRecord } from "./records/config-record.ts";
 export type { MetricValue } from "./records/metric-record.ts";
 export { MetricRecord } from "./records/metric-record.ts";
-export type { NumericDtype, NumericTypedArray } from "./records/npy.ts";
+export type { NumericDtype, NumericTypedArray } from "../core/npy.ts";
 export type { AnyRecord } from "./records/record-dict.ts";
 export { RecordDict } from "./records/record-dict.ts";
 export {

@@ -6,7 +6,7 @@ import {
   NUMERIC_DTYPES,
   type NumericDtype,
   type NumericTypedArray,
-} from "./npy.ts";
+} from "../../core/npy.ts";
 
 /** Flower's stype for arrays whose data is NPY bytes. */
 export const NUMPY_STYPE = "numpy.ndarray";

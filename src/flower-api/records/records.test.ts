@@ -4,7 +4,7 @@ import { Array } from "./array.ts";
 import { ArrayRecord } from "./array-record.ts";
 import { ConfigRecord } from "./config-record.ts";
 import { MetricRecord } from "./metric-record.ts";
-import { decodeNpy } from "./npy.ts";
+import { decodeNpy } from "../../core/npy.ts";
 import { RecordDict } from "./record-dict.ts";
 import {
   decodeArrayRecord,

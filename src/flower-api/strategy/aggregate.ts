@@ -4,7 +4,7 @@ import { deflateRecordDict } from "../objects/deflate.ts";
 import { Array } from "../records/array.ts";
 import { ArrayRecord } from "../records/array-record.ts";
 import { MetricRecord, type MetricValue } from "../records/metric-record.ts";
-import type { NumericTypedArray } from "../records/npy.ts";
+import type { NumericTypedArray } from "../../core/npy.ts";
 import type { RecordDict } from "../records/record-dict.ts";
 
 /**

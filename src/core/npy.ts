@@ -1,4 +1,4 @@
-import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { Code, FedbridgeError } from "./fedbridge-error.ts";
 
 /**
  * The NPY format (numpy.save / numpy.load), version 1.0, little-endian, C order: Flower's
