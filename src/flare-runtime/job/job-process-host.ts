@@ -1,6 +1,6 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import type { FromJob, JobStart, ToJob } from "./job-protocol.ts";
+import type { FromJob, JobStart, MulticastReply, ToJob } from "./job-protocol.ts";
 import type { Payload } from "./job-runner.ts";
 
 const BOOT = new URL("./job-process.boot.mjs", import.meta.url);
@@ -14,6 +14,16 @@ export interface JobProcessEvents {
     payload: Payload,
     timeout: number | undefined,
   ): Promise<Payload>;
+  /**
+   * Server role: a multicast of the job (its payload in a file). Hand each site's answer to
+   * `reply` as it comes; resolve when every site has had its answer.
+   */
+  multicast?(
+    request: Extract<FromJob, { type: "multicast" }>,
+    reply: (message: MulticastReply) => void,
+  ): Promise<void>;
+  /** Server role: the job saved a checkpoint after `round` in `file`. */
+  checkpoint?(round: number, file: string): void;
   round?(round: number, metrics: Record<string, number> | undefined): void;
   result?(result: Record<string, unknown>): void;
   log?(line: string): void;
@@ -127,6 +137,26 @@ export class JobProcessHost {
         else waiter?.reject(new FedbridgeError(message.code as Code, message.message));
         break;
       }
+      case "multicast": {
+        const { id } = message;
+        const done = () => this.#send({ type: "multicast-done", id });
+        if (events.multicast === undefined) {
+          for (const site of message.sites)
+            this.#send({
+              type: "multicast-reply",
+              id,
+              site,
+              ok: false,
+              code: Code.Unimplemented,
+              message: "this job process may not send tasks",
+            });
+          done();
+        } else void events.multicast(message, (reply) => this.#send(reply)).finally(done);
+        break;
+      }
+      case "checkpoint":
+        events.checkpoint?.(message.round, message.file);
+        break;
       case "round":
         events.round?.(message.round, message.metrics);
         break;

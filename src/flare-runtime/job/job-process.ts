@@ -1,6 +1,8 @@
+import { readFile } from "node:fs/promises";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { FromJob, JobStart, ToJob } from "./job-protocol.ts";
 import type { JobRunner, Payload, ServerJobContext, SiteJobContext } from "./job-runner.ts";
+import { JobTransfers } from "./job-transfers.ts";
 
 /**
  * A job process: runs one job's runner for its parent (server or site) and talks to the
@@ -19,6 +21,7 @@ const pending = new Map<
 let nextId = 1;
 let runner: JobRunner | undefined;
 let siteContext: SiteJobContext | undefined;
+let transfers: JobTransfers | undefined;
 /** Requests may arrive while the runner module is still loading: they wait for it. */
 let markStarted: () => void = () => {};
 const started = new Promise<void>((resolve) => {
@@ -37,6 +40,12 @@ process.on("message", (message: ToJob) => {
       else waiter?.reject(new FedbridgeError(message.code as Code, message.message));
       break;
     }
+    case "multicast-reply":
+      transfers?.reply(message);
+      break;
+    case "multicast-done":
+      transfers?.done(message.id);
+      break;
     case "request":
       void answer(message.id, message.topic, message.payload);
       break;
@@ -64,13 +73,24 @@ async function start(init: JobStart): Promise<void> {
       signal: abort.signal,
     };
     if (init.role === "site") {
-      siteContext = { ...info, site: init.sites[0] ?? "", jobSites: init.sites.slice(1) };
+      siteContext = {
+        ...info,
+        site: init.sites[0] ?? "",
+        jobSites: init.sites.slice(1),
+        privacy: init.privacy ?? { formatVersion: 1, scopes: {}, defaultScope: "" },
+      };
       markStarted();
       return;
     }
+    const jobTransfers = new JobTransfers(init.workspace, send);
+    transfers = jobTransfers;
+    const { resume } = init;
     const context: ServerJobContext = {
       ...info,
       sites: init.sites,
+      multicast: (...args) => jobTransfers.multicast(...args),
+      saveCheckpoint: (round, state) => jobTransfers.saveCheckpoint(round, state),
+      ...(resume ? { resume: { round: resume.round, read: () => readFile(resume.file) } } : {}),
       request: (site, topic, payload, options) =>
         new Promise((resolve, reject) => {
           const id = nextId++;

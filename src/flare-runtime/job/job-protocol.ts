@@ -1,3 +1,4 @@
+import type { PrivacyPolicy } from "../provision/kit-config.ts";
 import type { Payload } from "./job-runner.ts";
 
 /** Messages between a parent process (server or site) and one of its job processes, over IPC. */
@@ -13,19 +14,44 @@ export interface JobStart {
   workspace: string;
   /** Server role: the job's sites. Site role: this site's name, then every site of the job. */
   sites: string[];
+  /** Server role, after a restart: the checkpoint to resume from (a file the job wrote). */
+  resume?: { round: number; file: string };
+  /** Site role: the site's privacy.json. */
+  privacy?: PrivacyPolicy;
 }
+
+/** A site's answer to a multicast: the reply's bytes wait in a file, or why there are none. */
+export type MulticastReply =
+  | { type: "multicast-reply"; id: number; site: string; ok: true; file: string }
+  | { type: "multicast-reply"; id: number; site: string; ok: false; code: number; message: string };
 
 export type ToJob =
   | JobStart
   | { type: "request"; id: number; topic: string; payload: Payload }
   | { type: "reply"; id: number; ok: true; payload: Payload }
   | { type: "reply"; id: number; ok: false; code: number; message: string }
+  | MulticastReply
+  | { type: "multicast-done"; id: number }
   | { type: "abort" };
 
 export type FromJob =
   | { type: "request"; id: number; site: string; topic: string; payload: Payload; timeout?: number }
   | { type: "reply"; id: number; ok: true; payload: Payload }
   | { type: "reply"; id: number; ok: false; code: number; message: string }
+  /**
+   * One payload (in `file`) for many sites: the parent streams it to each and writes each
+   * reply to a file of its own, so large models never cross IPC. Timeout in seconds.
+   */
+  | {
+      type: "multicast";
+      id: number;
+      sites: string[];
+      topic: string;
+      file: string;
+      timeout?: number;
+    }
+  /** The job saved its state after `round` in `file`: a restarted server resumes from it. */
+  | { type: "checkpoint"; round: number; file: string }
   | { type: "round"; round: number; metrics?: Record<string, number> }
   | { type: "result"; result: Record<string, unknown> }
   | { type: "log"; line: string }

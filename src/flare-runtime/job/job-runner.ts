@@ -1,3 +1,6 @@
+import type { Code } from "../../core/fedbridge-error.ts";
+import type { PrivacyPolicy } from "../provision/kit-config.ts";
+
 /**
  * What a runtime job is made of: a server part that runs in the server's job process and
  * drives the job, and a site part that runs in each site's job process and answers it. A
@@ -32,6 +35,17 @@ export interface JobInfo {
   signal: AbortSignal;
 }
 
+/** A site's answer to a multicast. */
+export type SiteReply =
+  | {
+      ok: true;
+      /** The reply's bytes (read once; the file they waited in is removed). */
+      read(): Promise<Uint8Array>;
+      /** Drops the reply unread. */
+      discard(): Promise<void>;
+    }
+  | { ok: false; code: Code; message: string };
+
 /** What the server part of a job can do. */
 export interface ServerJobContext extends JobInfo {
   /** The sites the job was deployed to, sorted by name. */
@@ -43,6 +57,26 @@ export interface ServerJobContext extends JobInfo {
     payload: Payload,
     options?: { timeout?: number },
   ): Promise<Payload>;
+  /**
+   * Sends one payload to many sites and hands each site's reply to `onReply` as it arrives;
+   * resolves once every site has answered or failed. The payload is written once and streamed
+   * to each site, and replies wait on disk until read, so a large model is never held once
+   * per site. `timeout` (seconds) bounds each site's answer.
+   */
+  multicast(
+    sites: readonly string[],
+    topic: string,
+    payload: readonly Uint8Array[],
+    options: { timeout?: number },
+    onReply: (site: string, reply: SiteReply) => void,
+  ): Promise<void>;
+  /**
+   * Saves the job's state after `round` (durably, before it resolves); a server restarted
+   * after a crash starts the job again with `resume` set to the newest one.
+   */
+  saveCheckpoint(round: number, state: readonly Uint8Array[]): Promise<void>;
+  /** Set when the job was running when the server stopped: its newest checkpoint. */
+  resume?: { round: number; read(): Promise<Uint8Array> };
   /** Records that a round completed, with its metrics (shown by `admin status` and `wait`). */
   roundCompleted(round: number, metrics?: Record<string, number>): void;
   /** The job's result, written to result.json. */
@@ -52,6 +86,8 @@ export interface ServerJobContext extends JobInfo {
 /** What the site part of a job gets. */
 export interface SiteJobContext extends JobInfo {
   site: string;
+  /** The site's privacy.json: the filters its scopes impose on every task of a job. */
+  privacy: PrivacyPolicy;
   /** Every site the job runs at, sorted by name (this one among them). */
   jobSites: readonly string[];
 }

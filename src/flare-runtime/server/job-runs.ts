@@ -1,15 +1,16 @@
-import { appendFile, mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
+import { appendFile, mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { CellServer } from "../cell/cell-server.ts";
 import { JobProcessHost } from "../job/job-process-host.ts";
-import type { Payload } from "../job/job-runner.ts";
 import { decodePayload, encodePayload } from "../job/payload-codec.ts";
 import { type RunnerRegistry, runnerUrl } from "../job/runner-registry.ts";
 import { unpackJobBundle } from "../jobs/job-bundle.ts";
 import type { JobRecord } from "../jobs/job-record.ts";
 import type { JobStore } from "../jobs/job-store.ts";
 import type { SiteAssignment } from "../jobs/scheduler.ts";
+import { SiteCalls } from "./site-calls.ts";
 
 export interface JobRunsOptions {
   store: JobStore;
@@ -25,6 +26,13 @@ export interface JobRunsOptions {
   /** Called when a job ends, whatever its status. */
   onFinished?: (jobId: string) => void;
   log?: (line: string) => void;
+}
+
+/** A checkpoint to resume a job from, and the sites the job was running at. */
+export interface ResumePoint {
+  round: number;
+  file: string;
+  assignments: readonly SiteAssignment[];
 }
 
 interface Run {
@@ -45,11 +53,13 @@ const DEPLOY_TIMEOUT_MS = 120_000;
 export class JobRuns {
   readonly #options: JobRunsOptions;
   readonly #running = new Map<string, Run>();
+  readonly #calls: SiteCalls;
   /** The metrics of each job's last completed round (kept in memory, for status and wait). */
   readonly #roundMetrics = new Map<string, Record<string, number>>();
 
   constructor(options: JobRunsOptions) {
     this.#options = options;
+    this.#calls = new SiteCalls(options.cells);
   }
 
   /** Jobs running now, for the scheduler: what each holds at which site. */
@@ -73,12 +83,16 @@ export class JobRuns {
    * Starts a SUBMITTED job at the sites chosen; it counts as running from this call on (the
    * scheduler relies on that). Resolves when it has started, or failed to.
    */
-  async start(job: JobRecord, assignments: readonly SiteAssignment[]): Promise<void> {
+  async start(
+    job: JobRecord,
+    assignments: readonly SiteAssignment[],
+    resume?: ResumePoint,
+  ): Promise<void> {
     const { store, cells, rootCaPem } = this.#options;
     const sites = assignments.map((a) => a.name).sort();
     const run: Run = { assignments, sites };
     this.#running.set(job.id, run);
-    store.setStatus(job.id, "RUNNING");
+    if (!resume) store.setStatus(job.id, "RUNNING");
     const dir = this.jobDir(job.id);
     const log = (line: string) =>
       void appendFile(join(dir, "log.txt"), `${new Date().toISOString()} ${line}\n`).catch(
@@ -93,7 +107,11 @@ export class JobRuns {
         submitterCertPem: job.submitterCertPem,
       };
       const { dir: appDir } = await unpackJobBundle(bundle, rootCaPem, join(dir, "app"));
-      log(`deploying to ${sites.join(", ")}`);
+      log(
+        resume
+          ? `resuming after round ${resume.round}: deploying to ${sites.join(", ")}`
+          : `deploying to ${sites.join(", ")}`,
+      );
       await Promise.all(
         sites.map((site) =>
           cells.request(
@@ -116,10 +134,16 @@ export class JobRuns {
           dir: appDir,
           workspace: dir,
           sites,
+          ...(resume ? { resume: { round: resume.round, file: resume.file } } : {}),
         },
         {
           request: (site, topic, payload, timeout) =>
-            this.#toSite(job.id, site, topic, payload, timeout),
+            this.#calls.request(job.id, site, topic, payload, timeout),
+          multicast: async (request, reply) => {
+            await this.#calls.multicast(job.id, request, join(dir, "transfer"), reply);
+            await rm(request.file, { force: true });
+          },
+          checkpoint: (round, file) => this.#checkpoint(job.id, run, round, file),
           round: (round, metrics) => {
             store.recordRound(job.id, round);
             if (metrics) this.#roundMetrics.set(job.id, metrics);
@@ -142,6 +166,37 @@ export class JobRuns {
     }
   }
 
+  /**
+   * Where a job that was running when the server stopped can pick up: its newest checkpoint
+   * and the sites it ran at; undefined when it saved none (its runner cannot resume, or it
+   * had not finished a round).
+   */
+  resumePoint(jobId: string): ResumePoint | undefined {
+    const checkpoint = this.#options.store.latestCheckpoint(jobId);
+    if (checkpoint === undefined) return undefined;
+    const { file, assignments } = decodePayload<Omit<ResumePoint, "round">>(
+      checkpoint.state,
+      "checkpoint",
+    );
+    return existsSync(file) ? { round: checkpoint.round, file, assignments } : undefined;
+  }
+
+  /** Records a checkpoint in the store, then drops the files of older ones. */
+  #checkpoint(jobId: string, run: Run, round: number, file: string): void {
+    const state: Omit<ResumePoint, "round"> = { file, assignments: run.assignments };
+    this.#options.store.saveCheckpoint(jobId, round, encodePayload(state));
+    const dir = dirname(file);
+    void readdir(dir)
+      .then((names) =>
+        Promise.all(
+          names
+            .filter((name) => Number(/^round-(\d+)\.bin$/.exec(name)?.[1] ?? round) < round - 1)
+            .map((name) => rm(join(dir, name), { force: true })),
+        ),
+      )
+      .catch(() => {});
+  }
+
   /** Aborts a running job: its process is stopped, its sites told, its status ABORTED. */
   async abort(jobId: string, reason: string): Promise<void> {
     const run = this.#running.get(jobId);
@@ -153,42 +208,6 @@ export class JobRuns {
   /** Stops every job (server shutdown); they end FAILED unless they finish first. */
   async stopAll(): Promise<void> {
     await Promise.all([...this.#running.values()].map((run) => run.host?.stop(1000)));
-  }
-
-  /**
-   * One request of a job to one of its sites. A site that is offline, or goes offline while
-   * the request is out, fails it at once (UNAVAILABLE) rather than at its deadline: the job
-   * decides what a dead site means (a Flower strategy goes on with the others).
-   */
-  async #toSite(
-    jobId: string,
-    site: string,
-    topic: string,
-    payload: Payload,
-    timeout?: number,
-  ): Promise<Payload> {
-    const { cells } = this.#options;
-    if (!cells.site(site)?.online)
-      throw new FedbridgeError(Code.Unavailable, `site ${site} is offline`);
-    const gone = new AbortController();
-    const unsubscribe = cells.subscribe((event) => {
-      if (event.type === "offline" && event.site.name === site) {
-        gone.abort(
-          new FedbridgeError(Code.Unavailable, `site ${site} went offline: ${event.reason}`),
-        );
-      }
-    });
-    try {
-      const reply = await cells.request(site, "job", encodePayload({ jobId, topic, payload }), {
-        ...(timeout ? { timeout: timeout * 1000 } : {}),
-        signal: gone.signal,
-      });
-      return decodePayload<Payload>(reply, "job reply");
-    } catch (error) {
-      throw gone.signal.aborted ? gone.signal.reason : error;
-    } finally {
-      unsubscribe();
-    }
   }
 
   async #finish(jobId: string, failure: string | undefined): Promise<void> {

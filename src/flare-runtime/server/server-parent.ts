@@ -142,11 +142,17 @@ export async function startServerParent(options: ServerParentOptions): Promise<S
   });
   cells.subscribe(() => scheduler.sitesChanged());
 
-  // Jobs the last run of the server left behind.
+  // Jobs the last run of the server left behind: those with a checkpoint resume from it.
   for (const job of store.jobsInStatus("RUNNING")) {
-    store.setStatus(job.id, "FINISHED:FAILED", {
-      reason: "the server restarted while the job was running",
-    });
+    const resume = runs.resumePoint(job.id);
+    if (resume === undefined) {
+      store.setStatus(job.id, "FINISHED:FAILED", {
+        reason: "the server restarted while the job was running, before it saved a checkpoint",
+      });
+      continue;
+    }
+    log.info({ job: job.id }, `job ${job.id} resumes after round ${resume.round}`);
+    void runs.start(job, resume.assignments, resume).finally(() => jobsChanged.notify());
   }
   for (const job of store.jobsInStatus("SUBMITTED"))
     scheduler.submit({ id: job.id, meta: job.meta });

@@ -1,0 +1,40 @@
+import { z } from "zod";
+import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { createExcludeVars, excludeVarsArgs } from "./exclude-vars.ts";
+import type { Filter } from "./filter.ts";
+
+/** The built-in filters by name: each one's arguments (checked) and how to make it. */
+const FILTERS: Record<string, { args: z.ZodType; create: (args: never) => Filter }> = {
+  ExcludeVars: { args: excludeVarsArgs, create: createExcludeVars },
+};
+
+export const FILTER_NAMES = Object.keys(FILTERS);
+
+/** Makes the filter a spec names, or says in one line what is wrong with the spec. */
+export function createFilter(spec: unknown): Filter {
+  const parsed = z
+    .strictObject({ name: z.string(), args: z.record(z.string(), z.unknown()).optional() })
+    .safeParse(spec);
+  if (!parsed.success)
+    throw new FedbridgeError(
+      Code.InvalidArgument,
+      `a filter must be { "name": ..., "args": { ... } }, not ${JSON.stringify(spec)}`,
+    );
+  const { name, args = {} } = parsed.data;
+  const filter = FILTERS[name];
+  if (filter === undefined)
+    throw new FedbridgeError(
+      Code.InvalidArgument,
+      `unknown filter '${name}' (known: ${FILTER_NAMES.join(", ")})`,
+    );
+  const checked = filter.args.safeParse(args);
+  if (!checked.success) {
+    const issue = checked.error.issues[0];
+    const field = issue?.path.map(String).join(".") || "args";
+    throw new FedbridgeError(
+      Code.InvalidArgument,
+      `filter ${name}: ${field}: ${issue?.message ?? "invalid"}`,
+    );
+  }
+  return filter.create(checked.data as never);
+}

@@ -1,0 +1,26 @@
+import type { Shareable } from "../task/shareable.ts";
+
+/** Which way a task's data is going when a filter sees it. */
+export type FilterDirection = "taskData" | "taskResult";
+
+/** What a filter knows about the shareable it is given. */
+export interface FilterContext {
+  /** The site the filter runs at. */
+  site: string;
+  jobId: string;
+  /** The task's name (train, validate, ...). */
+  task: string;
+  direction: FilterDirection;
+  /** The task's round, when its workflow has rounds (seeds randomized filters). */
+  round: number | undefined;
+}
+
+/**
+ * One privacy or transformation step on a task's data (as it reaches a site's executor) or
+ * on its result (as it leaves the site): FLARE's Filter. Filters get real records, not
+ * opaque bytes, and may change them in place.
+ */
+export interface Filter {
+  readonly name: string;
+  process(shareable: Shareable, context: FilterContext): Shareable | Promise<Shareable>;
+}

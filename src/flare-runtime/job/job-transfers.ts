@@ -1,0 +1,98 @@
+import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { Code } from "../../core/fedbridge-error.ts";
+import type { FromJob, MulticastReply } from "./job-protocol.ts";
+import type { SiteReply } from "./job-runner.ts";
+
+interface Multicast {
+  onReply: (site: string, reply: SiteReply) => void;
+  done: () => void;
+}
+
+/**
+ * The job process's side of large payloads: a multicast's payload and a checkpoint are
+ * written to files in the job's workspace, and only their paths cross IPC; the parent streams
+ * them to sites and writes sites' replies to files the job reads when it is ready. Files are
+ * written whole and renamed into place, so a reader never sees half of one.
+ */
+export class JobTransfers {
+  readonly #dir: string;
+  readonly #send: (message: FromJob) => void;
+  readonly #multicasts = new Map<number, Multicast>();
+  #nextId = 1;
+
+  constructor(workspace: string, send: (message: FromJob) => void) {
+    this.#dir = join(workspace, "transfer");
+    this.#send = send;
+  }
+
+  async multicast(
+    sites: readonly string[],
+    topic: string,
+    payload: readonly Uint8Array[],
+    options: { timeout?: number },
+    onReply: (site: string, reply: SiteReply) => void,
+  ): Promise<void> {
+    const id = this.#nextId++;
+    const file = await writeWhole(join(this.#dir, `${id}.task`), payload);
+    return new Promise((resolve) => {
+      this.#multicasts.set(id, { onReply, done: resolve });
+      this.#send({
+        type: "multicast",
+        id,
+        sites: [...sites],
+        topic,
+        file,
+        ...(options.timeout ? { timeout: options.timeout } : {}),
+      });
+    });
+  }
+
+  reply(message: MulticastReply): void {
+    const multicast = this.#multicasts.get(message.id);
+    if (multicast === undefined) return;
+    if (!message.ok) {
+      multicast.onReply(message.site, {
+        ok: false,
+        code: message.code as Code,
+        message: message.message,
+      });
+      return;
+    }
+    const { file } = message;
+    multicast.onReply(message.site, {
+      ok: true,
+      read: () => readFile(file).finally(() => rm(file, { force: true })),
+      discard: () => rm(file, { force: true }),
+    });
+  }
+
+  done(id: number): void {
+    this.#multicasts.get(id)?.done();
+    this.#multicasts.delete(id);
+  }
+
+  async saveCheckpoint(round: number, state: readonly Uint8Array[]): Promise<void> {
+    const file = await writeWhole(
+      join(this.#dir, "..", "checkpoints", `round-${round}.bin`),
+      state,
+    );
+    this.#send({ type: "checkpoint", round, file });
+  }
+}
+
+/** Writes `pieces` to `path` durably (a temporary file, fsync, rename); returns `path`. */
+async function writeWhole(path: string, pieces: readonly Uint8Array[]): Promise<string> {
+  await mkdir(join(path, ".."), { recursive: true });
+  const temporary = `${path}.partial`;
+  const handle = await open(temporary, "w");
+  try {
+    // writev takes at most IOV_MAX buffers at once.
+    for (let i = 0; i < pieces.length; i += 512) await handle.writev(pieces.slice(i, i + 512));
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temporary, path);
+  return path;
+}

@@ -1,0 +1,40 @@
+import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+
+/**
+ * A job's task as a cell carries it from the server to a site: a short JSON header naming the
+ * job and the topic, then the task's bytes as the job wrote them. The server streams the
+ * bytes from a file behind the header, so the header is a prefix, not an envelope.
+ *
+ *     u32 header length | {"jobId": ..., "topic": ...} | task bytes
+ */
+export interface TaskHeader {
+  jobId: string;
+  topic: string;
+}
+
+export function encodeTaskHeader(header: TaskHeader): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  // Spaces pad the header so the task bytes start 8-aligned: float arrays in them stay views.
+  const out = new Uint8Array(Math.ceil((4 + json.byteLength) / 8) * 8).fill(0x20);
+  new DataView(out.buffer).setUint32(0, out.byteLength - 4, true);
+  out.set(json, 4);
+  return out;
+}
+
+export function decodeTaskFrame(bytes: Uint8Array): TaskHeader & { body: Uint8Array } {
+  const fail = (fault: string) =>
+    new FedbridgeError(Code.InvalidArgument, `malformed task frame: ${fault}`);
+  if (bytes.byteLength < 4) throw fail("too short");
+  const length = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true);
+  if (4 + length > bytes.byteLength) throw fail("the header runs past the end");
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + length)));
+  } catch {
+    throw fail("the header is not JSON");
+  }
+  const { jobId, topic } = (header ?? {}) as Partial<TaskHeader>;
+  if (typeof jobId !== "string" || typeof topic !== "string")
+    throw fail("the header needs jobId and topic");
+  return { jobId, topic, body: bytes.subarray(4 + length) };
+}

@@ -1,0 +1,114 @@
+import { createReadStream } from "node:fs";
+import { mkdir, open, rename } from "node:fs/promises";
+import { join } from "node:path";
+import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import type { CellServer } from "../cell/cell-server.ts";
+import type { FromJob, MulticastReply } from "../job/job-protocol.ts";
+import type { Payload } from "../job/job-runner.ts";
+import { decodePayload, encodePayload } from "../job/payload-codec.ts";
+import { encodeTaskHeader } from "../job/task-frame.ts";
+
+/**
+ * A job's calls to its sites, made by the server parent. A site that is offline, or goes
+ * offline while a call is out, fails it at once (UNAVAILABLE) rather than at its deadline: the
+ * job decides what a dead site means (a workflow goes on with the others).
+ */
+export class SiteCalls {
+  readonly #cells: CellServer;
+
+  constructor(cells: CellServer) {
+    this.#cells = cells;
+  }
+
+  /** One small request (V8-encoded, in memory) of a job to one site. */
+  async request(
+    jobId: string,
+    site: string,
+    topic: string,
+    payload: Payload,
+    timeout?: number,
+  ): Promise<Payload> {
+    const reply = await this.#whileOnline(site, (signal) =>
+      this.#cells.request(site, "job", encodePayload({ jobId, topic, payload }), {
+        ...(timeout ? { timeout: timeout * 1000 } : {}),
+        signal,
+      }),
+    );
+    return decodePayload<Payload>(reply, "job reply");
+  }
+
+  /**
+   * A job's multicast: its payload file streams to every site (read from disk per site, so
+   * the server holds a few chunks per site, not a model per site), and each reply streams to
+   * a file of its own in `dir`, handed to the job by `reply` as soon as it is complete.
+   */
+  async multicast(
+    jobId: string,
+    request: Extract<FromJob, { type: "multicast" }>,
+    dir: string,
+    reply: (message: MulticastReply) => void,
+  ): Promise<void> {
+    const { id, topic, file, timeout } = request;
+    await mkdir(dir, { recursive: true });
+    const header = encodeTaskHeader({ jobId, topic });
+    await Promise.all(
+      request.sites.map(async (site) => {
+        try {
+          const incoming = await this.#whileOnline(site, async (signal) => {
+            const payload = await this.#cells.requestStream(site, "task", task(header, file), {
+              ...(timeout ? { timeout: timeout * 1000 } : {}),
+              signal,
+            });
+            const path = join(dir, `${id}-${site}.result`);
+            const handle = await open(`${path}.partial`, "w");
+            try {
+              for await (const chunk of payload.chunks()) await handle.write(chunk);
+            } finally {
+              await handle.close();
+            }
+            await rename(`${path}.partial`, path);
+            return path;
+          });
+          reply({ type: "multicast-reply", id, site, ok: true, file: incoming });
+        } catch (error) {
+          const failure = FedbridgeError.from(error);
+          reply({
+            type: "multicast-reply",
+            id,
+            site,
+            ok: false,
+            code: failure.code,
+            message: failure.message,
+          });
+        }
+      }),
+    );
+  }
+
+  async #whileOnline<T>(site: string, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    if (!this.#cells.site(site)?.online)
+      throw new FedbridgeError(Code.Unavailable, `site ${site} is offline`);
+    const gone = new AbortController();
+    const unsubscribe = this.#cells.subscribe((event) => {
+      if (event.type === "offline" && event.site.name === site) {
+        gone.abort(
+          new FedbridgeError(Code.Unavailable, `site ${site} went offline: ${event.reason}`),
+        );
+      }
+    });
+    try {
+      return await call(gone.signal);
+    } catch (error) {
+      throw gone.signal.aborted ? gone.signal.reason : error;
+    } finally {
+      unsubscribe();
+    }
+  }
+}
+
+/** The header, then the file read in 1 MiB pieces as the cell asks for them. */
+async function* task(header: Uint8Array, file: string): AsyncIterable<Uint8Array> {
+  yield header;
+  for await (const chunk of createReadStream(file, { highWaterMark: 2 ** 20 }))
+    yield chunk as Buffer;
+}
