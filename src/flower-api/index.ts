@@ -70,8 +70,32 @@ export {
   aggregateMetricRecords,
   orderByContent,
 } from "./strategy/aggregate.ts";
+export type { BulyanOptions, SelectionRule } from "./strategy/bulyan.ts";
+export { Bulyan } from "./strategy/bulyan.ts";
+export type { FedAdagradOptions } from "./strategy/fed-adagrad.ts";
+export { FedAdagrad } from "./strategy/fed-adagrad.ts";
+export type { FedAdamOptions } from "./strategy/fed-adam.ts";
+export { FedAdam } from "./strategy/fed-adam.ts";
+export type { FedAvgMOptions } from "./strategy/fed-avg-m.ts";
+export { FedAvgM } from "./strategy/fed-avg-m.ts";
+export type { FedMedianOptions } from "./strategy/fed-median.ts";
+export { FedMedian } from "./strategy/fed-median.ts";
+export type { FedOptOptions } from "./strategy/fed-opt.ts";
+export { FedOpt } from "./strategy/fed-opt.ts";
+export type { FedProxOptions } from "./strategy/fed-prox.ts";
+export { FedProx } from "./strategy/fed-prox.ts";
+export type { FedTrimmedAvgOptions } from "./strategy/fed-trimmed-avg.ts";
+export { FedTrimmedAvg } from "./strategy/fed-trimmed-avg.ts";
+export type { FedYogiOptions } from "./strategy/fed-yogi.ts";
+export { FedYogi } from "./strategy/fed-yogi.ts";
 export type { FedAvgOptions, MetricsAggregationFn } from "./strategy/fedavg.ts";
 export { FedAvg } from "./strategy/fedavg.ts";
+export type { KrumOptions } from "./strategy/krum.ts";
+export { Krum } from "./strategy/krum.ts";
+export type { MultiKrumOptions } from "./strategy/multi-krum.ts";
+export { MultiKrum, selectMultikrum } from "./strategy/multi-krum.ts";
+export type { QFedAvgOptions } from "./strategy/q-fed-avg.ts";
+export { QFedAvg } from "./strategy/q-fed-avg.ts";
 export { checkReplyConsistency } from "./strategy/reply-checks.ts";
 export { Result } from "./strategy/result.ts";
 export type { EvaluateFn, StartOptions } from "./strategy/strategy.ts";

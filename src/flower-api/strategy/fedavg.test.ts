@@ -7,7 +7,19 @@ import { ConfigRecord } from "../records/config-record.ts";
 import { MetricRecord } from "../records/metric-record.ts";
 import { RecordDict } from "../records/record-dict.ts";
 import { InMemoryGrid } from "../simulation/in-memory-grid.ts";
-import { FedAvg } from "./fedavg.ts";
+import { Bulyan } from "./bulyan.ts";
+import { fakeNode, runStrategy, valuesOf } from "./fake-nodes.ts";
+import { FedAdagrad } from "./fed-adagrad.ts";
+import { FedAdam } from "./fed-adam.ts";
+import { FedAvgM } from "./fed-avg-m.ts";
+import { FedMedian } from "./fed-median.ts";
+import { FedProx } from "./fed-prox.ts";
+import { FedTrimmedAvg } from "./fed-trimmed-avg.ts";
+import { FedYogi } from "./fed-yogi.ts";
+import { FedAvg, type FedAvgOptions } from "./fedavg.ts";
+import { Krum } from "./krum.ts";
+import { MultiKrum } from "./multi-krum.ts";
+import { QFedAvg } from "./q-fed-avg.ts";
 
 const model = (...values: number[]) =>
   ArrayRecord.fromTypedArrays([{ values: Float32Array.from(values), shape: [values.length] }]);
@@ -139,6 +151,127 @@ describe("FedAvg", () => {
     const draws = await Promise.all([2, 3, 4, 5, 6].map(sampled));
     expect(new Set(draws.map(String)).size).toBeGreaterThan(1);
   });
+});
+
+describe("acceptFailures and minCompletionRate", () => {
+  /** Two good nodes ([2] and [4], eval loss 1 and 3) and one whose train or evaluate throws. */
+  const nodes = (broken: "train" | "evaluate") => [
+    fakeNode({ arrays: [2], metrics: { loss: 1, "num-examples": 1 } }),
+    fakeNode({
+      arrays: [4],
+      metrics: { loss: 1, "num-examples": 1 },
+      evaluate: { loss: 3, "num-examples": 1 },
+    }),
+    fakeNode({
+      arrays: [100],
+      metrics: { loss: 1, "num-examples": 1 },
+      failTrain: broken === "train",
+      failEvaluate: broken === "evaluate",
+    }),
+  ];
+
+  it("keep today's behaviour by default: failures accepted, any completion rate", async () => {
+    const strategy = new FedAvg();
+    expect([strategy.acceptFailures, strategy.minCompletionRate]).toEqual([true, 0]);
+    const { result } = await runStrategy(strategy, nodes("train"), [7]);
+    // The two good replies: (2 + 4)/2 = 3.
+    expect(valuesOf(result.arrays)).toEqual([3]);
+  });
+
+  it("acceptFailures false: a train round with a failure is refused, the run goes on", async () => {
+    const { result, lines } = await runStrategy(
+      new FedAvg({ acceptFailures: false }),
+      nodes("train"),
+      [7],
+      2,
+    );
+    // Both rounds refused: the model is still the initial [7], no train metrics...
+    expect(valuesOf(result.arrays)).toEqual([7]);
+    expect(result.trainMetricsClientapp.size).toBe(0);
+    const refusals = lines.filter((l) => l.includes("round refused"));
+    expect(refusals).toEqual([
+      "aggregate_train: round refused: 1 of 3 replies failed and acceptFailures is false; the model stays as it was",
+      "aggregate_train: round refused: 1 of 3 replies failed and acceptFailures is false; the model stays as it was",
+    ]);
+    // ...but evaluation (no failures) still ran each round: (1 + 3 + 1)/3 = 5/3.
+    expect(result.evaluateMetricsClientapp.get(2)?.get("loss")).toBeCloseTo(5 / 3, 10);
+  });
+
+  it("acceptFailures false: an evaluate round with a failure gives no metrics", async () => {
+    const { result, lines } = await runStrategy(
+      new FedAvg({ acceptFailures: false }),
+      nodes("evaluate"),
+      [7],
+    );
+    // Train had no failure: (2 + 4 + 100)/3 = 35.33…; evaluate is refused.
+    expect(valuesOf(result.arrays)[0]).toBeCloseTo(106 / 3, 4);
+    expect(result.evaluateMetricsClientapp.size).toBe(0);
+    expect(lines).toContain(
+      "aggregate_evaluate: round refused: 1 of 3 replies failed and acceptFailures is false; no metrics this round",
+    );
+  });
+
+  it("minCompletionRate: 2 of 3 completed is refused below 0.7 and accepted at 0.6", async () => {
+    const refused = await runStrategy(new FedAvg({ minCompletionRate: 0.7 }), nodes("train"), [7]);
+    // 2/3 = 0.67 < 0.7: refused.
+    expect(valuesOf(refused.result.arrays)).toEqual([7]);
+    expect(refused.lines).toContain(
+      "aggregate_train: round refused: only 2 of 3 instructions completed (rate 0.67), below minCompletionRate 0.7; the model stays as it was",
+    );
+    const accepted = await runStrategy(new FedAvg({ minCompletionRate: 0.6 }), nodes("train"), [7]);
+    // 2/3 = 0.67 ≥ 0.6: (2 + 4)/2 = 3.
+    expect(valuesOf(accepted.result.arrays)).toEqual([3]);
+  });
+
+  it("minCompletionRate applies to evaluate rounds too", async () => {
+    const { result, lines } = await runStrategy(
+      new FedAvg({ minCompletionRate: 1 }),
+      nodes("evaluate"),
+      [7],
+    );
+    expect(result.evaluateMetricsClientapp.size).toBe(0);
+    expect(lines).toContain(
+      "aggregate_evaluate: round refused: only 2 of 3 instructions completed (rate 0.67), below minCompletionRate 1; no metrics this round",
+    );
+  });
+
+  it("refuses a minCompletionRate outside [0, 1]", () => {
+    expect(() => new FedAvg({ minCompletionRate: 1.5 })).toThrow(/between 0 and 1, got 1.5/);
+  });
+
+  const everyStrategy: [string, (o: FedAvgOptions) => FedAvg][] = [
+    ["FedProx", (o) => new FedProx({ ...o, proximalMu: 0.1 })],
+    ["FedAdam", (o) => new FedAdam(o)],
+    ["FedYogi", (o) => new FedYogi(o)],
+    ["FedAdagrad", (o) => new FedAdagrad(o)],
+    ["FedAvgM", (o) => new FedAvgM({ ...o, serverMomentum: 0.9 })],
+    ["FedMedian", (o) => new FedMedian(o)],
+    ["FedTrimmedAvg", (o) => new FedTrimmedAvg(o)],
+    ["Krum", (o) => new Krum(o)],
+    ["MultiKrum", (o) => new MultiKrum({ ...o, numNodesToSelect: 2 })],
+    ["Bulyan", (o) => new Bulyan(o)],
+    ["QFedAvg", (o) => new QFedAvg({ ...o, clientLearningRate: 0.1, trainLossKey: "loss" })],
+  ];
+  it.each(everyStrategy)(
+    "%s inherits both: the model stays when a round is refused",
+    async (_, make) => {
+      for (const options of [{ acceptFailures: false }, { minCompletionRate: 0.9 }]) {
+        const { result, lines } = await runStrategy(make(options), nodes("train"), [7]);
+        expect(valuesOf(result.arrays)).toEqual([7]);
+        expect(lines.some((l) => l.startsWith("aggregate_train: round refused"))).toBe(true);
+      }
+      // Without the options the same round changes the model.
+      const { result } = await runStrategy(
+        make({}),
+        [
+          ...nodes("train").slice(0, 2),
+          fakeNode({ arrays: [3], metrics: { loss: 1, "num-examples": 1 } }),
+        ],
+        [7],
+      );
+      expect(valuesOf(result.arrays)[0]).not.toBe(7);
+    },
+  );
 });
 
 describe("Grid.sendAndReceive", () => {

@@ -1,3 +1,4 @@
+import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { Grid } from "../app/grid.ts";
 import type { Message } from "../message/message.ts";
 import { MessageType } from "../message/message-type.ts";
@@ -36,6 +37,19 @@ export interface FedAvgOptions {
   trainMetricsAggrFn?: MetricsAggregationFn;
   /** Default: weighted average (`aggregateMetricRecords`). */
   evaluateMetricsAggrFn?: MetricsAggregationFn;
+  /**
+   * Aggregate a round in which some replies carry an error, as the `accept_failures` of
+   * Flower's legacy strategies. When false, such a round is refused: the model (train) or
+   * the metrics (evaluate) are not updated that round, a log line says why, and the run
+   * goes on. Default: true.
+   */
+  acceptFailures?: boolean;
+  /**
+   * Fraction (0 to 1) of the instructions sent in a round that must come back without an
+   * error; below it the round is refused, as a failure is when `acceptFailures` is false.
+   * Default: 0, any completion is accepted (the behaviour before this option existed).
+   */
+  minCompletionRate?: number;
 }
 
 /**
@@ -55,6 +69,8 @@ export class FedAvg extends Strategy {
   readonly configrecordKey: string;
   readonly trainMetricsAggrFn: MetricsAggregationFn;
   readonly evaluateMetricsAggrFn: MetricsAggregationFn;
+  readonly acceptFailures: boolean;
+  readonly minCompletionRate: number;
 
   constructor(options: FedAvgOptions = {}) {
     super();
@@ -69,6 +85,14 @@ export class FedAvg extends Strategy {
     this.configrecordKey = options.configrecordKey ?? "config";
     this.trainMetricsAggrFn = options.trainMetricsAggrFn ?? aggregateMetricRecords;
     this.evaluateMetricsAggrFn = options.evaluateMetricsAggrFn ?? aggregateMetricRecords;
+    this.acceptFailures = options.acceptFailures ?? true;
+    this.minCompletionRate = options.minCompletionRate ?? 0;
+    if (!(this.minCompletionRate >= 0 && this.minCompletionRate <= 1)) {
+      throw new FedbridgeError(
+        Code.InvalidArgument,
+        `minCompletionRate must be between 0 and 1, got ${this.minCompletionRate}`,
+      );
+    }
   }
 
   summary(): string[] {
@@ -76,6 +100,7 @@ export class FedAvg extends Strategy {
       `Sampling: fraction train ${this.fractionTrain} | evaluate ${this.fractionEvaluate}`,
       `Minimum nodes: train ${this.minTrainNodes} | evaluate ${this.minEvaluateNodes} | available ${this.minAvailableNodes}`,
       `Keys: weighted by '${this.weightedByKey}', arrays '${this.arrayrecordKey}', config '${this.configrecordKey}'`,
+      `Failures: accepted ${this.acceptFailures} | minimum completion rate ${this.minCompletionRate}`,
     ];
   }
 
@@ -118,15 +143,8 @@ export class FedAvg extends Strategy {
     replies: readonly Message[],
     grid: Grid,
   ): Promise<[ArrayRecord | undefined, MetricRecord | undefined]> {
-    const valid = this.checkAndLogReplies(replies, "aggregate_train", true, grid);
+    const valid = this.validTrainReplies(replies, grid);
     if (valid.length === 0) return [undefined, undefined];
-    if (valid.length < this.minTrainNodes) {
-      // Too few results to trust an average: keep the current model for this round.
-      grid.observer.log(
-        `aggregate_train: only ${valid.length} of the ${this.minTrainNodes} results needed (minTrainNodes); the model stays as it was`,
-      );
-      return [undefined, undefined];
-    }
     return [
       aggregateArrayRecords(valid, this.weightedByKey),
       this.trainMetricsAggrFn(valid, this.weightedByKey),
@@ -171,7 +189,26 @@ export class FedAvg extends Strategy {
     return sampled.map((nodeId) => grid.createMessage(content, messageType, nodeId));
   }
 
-  /** Splits off error replies (logged), checks the rest and puts them in content order. */
+  /**
+   * The train replies to aggregate, as `checkAndLogReplies` gives them; none (logged) when
+   * fewer than `minTrainNodes` succeeded, too few to trust: the model stays as it was.
+   */
+  protected validTrainReplies(replies: readonly Message[], grid: Grid): RecordDict[] {
+    const valid = this.checkAndLogReplies(replies, "aggregate_train", true, grid);
+    if (valid.length > 0 && valid.length < this.minTrainNodes) {
+      grid.observer.log(
+        `aggregate_train: only ${valid.length} of the ${this.minTrainNodes} results needed (minTrainNodes); the model stays as it was`,
+      );
+      return [];
+    }
+    return valid;
+  }
+
+  /**
+   * Splits off error replies (logged), checks the rest and puts them in content order.
+   * Gives none when the round is refused (`acceptFailures`, `minCompletionRate`): the
+   * log line says why.
+   */
   protected checkAndLogReplies(
     replies: readonly Message[],
     phase: string,
@@ -179,12 +216,33 @@ export class FedAvg extends Strategy {
     grid: Grid,
   ): RecordDict[] {
     const errors = replies.filter((r) => r.hasError());
-    const valid = orderByContent(replies.filter((r) => !r.hasError()));
-    grid.observer.log(`${phase}: Received ${valid.length} results and ${errors.length} failures`);
+    const succeeded = replies.filter((r) => !r.hasError());
+    grid.observer.log(
+      `${phase}: Received ${succeeded.length} results and ${errors.length} failures`,
+    );
     for (const reply of errors)
       grid.observer.log(`  > error in reply from node ${reply.metadata.srcNodeId}: ${reply.error}`);
-    const contents = valid.map((r) => r.content);
+    const refusal = this.refusalReason(replies.length, errors.length);
+    if (refusal !== undefined) {
+      const outcome = isTrain ? "the model stays as it was" : "no metrics this round";
+      grid.observer.log(`${phase}: round refused: ${refusal}; ${outcome}`);
+      return [];
+    }
+    const contents = orderByContent(succeeded).map((r) => r.content);
     checkReplyConsistency(contents, this.weightedByKey, isTrain);
     return contents;
+  }
+
+  /** Why a round with `failed` errors among `sent` replies is refused, if it is. */
+  private refusalReason(sent: number, failed: number): string | undefined {
+    if (sent === 0) return undefined;
+    if (failed > 0 && !this.acceptFailures) {
+      return `${failed} of ${sent} replies failed and acceptFailures is false`;
+    }
+    const completed = sent - failed;
+    if (completed / sent < this.minCompletionRate) {
+      return `only ${completed} of ${sent} instructions completed (rate ${(completed / sent).toFixed(2)}), below minCompletionRate ${this.minCompletionRate}`;
+    }
+    return undefined;
   }
 }

@@ -1,0 +1,127 @@
+import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import type { Grid } from "../app/grid.ts";
+import type { Message } from "../message/message.ts";
+import type { Array } from "../records/array.ts";
+import { ArrayRecord } from "../records/array-record.ts";
+import type { ConfigRecord } from "../records/config-record.ts";
+import type { MetricRecord } from "../records/metric-record.ts";
+import type { RecordDict } from "../records/record-dict.ts";
+import { FedAvg, type FedAvgOptions } from "./fedavg.ts";
+import { arraysOf, fromFloat64, toFloat64 } from "./float-arrays.ts";
+
+export interface QFedAvgOptions extends FedAvgOptions {
+  /** The nodes' learning rate; L = 1 / it estimates the Lipschitz constant. Required. */
+  clientLearningRate: number;
+  /** Fairness q: 0 weighs nodes as FedAvg, larger favours nodes with a higher loss. Default: 0.1. */
+  q?: number;
+  /** MetricRecord key of each node's training loss. Default: "train_loss". */
+  trainLossKey?: string;
+}
+
+/** The tiny constant Flower adds to every loss before raising it to a power. */
+const LOSS_EPSILON = 1e-10;
+
+/**
+ * q-FedAvg (Li et al., 2020), as Flower 1.28's `QFedAvg`. With L = 1 / clientLearningRate,
+ * each node k with loss F_k and model w_k gives Δ_k = F_k^q · L·(w − w_k) and
+ * h_k = q·F_k^(q−1)·‖L·(w − w_k)‖² + L·F_k^q (F_k + 1e-10, as Flower); the new model is
+ * w − Σ Δ_k / Σ h_k. Metrics are aggregated as FedAvg's.
+ */
+export class QFedAvg extends FedAvg {
+  readonly clientLearningRate: number;
+  readonly q: number;
+  readonly trainLossKey: string;
+  /** The global model the current round trains from. */
+  protected currentArrays: ArrayRecord | undefined;
+
+  constructor(options: QFedAvgOptions) {
+    super(options);
+    this.clientLearningRate = options.clientLearningRate;
+    this.q = options.q ?? 0.1;
+    this.trainLossKey = options.trainLossKey ?? "train_loss";
+  }
+
+  override summary(): string[] {
+    return [
+      `QFedAvg: client learning rate ${this.clientLearningRate} | q ${this.q} | train loss key '${this.trainLossKey}'`,
+      ...super.summary(),
+    ];
+  }
+
+  override configureTrain(
+    serverRound: number,
+    arrays: ArrayRecord,
+    config: ConfigRecord,
+    grid: Grid,
+  ): Promise<Message[]> {
+    this.currentArrays = arrays;
+    return super.configureTrain(serverRound, arrays, config, grid);
+  }
+
+  override async aggregateTrain(
+    _serverRound: number,
+    replies: readonly Message[],
+    grid: Grid,
+  ): Promise<[ArrayRecord | undefined, MetricRecord | undefined]> {
+    const valid = this.validTrainReplies(replies, grid);
+    if (valid.length === 0) return [undefined, undefined];
+    const current = this.currentArrays;
+    if (current === undefined) {
+      throw new FedbridgeError(
+        Code.FailedPrecondition,
+        "QFedAvg: no current model; configureTrain must run before aggregateTrain",
+      );
+    }
+    const lipschitz = 1 / this.clientLearningRate;
+    const global = [...current.values()].map(toFloat64);
+    const sumDelta = global.map((g) => new Float64Array(g.length));
+    let sumH = 0;
+    for (const content of valid) {
+      const local = [...arraysOf(content).values()].map(toFloat64);
+      if (local.length !== global.length) {
+        throw new FedbridgeError(
+          Code.FailedPrecondition,
+          `QFedAvg: a reply has ${local.length} arrays, the model ${global.length}`,
+        );
+      }
+      const loss = this.trainLoss(content) + LOSS_EPSILON;
+      const lossPowQ = loss ** this.q;
+      let squaredNorm = 0;
+      global.forEach((g, a) => {
+        const l = local[a] as Float64Array;
+        const sum = sumDelta[a] as Float64Array;
+        for (let j = 0; j < g.length; j++) {
+          const grad = lipschitz * ((g[j] as number) - (l[j] as number));
+          squaredNorm += grad * grad;
+          sum[j] = (sum[j] as number) + lossPowQ * grad;
+        }
+      });
+      sumH += this.q * loss ** (this.q - 1) * squaredNorm + lipschitz * lossPowQ;
+    }
+    const out = new ArrayRecord();
+    [...current].forEach(([key, array], a) => {
+      const g = global[a] as Float64Array;
+      const sum = sumDelta[a] as Float64Array;
+      out.set(
+        key,
+        fromFloat64(
+          g.map((w, j) => w - (sum[j] as number) / sumH),
+          array as Array,
+        ),
+      );
+    });
+    return [out, this.trainMetricsAggrFn(valid, this.weightedByKey)];
+  }
+
+  private trainLoss(content: RecordDict): number {
+    const [metrics] = content.metricRecords.values();
+    const loss = metrics?.get(this.trainLossKey);
+    if (typeof loss !== "number" && typeof loss !== "bigint") {
+      throw new FedbridgeError(
+        Code.FailedPrecondition,
+        `QFedAvg: each reply's MetricRecord needs the training loss as a number under '${this.trainLossKey}' (trainLossKey)`,
+      );
+    }
+    return Number(loss);
+  }
+}
