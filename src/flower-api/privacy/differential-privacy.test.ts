@@ -9,25 +9,7 @@ import {
   getNorm,
   localDpStdDev,
 } from "./differential-privacy.ts";
-
-/**
- * Checks that `samples` look drawn from N(0, sigma²). The sample variance S² of n normal
- * draws satisfies (n−1)S²/σ² ~ χ²(n−1), which for large n is close to N(n−1, 2(n−1)): so
- * S²/σ² − 1 has standard deviation √(2/(n−1)). Five of those (a two-sided tail of 6e-7) is
- * the bound; for n = 200,000 it is 1.6 %, so a standard deviation off by 1 % or more fails.
- * The mean has standard deviation σ/√n, also bounded at five.
- */
-export function expectNormalSamples(samples: ArrayLike<number>, sigma: number): void {
-  const n = samples.length;
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += samples[i] as number;
-  const mean = sum / n;
-  let squares = 0;
-  for (let i = 0; i < n; i++) squares += ((samples[i] as number) - mean) ** 2;
-  const variance = squares / (n - 1);
-  expect(Math.abs(variance / sigma ** 2 - 1)).toBeLessThan(5 * Math.sqrt(2 / (n - 1)));
-  expect(Math.abs(mean)).toBeLessThan((5 * sigma) / Math.sqrt(n));
-}
+import { expectNormalSamples } from "./dp-test-helpers.ts";
 
 describe("addGaussianNoiseInplace", () => {
   it("draws noise of the configured standard deviation (chi-square bound)", () => {
