@@ -18,7 +18,10 @@ app.train((msg, context) => {
   // Every random choice is seeded from (run seed, partition, round): runs are reproducible.
   const rng = createRng(seed(context), context.nodeConfig["partition-id"] as number, round);
   const epochs = Number(context.runConfig["local-epochs"]);
-  const { loss } = train(model, data, epochs, Number(context.runConfig.lr), rng);
+  // FedProx sends proximal-mu: then SGD also pulls the model towards the global one.
+  const mu = msg.content.configRecords.get("config")?.get("proximal-mu");
+  const proximal = mu === undefined ? undefined : { mu: Number(mu), globalModel: modelFrom(msg) };
+  const { loss } = train(model, data, epochs, Number(context.runConfig.lr), rng, proximal);
   const arrays = ArrayRecord.fromTypedArrays([
     { values: model.weights, shape: [model.weights.length] },
     { values: model.bias, shape: [1] },

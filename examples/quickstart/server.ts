@@ -1,4 +1,5 @@
-import { ArrayRecord, ConfigRecord, FedAvg, ServerApp } from "fedbridge";
+import { ArrayRecord, ConfigRecord, ServerApp } from "fedbridge";
+import { strategyFromConfig } from "./strategies.ts";
 import { initialModel } from "./task.ts";
 
 export const app = new ServerApp();
@@ -6,7 +7,8 @@ export const app = new ServerApp();
 app.main(async (grid, context) => {
   const numFeatures = Number(context.runConfig["num-features"]);
   const { weights, bias } = initialModel(Number(context.runConfig.seed ?? 0), numFeatures);
-  const strategy = new FedAvg({ fractionTrain: 1, fractionEvaluate: 1 });
+  // Run config `strategy` picks it (default fedavg); see strategies.ts.
+  const strategy = strategyFromConfig(context.runConfig);
   return strategy.start({
     grid,
     initialArrays: ArrayRecord.fromTypedArrays([

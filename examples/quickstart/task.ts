@@ -54,13 +54,24 @@ export function initialModel(seed: number, numFeatures: number): Model {
   };
 }
 
-/** Plain SGD, one example at a time, in an order drawn from `rng`. Updates `model` in place. */
+/** FedProx's proximal term (μ/2)·‖w − w_global‖², which adds μ·(w − w_global) to the gradient. */
+export interface Proximal {
+  mu: number;
+  /** The global model this round started from. */
+  globalModel: Model;
+}
+
+/**
+ * Plain SGD, one example at a time, in an order drawn from `rng`. Updates `model` in place.
+ * With `proximal` (FedProx), each step also pulls the model towards the global one.
+ */
 export function train(
   model: Model,
   data: Dataset,
   epochs: number,
   lr: number,
   rng: Rng,
+  proximal?: Proximal,
 ): { loss: number } {
   const order = Array.from({ length: data.numExamples }, (_, i) => i);
   let loss = 0;
@@ -73,14 +84,23 @@ export function train(
       loss += crossEntropy(p, y);
       const g = Math.fround(lr * (p - y));
       for (let j = 0; j < data.numFeatures; j++) {
-        model.weights[j] =
-          (model.weights[j] as number) -
-          Math.fround(g * (data.features[i * data.numFeatures + j] as number));
+        const w = model.weights[j] as number;
+        let next = w - Math.fround(g * (data.features[i * data.numFeatures + j] as number));
+        if (proximal) next -= pull(proximal, lr, w, proximal.globalModel.weights[j] as number);
+        model.weights[j] = next;
       }
-      model.bias[0] = (model.bias[0] as number) - g;
+      const b = model.bias[0] as number;
+      let nextBias = b - g;
+      if (proximal) nextBias -= pull(proximal, lr, b, proximal.globalModel.bias[0] as number);
+      model.bias[0] = nextBias;
     }
   }
   return { loss: loss / data.numExamples };
+}
+
+/** lr·μ·(w − w_global): the proximal term's share of one SGD step. */
+function pull(proximal: Proximal, lr: number, w: number, globalW: number): number {
+  return Math.fround(lr * proximal.mu * (w - globalW));
 }
 
 export function evaluate(model: Model, data: Dataset): { loss: number; accuracy: number } {
