@@ -37,6 +37,39 @@ export type { Metadata } from "./message/metadata.ts";
 export { DEFAULT_TTL, SERVER_NODE_ID } from "./message/metadata.ts";
 export type { DeflatedObject } from "./objects/deflate.ts";
 export { ARRAY_CHUNK_SIZE, computeMessageId, deflateMessage } from "./objects/deflate.ts";
+export { adaptiveClippingMod, fixedClippingMod } from "./privacy/centraldp-mods.ts";
+export type { AdaptiveNoiseParams, FloatArray } from "./privacy/differential-privacy.ts";
+export {
+  addGaussianNoiseInplace,
+  clipInputsInplace,
+  computeAdaptiveNoiseParams,
+  computeClipModelUpdate,
+  computeStdv,
+  getNorm,
+  KEY_CLIPPING_NORM,
+  KEY_NORM_BIT,
+  localDpStdDev,
+} from "./privacy/differential-privacy.ts";
+export type { DifferentialPrivacyAdaptiveClippingOptions } from "./privacy/dp-adaptive-clipping.ts";
+export {
+  DifferentialPrivacyClientSideAdaptiveClipping,
+  DifferentialPrivacyServerSideAdaptiveClipping,
+} from "./privacy/dp-adaptive-clipping.ts";
+export type { DifferentialPrivacyFixedClippingOptions } from "./privacy/dp-fixed-clipping.ts";
+export {
+  DifferentialPrivacyClientSideFixedClipping,
+  DifferentialPrivacyServerSideFixedClipping,
+} from "./privacy/dp-fixed-clipping.ts";
+export type { PrivacyReportOptions, ScalarWriter } from "./privacy/dp-strategy.ts";
+export { DifferentialPrivacyStrategy } from "./privacy/dp-strategy.ts";
+export { LocalDpMod } from "./privacy/local-dp-mod.ts";
+export type { PrivacySpent, RdpAccountant } from "./privacy/rdp-accountant.ts";
+export {
+  computeRdp,
+  createRdpAccountant,
+  DEFAULT_RDP_ORDERS,
+  getPrivacySpent,
+} from "./privacy/rdp-accountant.ts";
 export type { Rng } from "./random.ts";
 export { createRng, deriveSeed } from "./random.ts";
 export type { ArrayInit, TensorFactory, TensorLike } from "./records/array.ts";
