@@ -2,10 +2,16 @@ import { z } from "zod";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { createExcludeVars, excludeVarsArgs } from "./exclude-vars.ts";
 import type { Filter } from "./filter.ts";
+import { createGaussianPrivacy, gaussianPrivacyArgs } from "./gaussian-privacy.ts";
+import { createPercentilePrivacy, percentilePrivacyArgs } from "./percentile-privacy.ts";
+import { createSvtPrivacy, svtPrivacyArgs } from "./svt-privacy.ts";
 
 /** The built-in filters by name: each one's arguments (checked) and how to make it. */
 const FILTERS: Record<string, { args: z.ZodType; create: (args: never) => Filter }> = {
   ExcludeVars: { args: excludeVarsArgs, create: createExcludeVars },
+  PercentilePrivacy: { args: percentilePrivacyArgs, create: createPercentilePrivacy },
+  SVTPrivacy: { args: svtPrivacyArgs, create: createSvtPrivacy },
+  GaussianPrivacy: { args: gaussianPrivacyArgs, create: createGaussianPrivacy },
 };
 
 export const FILTER_NAMES = Object.keys(FILTERS);

@@ -1,0 +1,33 @@
+import { z } from "zod";
+import {
+  createSecureRandom,
+  createSeededRandom,
+  type SeededRandom,
+} from "../../core/seeded-random.ts";
+import type { FilterContext } from "./filter.ts";
+
+/**
+ * A randomized filter's `seed` argument. With it, the filter's draws are fixed by the seed and
+ * the task (site, job, task, direction, round), so a run can be replayed; whoever knows the seed
+ * can also replay the noise and take it off, so it belongs in the site's privacy.json, never in
+ * a job's config. Without it, every call draws fresh noise from the operating system's entropy.
+ */
+export const seedArg = z.union([z.string(), z.number()]).optional();
+
+/** The random stream of one call of filter `filter`. */
+export function filterRandom(
+  filter: string,
+  seed: string | number | undefined,
+  context: FilterContext,
+): SeededRandom {
+  if (seed === undefined) return createSecureRandom();
+  return createSeededRandom(
+    filter,
+    seed,
+    context.site,
+    context.jobId,
+    context.task,
+    context.direction,
+    context.round ?? null,
+  );
+}
