@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { setHostTrackingSink } from "../../tracking/summary-writer.ts";
+import type { TrackingEvent } from "../../tracking/tracking-event.ts";
 import { ClientApp } from "../app/client-app.ts";
 import { FedAvg } from "../strategy/fedavg.ts";
 import { fixedClippingMod } from "./centraldp-mods.ts";
@@ -74,6 +76,28 @@ describe("DifferentialPrivacyServerSideFixedClipping", () => {
     expect(privacyLines).toHaveLength(3);
     expect(privacyLines[2]).toContain(`ε = ${epsilonAfter(0.5, 1.1, 3).toFixed(4)}, δ = 0.00001`);
     expect(lines).toContain("  DP settings:");
+  });
+
+  it("logs to the host's tracking by default (a run with --out, a deployment, the bridge)", async () => {
+    const events: TrackingEvent[] = [];
+    setHostTrackingSink({ write: (event) => void events.push(event) });
+    try {
+      const { grid } = loggingGrid();
+      for (let i = 0; i < 2; i++) grid.addNode(updatingNode([0.1]));
+      const strategy = new DifferentialPrivacyServerSideFixedClipping(
+        new FedAvg({ fractionEvaluate: 0 }),
+        { noiseMultiplier: 1, clippingNorm: 1, numSampledClients: 2 },
+      );
+      await strategy.start({ grid, initialArrays: model([0]), numRounds: 2 });
+    } finally {
+      setHostTrackingSink(undefined);
+    }
+    const epsilons = events.filter((e) => e.kind === "scalar" && e.tag === "privacy/epsilon");
+    expect(epsilons.map((e) => e.step)).toEqual([1, 2]);
+    expect(epsilons.map((e) => (e.kind === "scalar" ? e.value : 0))).toEqual([
+      epsilonAfter(1, 1, 1),
+      epsilonAfter(1, 1, 2),
+    ]);
   });
 
   it("reports ε = ∞ to the log, and no epsilon to tracking, without noise", async () => {

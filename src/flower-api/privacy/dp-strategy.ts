@@ -69,6 +69,7 @@ export abstract class DifferentialPrivacyStrategy extends Strategy {
     if (!(this.targetDelta > 0 && this.targetDelta < 1))
       throw invalid(`targetDelta must be in (0, 1); got ${this.targetDelta}`);
     this.#writerOption = options.writer;
+    this.#writer = options.writer || undefined;
   }
 
   /** The noise multiplier the accountant composes each round (z for the whole mechanism). */
@@ -95,11 +96,14 @@ export abstract class DifferentialPrivacyStrategy extends Strategy {
     this.#accountant = createRdpAccountant();
     this.#spent = undefined;
     const owned = this.#writerOption === undefined ? new SummaryWriter() : undefined;
-    this.#writer = owned ?? (this.#writerOption || undefined);
+    if (owned) this.#writer = owned;
     try {
       return await super.start(options);
     } finally {
-      await owned?.close();
+      if (owned) {
+        this.#writer = undefined;
+        await owned.close();
+      }
     }
   }
 
