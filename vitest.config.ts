@@ -8,6 +8,7 @@ export default defineConfig({
     // Example apps import the package by name; in tests that is this checkout.
     alias: {
       "fedbridge/tracking": src("tracking/index.ts"),
+      "fedbridge/runtime": src("flare-runtime/index.ts"),
       "fedbridge/ml": src("ml/index.ts"),
       fedbridge: src("index.ts"),
     },

@@ -8,6 +8,7 @@ const entries = {
   fedbridge: "src/index.ts",
   "fedbridge/ml": "src/ml/index.ts",
   "fedbridge/tracking": "src/tracking/index.ts",
+  "fedbridge/runtime": "src/flare-runtime/index.ts",
 };
 const bare = /^(?![./]|[a-z]+:)/;
 

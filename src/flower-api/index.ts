@@ -1,5 +1,6 @@
 // The Flower-style API: Flower 1.28's names in camelCase.
 
+export type { NumericDtype, NumericTypedArray } from "../core/npy.ts";
 export {
   hasWasmSimd,
   weightedSumFloat32,
@@ -80,7 +81,6 @@ export type { ConfigValue } from "./records/config-record.ts";
 export { ConfigRecord } from "./records/config-record.ts";
 export type { MetricValue } from "./records/metric-record.ts";
 export { MetricRecord } from "./records/metric-record.ts";
-export type { NumericDtype, NumericTypedArray } from "../core/npy.ts";
 export type { AnyRecord } from "./records/record-dict.ts";
 export { RecordDict } from "./records/record-dict.ts";
 export {

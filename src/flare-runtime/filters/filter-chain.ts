@@ -9,8 +9,8 @@ export type FilterChains = Record<FilterDirection, Filter[]>;
 
 /** The filters a job adds (its config's `filters`), each way. */
 export interface JobFilters {
-  taskData?: unknown[];
-  taskResult?: unknown[];
+  taskData?: unknown[] | undefined;
+  taskResult?: unknown[] | undefined;
 }
 
 /**

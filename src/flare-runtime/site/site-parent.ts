@@ -4,11 +4,15 @@ import pino from "pino";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { pinoCellLogger } from "../cell/cell-logger.ts";
 import { type CellSite, cellSiteOptionsFromKit, createCellSite } from "../cell/cell-site.ts";
-import { JobProcessHost } from "../job/job-process-host.ts";
+import { checkPrivacyPolicy, type JobFilters, siteFilterChains } from "../filters/filter-chain.ts";
+import { type JobProcessEvents, JobProcessHost } from "../job/job-process-host.ts";
+import type { JobStart } from "../job/job-protocol.ts";
 import type { Payload } from "../job/job-runner.ts";
 import { decodePayload, encodePayload } from "../job/payload-codec.ts";
 import { BUILTIN_RUNNERS, type RunnerRegistry, runnerUrl } from "../job/runner-registry.ts";
+import { decodeTaskFrame } from "../job/task-frame.ts";
 import { type SignedJobBundle, unpackJobBundle } from "../jobs/job-bundle.ts";
+import { KIT_FILES } from "../provision/kit-config.ts";
 import { readStartupKit } from "../provision/read-startup-kit.ts";
 
 export interface SiteParentOptions {
@@ -45,6 +49,8 @@ export async function startSiteParent(options: SiteParentOptions): Promise<SiteP
       Code.InvalidArgument,
       `${options.kitDir} is a ${kit.type} kit, not a site's`,
     );
+  // A privacy.json with an unknown filter or bad arguments stops the site here, naming it.
+  checkPrivacyPolicy(kit.privacy, join(kit.dir, KIT_FILES.privacy));
   const workspace = resolve(options.workspace ?? kit.dir);
   mkdirSync(join(workspace, "jobs"), { recursive: true });
   const log = pino(
@@ -56,6 +62,8 @@ export async function startSiteParent(options: SiteParentOptions): Promise<SiteP
   );
   const runners = { ...BUILTIN_RUNNERS, ...options.runners };
   const jobs = new Map<string, JobProcessHost>();
+  /** Each running job's deployment, to start its process again if it dies mid-job. */
+  const deployments = new Map<string, { init: JobStart; events: JobProcessEvents }>();
   const identity = cellSiteOptionsFromKit(kit);
   const cell = createCellSite({
     ...identity,
@@ -76,7 +84,8 @@ export async function startSiteParent(options: SiteParentOptions): Promise<SiteP
 
   cell.handle("deploy", async ({ payload }) => {
     const deployment = decodePayload<Deployment>(await payload.bytes(), "deployment");
-    if (jobs.has(deployment.jobId)) return new Uint8Array(); // a resent deploy: already running
+    // A resent deploy, or the server restarted: the job is already here.
+    if (deployments.has(deployment.jobId)) return new Uint8Array();
     const dir = join(workspace, "jobs", deployment.jobId);
     // Nothing of the job runs before its signature, hash and files are checked.
     const {
@@ -88,38 +97,68 @@ export async function startSiteParent(options: SiteParentOptions): Promise<SiteP
       { job: deployment.jobId },
       `job ${deployment.jobId} (${meta.name}) signed by ${signer.name}: starting`,
     );
-    const host = new JobProcessHost(
-      {
-        role: "site",
-        jobId: deployment.jobId,
-        runnerUrl: runnerUrl(runners, meta.app),
-        config: deployment.config,
-        dir: appDir,
-        workspace: dir,
-        sites: [kit.config.name, ...deployment.sites],
-      },
-      {
-        log: (line) => log.info({ job: deployment.jobId }, line),
-        // Tracking events go to the server, which checks and stores them (fire and forget).
-        tracking: (events) =>
-          void cell
-            .request("tracking", encodePayload({ jobId: deployment.jobId, events }))
-            .catch((error) =>
-              log.warn(
-                `tracking events of job ${deployment.jobId} lost: ${FedbridgeError.from(error).message}`,
-              ),
-            ),
-      },
+    // The job's privacy scope must exist here, and its filters be known, before it runs.
+    siteFilterChains(
+      kit.config.name,
+      kit.privacy,
+      deployment.config.privacyScope as string | undefined,
+      deployment.config.filters as JobFilters | undefined,
     );
-    jobs.set(deployment.jobId, host);
+    const init: JobStart = {
+      type: "start",
+      role: "site",
+      jobId: deployment.jobId,
+      runnerUrl: runnerUrl(runners, meta.app),
+      config: deployment.config,
+      dir: appDir,
+      workspace: dir,
+      sites: [kit.config.name, ...deployment.sites],
+      privacy: kit.privacy,
+    };
+    const events: JobProcessEvents = {
+      log: (line) => log.info({ job: deployment.jobId }, line),
+      // Tracking events go to the server, which checks and stores them (fire and forget).
+      tracking: (events) =>
+        void cell
+          .request("tracking", encodePayload({ jobId: deployment.jobId, events }))
+          .catch((error) =>
+            log.warn(
+              `tracking events of job ${deployment.jobId} lost: ${FedbridgeError.from(error).message}`,
+            ),
+          ),
+    };
+    deployments.set(deployment.jobId, { init, events });
+    launch(deployment.jobId);
+    return new Uint8Array();
+  });
+
+  /** Starts (or starts again) the process of a deployed job. */
+  const launch = (jobId: string): JobProcessHost | undefined => {
+    const deployment = deployments.get(jobId);
+    if (deployment === undefined) return undefined;
+    const { type: _, ...init } = deployment.init;
+    const host = new JobProcessHost(init, deployment.events);
+    jobs.set(jobId, host);
     void host.exited.then((exit) => {
-      jobs.delete(deployment.jobId);
+      if (jobs.get(jobId) === host) jobs.delete(jobId);
       log.info(
-        { job: deployment.jobId },
-        `job ${deployment.jobId} process ended${exit.reason ? `: ${exit.reason}` : ""}`,
+        { job: jobId },
+        `job ${jobId} process ended${exit.reason ? `: ${exit.reason}` : ""}`,
       );
     });
-    return new Uint8Array();
+    return host;
+  };
+  /** The job's process; one that died mid-job is started again for its next task. */
+  const jobProcess = (jobId: string): JobProcessHost => {
+    const host = jobs.get(jobId) ?? launch(jobId);
+    if (host === undefined)
+      throw new FedbridgeError(Code.NotFound, `job ${jobId} is not running at ${kit.config.name}`);
+    return host;
+  };
+
+  cell.handle("task", async ({ payload }) => {
+    const task = decodeTaskFrame(await payload.bytes());
+    return (await jobProcess(task.jobId).request(task.topic, task.body)) as Uint8Array;
   });
 
   cell.handle("job", async ({ payload }) => {
@@ -131,14 +170,12 @@ export async function startSiteParent(options: SiteParentOptions): Promise<SiteP
       await payload.bytes(),
       "job request",
     );
-    const host = jobs.get(jobId);
-    if (host === undefined)
-      throw new FedbridgeError(Code.NotFound, `job ${jobId} is not running at ${kit.config.name}`);
-    return encodePayload(await host.request(topic, body));
+    return encodePayload(await jobProcess(jobId).request(topic, body));
   });
 
   cell.handle("stop", async ({ payload }) => {
     const { jobId } = decodePayload<{ jobId: string }>(await payload.bytes(), "stop request");
+    deployments.delete(jobId);
     await jobs.get(jobId)?.stop();
     return new Uint8Array();
   });
@@ -149,6 +186,7 @@ export async function startSiteParent(options: SiteParentOptions): Promise<SiteP
   return {
     cell,
     async close() {
+      deployments.clear();
       await Promise.all([...jobs.values()].map((host) => host.stop(1000)));
       await cell.close();
     },

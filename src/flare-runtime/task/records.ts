@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { decodeNpy, encodeNpy } from "../../core/npy.ts";
@@ -115,4 +116,11 @@ export function removeArrays(records: RecordDict, drop: (entry: ArrayEntry) => b
     item.value.value.items = kept;
   }
   return removed;
+}
+
+/** SHA-256 over every array's bytes, in order: a model's fingerprint. */
+export function arraysSha256(records: RecordDict): string {
+  const hash = createHash("sha256");
+  for (const array of protoArrays(records)) hash.update(array.data);
+  return hash.digest("hex");
 }

@@ -1,0 +1,36 @@
+import type { Shareable } from "../task/shareable.ts";
+
+/** How a site's part in a task ended. */
+export const ReturnCode = {
+  OK: "OK",
+  /** No result before the task's timeout, or before the task ended without it. */
+  TIMEOUT: "TIMEOUT",
+  /** The site's executor (or a filter) failed; the message says why. */
+  ERROR: "ERROR",
+  /** The site, or its job process, is gone. */
+  CLIENT_DEAD: "CLIENT_DEAD",
+  /** The job was aborted. */
+  ABORTED: "ABORTED",
+} as const;
+export type ReturnCode = (typeof ReturnCode)[keyof typeof ReturnCode];
+
+/** A unit of work for sites: routed by `name` to an executor there. */
+export interface Task {
+  name: string;
+  data: Shareable;
+  /** Seconds a site has to answer; 0 for no limit. Default: 0. */
+  timeout?: number;
+}
+
+/** One site's answer to a task. */
+export interface TaskResult {
+  site: string;
+  code: ReturnCode;
+  /** Why the code is not OK. */
+  message?: string;
+  /**
+   * The result, for OK: read once. Results wait on disk until read, so a workflow holding
+   * several 400 MB results holds paths, not models.
+   */
+  read(): Promise<Shareable>;
+}

@@ -1,0 +1,48 @@
+// fedbridge/runtime: the runtime's job model, FLARE-style: a controller and workflows on the
+// server, executors and privacy filters at the sites, tasks carrying flwr.proto records.
+
+export type {
+  BroadcastOptions,
+  RelayOptions,
+  SendOptions,
+} from "./controller/controller.ts";
+export { Controller } from "./controller/controller.ts";
+export type { Executor, ExecutorContext } from "./controller/executor.ts";
+export type { Task, TaskResult } from "./controller/task.ts";
+export { ReturnCode } from "./controller/task.ts";
+export type { Filter, FilterContext, FilterDirection } from "./filters/filter.ts";
+export type { FilterChains, JobFilters } from "./filters/filter-chain.ts";
+export { applyFilters, checkPrivacyPolicy, siteFilterChains } from "./filters/filter-chain.ts";
+export { createFilter, FILTER_NAMES } from "./filters/filter-registry.ts";
+export type {
+  JobInfo,
+  JobRunner,
+  ServerJobContext,
+  SiteJobContext,
+  SiteReply,
+} from "./job/job-runner.ts";
+export type { ArrayEntry } from "./task/records.ts";
+export {
+  arrayEntries,
+  arrayRecord,
+  arraysSha256,
+  float32Array,
+  float32Values,
+  metricValues,
+  NUMPY_STYPE,
+  recordDict,
+  removeArrays,
+} from "./task/records.ts";
+export type { Shareable } from "./task/shareable.ts";
+export { createShareable, DataKind, MetaKey } from "./task/shareable.ts";
+export { decodeShareable, encodeShareable, joinPieces } from "./task/shareable-codec.ts";
+export type { Aggregate } from "./workflows/in-time-aggregator.ts";
+export { InTimeAggregator } from "./workflows/in-time-aggregator.ts";
+export type { WorkflowJobConfig } from "./workflows/job-config.ts";
+export { parseWorkflowJobConfig } from "./workflows/job-config.ts";
+export type {
+  ModelPersistor,
+  Workflow,
+  WorkflowContext,
+  WorkflowState,
+} from "./workflows/workflow.ts";

@@ -1,0 +1,52 @@
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { z } from "zod";
+import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { createCrossSiteEval, crossSiteEvalArgs } from "./cross-site-eval.ts";
+import { createCyclic, cyclicArgs } from "./cyclic.ts";
+import { createScatterAndGather, scatterAndGatherArgs } from "./scatter-and-gather.ts";
+import type { Workflow } from "./workflow.ts";
+
+/** The built-in workflows by name: each one's arguments (checked) and how to make it. */
+const WORKFLOWS: Record<string, { args: z.ZodType; create: (args: never) => Workflow }> = {
+  ScatterAndGather: { args: scatterAndGatherArgs, create: createScatterAndGather },
+  Cyclic: { args: cyclicArgs, create: createCyclic },
+  CrossSiteEval: { args: crossSiteEvalArgs, create: createCrossSiteEval },
+};
+
+/** A built-in workflow by name, or the `workflow` a module of the job's folder exports. */
+export async function createWorkflow(
+  spec: { name: string; args?: Record<string, unknown> | undefined },
+  jobDir: string,
+): Promise<Workflow> {
+  const builtIn = WORKFLOWS[spec.name];
+  if (builtIn === undefined) {
+    if (!spec.name.startsWith("./"))
+      throw new FedbridgeError(
+        Code.InvalidArgument,
+        `unknown workflow '${spec.name}' (built in: ${Object.keys(WORKFLOWS).join(", ")}; or a module path such as ./my-workflow.ts)`,
+      );
+    const module = (await importFromJob(jobDir, spec.name)) as { workflow?: Workflow };
+    if (module.workflow === undefined)
+      throw new FedbridgeError(Code.InvalidArgument, `${spec.name} exports no workflow`);
+    return module.workflow;
+  }
+  const parsed = builtIn.args.safeParse(spec.args ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new FedbridgeError(
+      Code.InvalidArgument,
+      `workflow ${spec.name}: ${issue?.path.map(String).join(".") || "args"}: ${issue?.message}`,
+    );
+  }
+  return builtIn.create(parsed.data as never);
+}
+
+/** Imports a module of the job's folder; paths may not leave it. */
+export async function importFromJob(jobDir: string, path: string): Promise<unknown> {
+  const root = resolve(jobDir);
+  const file = resolve(join(root, path));
+  if (!file.startsWith(`${root}/`))
+    throw new FedbridgeError(Code.InvalidArgument, `${path} is outside the job's folder`);
+  return import(pathToFileURL(file).href);
+}

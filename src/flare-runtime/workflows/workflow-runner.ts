@@ -1,0 +1,97 @@
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { Controller } from "../controller/controller.ts";
+import type { Executor, ExecutorContext } from "../controller/executor.ts";
+import { applyFilters, type FilterChains, siteFilterChains } from "../filters/filter-chain.ts";
+import type { JobRunner, SiteJobContext } from "../job/job-runner.ts";
+import { arraysSha256 } from "../task/records.ts";
+import { decodeShareable, encodeShareable, joinPieces } from "../task/shareable-codec.ts";
+import { parseWorkflowJobConfig } from "./job-config.ts";
+import type { WorkflowState } from "./workflow.ts";
+import { createWorkflow, importFromJob } from "./workflow-registry.ts";
+
+/**
+ * The job runner `workflow`: a native runtime job, FLARE-style. The server part runs the
+ * job's workflows in order with a Controller; each site's part routes tasks by name to the
+ * job's executors, with the site's privacy filters (then the job's) on the way in and out.
+ */
+export const runner: JobRunner = {
+  async server(job) {
+    const config = parseWorkflowJobConfig(job.config);
+    const controller = new Controller(job);
+    const state: WorkflowState = { result: {} };
+    for (const spec of config.workflows) {
+      const workflow = await createWorkflow(spec, job.dir);
+      job.log(`workflow ${workflow.name} starts`);
+      await workflow.run({
+        controller,
+        job,
+        state,
+        importJobModule: async <T>(path: string) => (await importFromJob(job.dir, path)) as T,
+      });
+    }
+    if (state.model) {
+      await writeFile(join(job.workspace, "final-model.fbs"), encodeShareable(state.model));
+      state.result.finalArraysSha256 = arraysSha256(state.model.records);
+    }
+    job.setResult(state.result);
+  },
+
+  async site(topic, payload, job) {
+    const { executors, chains } = await siteSetup(job);
+    const executor = executors.get(topic);
+    if (executor === undefined)
+      throw new FedbridgeError(
+        Code.Unimplemented,
+        `no executor for task '${topic}' at ${job.site} (tasks: ${[...executors.keys()].join(", ")})`,
+      );
+    if (!(payload instanceof Uint8Array))
+      throw new FedbridgeError(Code.InvalidArgument, `task ${topic}: expected bytes`);
+    const data = decodeShareable(payload, `task ${topic}`);
+    const filterContext = {
+      site: job.site,
+      jobId: job.jobId,
+      task: topic,
+      round: typeof data.meta.round === "number" ? data.meta.round : undefined,
+    };
+    const filtered = await applyFilters(chains.taskData, data, {
+      ...filterContext,
+      direction: "taskData",
+    });
+    const context: ExecutorContext = {
+      site: job.site,
+      jobId: job.jobId,
+      jobSites: job.jobSites,
+      config: job.config,
+      workspace: job.workspace,
+      log: job.log,
+      signal: job.signal,
+    };
+    const result = await executor.execute(topic, filtered, context);
+    const out = await applyFilters(chains.taskResult, result, {
+      ...filterContext,
+      direction: "taskResult",
+    });
+    return joinPieces(encodeShareable(out));
+  },
+};
+
+let setup: Promise<{ executors: Map<string, Executor>; chains: FilterChains }> | undefined;
+
+/** A site's executors by task and its filter chains, made once per job process. */
+function siteSetup(job: SiteJobContext) {
+  setup ??= (async () => {
+    const config = parseWorkflowJobConfig(job.config);
+    const executors = new Map<string, Executor>();
+    for (const { tasks, path } of config.executors) {
+      const module = (await importFromJob(job.dir, path)) as { executor?: Executor };
+      if (module.executor === undefined)
+        throw new FedbridgeError(Code.InvalidArgument, `${path} exports no executor`);
+      for (const task of tasks) executors.set(task, module.executor);
+    }
+    const chains = siteFilterChains(job.site, job.privacy, config.privacyScope, config.filters);
+    return { executors, chains };
+  })();
+  return setup;
+}
