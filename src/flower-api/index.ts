@@ -96,6 +96,9 @@ export {
 export type { ValueKind } from "./records/typed-record.ts";
 export type { RunMode, RunSummaryJson } from "./run-output.ts";
 export { summarizeResult, writeRunOutput } from "./run-output.ts";
+export { SecAggPlusGrid } from "./secagg/secagg-plus-grid.ts";
+export { secaggPlusMod } from "./secagg/secagg-plus-mod.ts";
+export type { SecAggPlusOptions } from "./secagg/secagg-plus-options.ts";
 export type { SimulationOptions, SimulationOutcome } from "./simulation/run-simulation.ts";
 export { runSimulation } from "./simulation/run-simulation.ts";
 export {
