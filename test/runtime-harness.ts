@@ -15,6 +15,8 @@ export interface TestRuntime {
   /** The project's kits, by participant name. */
   kits: string;
   server: FedbridgeProcess;
+  /** Starts the server parent again (after the test killed it); `server` is the new one. */
+  restartServer(): Promise<FedbridgeProcess>;
   sites: Map<string, FedbridgeProcess>;
   startSite(name: string): FedbridgeProcess;
   /** `fedbridge admin --kit <admin> ...` as the project admin (or `as` another admin). */
@@ -28,6 +30,7 @@ export interface TestRuntime {
 export async function startTestRuntime(
   siteCount = 3,
   projectSites = Math.max(siteCount, 3),
+  options: { beforeSitesStart?: (kits: string) => Promise<void> } = {},
 ): Promise<TestRuntime> {
   const root = await mkdtemp(join(tmpdir(), "fedbridge-runtime-"));
   const port = await freePort();
@@ -46,29 +49,39 @@ export async function startTestRuntime(
   ]);
   if (provisioned.code !== 0) throw new Error(`provision failed: ${provisioned.stderr}`);
   const kits = join(root, "ws", "demo");
-  const server = startFedbridge([
-    "server",
-    "--kit",
-    join(kits, "server1"),
-    "--heartbeat-interval",
-    "1",
-  ]);
-  await server.waitFor(/listening on port/);
+  const startServer = async () => {
+    const server = startFedbridge([
+      "server",
+      "--kit",
+      join(kits, "server1"),
+      "--heartbeat-interval",
+      "1",
+    ]);
+    await server.waitFor(/listening on port/);
+    return server;
+  };
+  const server = await startServer();
   const sites = new Map<string, FedbridgeProcess>();
   const startSite = (name: string) => {
     const site = startFedbridge(["client", "--kit", join(kits, name)]);
     sites.set(name, site);
     return site;
   };
+  await options.beforeSitesStart?.(kits);
   for (const name of siteNames.slice(0, siteCount)) startSite(name);
   await Promise.all([...sites.values()].map((s) => s.waitFor(/connected to server1/)));
-  return {
+  const runtime: TestRuntime = {
     root,
     kits,
     server,
+    async restartServer() {
+      runtime.server = await startServer();
+      return runtime.server;
+    },
     sites,
     startSite,
     admin: (args, as = "admin@org-a.com") =>
       runFedbridge(["admin", "--kit", join(kits, as), ...args]),
   };
+  return runtime;
 }

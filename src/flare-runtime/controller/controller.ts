@@ -78,6 +78,8 @@ export class Controller {
         clearTimeout(timeoutTimer);
         clearTimeout(graceTimer);
         this.#job.signal.removeEventListener("abort", onAbort);
+        for (const site of targets)
+          if (!results.has(site)) this.#job.log(`${site}: ${label}: ${why}: ${message}`);
         resolve(targets.map((site) => results.get(site) ?? failed(site, why, message)));
       };
       const onAbort = () => finish(ReturnCode.ABORTED, "the job was aborted");

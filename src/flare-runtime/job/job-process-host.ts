@@ -65,6 +65,9 @@ export class JobProcessHost {
       this.#stderr = (this.#stderr + chunk.toString()).slice(-2000);
     });
     this.#child.on("message", (message: FromJob) => this.#onMessage(message, events));
+    // A child that dies while a message to it is on its way makes the send fail with EPIPE,
+    // reported as an "error" event: unheard, that would take the parent down with the job.
+    this.#child.on("error", (error) => events.log?.(`job process: ${error.message}`));
     this.exited = new Promise((resolve) => {
       this.#child.on("exit", (code, signal) => {
         for (const { reject } of this.#pending.values())
@@ -103,7 +106,8 @@ export class JobProcessHost {
   }
 
   #send(message: ToJob): void {
-    if (this.#child.connected) this.#child.send(message);
+    // A failed send means the job process is gone; its exit says so and fails what is pending.
+    if (this.#child.connected) this.#child.send(message, (error) => void error);
   }
 
   #onMessage(message: FromJob, events: JobProcessEvents): void {

@@ -139,6 +139,7 @@ export async function startSiteParent(options: SiteParentOptions): Promise<SiteP
     const { type: _, ...init } = deployment.init;
     const host = new JobProcessHost(init, deployment.events);
     jobs.set(jobId, host);
+    log.info({ job: jobId }, `job ${jobId} process ${host.pid} started`);
     void host.exited.then((exit) => {
       if (jobs.get(jobId) === host) jobs.delete(jobId);
       log.info(

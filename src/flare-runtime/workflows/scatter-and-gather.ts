@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { ReturnCode, type Task } from "../controller/task.ts";
+import type { JsonValue } from "../jobs/job-meta.ts";
 import { arrayEntries, float32Array, float32Values } from "../task/records.ts";
 import { DataKind, MetaKey, type Shareable } from "../task/shareable.ts";
 import { decodeShareable, encodeShareable } from "../task/shareable-codec.ts";
@@ -30,6 +31,13 @@ export const scatterAndGatherArgs = z.strictObject({
  * (see InTimeAggregator), and the average is the next model. After each round the model is
  * checkpointed, so a restarted server resumes at the next round with the same final model.
  */
+/** What result.json says of each round. */
+interface RoundRecord {
+  round: number;
+  sites: string[];
+  metrics: Record<string, number>;
+}
+
 export function createScatterAndGather(args: z.infer<typeof scatterAndGatherArgs>): Workflow {
   return {
     name: "ScatterAndGather",
@@ -38,9 +46,11 @@ export function createScatterAndGather(args: z.infer<typeof scatterAndGatherArgs
       const minResponses = Math.min(args.minResponses ?? sites.length, sites.length);
       let model: Shareable | undefined;
       let firstRound = 1;
+      let rounds: RoundRecord[] = [];
       if (job.resume) {
         model = decodeShareable(await job.resume.read(), "checkpoint");
         firstRound = job.resume.round + 1;
+        rounds = (model.meta.rounds ?? []) as unknown as RoundRecord[];
         controller.log(`ScatterAndGather: resuming at round ${firstRound} of ${args.numRounds}`);
       } else {
         model =
@@ -50,7 +60,6 @@ export function createScatterAndGather(args: z.infer<typeof scatterAndGatherArgs
           ).persistor?.load(job.config)) ??
           fail(`${args.persistor} exports no persistor`);
       }
-      const rounds: { round: number; sites: string[]; metrics: Record<string, number> }[] = [];
       for (let round = firstRound; round <= args.numRounds; round++) {
         controller.log(`ScatterAndGather: round ${round} of ${args.numRounds}`);
         const aggregator = new InTimeAggregator(sites);
@@ -79,14 +88,15 @@ export function createScatterAndGather(args: z.infer<typeof scatterAndGatherArgs
             `round ${round}: ${used} usable results, ${minResponses} needed (minResponses)${why ? `: ${why}` : ""}`,
           );
         }
+        rounds.push({ round, sites: aggregate.sites, metrics: aggregate.metrics });
         model = {
           kind: DataKind.WEIGHTS,
           records:
             sent !== undefined ? addInPlace(sent, aggregate.records).records : aggregate.records,
-          meta: { [MetaKey.ROUND]: round },
+          // The rounds so far travel with the checkpoint, so a resumed job reports them all.
+          meta: { [MetaKey.ROUND]: round, rounds: rounds as unknown as JsonValue },
         };
         await job.saveCheckpoint(round, encodeShareable(model));
-        rounds.push({ round, sites: aggregate.sites, metrics: aggregate.metrics });
         job.roundCompleted(round, aggregate.metrics);
       }
       state.model = model ?? fail("no round ran");
