@@ -7,13 +7,13 @@
  * elsewhere. Rounds alternate after a warm-up; figures are medians of `BENCH_REPS` (default 3).
  */
 
+import { createRng } from "../src/core/random.ts";
 import { ClientApp } from "../src/flower-api/app/client-app.ts";
 import type { Mod } from "../src/flower-api/app/mod.ts";
 import type { Message as MessageType } from "../src/flower-api/message/message.ts";
 import { Message } from "../src/flower-api/message/message.ts";
 import { SERVER_NODE_ID } from "../src/flower-api/message/metadata.ts";
 import { computeMessageId } from "../src/flower-api/objects/deflate.ts";
-import { createRng } from "../src/flower-api/random.ts";
 import { ArrayRecord } from "../src/flower-api/records/array-record.ts";
 import { MetricRecord } from "../src/flower-api/records/metric-record.ts";
 import { RecordDict } from "../src/flower-api/records/record-dict.ts";

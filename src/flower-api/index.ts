@@ -1,6 +1,8 @@
 // The Flower-style API: Flower 1.28's names in camelCase.
 
 export type { NumericDtype, NumericTypedArray } from "../core/npy.ts";
+export type { Rng } from "../core/random.ts";
+export { createRng, deriveSeed } from "../core/random.ts";
 export {
   hasWasmSimd,
   weightedSumFloat32,
@@ -71,8 +73,6 @@ export {
   DEFAULT_RDP_ORDERS,
   getPrivacySpent,
 } from "./privacy/rdp-accountant.ts";
-export type { Rng } from "./random.ts";
-export { createRng, deriveSeed } from "./random.ts";
 export type { ArrayInit, TensorFactory, TensorLike } from "./records/array.ts";
 export { Array, NUMPY_STYPE } from "./records/array.ts";
 export type { ShapedValues } from "./records/array-record.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createRng } from "../random.ts";
+import { createRng } from "../../core/random.ts";
 import { hasWasmSimd, weightedSumFloat32, weightedSumFloat32Js } from "./weighted-sum.ts";
 
 /** The float32 bit patterns, so that -0, +0 and every last bit count. */

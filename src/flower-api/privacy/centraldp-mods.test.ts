@@ -3,7 +3,7 @@ import { createContext } from "../app/context.ts";
 import type { ClientAppCallable } from "../app/mod.ts";
 import { ErrorCode } from "../message/error.ts";
 import { Message } from "../message/message.ts";
-import { createRng } from "../random.ts";
+import { createRng } from "../../core/random.ts";
 import { Array } from "../records/array.ts";
 import { ArrayRecord } from "../records/array-record.ts";
 import { ConfigRecord, type ConfigValue } from "../records/config-record.ts";

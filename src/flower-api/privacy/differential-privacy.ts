@@ -1,5 +1,5 @@
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import type { Rng } from "../random.ts";
+import type { Rng } from "../../core/random.ts";
 import { Array } from "../records/array.ts";
 import { ArrayRecord } from "../records/array-record.ts";
 
