@@ -48,6 +48,9 @@ export interface Grid {
  * sendAndReceive on top of push, pull and an event that says replies may have arrived.
  */
 export abstract class BaseGrid implements Grid {
+  /** The end of the last pull-and-wait step of a `sendAndReceive`; see #step. */
+  #lastStep: Promise<unknown> = Promise.resolve();
+
   constructor(
     readonly run: RunInfo,
     readonly observer: RunObserver = silentObserver,
@@ -57,7 +60,11 @@ export abstract class BaseGrid implements Grid {
   /** Delivers checked messages that already carry their ids. */
   protected abstract deliver(messages: readonly Message[]): Promise<void>;
   abstract pullMessages(messageIds: Iterable<string>): Promise<Message[]>;
-  /** Resolves when a reply arrives or after `ms`, whichever is first. */
+  /**
+   * Resolves when a reply arrives or after `ms`, whichever is first; at once if one arrived
+   * since the last `pullMessages`, so a reply stored between a pull and this wait is not
+   * slept through (ReplyBox does this).
+   */
   protected abstract waitForReplies(ms: number): Promise<void>;
 
   createMessage(
@@ -103,12 +110,16 @@ export abstract class BaseGrid implements Grid {
     const deadline = Date.now() + 1000 * Math.min(options.timeout ?? Number.POSITIVE_INFINITY, ttl);
     const replies = new Map<string, Message>();
     for (;;) {
-      for (const reply of await this.pullMessages(ids.filter((id) => !replies.has(id)))) {
-        replies.set(reply.metadata.replyToMessageId, reply);
-      }
-      const left = deadline - Date.now();
-      if (replies.size === ids.length || left <= 0) break;
-      await this.waitForReplies(Math.min(left, 2 ** 31 - 1));
+      const { woken } = await this.#step(async () => {
+        for (const reply of await this.pullMessages(ids.filter((id) => !replies.has(id)))) {
+          replies.set(reply.metadata.replyToMessageId, reply);
+        }
+        const left = deadline - Date.now();
+        if (replies.size === ids.length || left <= 0) return { woken: undefined };
+        return { woken: this.waitForReplies(Math.min(left, 2 ** 31 - 1)) };
+      });
+      if (woken === undefined) break;
+      await woken;
     }
     return instructions.map(
       (ins) =>
@@ -117,5 +128,17 @@ export abstract class BaseGrid implements Grid {
           replyTo: ins,
         }),
     );
+  }
+
+  /**
+   * Runs one pull of a `sendAndReceive` up to the start of its wait, after the steps of
+   * other `sendAndReceive` calls on this grid (SecAggPlusGrid runs two at once): a wait
+   * returns at once for replies that arrived since the last pull, so another call's pull
+   * must not come between this call's pull and its wait.
+   */
+  #step<T>(step: () => Promise<T>): Promise<T> {
+    const done = this.#lastStep.then(step);
+    this.#lastStep = done.catch(() => undefined);
+    return done;
   }
 }

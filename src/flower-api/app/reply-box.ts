@@ -8,6 +8,8 @@ import type { Message } from "../message/message.ts";
 export class ReplyBox {
   readonly #replies = new Map<string, Message>();
   readonly #arrived = new Notifier();
+  /** The arrivals' version at the last `take`. */
+  #takenAt = 0;
 
   put(reply: Message): void {
     this.#replies.set(reply.metadata.replyToMessageId, reply);
@@ -16,6 +18,7 @@ export class ReplyBox {
 
   /** Removes and returns the replies to these instruction ids that have arrived. */
   take(instructionIds: Iterable<string>): Message[] {
+    this.#takenAt = this.#arrived.version;
     const out: Message[] = [];
     for (const id of instructionIds) {
       const reply = this.#replies.get(id);
@@ -26,8 +29,12 @@ export class ReplyBox {
     return out;
   }
 
-  /** Resolves when the next reply arrives or after `ms`. */
+  /**
+   * Resolves at once if a reply arrived since the last `take` (one that landed between a
+   * caller's take and its wait is not slept through), else when the next one arrives or
+   * after `ms`.
+   */
   wait(ms: number): Promise<void> {
-    return this.#arrived.wait(ms);
+    return this.#arrived.wait(ms, undefined, this.#takenAt);
   }
 }
