@@ -109,9 +109,12 @@ export function decodeNpy(bytes: Uint8Array): DecodedNpy {
     );
   }
   const offset = bytes.byteOffset + dataStart;
-  const values =
-    offset % Typed.BYTES_PER_ELEMENT === 0
-      ? new Typed(bytes.buffer as ArrayBuffer, offset, count)
-      : new Typed(bytes.slice(dataStart).buffer, 0, count);
+  if (offset % Typed.BYTES_PER_ELEMENT === 0)
+    return { dtype, shape, values: new Typed(bytes.buffer as ArrayBuffer, offset, count) };
+  // Misaligned: copy into a buffer of its own. (Not `bytes.slice`: on a Node Buffer, slice is a
+  // view that shares the whole pool, so its `.buffer` would start somewhere else.)
+  const copy = new Uint8Array(byteLength);
+  copy.set(bytes.subarray(dataStart));
+  const values = new Typed(copy.buffer, 0, count);
   return { dtype, shape, values };
 }
