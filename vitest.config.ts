@@ -9,6 +9,7 @@ export default defineConfig({
     alias: {
       "fedbridge/tracking": src("tracking/index.ts"),
       "fedbridge/runtime": src("flare-runtime/index.ts"),
+      "fedbridge/ml/logistic-regression": src("ml/logistic-regression.ts"),
       "fedbridge/ml": src("ml/index.ts"),
       fedbridge: src("index.ts"),
     },

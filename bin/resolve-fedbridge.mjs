@@ -9,6 +9,7 @@ const entries = {
   "fedbridge/ml": "src/ml/index.ts",
   "fedbridge/tracking": "src/tracking/index.ts",
   "fedbridge/runtime": "src/flare-runtime/index.ts",
+  "fedbridge/ml/logistic-regression": "src/ml/logistic-regression.ts",
 };
 const bare = /^(?![./]|[a-z]+:)/;
 

@@ -191,6 +191,24 @@ describe("native runtime jobs (server, 4 sites)", () => {
   });
 });
 
+describe("examples/runtime-sag", () => {
+  it("trains the quickstart's model with ScatterAndGather on 4 sites, then evaluates every site's model at every site", async () => {
+    const submitted = await admin("submit", "examples/runtime-sag", "--run-config", "numRounds=3");
+    expect(submitted.code, submitted.stderr).toBe(0);
+    const jobId = submitted.stdout.trim().split("\n").at(-1) as string;
+    expect(await finish(jobId)).toMatchObject({ status: "FINISHED:COMPLETED" });
+    const out = join(runtime.root, "download", jobId);
+    expect((await admin("download", jobId, "-o", out)).code).toBe(0);
+    const result = JSON.parse(await readFile(join(out, "result.json"), "utf8"));
+    expect(result.scatterAndGather.rounds).toHaveLength(3);
+    const owners = ["site-1", "site-2", "site-3", "site-4", "server"];
+    expect(Object.keys(result.crossSiteEval).sort()).toEqual(owners.sort());
+    // The global model does better than chance at every site (the data is separable).
+    for (const site of ["site-1", "site-2", "site-3", "site-4"])
+      expect(result.crossSiteEval.server[site]["eval-acc"]).toBeGreaterThan(0.6);
+  });
+});
+
 describe("a site's kit with a bad privacy.json or resources.json", () => {
   const brokenKit = async (file: string, change: (json: Record<string, unknown>) => void) => {
     const kit = join(runtime.root, `broken-${file}`);

@@ -90,7 +90,8 @@ describe("the runtime (server, 3 sites, admin CLI)", () => {
       args: jobId,
       outcome: "denied",
     });
-    expect((await admin("abort", jobId)).code).toBe(0);
+    const aborted = await admin("abort", jobId);
+    expect(aborted.code, aborted.stderr).toBe(0);
     expect((await admin("wait", jobId, "--timeout", "30")).stdout).toMatch(/FINISHED:ABORTED/);
   });
 

@@ -1,6 +1,9 @@
 // fedbridge/runtime: the runtime's job model, FLARE-style: a controller and workflows on the
 // server, executors and privacy filters at the sites, tasks carrying flwr.proto records.
 
+// Seeded randomness for executors and workflows (the same generator the Flower-style API uses).
+export type { Rng } from "../core/random.ts";
+export { createRng, deriveSeed } from "../core/random.ts";
 export type {
   BroadcastOptions,
   RelayOptions,
