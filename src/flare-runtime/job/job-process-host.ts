@@ -96,6 +96,18 @@ export class JobProcessHost {
     });
   }
 
+  /**
+   * Site role: hands a task whose bytes wait in `file` to this job process; resolves with the
+   * file its result waits in.
+   */
+  task(topic: string, file: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const id = this.#nextId++;
+      this.#pending.set(id, { resolve: (path) => resolve(path as string), reject });
+      this.#send({ type: "task", id, topic, file });
+    });
+  }
+
   /** Asks the job to stop, then kills it if it has not within `graceMs`. */
   async stop(graceMs = 3000): Promise<JobExit> {
     this.#send({ type: "abort" });

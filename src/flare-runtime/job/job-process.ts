@@ -1,8 +1,8 @@
-import { readFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { FromJob, JobStart, ToJob } from "./job-protocol.ts";
 import type { JobRunner, Payload, ServerJobContext, SiteJobContext } from "./job-runner.ts";
-import { JobTransfers } from "./job-transfers.ts";
+import { JobTransfers, writeWhole } from "./job-transfers.ts";
 
 /**
  * A job process: runs one job's runner for its parent (server or site) and talks to the
@@ -47,7 +47,21 @@ process.on("message", (message: ToJob) => {
       transfers?.done(message.id);
       break;
     case "request":
-      void answer(message.id, message.topic, message.payload);
+      void answer(message.id, async (runner, context) => {
+        if (runner.site === undefined)
+          throw new FedbridgeError(Code.Unimplemented, "this job answers no requests");
+        return runner.site(message.topic, message.payload, context);
+      });
+      break;
+    case "task":
+      void answer(message.id, async (runner, context) => {
+        if (runner.task === undefined)
+          throw new FedbridgeError(Code.Unimplemented, "this job does no tasks");
+        const data = await readFile(message.file);
+        await rm(message.file, { force: true });
+        const result = await runner.task(message.topic, data, context);
+        return writeWhole(`${message.file}.result`, result);
+      });
       break;
     case "abort":
       abort.abort(new FedbridgeError(Code.Aborted, "the job was aborted"));
@@ -118,12 +132,15 @@ async function start(init: JobStart): Promise<void> {
   }
 }
 
-async function answer(id: number, topic: string, payload: Payload): Promise<void> {
+async function answer(
+  id: number,
+  work: (runner: JobRunner, context: SiteJobContext) => Promise<Payload>,
+): Promise<void> {
   try {
     await started;
     if (runner === undefined || siteContext === undefined)
       throw new FedbridgeError(Code.Unavailable, "the job is not started");
-    send({ type: "reply", id, ok: true, payload: await runner.site(topic, payload, siteContext) });
+    send({ type: "reply", id, ok: true, payload: await work(runner, siteContext) });
   } catch (error) {
     const failure = FedbridgeError.from(error);
     send({ type: "reply", id, ok: false, code: failure.code, message: failure.message });

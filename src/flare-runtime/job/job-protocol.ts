@@ -28,6 +28,8 @@ export type MulticastReply =
 export type ToJob =
   | JobStart
   | { type: "request"; id: number; topic: string; payload: Payload }
+  /** Site role: a task whose bytes wait in `file`; the reply's payload is its result's file. */
+  | { type: "task"; id: number; topic: string; file: string }
   | { type: "reply"; id: number; ok: true; payload: Payload }
   | { type: "reply"; id: number; ok: false; code: number; message: string }
   | MulticastReply

@@ -98,8 +98,21 @@ export type SiteHandler = (
   context: SiteJobContext,
 ) => Payload | Promise<Payload>;
 
+/**
+ * A site's part of a multicast: the task's bytes in, the result's bytes out (as pieces, written
+ * as they are: a large model is not joined into one buffer).
+ */
+export type SiteTaskHandler = (
+  topic: string,
+  data: Uint8Array,
+  context: SiteJobContext,
+) => Promise<readonly Uint8Array[]>;
+
 /** A job runner module exports `runner`. */
 export interface JobRunner {
   server(context: ServerJobContext): Promise<void>;
-  site: SiteHandler;
+  /** Answers the server part's requests (`request`). */
+  site?: SiteHandler;
+  /** Does the server part's tasks (`multicast`). */
+  task?: SiteTaskHandler;
 }

@@ -82,7 +82,7 @@ export class JobTransfers {
 }
 
 /** Writes `pieces` to `path` durably (a temporary file, fsync, rename); returns `path`. */
-async function writeWhole(path: string, pieces: readonly Uint8Array[]): Promise<string> {
+export async function writeWhole(path: string, pieces: readonly Uint8Array[]): Promise<string> {
   await mkdir(join(path, ".."), { recursive: true });
   const temporary = `${path}.partial`;
   const handle = await open(temporary, "w");

@@ -38,3 +38,39 @@ export function decodeTaskFrame(bytes: Uint8Array): TaskHeader & { body: Uint8Ar
     throw fail("the header needs jobId and topic");
   return { jobId, topic, body: bytes.subarray(4 + length) };
 }
+
+/**
+ * Reads a task frame as it streams in: returns its header, having handed every byte after it
+ * to `body` in order (so the bytes can go straight to a file).
+ */
+export async function readTaskFrame(
+  chunks: AsyncIterable<Uint8Array>,
+  body: (bytes: Uint8Array) => Promise<void>,
+): Promise<TaskHeader> {
+  let head: Uint8Array = new Uint8Array(0);
+  let header: TaskHeader | undefined;
+  for await (const chunk of chunks) {
+    if (header !== undefined) {
+      await body(chunk);
+      continue;
+    }
+    head = concat(head, chunk);
+    if (head.byteLength < 4) continue;
+    const length = new DataView(head.buffer, head.byteOffset, 4).getUint32(0, true);
+    if (head.byteLength < 4 + length) continue;
+    const { body: rest, ...parsed } = decodeTaskFrame(head);
+    header = parsed;
+    if (rest.byteLength > 0) await body(rest);
+  }
+  if (header === undefined)
+    throw new FedbridgeError(Code.InvalidArgument, "malformed task frame: too short");
+  return header;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.byteLength === 0) return b;
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a);
+  out.set(b, a.byteLength);
+  return out;
+}

@@ -1,5 +1,6 @@
-import { mkdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { createReadStream, mkdirSync } from "node:fs";
+import { mkdir, open, rm } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import pino from "pino";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { pinoCellLogger } from "../cell/cell-logger.ts";
@@ -10,7 +11,7 @@ import type { JobStart } from "../job/job-protocol.ts";
 import type { Payload } from "../job/job-runner.ts";
 import { decodePayload, encodePayload } from "../job/payload-codec.ts";
 import { BUILTIN_RUNNERS, type RunnerRegistry, runnerUrl } from "../job/runner-registry.ts";
-import { decodeTaskFrame } from "../job/task-frame.ts";
+import { readTaskFrame, type TaskHeader } from "../job/task-frame.ts";
 import { type SignedJobBundle, unpackJobBundle } from "../jobs/job-bundle.ts";
 import { KIT_FILES } from "../provision/kit-config.ts";
 import { readStartupKit } from "../provision/read-startup-kit.ts";
@@ -157,9 +158,27 @@ export async function startSiteParent(options: SiteParentOptions): Promise<SiteP
     return host;
   };
 
+  // A task streams to a file and its result streams back from one: a site holds a few chunks
+  // of a large model in this process, never the model (its job process reads the file).
+  let nextTask = 1;
   cell.handle("task", async ({ payload }) => {
-    const task = decodeTaskFrame(await payload.bytes());
-    return (await jobProcess(task.jobId).request(task.topic, task.body)) as Uint8Array;
+    const file = join(workspace, "transfer", `${process.pid}-${nextTask++}.task`);
+    await mkdir(dirname(file), { recursive: true });
+    const handle = await open(file, "w");
+    let header: TaskHeader;
+    try {
+      header = await readTaskFrame(payload.chunks(), async (bytes) => {
+        await handle.write(bytes);
+      });
+    } finally {
+      await handle.close();
+    }
+    const host = jobProcess(header.jobId);
+    const result = await host.task(header.topic, file).catch(async (error) => {
+      await rm(file, { force: true });
+      throw error;
+    });
+    return streamFile(result);
   });
 
   cell.handle("job", async ({ payload }) => {
@@ -192,4 +211,14 @@ export async function startSiteParent(options: SiteParentOptions): Promise<SiteP
       await cell.close();
     },
   };
+}
+
+/** A file's bytes in 1 MiB pieces, then the file is removed. */
+async function* streamFile(file: string): AsyncIterable<Uint8Array> {
+  try {
+    for await (const chunk of createReadStream(file, { highWaterMark: 2 ** 20 }))
+      yield chunk as Buffer;
+  } finally {
+    await rm(file, { force: true });
+  }
 }

@@ -6,7 +6,7 @@ import type { Executor, ExecutorContext } from "../controller/executor.ts";
 import { applyFilters, type FilterChains, siteFilterChains } from "../filters/filter-chain.ts";
 import type { JobRunner, SiteJobContext } from "../job/job-runner.ts";
 import { arraysSha256 } from "../task/records.ts";
-import { decodeShareable, encodeShareable, joinPieces } from "../task/shareable-codec.ts";
+import { decodeShareable, encodeShareable } from "../task/shareable-codec.ts";
 import { parseWorkflowJobConfig } from "./job-config.ts";
 import type { WorkflowState } from "./workflow.ts";
 import { createWorkflow, importFromJob } from "./workflow-registry.ts";
@@ -38,7 +38,7 @@ export const runner: JobRunner = {
     job.setResult(state.result);
   },
 
-  async site(topic, payload, job) {
+  async task(topic, payload, job) {
     const { executors, chains } = await siteSetup(job);
     const executor = executors.get(topic);
     if (executor === undefined)
@@ -46,8 +46,6 @@ export const runner: JobRunner = {
         Code.Unimplemented,
         `no executor for task '${topic}' at ${job.site} (tasks: ${[...executors.keys()].join(", ")})`,
       );
-    if (!(payload instanceof Uint8Array))
-      throw new FedbridgeError(Code.InvalidArgument, `task ${topic}: expected bytes`);
     const data = decodeShareable(payload, `task ${topic}`);
     const filterContext = {
       site: job.site,
@@ -73,7 +71,7 @@ export const runner: JobRunner = {
       ...filterContext,
       direction: "taskResult",
     });
-    return joinPieces(encodeShareable(out));
+    return encodeShareable(out);
   },
 };
 
