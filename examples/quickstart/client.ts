@@ -7,9 +7,11 @@ import {
   MetricRecord,
   RecordDict,
 } from "fedbridge";
+import { privacyMod } from "./privacy.ts";
 import { evaluate, loadPartition, type Model, train } from "./task.ts";
 
-export const app = new ClientApp();
+// Run config `secagg` and `dp` add SecAgg+ and a DP mod to every message (see privacy.ts).
+export const app = new ClientApp({ mods: [privacyMod] });
 
 app.train((msg, context) => {
   const model = modelFrom(msg);
