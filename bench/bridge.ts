@@ -4,14 +4,11 @@
  * float32 model (40 MB to and from every node each round), measured in the same run. Goal: at
  * most 1.10. Each figure is the median time between consecutive round ends, leaving out round 1.
  */
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { credentials } from "@grpc/grpc-js";
 import { submitApp } from "../src/bridge/index.ts";
-import { freePort } from "../src/core/free-port.ts";
-import { connectAdmin } from "../src/flare-runtime/admin/admin-client.ts";
-import { localProjectYml, provisionProject } from "../src/flare-runtime/provision/index.ts";
 import { runOnSuperLink } from "../src/flower-api/deployment/run-on-superlink.ts";
 import { silentObserver } from "../src/flower-api/index.ts";
 import { BenchProcesses, median } from "./spawn.ts";
@@ -64,21 +61,7 @@ async function bridgeRounds(rounds: number): Promise<number> {
   const processes = new BenchProcesses();
   const root = await mkdtemp(join(tmpdir(), "fedbridge-bench-bridge-"));
   try {
-    const port = await freePort();
-    const sites = Array.from({ length: NODES }, (_, i) => `site-${i + 1}`);
-    const projectAdmin = { name: "admin@org-a.com", org: "org-a", role: "project_admin" };
-    const siteList = sites.map((name) => ({ name, org: "org-a" }));
-    await writeFile(
-      join(root, "project.yml"),
-      localProjectYml("bench", port, siteList, [projectAdmin]),
-    );
-    await provisionProject(join(root, "project.yml"), join(root, "ws"));
-    const kits = join(root, "ws", "bench");
-    await processes.start(["server", "--kit", join(kits, "server1")], /listening on port/);
-    await Promise.all(
-      sites.map((s) => processes.start(["client", "--kit", join(kits, s)], /connected to server1/)),
-    );
-    const admin = await connectAdmin(join(kits, "admin@org-a.com"));
+    const { admin } = await processes.runtime(root, NODES);
     const job = await submitApp(admin, resolve(APP), { "num-server-rounds": rounds });
     const ends: number[] = [];
     let last = 0;

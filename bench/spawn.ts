@@ -1,4 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { freePort } from "../src/core/free-port.ts";
+import { type AdminSession, connectAdmin } from "../src/flare-runtime/admin/admin-client.ts";
+import { localProjectYml, provisionProject } from "../src/flare-runtime/provision/index.ts";
 
 /** `fedbridge` processes started by a benchmark, killed together at the end. */
 export class BenchProcesses {
@@ -62,6 +67,35 @@ export class BenchProcesses {
         ),
       ),
     );
+  }
+
+  /**
+   * A provisioned runtime in `root`: a server and `siteCount` sites (site-1, ...) running, and
+   * an admin session as the project admin.
+   */
+  async runtime(
+    root: string,
+    siteCount: number,
+  ): Promise<{ kits: string; serverPid: number; admin: AdminSession }> {
+    const port = await freePort();
+    const sites = Array.from({ length: siteCount }, (_, i) => `site-${i + 1}`);
+    const projectAdmin = { name: "admin@org-a.com", org: "org-a", role: "project_admin" };
+    const siteList = sites.map((name) => ({ name, org: "org-a" }));
+    await writeFile(
+      join(root, "project.yml"),
+      localProjectYml("bench", port, siteList, [projectAdmin]),
+    );
+    await provisionProject(join(root, "project.yml"), join(root, "ws"));
+    const kits = join(root, "ws", "bench");
+    const server = await this.start(
+      ["server", "--kit", join(kits, "server1")],
+      /listening on port/,
+    );
+    await Promise.all(
+      sites.map((s) => this.start(["client", "--kit", join(kits, s)], /connected to server1/)),
+    );
+    const admin = await connectAdmin(join(kits, "admin@org-a.com"));
+    return { kits, serverPid: server.pid, admin };
   }
 
   killAll(): void {

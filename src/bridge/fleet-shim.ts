@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import pino from "pino";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
@@ -5,19 +6,24 @@ import { LARGE_MESSAGE_OPTIONS } from "../core/grpc-client.ts";
 import { rawServiceDefinition } from "../core/grpc-service.ts";
 import { pinoCellLogger } from "../flare-runtime/cell/cell-logger.ts";
 import { cellSiteOptionsFromKit, createCellSite } from "../flare-runtime/cell/cell-site.ts";
+import { runSiteTask } from "../flare-runtime/controller/site-task.ts";
+import { checkPrivacyPolicy, siteFilterChains } from "../flare-runtime/filters/filter-chain.ts";
 import { decodePayload, encodePayload } from "../flare-runtime/job/payload-codec.ts";
+import { decodeTaskFrame } from "../flare-runtime/job/task-frame.ts";
 import { inspectJobBundle, type SignedJobBundle } from "../flare-runtime/jobs/job-bundle.ts";
+import { KIT_FILES } from "../flare-runtime/provision/kit-config.ts";
 import { readStartupKit } from "../flare-runtime/provision/read-startup-kit.ts";
+import { joinPieces } from "../flare-runtime/task/shareable-codec.ts";
 import type { UserConfig } from "../flower-api/app/context.ts";
 import { createFleetServicer } from "../flower-api/deployment/fleet-servicer.ts";
 import { MessageRouter } from "../flower-api/deployment/message-router.ts";
 import { NodeRegistry } from "../flower-api/deployment/node-registry.ts";
 import { type RunRecord, RunRegistry } from "../flower-api/deployment/run-registry.ts";
 import { Message } from "../flower-api/message/message.ts";
-import { decodeMessage, encodeMessage } from "../flower-api/message/message-serde.ts";
 import { computeMessageId } from "../flower-api/objects/deflate.ts";
 import { ObjectStore } from "../flower-api/objects/object-store.ts";
 import { Fleet } from "../gen/flwr/proto/fleet_pb.ts";
+import { MESSAGE_TASK, messageForSite, replyToShareable } from "./message-task.ts";
 import { jobRunId } from "./site-nodes.ts";
 
 export interface FleetShimOptions {
@@ -55,12 +61,14 @@ export async function startFleetShim(options: FleetShimOptions): Promise<FleetSh
       Code.InvalidArgument,
       `${options.kitDir} is a ${kit.type} kit, not a site's`,
     );
+  checkPrivacyPolicy(kit.privacy, join(kit.dir, KIT_FILES.privacy));
   const log = pino({ base: { site: kit.config.name, role: "bridge" } });
   const nodes = new NodeRegistry();
   const runs = new RunRegistry();
   const objects = new ObjectStore();
   const router = new MessageRouter(objects, nodes);
-  const jobRuns = new Map<string, RunRecord>();
+  const jobRuns = new Map<string, { run: RunRecord; config: Record<string, unknown> }>();
+  const site = kit.config.name;
 
   const fleet = new Server({ ...LARGE_MESSAGE_OPTIONS });
   fleet.addService(
@@ -109,56 +117,70 @@ export async function startFleetShim(options: FleetShimOptions): Promise<FleetSh
       );
     const runId = jobRunId(deployment.jobId);
     const fab = { hash: deployment.sha256, id: `fedbridge/${meta.name}`, version: "0.0.0" };
-    jobRuns.set(
-      deployment.jobId,
-      runs.create(fab, deployment.bytes, deployment.config, deployment.config, runId),
+    // The job's privacy scope must exist here, and its filters be known, before it runs.
+    siteFilterChains(
+      site,
+      kit.privacy,
+      deployment.config.privacyScope as string | undefined,
+      undefined,
     );
+    jobRuns.set(deployment.jobId, {
+      run: runs.create(fab, deployment.bytes, deployment.config, deployment.config, runId),
+      config: deployment.config,
+    });
     log.info(
       `job ${deployment.jobId} (${meta.name}) signed by ${signer.name}: serving it to SuperNodes as run ${runId}`,
     );
     return new Uint8Array();
   });
 
-  cell.handle("job", async ({ payload, signal }) => {
-    const {
-      jobId,
-      topic,
-      payload: body,
-    } = decodePayload<{ jobId: string; topic: string; payload: Uint8Array }>(
-      await payload.bytes(),
-      "job request",
-    );
-    const run = jobRuns.get(jobId);
-    if (run === undefined || topic !== "message")
+  // Each bridged message arrives as a task; the site's privacy filters run on it both ways,
+  // here, as they would in a site's job process.
+  cell.handle("task", async ({ payload, signal }) => {
+    const { jobId, topic, body } = decodeTaskFrame(await payload.bytes());
+    const deployment = jobRuns.get(jobId);
+    if (deployment === undefined || topic !== MESSAGE_TASK)
       throw new FedbridgeError(Code.NotFound, `no bridged job ${jobId} here`);
-    const instruction = decodeMessage(body);
+    const job = { site, jobId, privacy: kit.privacy, config: deployment.config };
+    const result = await runSiteTask(topic, body, job, async (task) => {
+      const instruction = messageForSite(task, site);
+      const reply = await forward(instruction, deployment.run.runId, signal);
+      // The reply answers the server's instruction, from this site's node.
+      const answer = reply.hasError() ? reply.error : reply.content;
+      return replyToShareable(new Message(answer, { replyTo: instruction }));
+    });
+    return joinPieces(result);
+  });
+
+  /** Queues `instruction` for this site's SuperNode and waits for its reply. */
+  const forward = async (
+    instruction: Message,
+    runId: bigint,
+    signal: AbortSignal,
+  ): Promise<Message> => {
     const nodeId = await connectedNode(nodes, options.nodeWaitMs ?? 60_000, signal);
     // Re-addressed to the SuperNode that serves this site (a new message, so a new id).
     const forwarded = new Message(instruction.content, {
-      metadata: { ...instruction.metadata, messageId: "", dstNodeId: nodeId, runId: run.runId },
+      metadata: { ...instruction.metadata, messageId: "", dstNodeId: nodeId, runId },
     });
     forwarded.metadata.messageId = computeMessageId(forwarded);
     router.pushInstruction(forwarded);
     const deadline = Date.now() + Math.max(1000, instruction.remainingTtl() * 1000);
     for (;;) {
       const [reply] = router.takeReplies([forwarded.metadata.messageId]);
-      if (reply !== undefined) {
-        // The reply answers the server's instruction, from this site's node.
-        const body = reply.hasError() ? reply.error : reply.content;
-        return encodePayload(encodeMessage(new Message(body, { replyTo: instruction })));
-      }
+      if (reply !== undefined) return reply;
       if (Date.now() > deadline || signal.aborted)
         throw new FedbridgeError(Code.DeadlineExceeded, "the SuperNode did not reply in time");
       await router.waitForReplies(deadline - Date.now(), signal);
     }
-  });
+  };
 
   cell.handle("stop", async ({ payload }) => {
     const { jobId } = decodePayload<{ jobId: string }>(await payload.bytes(), "stop request");
-    const run = jobRuns.get(jobId);
-    if (run) {
-      runs.finish(run, "completed");
-      router.dropRun(run.runId);
+    const deployment = jobRuns.get(jobId);
+    if (deployment) {
+      runs.finish(deployment.run, "completed");
+      router.dropRun(deployment.run.runId);
       jobRuns.delete(jobId);
     }
     return new Uint8Array();

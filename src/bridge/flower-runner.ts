@@ -1,14 +1,15 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
-import type { JobRunner, Payload, SiteJobContext } from "../flare-runtime/job/job-runner.ts";
+import { Controller } from "../flare-runtime/controller/controller.ts";
+import { runSiteTask } from "../flare-runtime/controller/site-task.ts";
+import type { JobRunner, SiteJobContext } from "../flare-runtime/job/job-runner.ts";
 import { ClientApp } from "../flower-api/app/client-app.ts";
 import { type Context, createContext, type UserConfig } from "../flower-api/app/context.ts";
 import { importApp, readAppManifest } from "../flower-api/app/load-app.ts";
 import { runClientApp } from "../flower-api/app/run-client-app.ts";
 import type { RoundSummary } from "../flower-api/app/run-observer.ts";
 import { ServerApp } from "../flower-api/app/server-app.ts";
-import { decodeMessage, encodeMessage } from "../flower-api/message/message-serde.ts";
 import { SERVER_NODE_ID } from "../flower-api/message/metadata.ts";
 import { summarizeResult } from "../flower-api/run-output.ts";
 import { createStoreSink } from "../tracking/store-sink.ts";
@@ -16,6 +17,7 @@ import { setHostTrackingSink } from "../tracking/summary-writer.ts";
 import { createTensorBoardSink } from "../tracking/tensorboard-sink.ts";
 import { fanOut } from "../tracking/tracking-sink.ts";
 import { TrackingStore, trackingStorePath } from "../tracking/tracking-store.ts";
+import { MESSAGE_TASK, messageForSite, replyToShareable } from "./message-task.ts";
 import { RuntimeGrid } from "./runtime-grid.ts";
 import { jobRunId, siteNodeId, siteNodes } from "./site-nodes.ts";
 import { trackingObserver } from "./tracking-observer.ts";
@@ -54,7 +56,7 @@ export const runner: JobRunner = {
       sink,
       (nodeId) => nodes.find((n) => n.nodeId === nodeId)?.site ?? `node-${nodeId}`,
     );
-    const grid = new RuntimeGrid({ runId, runConfig }, observer, nodes, job);
+    const grid = new RuntimeGrid({ runId, runConfig }, observer, nodes, new Controller(job));
     const result = await app
       .run(grid, createContext({ runId, nodeId: SERVER_NODE_ID, runConfig }))
       .finally(async () => {
@@ -70,12 +72,14 @@ export const runner: JobRunner = {
     job.setResult(summary as unknown as Record<string, unknown>);
   },
 
-  async site(topic, payload, job) {
-    if (topic !== "message")
-      throw new FedbridgeError(Code.Unimplemented, `the flower runner has no topic ${topic}`);
+  async task(topic, bytes, job) {
+    if (topic !== MESSAGE_TASK)
+      throw new FedbridgeError(Code.Unimplemented, `the flower runner has no task ${topic}`);
     const { app, context } = await siteApp(job);
-    const reply = await runClientApp(app, decodeMessage(payload as Uint8Array), context);
-    return encodeMessage(reply) as Payload;
+    // The site's privacy filters (then the job's) see the message's records both ways.
+    return runSiteTask(topic, bytes, job, async (task) =>
+      replyToShareable(await runClientApp(app, messageForSite(task, job.site), context)),
+    );
   },
 };
 

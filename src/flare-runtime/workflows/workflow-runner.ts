@@ -3,10 +3,10 @@ import { join } from "node:path";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { Controller } from "../controller/controller.ts";
 import type { Executor, ExecutorContext } from "../controller/executor.ts";
-import { applyFilters, type FilterChains, siteFilterChains } from "../filters/filter-chain.ts";
+import { runSiteTask } from "../controller/site-task.ts";
 import type { JobRunner, SiteJobContext } from "../job/job-runner.ts";
 import { arraysSha256 } from "../task/records.ts";
-import { decodeShareable, encodeShareable } from "../task/shareable-codec.ts";
+import { encodeShareable } from "../task/shareable-codec.ts";
 import { parseWorkflowJobConfig } from "./job-config.ts";
 import type { WorkflowState } from "./workflow.ts";
 import { createWorkflow, importFromJob } from "./workflow-registry.ts";
@@ -38,25 +38,14 @@ export const runner: JobRunner = {
     job.setResult(state.result);
   },
 
-  async task(topic, payload, job) {
-    const { executors, chains } = await siteSetup(job);
+  async task(topic, bytes, job) {
+    const executors = await siteExecutors(job);
     const executor = executors.get(topic);
     if (executor === undefined)
       throw new FedbridgeError(
         Code.Unimplemented,
         `no executor for task '${topic}' at ${job.site} (tasks: ${[...executors.keys()].join(", ")})`,
       );
-    const data = decodeShareable(payload, `task ${topic}`);
-    const filterContext = {
-      site: job.site,
-      jobId: job.jobId,
-      task: topic,
-      round: typeof data.meta.round === "number" ? data.meta.round : undefined,
-    };
-    const filtered = await applyFilters(chains.taskData, data, {
-      ...filterContext,
-      direction: "taskData",
-    });
     const context: ExecutorContext = {
       site: job.site,
       jobId: job.jobId,
@@ -66,30 +55,23 @@ export const runner: JobRunner = {
       log: job.log,
       signal: job.signal,
     };
-    const result = await executor.execute(topic, filtered, context);
-    const out = await applyFilters(chains.taskResult, result, {
-      ...filterContext,
-      direction: "taskResult",
-    });
-    return encodeShareable(out);
+    return runSiteTask(topic, bytes, job, (data) => executor.execute(topic, data, context));
   },
 };
 
-let setup: Promise<{ executors: Map<string, Executor>; chains: FilterChains }> | undefined;
+let executors: Promise<Map<string, Executor>> | undefined;
 
-/** A site's executors by task and its filter chains, made once per job process. */
-function siteSetup(job: SiteJobContext) {
-  setup ??= (async () => {
-    const config = parseWorkflowJobConfig(job.config);
-    const executors = new Map<string, Executor>();
-    for (const { tasks, path } of config.executors) {
+/** A site's executors by task, loaded once per job process. */
+function siteExecutors(job: SiteJobContext): Promise<Map<string, Executor>> {
+  executors ??= (async () => {
+    const byTask = new Map<string, Executor>();
+    for (const { tasks, path } of parseWorkflowJobConfig(job.config).executors) {
       const module = (await importFromJob(job.dir, path)) as { executor?: Executor };
       if (module.executor === undefined)
         throw new FedbridgeError(Code.InvalidArgument, `${path} exports no executor`);
-      for (const task of tasks) executors.set(task, module.executor);
+      for (const task of tasks) byTask.set(task, module.executor);
     }
-    const chains = siteFilterChains(job.site, job.privacy, config.privacyScope, config.filters);
-    return { executors, chains };
+    return byTask;
   })();
-  return setup;
+  return executors;
 }

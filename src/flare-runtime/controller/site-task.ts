@@ -1,0 +1,50 @@
+import {
+  applyFilters,
+  type FilterChains,
+  type JobFilters,
+  siteFilterChains,
+} from "../filters/filter-chain.ts";
+import type { SiteJobContext } from "../job/job-runner.ts";
+import type { Shareable } from "../task/shareable.ts";
+import { decodeShareable, encodeShareable } from "../task/shareable-codec.ts";
+
+/** Each job's chains, made at its first task (a shim serves several jobs in one process). */
+const chainsByJob = new Map<string, FilterChains>();
+
+/** What a site's part in a task needs to know of its job. */
+export type SiteTaskJob = Pick<SiteJobContext, "site" | "jobId" | "privacy" | "config">;
+
+/**
+ * A site's part in one task, whoever does the work (an executor, the bridge's ClientApp):
+ * the task's data passes the site's privacy filters and then the job's on its way in, the
+ * result passes them on its way out, so no job runs at a site without the site's filters.
+ * The job's scope and filters are its config's `privacyScope` and `filters`.
+ */
+export async function runSiteTask(
+  topic: string,
+  bytes: Uint8Array,
+  job: SiteTaskJob,
+  execute: (data: Shareable) => Shareable | Promise<Shareable>,
+): Promise<Uint8Array[]> {
+  const chains =
+    chainsByJob.get(job.jobId) ??
+    siteFilterChains(
+      job.site,
+      job.privacy,
+      job.config.privacyScope as string | undefined,
+      job.config.filters as JobFilters | undefined,
+    );
+  chainsByJob.set(job.jobId, chains);
+  const data = decodeShareable(bytes, `task ${topic}`);
+  const context = {
+    site: job.site,
+    jobId: job.jobId,
+    task: topic,
+    round: typeof data.meta.round === "number" ? data.meta.round : undefined,
+  };
+  const filtered = await applyFilters(chains.taskData, data, { ...context, direction: "taskData" });
+  const result = await execute(filtered);
+  return encodeShareable(
+    await applyFilters(chains.taskResult, result, { ...context, direction: "taskResult" }),
+  );
+}
