@@ -8,6 +8,9 @@ import type { Payload } from "../job/job-runner.ts";
 import { decodePayload, encodePayload } from "../job/payload-codec.ts";
 import { encodeTaskHeader } from "../job/task-frame.ts";
 
+/** A task without a timeout waits this long at most (a week). */
+const NO_DEADLINE_SECONDS = 7 * 24 * 3600;
+
 /**
  * A job's calls to its sites, made by the server parent. A site that is offline, or goes
  * offline while a call is out, fails it at once (UNAVAILABLE) rather than at its deadline: the
@@ -55,8 +58,9 @@ export class SiteCalls {
       request.sites.map(async (site) => {
         try {
           const incoming = await this.#whileOnline(site, async (signal) => {
+            // No deadline means none: a task may train for hours (the job's own timeouts rule).
             const payload = await this.#cells.requestStream(site, "task", task(header, file), {
-              ...(timeout ? { timeout: timeout * 1000 } : {}),
+              timeout: (timeout ?? NO_DEADLINE_SECONDS) * 1000,
               signal,
             });
             const path = join(dir, `${id}-${site}.result`);
