@@ -167,11 +167,12 @@ export async function startFleetShim(options: FleetShimOptions): Promise<FleetSh
     router.pushInstruction(forwarded);
     const deadline = Date.now() + Math.max(1000, instruction.remainingTtl() * 1000);
     for (;;) {
+      const version = router.repliesVersion;
       const [reply] = router.takeReplies([forwarded.metadata.messageId]);
       if (reply !== undefined) return reply;
       if (Date.now() > deadline || signal.aborted)
         throw new FedbridgeError(Code.DeadlineExceeded, "the SuperNode did not reply in time");
-      await router.waitForReplies(deadline - Date.now(), signal);
+      await router.waitForReplies(deadline - Date.now(), signal, version);
     }
   };
 

@@ -28,10 +28,11 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions): Data
     if (path !== ":memory:" && options.createFolder !== false)
       mkdirSync(dirname(path), { recursive: true });
     db = new Database(path);
+    // First: switching to WAL takes a lock, and jobs opening one store at once must wait for it.
+    db.pragma("busy_timeout = 5000");
     db.pragma("journal_mode = WAL");
     db.pragma(`synchronous = ${options.synchronous ?? "FULL"}`);
     if (options.foreignKeys) db.pragma("foreign_keys = ON");
-    db.pragma("busy_timeout = 5000");
   } catch (cause) {
     throw new FedbridgeError(
       Code.Unavailable,

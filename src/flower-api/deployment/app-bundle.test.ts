@@ -56,8 +56,10 @@ describe("app bundle", () => {
     expect(names).toEqual([
       "client.ts",
       "package.json",
+      "privacy.ts",
       "pyproject.toml",
       "server.ts",
+      "strategies.ts",
       "task.ts",
       CONTENT_PATH,
     ]);

@@ -9,6 +9,9 @@ import type { NodeRegistry } from "./node-registry.ts";
  * router's node queues, and waits wake on replies and on nodes going offline.
  */
 export class DeploymentGrid extends BaseGrid {
+  /** The router's reply version at the last pull: a wait returns at once if it moved since. */
+  #pulledAt = 0;
+
   constructor(
     run: RunInfo,
     observer: RunObserver,
@@ -31,11 +34,12 @@ export class DeploymentGrid extends BaseGrid {
 
   async pullMessages(messageIds: Iterable<string>): Promise<Message[]> {
     this.signal.throwIfAborted();
+    this.#pulledAt = this.router.repliesVersion;
     return this.router.takeReplies(messageIds);
   }
 
   protected async waitForReplies(ms: number): Promise<void> {
-    await this.router.waitForReplies(ms, this.signal);
+    await this.router.waitForReplies(ms, this.signal, this.#pulledAt);
     this.signal.throwIfAborted();
   }
 }

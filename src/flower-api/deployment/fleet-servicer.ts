@@ -137,10 +137,10 @@ export function createFleetServicer(state: FleetState, options: FleetServicerOpt
       return { fab: { hashStr: req.hashStr, content } };
     }),
     PushObject: unaryHandler(m.pushObject, (req, ctx) => {
-      asNode(ctx, req.node?.nodeId);
+      const nodeId = asNode(ctx, req.node?.nodeId);
       runs.running(req.runId);
       const stored = objects.put(req.objectId, req.objectContent);
-      if (stored) router.objectStored(req.objectId);
+      if (stored) router.objectStored(nodeId, req.objectId);
       return { stored };
     }),
     PullObject: unaryHandler(m.pullObject, (req, ctx) => {

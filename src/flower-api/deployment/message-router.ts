@@ -27,6 +27,8 @@ interface Instruction {
 }
 
 interface PendingReply {
+  /** The node that pushes it. */
+  nodeId: bigint;
   instructionId: string;
   replyId: string;
   /** Objects of the reply's tree still to be pushed. */
@@ -133,6 +135,7 @@ export class MessageRouter {
         throw refuse("its inline content does not match its message id");
       this.objects.putDeflated(deflated, ins.runId);
       this.#pending.set(m.messageId, {
+        nodeId,
         instructionId: m.replyToMessageId,
         replyId: m.messageId,
         missing: new Set(),
@@ -142,6 +145,7 @@ export class MessageRouter {
     }
     const missing = this.objects.preregister(ins.runId, tree);
     this.#pending.set(m.messageId, {
+      nodeId,
       instructionId: m.replyToMessageId,
       replyId: m.messageId,
       missing: new Set(missing),
@@ -170,10 +174,17 @@ export class MessageRouter {
     this.objects.delete(messageId);
   }
 
-  /** Tells the router an object arrived (after the store accepted it). */
-  objectStored(objectId: string): void {
+  /**
+   * Tells the router a node pushed an object (after the store accepted it). Only that node's
+   * replies count it as arrived: another node's reply that shares the object (equal metrics,
+   * equal arrays) completes when its own node has pushed it. Were it completed early, the
+   * ServerApp could consume it and the store drop its objects while its node is still pushing
+   * them, and the node would be told they were not stored.
+   */
+  objectStored(nodeId: bigint, objectId: string): void {
     for (const pending of this.#pending.values()) {
-      if (pending.missing.delete(objectId)) this.#checkComplete(pending.replyId);
+      if (pending.nodeId === nodeId && pending.missing.delete(objectId))
+        this.#checkComplete(pending.replyId);
     }
   }
 
@@ -204,9 +215,18 @@ export class MessageRouter {
     return out;
   }
 
-  /** Resolves when a reply completes or a node changes state, or after `ms`. */
-  waitForReplies(ms: number, signal?: AbortSignal): Promise<void> {
-    return this.#repliesChanged.wait(ms, signal);
+  /** Counts reply completions and node changes: pass it to `waitForReplies` as `since`. */
+  get repliesVersion(): number {
+    return this.#repliesChanged.version;
+  }
+
+  /**
+   * Resolves when a reply completes or a node changes state, or after `ms`; at once if that
+   * happened after `since` (read `repliesVersion` before `takeReplies`, so a reply completing
+   * between the take and the wait is not slept through).
+   */
+  waitForReplies(ms: number, signal?: AbortSignal, since?: number): Promise<void> {
+    return this.#repliesChanged.wait(ms, signal, since);
   }
 
   /** Drops everything of a run (stopped or finished). */
