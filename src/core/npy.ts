@@ -48,21 +48,32 @@ export function encodeNpy(
   shape: readonly number[],
   values: ArrayBufferView,
 ): Uint8Array {
+  const { bytes, dataStart } = allocateNpy(dtype, shape);
+  bytes.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), dataStart);
+  return bytes;
+}
+
+/**
+ * The bytes of an NPY array of `dtype` and `shape`, values zero, to fill in place (the values
+ * start at `dataStart`, a multiple of 64): a large array is built without a second copy.
+ */
+export function allocateNpy(
+  dtype: NumericDtype,
+  shape: readonly number[],
+): { bytes: Uint8Array; dataStart: number } {
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(", ")})`;
   const dict = `{'descr': '${NUMERIC_DTYPES[dtype].descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
   const headerLength = Math.ceil((PREAMBLE + dict.length + 1) / ALIGN) * ALIGN - PREAMBLE;
   const header = `${dict.padEnd(headerLength - 1, " ")}\n`;
-  const out = new Uint8Array(PREAMBLE + headerLength + values.byteLength);
-  out.set(MAGIC, 0);
-  out[6] = 1; // version 1.0
-  out[7] = 0;
-  new DataView(out.buffer).setUint16(8, headerLength, true);
-  for (let i = 0; i < header.length; i++) out[PREAMBLE + i] = header.charCodeAt(i);
-  out.set(
-    new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
-    PREAMBLE + headerLength,
-  );
-  return out;
+  const count = shape.reduce((a, b) => a * b, 1);
+  const dataStart = PREAMBLE + headerLength;
+  const bytes = new Uint8Array(dataStart + count * NUMERIC_DTYPES[dtype].typed.BYTES_PER_ELEMENT);
+  bytes.set(MAGIC, 0);
+  bytes[6] = 1; // version 1.0
+  bytes[7] = 0;
+  new DataView(bytes.buffer).setUint16(8, headerLength, true);
+  for (let i = 0; i < header.length; i++) bytes[PREAMBLE + i] = header.charCodeAt(i);
+  return { bytes, dataStart };
 }
 
 export interface DecodedNpy {
@@ -72,8 +83,19 @@ export interface DecodedNpy {
   values: NumericTypedArray;
 }
 
-/** Decodes NPY bytes (versions 1–3, little-endian, C order). */
-export function decodeNpy(bytes: Uint8Array): DecodedNpy {
+/** Where an NPY array's values start in its bytes, and what they are. */
+export interface NpyHeader {
+  dtype: NumericDtype;
+  shape: number[];
+  /** Offset of the first value. */
+  dataStart: number;
+}
+
+/**
+ * Reads the header of NPY bytes (versions 1–3, little-endian, C order); `bytes` may be just
+ * the start of the array, as long as it holds the whole header.
+ */
+export function decodeNpyHeader(bytes: Uint8Array): NpyHeader {
   const fail = (why: string) =>
     new FedbridgeError(Code.InvalidArgument, `invalid NPY data: ${why}`);
   if (bytes.length < PREAMBLE || MAGIC.some((b, i) => bytes[i] !== b))
@@ -100,6 +122,14 @@ export function decodeNpy(bytes: Uint8Array): DecodedNpy {
     .map((s) => s.trim())
     .filter((s) => s !== "")
     .map(Number);
+  return { dtype, shape, dataStart };
+}
+
+/** Decodes NPY bytes (versions 1–3, little-endian, C order). */
+export function decodeNpy(bytes: Uint8Array): DecodedNpy {
+  const fail = (why: string) =>
+    new FedbridgeError(Code.InvalidArgument, `invalid NPY data: ${why}`);
+  const { dtype, shape, dataStart } = decodeNpyHeader(bytes);
   const Typed = NUMERIC_DTYPES[dtype].typed;
   const count = shape.reduce((a, b) => a * b, 1);
   const byteLength = count * Typed.BYTES_PER_ELEMENT;

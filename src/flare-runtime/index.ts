@@ -35,10 +35,13 @@ export {
   NUMPY_STYPE,
   recordDict,
   removeArrays,
+  zerosFloat32,
 } from "./task/records.ts";
 export type { Shareable } from "./task/shareable.ts";
 export { createShareable, DataKind, MetaKey } from "./task/shareable.ts";
 export { decodeShareable, encodeShareable, joinPieces } from "./task/shareable-codec.ts";
+export type { FileArray } from "./task/shareable-file.ts";
+export { ShareableFile } from "./task/shareable-file.ts";
 export type { Aggregate } from "./workflows/in-time-aggregator.ts";
 export { InTimeAggregator } from "./workflows/in-time-aggregator.ts";
 export type { WorkflowJobConfig } from "./workflows/job-config.ts";

@@ -2,6 +2,7 @@ import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { ServerJobContext, SiteReply } from "../job/job-runner.ts";
 import type { Shareable } from "../task/shareable.ts";
 import { decodeShareable, encodeShareable } from "../task/shareable-codec.ts";
+import { ShareableFile } from "../task/shareable-file.ts";
 import { ReturnCode, type Task, type TaskResult } from "./task.ts";
 
 export interface BroadcastOptions {
@@ -172,14 +173,29 @@ export class Controller {
 function taskResult(site: string, reply: SiteReply): TaskResult {
   if (reply.ok) {
     let taken = false;
+    const take = () => {
+      if (taken) throw new FedbridgeError(Code.FailedPrecondition, `${site}'s result was read`);
+      taken = true;
+    };
+    const { file } = reply;
     return {
       site,
       code: ReturnCode.OK,
       read: async () => {
-        if (taken) throw new FedbridgeError(Code.FailedPrecondition, `${site}'s result was read`);
-        taken = true;
+        take();
         return decodeShareable(await reply.read(), `result of ${site}`);
       },
+      ...(file === undefined
+        ? {}
+        : {
+            open: async () => {
+              take();
+              const opened = await ShareableFile.open(file, `result of ${site}`);
+              const close = opened.close.bind(opened);
+              opened.close = () => close().finally(() => reply.discard());
+              return opened;
+            },
+          }),
     };
   }
   return failed(site, returnCodeOf(reply.code), reply.message);

@@ -1,4 +1,5 @@
 import type { Shareable } from "../task/shareable.ts";
+import type { ShareableFile } from "../task/shareable-file.ts";
 
 /** How a site's part in a task ended. */
 export const ReturnCode = {
@@ -33,4 +34,9 @@ export interface TaskResult {
    * several 400 MB results holds paths, not models.
    */
   read(): Promise<Shareable>;
+  /**
+   * For an OK result waiting on disk: the file, to read arrays in chunks (a running sum of
+   * large models never holds one whole). Closing it drops the result.
+   */
+  open?(): Promise<ShareableFile>;
 }

@@ -41,6 +41,8 @@ export type SiteReply =
       ok: true;
       /** The reply's bytes (read once; the file they waited in is removed). */
       read(): Promise<Uint8Array>;
+      /** The file they wait in, to read in pieces (`discard` removes it). */
+      file?: string;
       /** Drops the reply unread. */
       discard(): Promise<void>;
     }

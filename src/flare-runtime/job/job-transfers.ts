@@ -62,6 +62,7 @@ export class JobTransfers {
     const { file } = message;
     multicast.onReply(message.site, {
       ok: true,
+      file,
       read: () => readFile(file).finally(() => rm(file, { force: true })),
       discard: () => rm(file, { force: true }),
     });

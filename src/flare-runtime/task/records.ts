@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import { decodeNpy, encodeNpy } from "../../core/npy.ts";
+import { allocateNpy, decodeNpy, encodeNpy } from "../../core/npy.ts";
 import {
   type ArrayRecord,
   ArrayRecordSchema,
@@ -60,6 +60,25 @@ export function float32Array(values: Float32Array, shape: readonly number[]): Pr
     stype: NUMPY_STYPE,
     data: encodeNpy("float32", shape, values),
   });
+}
+
+/**
+ * A float32 proto Array of zeros and the view to fill it through: a large model built in
+ * place, without a second copy.
+ */
+export function zerosFloat32(shape: readonly number[]): {
+  array: ProtoArray;
+  values: Float32Array;
+} {
+  const { bytes, dataStart } = allocateNpy("float32", shape);
+  const values = new Float32Array(bytes.buffer, dataStart, (bytes.byteLength - dataStart) / 4);
+  const array = create(ArraySchema, {
+    dtype: "float32",
+    shape: [...shape],
+    stype: NUMPY_STYPE,
+    data: bytes,
+  });
+  return { array, values };
 }
 
 /** An ArrayRecord of named arrays, in the order given. */

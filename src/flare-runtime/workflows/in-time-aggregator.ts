@@ -1,15 +1,16 @@
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import type { RecordDict } from "../../gen/flwr/proto/recorddict_pb.ts";
+import type { Array as ProtoArray, RecordDict } from "../../gen/flwr/proto/recorddict_pb.ts";
 import { ReturnCode, type TaskResult } from "../controller/task.ts";
 import {
+  type ArrayEntry,
   arrayEntries,
   arrayRecord,
-  float32Array,
   float32Values,
   metricValues,
   recordDict,
+  zerosFloat32,
 } from "../task/records.ts";
-import { MetaKey } from "../task/shareable.ts";
+import { MetaKey, type Shareable } from "../task/shareable.ts";
 
 /** What a round's aggregation gives. */
 export interface Aggregate {
@@ -27,7 +28,8 @@ export interface Aggregate {
 interface Slot {
   record: string;
   name: string;
-  shape: number[];
+  /** The NPY array the sum lives in. */
+  array: ProtoArray;
   sum: Float32Array;
 }
 
@@ -73,14 +75,13 @@ export class InTimeAggregator {
     await this.#folding;
     const slots = this.#slots;
     if (slots === undefined || this.#totalWeight === 0) return undefined;
-    const arrays = new Map<string, [string, ReturnType<typeof float32Array>][]>();
+    const arrays = new Map<string, [string, ProtoArray][]>();
     for (const slot of slots) {
       for (let i = 0; i < slot.sum.length; i++)
         slot.sum[i] = (slot.sum[i] as number) / this.#totalWeight;
       const entries = arrays.get(slot.record) ?? [];
-      entries.push([slot.name, float32Array(slot.sum, slot.shape)]);
+      entries.push([slot.name, slot.array]);
       arrays.set(slot.record, entries);
-      slot.sum = new Float32Array(0); // the copy in the record is the one kept
     }
     const metrics: Record<string, number> = {};
     for (const [key, value] of Object.entries(this.#metrics))
@@ -119,36 +120,87 @@ export class InTimeAggregator {
   }
 
   async #add(site: string, result: TaskResult): Promise<void> {
-    const shareable = await result.read();
-    const weight = Number(shareable.meta[MetaKey.NUM_EXAMPLES] ?? 1);
-    if (!(weight > 0))
-      throw new FedbridgeError(Code.InvalidArgument, `${site}'s result has weight ${weight}`);
+    if (result.open === undefined) return this.#addWhole(site, await result.read());
+    // On disk: fold the arrays a few MB at a time, never holding the result whole.
+    const file = await result.open();
+    try {
+      const weight = this.#weightOf(site, file.header);
+      const slots = this.#slotsFor(
+        site,
+        file.arrays.map((a) => a.entry),
+        file.arrays.map((a, i) => (file.dtypes[i] === "float32" ? a.length : -1)),
+      );
+      for (const [i, array] of file.arrays.entries()) {
+        const sum = (slots[i] as Slot).sum;
+        let at = 0;
+        for await (const values of file.float32Chunks(array)) {
+          for (let j = 0; j < values.length; j++, at++)
+            sum[at] = (sum[at] as number) + weight * (values[j] as number);
+        }
+      }
+      this.#counted(site, weight, file.header);
+    } finally {
+      await file.close();
+    }
+  }
+
+  #addWhole(site: string, shareable: Shareable): void {
+    const weight = this.#weightOf(site, shareable);
     const entries = arrayEntries(shareable.records);
     const arrays = entries.map((entry) => float32Values(entry.array, `${site}'s ${entry.name}`));
-    this.#slots ??= entries.map((entry, i) => ({
-      record: entry.record,
-      name: entry.name,
-      shape: [...entry.array.shape],
-      sum: new Float32Array((arrays[i] as Float32Array).length),
-    }));
-    const slots = this.#slots;
-    // Checked whole before any of it is added: a bad result leaves the sum untouched.
-    if (
-      entries.length !== slots.length ||
-      entries.some(
-        (entry, i) => entry.name !== slots[i]?.name || arrays[i]?.length !== slots[i]?.sum.length,
-      )
-    )
-      throw new FedbridgeError(
-        Code.InvalidArgument,
-        `${site}'s arrays (${entries.map((e) => e.name).join(", ")}) do not match the others' (${slots.map((s) => s.name).join(", ")})`,
-      );
+    const slots = this.#slotsFor(
+      site,
+      entries,
+      arrays.map((a) => a.length),
+    );
     slots.forEach((slot, i) => {
       const values = arrays[i] as Float32Array;
       const sum = slot.sum;
       for (let j = 0; j < values.length; j++)
         sum[j] = (sum[j] as number) + weight * (values[j] as number);
     });
+    this.#counted(site, weight, shareable);
+  }
+
+  #weightOf(site: string, shareable: Shareable): number {
+    const weight = Number(shareable.meta[MetaKey.NUM_EXAMPLES] ?? 1);
+    if (!(weight > 0))
+      throw new FedbridgeError(Code.InvalidArgument, `${site}'s result has weight ${weight}`);
+    return weight;
+  }
+
+  /**
+   * The running sums for a result's arrays (made from the first result), after checking the
+   * result matches them whole: a bad result leaves the sums untouched. `lengths` is -1 for an
+   * array that is not float32.
+   */
+  #slotsFor(site: string, entries: readonly ArrayEntry[], lengths: readonly number[]): Slot[] {
+    const bad = lengths.findIndex((n) => n < 0);
+    if (bad >= 0)
+      throw new FedbridgeError(
+        Code.InvalidArgument,
+        `${site}'s array ${entries[bad]?.name} is not float32`,
+      );
+    // Each sum lives in the NPY bytes of the average to be: dividing in place finishes it.
+    this.#slots ??= entries.map((entry) => {
+      const { array, values } = zerosFloat32([...entry.array.shape]);
+      return { record: entry.record, name: entry.name, array, sum: values };
+    });
+    const slots = this.#slots;
+    if (
+      entries.length !== slots.length ||
+      entries.some(
+        (entry, i) => entry.name !== slots[i]?.name || lengths[i] !== slots[i]?.sum.length,
+      )
+    )
+      throw new FedbridgeError(
+        Code.InvalidArgument,
+        `${site}'s arrays (${entries.map((e) => e.name).join(", ")}) do not match the others' (${slots.map((s) => s.name).join(", ")})`,
+      );
+    return slots;
+  }
+
+  #counted(site: string, weight: number, shareable: Shareable): void {
     for (const [key, value] of Object.entries(metricValues(shareable.records)))
       this.#metrics[key] = (this.#metrics[key] ?? 0) + weight * value;
     this.#totalWeight += weight;

@@ -1,3 +1,6 @@
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { Controller } from "../controller/controller.ts";
@@ -13,6 +16,7 @@ import {
 } from "../task/records.ts";
 import { createShareable, DataKind, type Shareable } from "../task/shareable.ts";
 import { encodeShareable, joinPieces } from "../task/shareable-codec.ts";
+import { ShareableFile } from "../task/shareable-file.ts";
 import { createCrossSiteEval } from "./cross-site-eval.ts";
 import { createCyclic } from "./cyclic.ts";
 import { InTimeAggregator } from "./in-time-aggregator.ts";
@@ -41,6 +45,17 @@ const okResult = (site: string, shareable: Shareable): TaskResult => {
     site,
     code: ReturnCode.OK,
     read: async () => (await import("../task/shareable-codec.ts")).decodeShareable(bytes),
+  };
+};
+/** A result waiting in a file, read in chunks by whoever opens it (as the server's are). */
+const fileResult = async (site: string, shareable: Shareable): Promise<TaskResult> => {
+  const path = join(await mkdtemp(join(tmpdir(), "fedbridge-result-")), `${site}.result`);
+  await writeFile(path, joinPieces(encodeShareable(shareable)));
+  return {
+    site,
+    code: ReturnCode.OK,
+    read: () => Promise.reject(new Error("read whole")),
+    open: () => ShareableFile.open(path),
   };
 };
 const persistor = { persistor: { load: () => model([0.1, 0.2, 0.3]) } };
@@ -96,6 +111,25 @@ describe("InTimeAggregator", () => {
       expect(aggregate?.totalWeight).toBe(21);
     }
     expect(averages.size).toBe(1);
+  });
+
+  it("folds results waiting on disk in chunks, to the bits of folding them whole", async () => {
+    const big = (n: number, seed: number) =>
+      model(
+        Array.from({ length: 10_000 }, (_, i) => Math.sin(i * seed) * n),
+        { numExamples: seed },
+      );
+    const inputs: [string, Shareable][] = SITES.map((site, i) => [site, big(i + 1, i + 2)]);
+    const whole = new InTimeAggregator(SITES);
+    for (const [site, shareable] of inputs) whole.arrived(okResult(site, shareable));
+    const chunked = new InTimeAggregator(SITES);
+    for (const [site, shareable] of inputs) chunked.arrived(await fileResult(site, shareable));
+    const [a, b] = await Promise.all([whole.finish([]), chunked.finish([])]);
+    expect(b?.sites).toEqual(SITES);
+    expect(arraysSha256(b?.records ?? recordDict({}))).toBe(
+      arraysSha256(a?.records ?? recordDict({})),
+    );
+    expect(b?.metrics).toEqual(a?.metrics);
   });
 
   it("weights by numExamples and leaves out a result whose arrays do not match", async () => {
