@@ -77,20 +77,29 @@ export class JobTransfers {
     const file = await writeWhole(
       join(this.#dir, "..", "checkpoints", `round-${round}.bin`),
       state,
+      { durable: true },
     );
     this.#send({ type: "checkpoint", round, file });
   }
 }
 
-/** Writes `pieces` to `path` durably (a temporary file, fsync, rename); returns `path`. */
-export async function writeWhole(path: string, pieces: readonly Uint8Array[]): Promise<string> {
+/**
+ * Writes `pieces` to `path` whole (a temporary file renamed into place); returns `path`.
+ * `durable` adds an fsync before the rename: a checkpoint must survive a crash of the machine,
+ * a task in transit need not (it dies with its job's processes anyway).
+ */
+export async function writeWhole(
+  path: string,
+  pieces: readonly Uint8Array[],
+  options: { durable?: boolean } = {},
+): Promise<string> {
   await mkdir(join(path, ".."), { recursive: true });
   const temporary = `${path}.partial`;
   const handle = await open(temporary, "w");
   try {
     // writev takes at most IOV_MAX buffers at once.
     for (let i = 0; i < pieces.length; i += 512) await handle.writev(pieces.slice(i, i + 512));
-    await handle.sync();
+    if (options.durable) await handle.sync();
   } finally {
     await handle.close();
   }
