@@ -2,16 +2,18 @@
  * Round time through the bridge (the runtime: a server and 4 sites on loopback mTLS) divided by
  * round time on the native deployment (a SuperLink and 4 SuperNodes), for FedAvg over a 10M
  * float32 model (40 MB to and from every node each round), measured in the same run. Goal: at
- * most 1.10. Each figure is the median time between consecutive round ends, leaving out round 1.
+ * most 1.10. The deployment runs twice: without TLS (Flower's --insecure), and over TLS, as the
+ * runtime always is: the second ratio compares like with like. Each figure is the median time
+ * between consecutive round ends, leaving out round 1.
  */
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { credentials } from "@grpc/grpc-js";
 import { submitApp } from "../src/bridge/index.ts";
 import { runOnSuperLink } from "../src/flower-api/deployment/run-on-superlink.ts";
 import { silentObserver } from "../src/flower-api/index.ts";
-import { BenchProcesses, median } from "./spawn.ts";
+import { BenchProcesses, type BenchTls, benchTls, median } from "./spawn.ts";
 
 export const description =
   "bridge vs native deployment: round time, FedAvg over 10M float32 × 4 nodes";
@@ -21,32 +23,41 @@ const NODES = 4;
 
 export async function run(): Promise<void> {
   const rounds = Number(process.env.BENCH_ROUNDS ?? 4);
+  const dir = await mkdtemp(join(tmpdir(), "fedbridge-bench-tls-"));
   const deploymentMs = await deploymentRounds(rounds);
+  const deploymentTlsMs = await deploymentRounds(rounds, await benchTls(dir));
   const bridgeMs = await bridgeRounds(rounds);
   const ratio = bridgeMs / deploymentMs;
+  const ratioTls = bridgeMs / deploymentTlsMs;
   console.log(
-    `native deployment round: ${deploymentMs.toFixed(0)} ms; through the bridge: ${bridgeMs.toFixed(0)} ms`,
+    `native deployment round: ${deploymentMs.toFixed(0)} ms (over TLS: ${deploymentTlsMs.toFixed(0)} ms); through the bridge (mTLS): ${bridgeMs.toFixed(0)} ms`,
   );
-  console.log(`bridge / deployment: ${ratio.toFixed(2)} (goal: at most 1.10)`);
+  console.log(
+    `bridge / deployment: ${ratio.toFixed(2)}; bridge / deployment over TLS: ${ratioTls.toFixed(2)} (goal: at most 1.10)`,
+  );
   console.log(
     JSON.stringify({
       bench: "bridge",
       deploymentRoundMs: deploymentMs,
+      deploymentTlsRoundMs: deploymentTlsMs,
       bridgeRoundMs: bridgeMs,
       ratio,
+      ratioTls,
     }),
   );
 }
 
-async function deploymentRounds(rounds: number): Promise<number> {
+async function deploymentRounds(rounds: number, tls?: BenchTls): Promise<number> {
   const processes = new BenchProcesses();
   try {
-    const { fleet, control } = await processes.superlink();
-    await processes.supernodes(fleet, NODES);
+    const { fleet, control } = await processes.superlink(tls);
+    await processes.supernodes(fleet, NODES, tls);
     const ends: number[] = [];
     await runOnSuperLink({
       address: control,
-      credentials: credentials.createInsecure(),
+      credentials: tls
+        ? credentials.createSsl(await readFile(tls.caFile))
+        : credentials.createInsecure(),
       appDir: APP,
       runConfig: { "num-server-rounds": rounds },
       observer: { ...silentObserver, roundFinished: () => ends.push(performance.now()) },

@@ -1,9 +1,36 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { createCertificateAuthority, issueCertificate } from "../src/core/certificates.ts";
 import { freePort } from "../src/core/free-port.ts";
 import { type AdminSession, connectAdmin } from "../src/flare-runtime/admin/admin-client.ts";
 import { localProjectYml, provisionProject } from "../src/flare-runtime/provision/index.ts";
+
+/** A SuperLink's TLS files (PEM): its certificate and key, and the CA nodes trust. */
+export interface BenchTls {
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+}
+
+/** A CA and a SuperLink certificate for localhost, written to `dir`. */
+export async function benchTls(dir: string): Promise<BenchTls> {
+  const ca = await createCertificateAuthority("fedbridge bench CA");
+  const server = await issueCertificate(ca, {
+    commonName: "superlink",
+    altNames: ["localhost", "127.0.0.1"],
+    usage: "server",
+  });
+  const file = async (name: string, text: string) => {
+    await writeFile(join(dir, name), text);
+    return join(dir, name);
+  };
+  return {
+    caFile: await file("ca.pem", ca.certPem),
+    certFile: await file("server.pem", server.certPem),
+    keyFile: await file("server.key", server.keyPem),
+  };
+}
 
 /** `fedbridge` processes started by a benchmark, killed together at the end. */
 export class BenchProcesses {
@@ -32,11 +59,21 @@ export class BenchProcesses {
   }
 
   /** A SuperLink on free loopback ports. */
-  async superlink(): Promise<{ pid: number; fleet: string; control: string }> {
+  async superlink(tls?: BenchTls): Promise<{ pid: number; fleet: string; control: string }> {
+    const security = tls
+      ? [
+          "--ssl-certfile",
+          tls.certFile,
+          "--ssl-keyfile",
+          tls.keyFile,
+          "--ssl-ca-certfile",
+          tls.caFile,
+        ]
+      : ["--insecure"];
     const { pid, out } = await this.start(
       [
         "superlink",
-        "--insecure",
+        ...security,
         "--fleet-api-address",
         "127.0.0.1:0",
         "--control-api-address",
@@ -47,17 +84,20 @@ export class BenchProcesses {
     );
     const [, fleet, control] =
       out.match(/Fleet API on port (\d+), control API on port (\d+)/) ?? [];
-    return { pid, fleet: `127.0.0.1:${fleet}`, control: `127.0.0.1:${control}` };
+    // Over TLS nodes dial "localhost" (Node warns when a TLS server name is an IP address).
+    const host = tls ? "localhost" : "127.0.0.1";
+    return { pid, fleet: `${host}:${fleet}`, control: `${host}:${control}` };
   }
 
   /** `count` SuperNodes for partitions 0..count-1. */
-  async supernodes(fleet: string, count: number): Promise<void> {
+  async supernodes(fleet: string, count: number, tls?: BenchTls): Promise<void> {
+    const security = tls ? ["--root-certificates", tls.caFile] : ["--insecure"];
     await Promise.all(
       Array.from({ length: count }, (_, i) =>
         this.start(
           [
             "supernode",
-            "--insecure",
+            ...security,
             "--superlink",
             fleet,
             "--node-config",
