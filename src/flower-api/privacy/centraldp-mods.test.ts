@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { createRng } from "../../core/random.ts";
 import { createContext } from "../app/context.ts";
 import type { ClientAppCallable } from "../app/mod.ts";
 import { ErrorCode } from "../message/error.ts";
 import { Message } from "../message/message.ts";
-import { createRng } from "../../core/random.ts";
 import { Array } from "../records/array.ts";
 import { ArrayRecord } from "../records/array-record.ts";
 import { ConfigRecord, type ConfigValue } from "../records/config-record.ts";

@@ -1,7 +1,7 @@
+import { createRng, type Rng } from "../../core/random.ts";
 import { SummaryWriter } from "../../tracking/summary-writer.ts";
 import type { Grid } from "../app/grid.ts";
 import type { Message } from "../message/message.ts";
-import { createRng, type Rng } from "../../core/random.ts";
 import type { ArrayRecord } from "../records/array-record.ts";
 import type { ConfigRecord } from "../records/config-record.ts";
 import type { MetricRecord } from "../records/metric-record.ts";

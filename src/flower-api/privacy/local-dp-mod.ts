@@ -1,6 +1,6 @@
 import { FedbridgeError } from "../../core/fedbridge-error.ts";
-import type { Mod } from "../app/mod.ts";
 import { createRng } from "../../core/random.ts";
+import type { Mod } from "../app/mod.ts";
 import type { ArrayRecord } from "../records/array-record.ts";
 import {
   isTrain,

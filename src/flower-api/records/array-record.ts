@@ -1,6 +1,6 @@
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import { Array } from "./array.ts";
 import type { NumericTypedArray } from "../../core/npy.ts";
+import { Array } from "./array.ts";
 import { entriesOf, type RecordInit } from "./typed-record.ts";
 
 /** A typed array with its shape, the plain form of one array of a model. */

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { FedbridgeError } from "../../core/fedbridge-error.ts";
+import { decodeNpy } from "../../core/npy.ts";
 import { Array } from "./array.ts";
 import { ArrayRecord } from "./array-record.ts";
 import { ConfigRecord } from "./config-record.ts";
 import { MetricRecord } from "./metric-record.ts";
-import { decodeNpy } from "../../core/npy.ts";
 import { RecordDict } from "./record-dict.ts";
 import {
   decodeArrayRecord,

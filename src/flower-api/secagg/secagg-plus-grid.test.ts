@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { createRng } from "../../core/random.ts";
 import { ClientApp } from "../app/client-app.ts";
 import type { Grid } from "../app/grid.ts";
 import type { Mod } from "../app/mod.ts";
 import type { RunObserver } from "../app/run-observer.ts";
 import { Message } from "../message/message.ts";
 import { encodeMessage } from "../message/message-serde.ts";
-import { createRng } from "../../core/random.ts";
 import { ArrayRecord } from "../records/array-record.ts";
 import { MetricRecord } from "../records/metric-record.ts";
 import { RecordDict } from "../records/record-dict.ts";

@@ -1,8 +1,8 @@
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { createRng } from "../../core/random.ts";
 import type { Grid } from "../app/grid.ts";
 import { Error, ErrorCode } from "../message/error.ts";
 import { Message } from "../message/message.ts";
-import { createRng } from "../../core/random.ts";
 import type { ArrayRecord } from "../records/array-record.ts";
 import { ConfigRecord, type ConfigValue } from "../records/config-record.ts";
 import { RecordDict } from "../records/record-dict.ts";

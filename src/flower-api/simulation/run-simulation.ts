@@ -1,11 +1,11 @@
 import { availableParallelism } from "node:os";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { createRng } from "../../core/random.ts";
 import { createContext, type UserConfig } from "../app/context.ts";
 import { importApp, readAppManifest } from "../app/load-app.ts";
 import { type RunObserver, silentObserver } from "../app/run-observer.ts";
 import { ServerApp } from "../app/server-app.ts";
 import { SERVER_NODE_ID } from "../message/metadata.ts";
-import { createRng } from "../../core/random.ts";
 import type { Result } from "../strategy/result.ts";
 import { NodeWorkerPool } from "./node-worker-pool.ts";
 import { SimulationGrid } from "./simulation-grid.ts";

@@ -1,10 +1,10 @@
+import type { NumericTypedArray } from "../../core/npy.ts";
 import { weightedSumFloat32 } from "../aggregation/weighted-sum.ts";
 import type { Message } from "../message/message.ts";
 import { deflateRecordDict } from "../objects/deflate.ts";
 import { Array } from "../records/array.ts";
 import { ArrayRecord } from "../records/array-record.ts";
 import { MetricRecord, type MetricValue } from "../records/metric-record.ts";
-import type { NumericTypedArray } from "../../core/npy.ts";
 import type { RecordDict } from "../records/record-dict.ts";
 
 /**

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import type { Grid } from "../app/grid.ts";
 import { createRng } from "../../core/random.ts";
+import type { Grid } from "../app/grid.ts";
 
 export interface SampleOptions {
   minAvailableNodes: number;
