@@ -15,12 +15,15 @@ import {
 } from "./dp-test-helpers.ts";
 import { LocalDpMod } from "./local-dp-mod.ts";
 
-const nodeContext = (partition: number): Context =>
+const nodeContext = (partition: number, nodeSecret?: string): Context =>
   createContext({
     runId: 1n,
     nodeId: 9n,
     runConfig: { seed: 3 },
-    nodeConfig: { "partition-id": partition },
+    nodeConfig: {
+      "partition-id": partition,
+      ...(nodeSecret === undefined ? {} : { "local-dp-seed": nodeSecret }),
+    },
   });
 
 const trainMessage = (values: ArrayLike<number>, round: number, messageType = "train") =>
@@ -59,15 +62,22 @@ describe("LocalDpMod", () => {
     expect(w1).toBeCloseTo(1.8, 6);
   });
 
-  it("draws from (run seed, partition, round): reproducible, fresh each round and node", async () => {
+  it("draws noise the server cannot recompute from the run seed; a node's own local-dp-seed makes it reproducible", async () => {
     const mod = LocalDpMod(1, 1, 1, 1e-5);
-    const noise = async (partition: number, round: number) => {
-      const reply = await mod(trainMessage([0, 0, 0], round), nodeContext(partition), adding([]));
+    const noise = async (partition: number, round: number, secret?: string) => {
+      const reply = await mod(
+        trainMessage([0, 0, 0], round),
+        nodeContext(partition, secret),
+        adding([]),
+      );
       return [...valuesOf(reply.content.arrayRecords.get("arrays"))];
     };
-    expect(await noise(0, 1)).toEqual(await noise(0, 1));
-    expect(await noise(0, 1)).not.toEqual(await noise(0, 2));
-    expect(await noise(0, 1)).not.toEqual(await noise(1, 1));
+    // Without a node secret: fresh every time, even for the same run seed, node and round.
+    expect(await noise(0, 1)).not.toEqual(await noise(0, 1));
+    // With one: reproducible, fresh each round and node.
+    expect(await noise(0, 1, "s")).toEqual(await noise(0, 1, "s"));
+    expect(await noise(0, 1, "s")).not.toEqual(await noise(0, 2, "s"));
+    expect(await noise(0, 1, "s")).not.toEqual(await noise(1, 1, "s"));
   });
 
   it("passes evaluate messages through", async () => {

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { FedbridgeError } from "../../core/fedbridge-error.ts";
 import { createRng } from "../../core/random.ts";
 import type { Mod } from "../app/mod.ts";
@@ -35,10 +36,11 @@ export interface LocalDpMod extends Mod {
  * leaves the node. Each reply is then (ε, δ)-DP for updates of L2 sensitivity Δ (the
  * classic Gaussian mechanism; its bound holds for ε < 1); rounds compose.
  *
- * Acts on train messages and passes others through. The noise comes from a generator seeded
- * by the run seed, the node's partition (its node id without one) and the round, so a run is
- * reproducible. Flower accepts ε = 0 and δ = 0, which make the noise infinite; they are
- * refused here.
+ * Acts on train messages and passes others through. The noise must be secret from the server,
+ * which knows the run seed: it is fresh from the operating system's generator, unless the
+ * node's own config sets `local-dp-seed` (node config is the node's, never sent to the
+ * server), which with the partition and the round makes a run reproducible. Flower accepts
+ * ε = 0 and δ = 0, which make the noise infinite; they are refused here.
  *
  * @example
  * app.train("default", train, { mods: [LocalDpMod(1.0, 1.0, 0.5, 1e-5)] });
@@ -71,13 +73,17 @@ export function LocalDpMod(
     const round = [...content.configRecords.values()]
       .find((config) => config.has("server-round"))
       ?.get("server-round");
-    const rng = createRng(
-      String(context.runConfig.seed ?? 0),
-      "local-dp",
-      String(context.nodeConfig["partition-id"] ?? context.nodeId),
-      // Without a round the instruction's id keeps each reply's noise fresh.
-      String(round ?? message.metadata.messageId),
-    );
+    const secret = context.nodeConfig["local-dp-seed"];
+    const rng =
+      secret === undefined
+        ? createRng(randomBytes(32).toString("hex"))
+        : createRng(
+            String(secret),
+            "local-dp",
+            String(context.nodeConfig["partition-id"] ?? context.nodeId),
+            // Without a round the instruction's id keeps each reply's noise fresh.
+            String(round ?? message.metadata.messageId),
+          );
     try {
       const values = floatArraysOf(sent, "LocalDpMod");
       computeClipModelUpdate(values, floatArraysOf(received, "LocalDpMod"), clippingNorm);
