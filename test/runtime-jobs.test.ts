@@ -1,5 +1,7 @@
+import { existsSync, readdirSync } from "node:fs";
 import { cp, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { killAll } from "./processes.ts";
 import { runFedbridge } from "./run-fedbridge.ts";
@@ -86,6 +88,13 @@ describe("native runtime jobs (server, 4 sites)", () => {
     );
     expect(finalArraysSha256).toMatch(/^[0-9a-f]{64}$/);
     referenceSha = finalArraysSha256;
+    // Done: nothing left in transit, and no checkpoint kept (the final model is).
+    const jobDir = join(runtime.kits, "server1", "jobs", jobId);
+    for (let i = 0; i < 50 && existsSync(join(jobDir, "checkpoints")); i++) await sleep(100);
+    expect(
+      readdirSync(jobDir).filter((name) => ["transfer", "checkpoints"].includes(name)),
+    ).toEqual([]);
+    expect(existsSync(join(jobDir, "final-model.fbs"))).toBe(true);
   });
 
   it("ends a round without a site whose job process was SIGKILLed, and takes it back the next round", async () => {

@@ -223,6 +223,10 @@ export class JobRuns {
     const reason = run.aborted ?? failure;
     store.setStatus(jobId, status, reason ? { reason } : {});
     this.#options.log?.(`job ${jobId} ${status}${reason ? `: ${reason}` : ""}`);
+    // Tasks and results in transit are of no use now; checkpoints only until the job completes.
+    const leftovers = status === "FINISHED:COMPLETED" ? ["transfer", "checkpoints"] : ["transfer"];
+    for (const name of leftovers)
+      void rm(join(this.jobDir(jobId), name), { recursive: true, force: true });
     await Promise.all(
       run.sites.map((site) =>
         cells.request(site, "stop", encodePayload({ jobId }), { timeout: 10_000 }).catch(() => {}),
