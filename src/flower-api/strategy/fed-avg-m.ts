@@ -2,7 +2,6 @@ import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { Grid } from "../app/grid.ts";
 import type { Message } from "../message/message.ts";
 import { ArrayRecord } from "../records/array-record.ts";
-import type { ConfigRecord } from "../records/config-record.ts";
 import type { MetricRecord } from "../records/metric-record.ts";
 import { FedAvg, type FedAvgOptions } from "./fedavg.ts";
 import { fromFloat64, toFloat64 } from "./float-arrays.ts";
@@ -26,7 +25,6 @@ export class FedAvgM extends FedAvg {
   /** Whether the server takes its own step (else the average is the model, as FedAvg). */
   readonly serverOpt: boolean;
   /** The global model the current round trains from. */
-  protected currentArrays: ArrayRecord | undefined;
   protected momentumVector: Map<string, Float64Array> | undefined;
 
   constructor(options: FedAvgMOptions = {}) {
@@ -41,16 +39,6 @@ export class FedAvgM extends FedAvg {
       `FedAvgM: server optimization ${this.serverOpt ? "ON" : "OFF"} | learning rate ${this.serverLearningRate} | momentum ${this.serverMomentum}`,
       ...super.summary(),
     ];
-  }
-
-  override configureTrain(
-    serverRound: number,
-    arrays: ArrayRecord,
-    config: ConfigRecord,
-    grid: Grid,
-  ): Promise<Message[]> {
-    this.currentArrays = arrays;
-    return super.configureTrain(serverRound, arrays, config, grid);
   }
 
   override async aggregateTrain(

@@ -3,7 +3,6 @@ import type { Grid } from "../app/grid.ts";
 import type { Message } from "../message/message.ts";
 import type { Array } from "../records/array.ts";
 import { ArrayRecord } from "../records/array-record.ts";
-import type { ConfigRecord } from "../records/config-record.ts";
 import type { MetricRecord } from "../records/metric-record.ts";
 import { FedAvg, type FedAvgOptions } from "./fedavg.ts";
 import { fromFloat64, toFloat64 } from "./float-arrays.ts";
@@ -35,7 +34,6 @@ export abstract class FedOpt extends FedAvg {
   readonly beta2: number;
   readonly tau: number;
   /** The global model the current round trains from. */
-  protected currentArrays: ArrayRecord | undefined;
   protected mT: Map<string, Float64Array> | undefined;
   protected vT: Map<string, Float64Array> | undefined;
 
@@ -62,16 +60,6 @@ export abstract class FedOpt extends FedAvg {
       `${this.constructor.name}: eta ${g(this.eta)} | eta_l ${g(this.etaL)} | beta_1 ${g(this.beta1)} | beta_2 ${g(this.beta2)} | tau ${g(this.tau)}`,
       ...super.summary(),
     ];
-  }
-
-  override configureTrain(
-    serverRound: number,
-    arrays: ArrayRecord,
-    config: ConfigRecord,
-    grid: Grid,
-  ): Promise<Message[]> {
-    this.currentArrays = arrays;
-    return super.configureTrain(serverRound, arrays, config, grid);
   }
 
   override async aggregateTrain(

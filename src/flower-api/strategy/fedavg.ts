@@ -69,6 +69,8 @@ export class FedAvg extends Strategy {
   readonly configrecordKey: string;
   readonly trainMetricsAggrFn: MetricsAggregationFn;
   readonly evaluateMetricsAggrFn: MetricsAggregationFn;
+  /** The model the current round's training started from (set by `configureTrain`). */
+  protected currentArrays: ArrayRecord | undefined;
   readonly acceptFailures: boolean;
   readonly minCompletionRate: number;
 
@@ -110,6 +112,8 @@ export class FedAvg extends Strategy {
     config: ConfigRecord,
     grid: Grid,
   ): Promise<Message[]> {
+    // Server-side optimizers (FedAvgM, FedOpt, QFedAvg) step from it.
+    this.currentArrays = arrays;
     return this.configure(
       serverRound,
       arrays,

@@ -3,7 +3,6 @@ import type { Grid } from "../app/grid.ts";
 import type { Message } from "../message/message.ts";
 import type { Array } from "../records/array.ts";
 import { ArrayRecord } from "../records/array-record.ts";
-import type { ConfigRecord } from "../records/config-record.ts";
 import type { MetricRecord } from "../records/metric-record.ts";
 import type { RecordDict } from "../records/record-dict.ts";
 import { FedAvg, type FedAvgOptions } from "./fedavg.ts";
@@ -32,7 +31,6 @@ export class QFedAvg extends FedAvg {
   readonly q: number;
   readonly trainLossKey: string;
   /** The global model the current round trains from. */
-  protected currentArrays: ArrayRecord | undefined;
 
   constructor(options: QFedAvgOptions) {
     super(options);
@@ -46,16 +44,6 @@ export class QFedAvg extends FedAvg {
       `QFedAvg: client learning rate ${this.clientLearningRate} | q ${this.q} | train loss key '${this.trainLossKey}'`,
       ...super.summary(),
     ];
-  }
-
-  override configureTrain(
-    serverRound: number,
-    arrays: ArrayRecord,
-    config: ConfigRecord,
-    grid: Grid,
-  ): Promise<Message[]> {
-    this.currentArrays = arrays;
-    return super.configureTrain(serverRound, arrays, config, grid);
   }
 
   override async aggregateTrain(
