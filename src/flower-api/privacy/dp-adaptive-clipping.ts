@@ -1,7 +1,7 @@
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { Grid } from "../app/grid.ts";
 import type { Message } from "../message/message.ts";
-import { ArrayRecord } from "../records/array-record.ts";
+import type { ArrayRecord } from "../records/array-record.ts";
 import type { ConfigRecord } from "../records/config-record.ts";
 import type { MetricRecord } from "../records/metric-record.ts";
 import type { Strategy } from "../strategy/strategy.ts";
@@ -148,19 +148,6 @@ abstract class DifferentialPrivacyAdaptiveBase extends DifferentialPrivacyStrate
  * aggregate, and adds Gaussian noise of stddev z_Δ·C/m. (ε, δ) is reported after each round.
  */
 export class DifferentialPrivacyServerSideAdaptiveClipping extends DifferentialPrivacyAdaptiveBase {
-  /** The model sent in this round's train instructions, against which updates are clipped. */
-  currentArrays = new ArrayRecord();
-
-  override configureTrain(
-    serverRound: number,
-    arrays: ArrayRecord,
-    config: ConfigRecord,
-    grid: Grid,
-  ): Promise<Message[]> {
-    this.currentArrays = arrays;
-    return super.configureTrain(serverRound, arrays, config, grid);
-  }
-
   async aggregateTrain(
     serverRound: number,
     replies: readonly Message[],

@@ -1,6 +1,6 @@
 import type { Grid } from "../app/grid.ts";
 import type { Message } from "../message/message.ts";
-import { ArrayRecord } from "../records/array-record.ts";
+import type { ArrayRecord } from "../records/array-record.ts";
 import type { ConfigRecord } from "../records/config-record.ts";
 import type { MetricRecord } from "../records/metric-record.ts";
 import type { Strategy } from "../strategy/strategy.ts";
@@ -78,19 +78,6 @@ abstract class DifferentialPrivacyFixedClippingBase extends DifferentialPrivacyS
  * });
  */
 export class DifferentialPrivacyServerSideFixedClipping extends DifferentialPrivacyFixedClippingBase {
-  /** The model sent in this round's train instructions, against which updates are clipped. */
-  currentArrays = new ArrayRecord();
-
-  override configureTrain(
-    serverRound: number,
-    arrays: ArrayRecord,
-    config: ConfigRecord,
-    grid: Grid,
-  ): Promise<Message[]> {
-    this.currentArrays = arrays;
-    return super.configureTrain(serverRound, arrays, config, grid);
-  }
-
   async aggregateTrain(
     serverRound: number,
     replies: readonly Message[],

@@ -2,7 +2,7 @@ import { createRng, type Rng } from "../../core/random.ts";
 import { SummaryWriter } from "../../tracking/summary-writer.ts";
 import type { Grid } from "../app/grid.ts";
 import type { Message } from "../message/message.ts";
-import type { ArrayRecord } from "../records/array-record.ts";
+import { ArrayRecord } from "../records/array-record.ts";
 import type { ConfigRecord } from "../records/config-record.ts";
 import type { MetricRecord } from "../records/metric-record.ts";
 import type { Result } from "../strategy/result.ts";
@@ -51,6 +51,8 @@ const CLIENTS_DISCREPANCY =
 export abstract class DifferentialPrivacyStrategy extends Strategy {
   /** The wrapped strategy. */
   readonly strategy: Strategy;
+  /** The model sent in this round's train instructions, against which updates are clipped. */
+  currentArrays = new ArrayRecord();
   readonly numSampledClients: number;
   readonly targetDelta: number;
   readonly #writerOption: ScalarWriter | false | undefined;
@@ -114,6 +116,7 @@ export abstract class DifferentialPrivacyStrategy extends Strategy {
     config: ConfigRecord,
     grid: Grid,
   ): Promise<Message[]> {
+    this.currentArrays = arrays;
     const messages = await this.strategy.configureTrain(serverRound, arrays, config, grid);
     const connected = (await grid.getNodeIds()).length;
     this.#samplingRate = connected === 0 ? 1 : Math.min(1, messages.length / connected);
