@@ -133,26 +133,32 @@ describe("native runtime jobs (server, 4 sites)", () => {
     expect(log).toMatch(/stale result of site-4 for task train \(round 2\) ignored/);
   });
 
-  it("resumes a job at round 3 after the server parent is SIGKILLed in round 3 of 5, with the same final model", async () => {
-    const jobId = await submit("delayMs=800", "numRounds=5");
-    const logFile = join(runtime.kits, "server1", "jobs", jobId, "log.txt");
-    for (
-      let tries = 0;
-      !/round 3 of 5/.test(await readFile(logFile, "utf8").catch(() => ""));
-      tries++
-    ) {
-      if (tries > 300) throw new Error("round 3 never started");
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    runtime.server.child.kill("SIGKILL");
-    await runtime.server.exited;
-    await runtime.restartServer();
-    expect(await finish(jobId)).toMatchObject({ status: "FINISHED:COMPLETED" });
-    const { finalArraysSha256, scatterAndGather } = await result(jobId);
-    expect(await serverJobLog(jobId)).toMatch(/resuming at round 3 of 5/);
-    expect(scatterAndGather.rounds.map((r) => r.round)).toEqual([1, 2, 3, 4, 5]);
-    expect(finalArraysSha256).toBe(referenceSha);
-  });
+  it.each([
+    ["SIGKILLed", "SIGKILL"],
+    ["stopped (SIGTERM)", "SIGTERM"],
+  ] as const)(
+    "resumes a job at round 3 after the server parent is %s in round 3 of 5, with the same final model",
+    async (_, signal) => {
+      const jobId = await submit("delayMs=800", "numRounds=5");
+      const logFile = join(runtime.kits, "server1", "jobs", jobId, "log.txt");
+      for (
+        let tries = 0;
+        !/round 3 of 5/.test(await readFile(logFile, "utf8").catch(() => ""));
+        tries++
+      ) {
+        if (tries > 300) throw new Error("round 3 never started");
+        await sleep(100);
+      }
+      runtime.server.child.kill(signal);
+      await runtime.server.exited;
+      await runtime.restartServer();
+      expect(await finish(jobId)).toMatchObject({ status: "FINISHED:COMPLETED" });
+      const { finalArraysSha256, scatterAndGather } = await result(jobId);
+      expect(await serverJobLog(jobId)).toMatch(/resuming at round 3 of 5/);
+      expect(scatterAndGather.rounds.map((r) => r.round)).toEqual([1, 2, 3, 4, 5]);
+      expect(finalArraysSha256).toBe(referenceSha);
+    },
+  );
 
   it("drops the arrays a site's privacy scope excludes from that site's results, though the job sets no filter", async () => {
     const jobId = await submit('workflow="./collect.ts"', "secret=true");

@@ -54,6 +54,7 @@ export class JobRuns {
   readonly #options: JobRunsOptions;
   readonly #running = new Map<string, Run>();
   readonly #calls: SiteCalls;
+  #shuttingDown = false;
   /** The metrics of each job's last completed round (kept in memory, for status and wait). */
   readonly #roundMetrics = new Map<string, Record<string, number>>();
 
@@ -205,8 +206,13 @@ export class JobRuns {
     if (run.host) await run.host.stop();
   }
 
-  /** Stops every job (server shutdown); they end FAILED unless they finish first. */
+  /**
+   * Stops every job's server process (server shutdown). A job with a checkpoint stays RUNNING,
+   * its sites' processes untouched, and resumes when the server starts again; the others end
+   * FAILED unless they finish first.
+   */
   async stopAll(): Promise<void> {
+    this.#shuttingDown = true;
     await Promise.all([...this.#running.values()].map((run) => run.host?.stop(1000)));
   }
 
@@ -214,6 +220,12 @@ export class JobRuns {
     const run = this.#running.get(jobId);
     if (run === undefined) return;
     this.#running.delete(jobId);
+    if (failure !== undefined && this.#shuttingDown && !run.aborted && this.resumePoint(jobId)) {
+      this.#options.log?.(
+        `job ${jobId} stopped with the server: it resumes when the server starts`,
+      );
+      return;
+    }
     const { store, cells } = this.#options;
     const status = run.aborted
       ? "FINISHED:ABORTED"
