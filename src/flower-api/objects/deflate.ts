@@ -22,12 +22,17 @@ export const ARRAY_CHUNK_SIZE = 5 * 1024 * 1024;
 
 /** One deflated object: its id, its bytes, and its unique direct children. */
 export interface DeflatedObject {
-  id: string;
-  bytes: Uint8Array;
-  children: readonly DeflatedObject[];
+  readonly id: string;
+  /** `<Type> <child ids> <body length>\0<body>`, joined on first use. */
+  readonly bytes: Uint8Array;
+  readonly children: readonly DeflatedObject[];
 }
 
-/** The id and bytes of a leaf or inner object. */
+/**
+ * The id and bytes of a leaf or inner object. The id is hashed from the header and the body as
+ * they are; the bytes are joined only when asked for (pushing to a SuperLink, serving a pull),
+ * so computing a content id (FedAvg's reply order) copies nothing.
+ */
 function makeObject(
   type: string,
   body: Uint8Array,
@@ -37,10 +42,20 @@ function makeObject(
   const head = new TextEncoder().encode(
     `${type} ${unique.map((c) => c.id).join(",")} ${body.length}\0`,
   );
-  const bytes = new Uint8Array(head.length + body.length);
-  bytes.set(head, 0);
-  bytes.set(body, head.length);
-  return { id: createHash("sha256").update(bytes).digest("hex"), bytes, children: unique };
+  const id = createHash("sha256").update(head).update(body).digest("hex");
+  let bytes: Uint8Array | undefined;
+  return {
+    id,
+    children: unique,
+    get bytes() {
+      if (bytes === undefined) {
+        bytes = new Uint8Array(head.length + body.length);
+        bytes.set(head, 0);
+        bytes.set(body, head.length);
+      }
+      return bytes;
+    },
+  };
 }
 
 function uniqueById(objects: readonly DeflatedObject[]): DeflatedObject[] {
