@@ -26,7 +26,7 @@ export class JobTransfers {
     this.#send = send;
   }
 
-  async multicast(
+  multicast(
     sites: readonly string[],
     topic: string,
     payload: readonly Uint8Array[],
@@ -34,18 +34,22 @@ export class JobTransfers {
     onReply: (site: string, reply: SiteReply) => void,
   ): Promise<void> {
     const id = this.#nextId++;
-    const file = await writeWhole(join(this.#dir, `${id}.task`), payload);
-    return new Promise((resolve) => {
-      this.#multicasts.set(id, { onReply, done: resolve });
-      this.#send({
-        type: "multicast",
-        id,
-        sites: [...sites],
-        topic,
-        file,
-        ...(options.timeout ? { timeout: options.timeout } : {}),
-      });
-    });
+    // Not an async function: its parameters would live (the payload, maybe a whole model)
+    // until every site has answered. Here they go as soon as the file is written.
+    return writeWhole(join(this.#dir, `${id}.task`), payload).then(
+      (file) =>
+        new Promise<void>((resolve) => {
+          this.#multicasts.set(id, { onReply, done: resolve });
+          this.#send({
+            type: "multicast",
+            id,
+            sites: [...sites],
+            topic,
+            file,
+            ...(options.timeout ? { timeout: options.timeout } : {}),
+          });
+        }),
+    );
   }
 
   reply(message: MulticastReply): void {
