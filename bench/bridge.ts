@@ -3,8 +3,9 @@
  * round time on the native deployment (a SuperLink and 4 SuperNodes), for FedAvg over a 10M
  * float32 model (40 MB to and from every node each round), measured in the same run. Goal: at
  * most 1.10. The deployment runs twice: without TLS (Flower's --insecure), and over TLS, as the
- * runtime always is: the second ratio compares like with like. Each figure is the median time
- * between consecutive round ends, leaving out round 1.
+ * runtime always is: the second ratio compares like with like. The three take turns
+ * (`BENCH_REPEATS`, default 2, of `BENCH_ROUNDS` rounds, default 4); each figure is the median
+ * time between consecutive round ends, leaving out each run's round 1.
  */
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -23,10 +24,22 @@ const NODES = 4;
 
 export async function run(): Promise<void> {
   const rounds = Number(process.env.BENCH_ROUNDS ?? 4);
-  const dir = await mkdtemp(join(tmpdir(), "fedbridge-bench-tls-"));
-  const deploymentMs = await deploymentRounds(rounds);
-  const deploymentTlsMs = await deploymentRounds(rounds, await benchTls(dir));
-  const bridgeMs = await bridgeRounds(rounds);
+  const repeats = Number(process.env.BENCH_REPEATS ?? 2);
+  const tls = await benchTls(await mkdtemp(join(tmpdir(), "fedbridge-bench-tls-")));
+  // The three take turns, `repeats` times, so a change in the machine's load falls on all.
+  const times = {
+    deployment: [] as number[],
+    deploymentTls: [] as number[],
+    bridge: [] as number[],
+  };
+  for (let i = 0; i < repeats; i++) {
+    times.deployment.push(...(await deploymentRounds(rounds)));
+    times.deploymentTls.push(...(await deploymentRounds(rounds, tls)));
+    times.bridge.push(...(await bridgeRounds(rounds)));
+  }
+  const deploymentMs = median(times.deployment);
+  const deploymentTlsMs = median(times.deploymentTls);
+  const bridgeMs = median(times.bridge);
   const ratio = bridgeMs / deploymentMs;
   const ratioTls = bridgeMs / deploymentTlsMs;
   console.log(
@@ -47,7 +60,8 @@ export async function run(): Promise<void> {
   );
 }
 
-async function deploymentRounds(rounds: number, tls?: BenchTls): Promise<number> {
+/** Round times (ms) on the native deployment, leaving out round 1. */
+async function deploymentRounds(rounds: number, tls?: BenchTls): Promise<number[]> {
   const processes = new BenchProcesses();
   try {
     const { fleet, control } = await processes.superlink(tls);
@@ -62,13 +76,14 @@ async function deploymentRounds(rounds: number, tls?: BenchTls): Promise<number>
       runConfig: { "num-server-rounds": rounds },
       observer: { ...silentObserver, roundFinished: () => ends.push(performance.now()) },
     });
-    return median(ends.slice(1).map((t, i) => t - (ends[i] as number)));
+    return ends.slice(1).map((t, i) => t - (ends[i] as number));
   } finally {
     processes.killAll();
   }
 }
 
-async function bridgeRounds(rounds: number): Promise<number> {
+/** Round times (ms) through the bridge, leaving out round 1. */
+async function bridgeRounds(rounds: number): Promise<number[]> {
   const processes = new BenchProcesses();
   const root = await mkdtemp(join(tmpdir(), "fedbridge-bench-bridge-"));
   try {
@@ -84,7 +99,7 @@ async function bridgeRounds(rounds: number): Promise<number> {
       if (info.status.startsWith("FINISHED") && info.status !== "FINISHED:COMPLETED")
         throw new Error(`bridged job ${info.status}: ${info.reason}`);
     }
-    return median(ends.slice(1).map((t, i) => t - (ends[i] as number)));
+    return ends.slice(1).map((t, i) => t - (ends[i] as number));
   } finally {
     processes.killAll();
   }
