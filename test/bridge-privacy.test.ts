@@ -1,9 +1,9 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { siteNodeId } from "../src/bridge/site-nodes.ts";
 import { killAll } from "./processes.ts";
-import { startTestRuntime, type TestRuntime } from "./runtime-harness.ts";
+import { excludeAtSite, startTestRuntime, type TestRuntime } from "./runtime-harness.ts";
 
 // Bridged messages are runtime tasks: a site's privacy filters act on a Flower app's replies
 // (real records) before they leave the site, though the app knows nothing of them.
@@ -14,15 +14,8 @@ let runtime: TestRuntime;
 
 beforeAll(async () => {
   runtime = await startTestRuntime(3, 3, {
-    // site-2's default scope drops any array named "secret" from what its tasks return.
-    beforeSitesStart: async (kits) => {
-      const file = join(kits, "site-2", "privacy.json");
-      const policy = JSON.parse(await readFile(file, "utf8"));
-      policy.scopes.public.taskResultFilters = [
-        { name: "ExcludeVars", args: { exclude: ["secret"] } },
-      ];
-      await writeFile(file, JSON.stringify(policy));
-    },
+    // site-2's default scope drops any array named "secret" from its results.
+    beforeSitesStart: (kits) => excludeAtSite(kits, "site-2", ["secret"]),
   });
 }, 120_000);
 

@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../src/core/free-port.ts";
@@ -84,4 +84,14 @@ export async function startTestRuntime(
       runFedbridge(["admin", "--kit", join(kits, as), ...args]),
   };
   return runtime;
+}
+
+/** Makes a site's default privacy scope drop the arrays named (ExcludeVars on its results). */
+export async function excludeAtSite(kits: string, site: string, names: string[]): Promise<void> {
+  const file = join(kits, site, "privacy.json");
+  const policy = JSON.parse(await readFile(file, "utf8"));
+  policy.scopes[policy.defaultScope].taskResultFilters = [
+    { name: "ExcludeVars", args: { exclude: names } },
+  ];
+  await writeFile(file, JSON.stringify(policy));
 }

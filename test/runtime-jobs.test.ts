@@ -5,7 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { killAll } from "./processes.ts";
 import { runFedbridge } from "./run-fedbridge.ts";
-import { startTestRuntime, type TestRuntime } from "./runtime-harness.ts";
+import { excludeAtSite, startTestRuntime, type TestRuntime } from "./runtime-harness.ts";
 
 // The runtime's job model end to end: a native job (test/jobs/sag: ScatterAndGather, an
 // executor whose training is exact arithmetic) on a server and 4 sites, real processes on
@@ -65,14 +65,7 @@ async function siteLogged(site: string, jobId: string, text: string): Promise<vo
 beforeAll(async () => {
   runtime = await startTestRuntime(4, 4, {
     // site-2's default scope drops any array named "secret" from its results.
-    beforeSitesStart: async (kits) => {
-      const file = join(kits, "site-2", "privacy.json");
-      const policy = JSON.parse(await readFile(file, "utf8"));
-      policy.scopes.public.taskResultFilters = [
-        { name: "ExcludeVars", args: { exclude: ["secret"] } },
-      ];
-      await writeFile(file, JSON.stringify(policy));
-    },
+    beforeSitesStart: (kits) => excludeAtSite(kits, "site-2", ["secret"]),
   });
 }, 120_000);
 
