@@ -1,5 +1,5 @@
 import { existsSync, readdirSync } from "node:fs";
-import { cp, readFile, writeFile } from "node:fs/promises";
+import { cp, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -187,6 +187,17 @@ describe("native runtime jobs (server, 4 sites)", () => {
     expect(status.reason).toMatch(
       /round 1: 3 usable results, 4 needed \(minResponses\): site-3 ERROR/,
     );
+  });
+
+  it('fails a job whose folder lacks a package.json with "type": "module", saying so', async () => {
+    const folder = join(runtime.root, "sag-without-package-json");
+    await cp(SAG_JOB, folder, { recursive: true });
+    await rm(join(folder, "package.json"));
+    const submitted = await admin("submit", folder);
+    const jobId = submitted.stdout.trim().split("\n").at(-1) as string;
+    const status = await finish(jobId);
+    expect(status.status).toBe("FINISHED:FAILED");
+    expect(status.reason).toMatch(/the job folder needs a package.json with "type": "module"/);
   });
 
   it("refuses a job that asks for a privacy scope a site does not define", async () => {

@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { z } from "zod";
@@ -48,5 +49,26 @@ export async function importFromJob(jobDir: string, path: string): Promise<unkno
   const file = resolve(join(root, path));
   if (!file.startsWith(`${root}/`))
     throw new FedbridgeError(Code.InvalidArgument, `${path} is outside the job's folder`);
-  return import(pathToFileURL(file).href);
+  try {
+    return await import(pathToFileURL(file).href);
+  } catch (error) {
+    // Without "type": "module" the job's .ts files load as CommonJS, and fail obscurely.
+    if ((await packageType(root)) !== "module")
+      throw new FedbridgeError(
+        Code.InvalidArgument,
+        `cannot load ${path}: the job folder needs a package.json with "type": "module" (its .ts files are ES modules)`,
+        { cause: error },
+      );
+    throw error;
+  }
+}
+
+/** The `type` of the job folder's package.json, if it has a readable one. */
+async function packageType(root: string): Promise<string | undefined> {
+  try {
+    return (JSON.parse(await readFile(join(root, "package.json"), "utf8")) as { type?: string })
+      .type;
+  } catch {
+    return undefined;
+  }
 }
