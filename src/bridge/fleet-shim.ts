@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import pino from "pino";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
@@ -7,12 +6,11 @@ import { rawServiceDefinition } from "../core/grpc-service.ts";
 import { pinoCellLogger } from "../flare-runtime/cell/cell-logger.ts";
 import { cellSiteOptionsFromKit, createCellSite } from "../flare-runtime/cell/cell-site.ts";
 import { runSiteTask } from "../flare-runtime/controller/site-task.ts";
-import { checkPrivacyPolicy, siteFilterChains } from "../flare-runtime/filters/filter-chain.ts";
+import { jobFilterChains } from "../flare-runtime/filters/filter-chain.ts";
 import { decodePayload, encodePayload } from "../flare-runtime/job/payload-codec.ts";
 import { decodeTaskFrame } from "../flare-runtime/job/task-frame.ts";
 import { inspectJobBundle, type SignedJobBundle } from "../flare-runtime/jobs/job-bundle.ts";
-import { KIT_FILES } from "../flare-runtime/provision/kit-config.ts";
-import { readStartupKit } from "../flare-runtime/provision/read-startup-kit.ts";
+import { readSiteKit } from "../flare-runtime/site/read-site-kit.ts";
 import { joinPieces } from "../flare-runtime/task/shareable-codec.ts";
 import type { UserConfig } from "../flower-api/app/context.ts";
 import { createFleetServicer } from "../flower-api/deployment/fleet-servicer.ts";
@@ -55,13 +53,7 @@ interface Deployment extends SignedJobBundle {
  * server as the site's. The site needs no inbound port from outside.
  */
 export async function startFleetShim(options: FleetShimOptions): Promise<FleetShim> {
-  const kit = await readStartupKit(options.kitDir);
-  if (kit.type !== "client")
-    throw new FedbridgeError(
-      Code.InvalidArgument,
-      `${options.kitDir} is a ${kit.type} kit, not a site's`,
-    );
-  checkPrivacyPolicy(kit.privacy, join(kit.dir, KIT_FILES.privacy));
+  const kit = await readSiteKit(options.kitDir);
   const log = pino({ base: { site: kit.config.name, role: "bridge" } });
   const nodes = new NodeRegistry();
   const runs = new RunRegistry();
@@ -118,12 +110,7 @@ export async function startFleetShim(options: FleetShimOptions): Promise<FleetSh
     const runId = jobRunId(deployment.jobId);
     const fab = { hash: deployment.sha256, id: `fedbridge/${meta.name}`, version: "0.0.0" };
     // The job's privacy scope must exist here, and its filters be known, before it runs.
-    siteFilterChains(
-      site,
-      kit.privacy,
-      deployment.config.privacyScope as string | undefined,
-      undefined,
-    );
+    jobFilterChains(site, kit.privacy, deployment.config);
     jobRuns.set(deployment.jobId, {
       run: runs.create(fab, deployment.bytes, deployment.config, deployment.config, runId),
       config: deployment.config,

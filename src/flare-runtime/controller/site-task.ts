@@ -1,9 +1,4 @@
-import {
-  applyFilters,
-  type FilterChains,
-  type JobFilters,
-  siteFilterChains,
-} from "../filters/filter-chain.ts";
+import { applyFilters, type FilterChains, jobFilterChains } from "../filters/filter-chain.ts";
 import type { SiteJobContext } from "../job/job-runner.ts";
 import type { Shareable } from "../task/shareable.ts";
 import { decodeShareable, encodeShareable } from "../task/shareable-codec.ts";
@@ -26,14 +21,7 @@ export async function runSiteTask(
   job: SiteTaskJob,
   execute: (data: Shareable) => Shareable | Promise<Shareable>,
 ): Promise<Uint8Array[]> {
-  const chains =
-    chainsByJob.get(job.jobId) ??
-    siteFilterChains(
-      job.site,
-      job.privacy,
-      job.config.privacyScope as string | undefined,
-      job.config.filters as JobFilters | undefined,
-    );
+  const chains = chainsByJob.get(job.jobId) ?? jobFilterChains(job.site, job.privacy, job.config);
   chainsByJob.set(job.jobId, chains);
   const data = decodeShareable(bytes, `task ${topic}`);
   const context = {

@@ -38,6 +38,24 @@ export function siteFilterChains(
 }
 
 /**
+ * The chains at a site for a job, from the job's config: its `privacyScope` and its `filters`.
+ * Called when a job is deployed (a scope the site lacks, or an unknown filter, refuses it)
+ * and when its tasks run.
+ */
+export function jobFilterChains(
+  site: string,
+  policy: PrivacyPolicy,
+  config: Readonly<Record<string, unknown>>,
+): FilterChains {
+  return siteFilterChains(
+    site,
+    policy,
+    config.privacyScope as string | undefined,
+    config.filters as JobFilters | undefined,
+  );
+}
+
+/**
  * Checks every filter of every scope of a site's privacy.json, and that its default scope
  * exists; the error names the file, the place and the fault in one line.
  */

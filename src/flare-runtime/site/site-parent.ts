@@ -5,7 +5,7 @@ import pino from "pino";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { pinoCellLogger } from "../cell/cell-logger.ts";
 import { type CellSite, cellSiteOptionsFromKit, createCellSite } from "../cell/cell-site.ts";
-import { checkPrivacyPolicy, type JobFilters, siteFilterChains } from "../filters/filter-chain.ts";
+import { jobFilterChains } from "../filters/filter-chain.ts";
 import { type JobProcessEvents, JobProcessHost } from "../job/job-process-host.ts";
 import type { JobStart } from "../job/job-protocol.ts";
 import type { Payload } from "../job/job-runner.ts";
@@ -13,8 +13,7 @@ import { decodePayload, encodePayload } from "../job/payload-codec.ts";
 import { BUILTIN_RUNNERS, type RunnerRegistry, runnerUrl } from "../job/runner-registry.ts";
 import { readTaskFrame, type TaskHeader } from "../job/task-frame.ts";
 import { type SignedJobBundle, unpackJobBundle } from "../jobs/job-bundle.ts";
-import { KIT_FILES } from "../provision/kit-config.ts";
-import { readStartupKit } from "../provision/read-startup-kit.ts";
+import { readSiteKit } from "./read-site-kit.ts";
 
 export interface SiteParentOptions {
   /** The site's startup kit. */
@@ -44,14 +43,7 @@ interface Deployment extends SignedJobBundle {
  * files) before starting the job's process, which then answers the server's requests.
  */
 export async function startSiteParent(options: SiteParentOptions): Promise<SiteParent> {
-  const kit = await readStartupKit(options.kitDir);
-  if (kit.type !== "client")
-    throw new FedbridgeError(
-      Code.InvalidArgument,
-      `${options.kitDir} is a ${kit.type} kit, not a site's`,
-    );
-  // A privacy.json with an unknown filter or bad arguments stops the site here, naming it.
-  checkPrivacyPolicy(kit.privacy, join(kit.dir, KIT_FILES.privacy));
+  const kit = await readSiteKit(options.kitDir);
   const workspace = resolve(options.workspace ?? kit.dir);
   mkdirSync(join(workspace, "jobs"), { recursive: true });
   const log = pino(
@@ -99,12 +91,7 @@ export async function startSiteParent(options: SiteParentOptions): Promise<SiteP
       `job ${deployment.jobId} (${meta.name}) signed by ${signer.name}: starting`,
     );
     // The job's privacy scope must exist here, and its filters be known, before it runs.
-    siteFilterChains(
-      kit.config.name,
-      kit.privacy,
-      deployment.config.privacyScope as string | undefined,
-      deployment.config.filters as JobFilters | undefined,
-    );
+    jobFilterChains(kit.config.name, kit.privacy, deployment.config);
     const init: JobStart = {
       type: "start",
       role: "site",
