@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CellServer, createCellServer } from "./cell-server.ts";
-import { registerCellService } from "./cell-service.ts";
+import { cellRoutes } from "./cell-service.ts";
 import { createMtlsServer, type MtlsServer } from "./mtls-server.ts";
 import type { SiteEvent } from "./site-registry.ts";
 import { provisionTestProject, type TestProject } from "./testing/test-project.ts";
@@ -27,7 +27,7 @@ beforeAll(async () => {
     ca: kit.rootCaPem,
     cert: kit.certPem,
     key: kit.keyPem,
-    routes: (router) => registerCellService(router, cells),
+    streamRoutes: cellRoutes(cells),
   });
   port = await server.listen(0, "127.0.0.1");
 });

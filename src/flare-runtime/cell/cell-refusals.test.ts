@@ -5,7 +5,7 @@ import { CellService } from "../../gen/fedbridge/v1/cell_pb.ts";
 import { readStartupKit } from "../provision/index.ts";
 import type { CellLogEvent } from "./cell-logger.ts";
 import { type CellServer, createCellServer } from "./cell-server.ts";
-import { registerCellService } from "./cell-service.ts";
+import { cellRoutes } from "./cell-service.ts";
 import { type CellSite, createCellSite, type SiteConnectionEvent } from "./cell-site.ts";
 import { FrameQueue } from "./frame-queue.ts";
 import { frames } from "./frames.ts";
@@ -35,7 +35,7 @@ beforeAll(async () => {
     ca: kit.rootCaPem,
     cert: kit.certPem,
     key: kit.keyPem,
-    routes: (router) => registerCellService(router, cells),
+    streamRoutes: cellRoutes(cells),
     logger: (event) => events.push(event),
   });
   port = await server.listen(0, "127.0.0.1");

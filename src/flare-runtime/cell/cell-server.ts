@@ -2,10 +2,9 @@
  * The server's cell: one endpoint per site of the project, fed by whichever stream that site
  * has open right now, and the registry of who is online. The server parent asks sites for
  * work with `request`, answers their requests with `handle`, and hears them come and go
- * through `subscribe`. Mount it on the server's port with `registerCellService`.
+ * through `subscribe`. Mount it on the server's port with `cellRoutes`.
  */
 import { randomUUID } from "node:crypto";
-import type { HandlerContext } from "@connectrpc/connect";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { CellFrame } from "../../gen/fedbridge/v1/cell_pb.ts";
 import type { ParticipantEntry } from "../provision/index.ts";
@@ -15,7 +14,7 @@ import type { Payload } from "./chunk-sender.ts";
 import type { IncomingPayload } from "./incoming-payload.ts";
 import type { CellHandler } from "./incoming-requests.ts";
 import type { RequestOptions } from "./outgoing-requests.ts";
-import { authorizePeer, peerIdentityKey } from "./peer-identity.ts";
+import { authorizePeer, type PeerIdentity } from "./peer-identity.ts";
 import { ServerSession, type SessionHost } from "./server-session.ts";
 import { type SiteEvent, SiteRegistry, type SiteStatus } from "./site-registry.ts";
 
@@ -57,8 +56,11 @@ export interface CellServer {
   site(name: string): SiteStatus | undefined;
   /** Hears every site going online or offline; returns the function that stops it. */
   subscribe(listener: (event: SiteEvent) => void): () => void;
-  /** Serves one site's cell stream: what `registerCellService` mounts as CellService.Connect. */
-  serve(inbound: AsyncIterable<CellFrame>, context: HandlerContext): AsyncIterable<CellFrame>;
+  /** Serves one site's cell stream (what `cellRoutes` mounts): the frames that go out. */
+  serve(
+    inbound: AsyncIterable<CellFrame>,
+    peer: PeerIdentity | undefined,
+  ): AsyncIterable<CellFrame>;
   /** Closes every stream and fails whatever is in flight. */
   close(): void;
 }
@@ -146,16 +148,15 @@ export function createCellServer(options: CellServerOptions): CellServer {
     sites: () => registry.list(),
     site: (name) => registry.get(name),
     subscribe: (listener) => registry.subscribe(listener),
-    serve(inbound, context) {
+    serve(inbound, peer) {
       if (closed)
         throw new FedbridgeError(Code.Unavailable, `cell server ${options.name} is closed`);
-      const participant = authorizePeer(context, {
+      const participant = authorizePeer(peer, {
         participants: options.participants,
         expected: "client",
         logger,
       });
-      const remoteAddress = context.values.get(peerIdentityKey)?.remoteAddress;
-      return new ServerSession(host, participant.name, remoteAddress).run(inbound);
+      return new ServerSession(host, participant.name, peer?.remoteAddress).run(inbound);
     },
     close() {
       closed = true;

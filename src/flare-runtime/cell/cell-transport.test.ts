@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { CellLogEvent } from "./cell-logger.ts";
 import { type CellServer, createCellServer } from "./cell-server.ts";
-import { registerCellService } from "./cell-service.ts";
+import { cellRoutes } from "./cell-service.ts";
 import { type CellSite, type CellSiteOptions, createCellSite } from "./cell-site.ts";
 import { createMtlsServer, type MtlsServer } from "./mtls-server.ts";
 import type { SiteEvent } from "./site-registry.ts";
@@ -35,7 +35,7 @@ beforeAll(async () => {
     ca: kit.rootCaPem,
     cert: kit.certPem,
     key: kit.keyPem,
-    routes: (router) => registerCellService(router, cells),
+    streamRoutes: cellRoutes(cells),
   });
   proxy = await startTcpProxy(await server.listen(0, "127.0.0.1"));
 });

@@ -14,7 +14,8 @@ export {
 } from "./cell-options.ts";
 export type { CellServer, CellServerOptions } from "./cell-server.ts";
 export { createCellServer } from "./cell-server.ts";
-export { registerCellService } from "./cell-service.ts";
+export type { StreamRoutes } from "./cell-service.ts";
+export { cellRoutes } from "./cell-service.ts";
 export type { CellSite, CellSiteOptions, SiteConnectionEvent } from "./cell-site.ts";
 export { cellSiteOptionsFromKit, createCellSite } from "./cell-site.ts";
 export type { Payload } from "./chunk-sender.ts";
@@ -34,5 +35,5 @@ export {
   peerIdentityOf,
 } from "./peer-identity.ts";
 export type { SiteEvent, SiteStatus } from "./site-registry.ts";
-export type { SiteTransport } from "./site-transport.ts";
-export { createSiteTransport } from "./site-transport.ts";
+export type { CellConnection } from "./site-transport.ts";
+export { connectCell } from "./site-transport.ts";

@@ -1,6 +1,6 @@
 /**
  * The server's one port: an HTTP/2 server that demands a client certificate from the
- * project's root CA and carries Connect routes (the cell channel, the admin API, whatever
+ * project's root CA and carries the cell channel and Connect routes (the admin API, whatever
  * the parent adds). A peer whose certificate is from another CA or expired never gets past the
  * handshake; those refusals are logged here, since no handler ever sees them.
  */
@@ -12,6 +12,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { CellLogger } from "./cell-logger.ts";
 import { silentCellLogger } from "./cell-logger.ts";
 import { HTTP2_WINDOW_BYTES } from "./cell-options.ts";
+import type { StreamRoutes } from "./cell-service.ts";
 import { mtlsContextValues } from "./peer-identity.ts";
 
 export interface MtlsServerOptions {
@@ -21,8 +22,10 @@ export interface MtlsServerOptions {
   cert: string;
   /** PEM of the server's private key. */
   key: string;
-  /** Registers every Connect service of the port, e.g. `registerCellService`. */
-  routes: (router: ConnectRouter) => void;
+  /** Registers every Connect service of the port (the admin API). */
+  routes?: (router: ConnectRouter) => void;
+  /** Paths served by a plain HTTP/2 handler instead of Connect: `cellRoutes(cells)`. */
+  streamRoutes?: StreamRoutes;
   /** Told of every TLS refusal. Default: silent. */
   logger?: CellLogger;
 }
@@ -43,12 +46,18 @@ export interface MtlsServer {
  * const cells = createCellServer({ name: kit.config.name, participants: kit.config.participants });
  * const server = createMtlsServer({
  *   ca: kit.rootCaPem, cert: kit.certPem, key: kit.keyPem,
- *   routes: (router) => { registerCellService(router, cells); registerAdmin(router); },
+ *   streamRoutes: cellRoutes(cells),
+ *   routes: (router) => registerAdmin(router),
  * });
  * await server.listen(kit.config.port);
  */
 export function createMtlsServer(options: MtlsServerOptions): MtlsServer {
   const logger = options.logger ?? silentCellLogger;
+  const connect = connectNodeAdapter({
+    routes: options.routes ?? (() => {}),
+    contextValues: mtlsContextValues,
+  });
+  const streamRoutes = options.streamRoutes ?? {};
   const server = http2.createSecureServer(
     {
       ca: options.ca,
@@ -59,7 +68,7 @@ export function createMtlsServer(options: MtlsServerOptions): MtlsServer {
       allowHTTP1: false,
       settings: { initialWindowSize: HTTP2_WINDOW_BYTES, maxFrameSize: 2 ** 20 },
     },
-    connectNodeAdapter({ routes: options.routes, contextValues: mtlsContextValues }),
+    (request, response) => (streamRoutes[request.url] ?? connect)(request, response),
   );
   server.on("tlsClientError", (error: NodeJS.ErrnoException, socket: TLSSocket) => {
     // Node verifies the client certificate, records why it failed and drops the socket;

@@ -8,7 +8,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
 import type { TLSSocket } from "node:tls";
-import { createContextKey, createContextValues, type HandlerContext } from "@connectrpc/connect";
+import { createContextKey, createContextValues } from "@connectrpc/connect";
 import { Code, codeName, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { ParticipantEntry, ParticipantType } from "../provision/index.ts";
 import type { CellLogger } from "./cell-logger.ts";
@@ -66,16 +66,16 @@ export interface AuthorizePeerOptions {
 }
 
 /**
- * The project's entry for the peer of a Connect call, or a FedbridgeError the handler throws:
+ * The project's entry for the peer of a call (a Connect handler finds it in its context under
+ * `peerIdentityKey`), or a FedbridgeError the handler throws:
  * UNAUTHENTICATED when the peer has no verified certificate or its CN is not in the project,
  * PERMISSION_DENIED when it is a participant of another kind (an admin on the cell channel) or
  * its OU does not match its entry. Every refusal is logged.
  */
 export function authorizePeer(
-  context: HandlerContext,
+  peer: PeerIdentity | undefined,
   options: AuthorizePeerOptions,
 ): ParticipantEntry {
-  const peer = context.values.get(peerIdentityKey);
   const refuse = (code: Code, message: string): never => {
     const error = new FedbridgeError(code, message);
     options.logger({

@@ -10,7 +10,6 @@ import type { CellFrame } from "../../gen/fedbridge/v1/cell_pb.ts";
 import type { CellEndpoint } from "./cell-endpoint.ts";
 import type { CellLogger } from "./cell-logger.ts";
 import type { ResolvedCellOptions } from "./cell-options.ts";
-import { fromConnectError } from "./connect-errors.ts";
 import { FrameQueue } from "./frame-queue.ts";
 import { CELL_PROTOCOL_VERSION, frameKind, frames } from "./frames.ts";
 import { type Heartbeat, startHeartbeat } from "./heartbeat.ts";
@@ -51,7 +50,7 @@ export class ServerSession {
     this.#read(inbound).then(
       () => this.end(),
       (reason: unknown) => {
-        const error = fromConnectError(reason);
+        const error = FedbridgeError.from(reason, Code.Unavailable);
         if (!this.queue.ended && !this.#refused)
           this.host.logger({
             level: "warn",
@@ -138,13 +137,13 @@ export class ServerSession {
     }
   }
 
-  /** The next frame; bytes Connect cannot decode as a CellFrame are INVALID_ARGUMENT. */
+  /** The next frame; one that is not a CellFrame is INVALID_ARGUMENT, naming the peer. */
   async #next(iterator: AsyncIterator<CellFrame>): Promise<IteratorResult<CellFrame>> {
     try {
       return await iterator.next();
     } catch (reason) {
-      const error = fromConnectError(reason);
-      if (error.code !== Code.Internal) throw error;
+      const error = FedbridgeError.from(reason, Code.Unavailable);
+      if (error.code !== Code.InvalidArgument) throw error;
       throw new FedbridgeError(
         Code.InvalidArgument,
         `unreadable frame from ${this.commonName}: ${error.message}`,

@@ -3,16 +3,14 @@
  * the Welcome, then carry heartbeats and frames until the stream ends. It resolves (never
  * rejects) with why it ended, so the site's reconnect loop decides what comes next.
  */
-import { createClient } from "@connectrpc/connect";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import { CellService, type Welcome } from "../../gen/fedbridge/v1/cell_pb.ts";
+import type { Welcome } from "../../gen/fedbridge/v1/cell_pb.ts";
 import type { CellEndpoint } from "./cell-endpoint.ts";
 import type { ResolvedCellOptions } from "./cell-options.ts";
-import { fromConnectError } from "./connect-errors.ts";
 import { FrameQueue } from "./frame-queue.ts";
 import { frameKind, frames } from "./frames.ts";
 import { type Heartbeat, startHeartbeat } from "./heartbeat.ts";
-import { createSiteTransport } from "./site-transport.ts";
+import { connectCell } from "./site-transport.ts";
 
 export interface SiteStreamParams {
   /** `https://host:port` of the server. */
@@ -38,8 +36,7 @@ const DEFAULT_HEARTBEAT_MS = 5_000;
 
 export async function runSiteStream(p: SiteStreamParams): Promise<StreamOutcome> {
   // A transport of its own, so the connection is closed for sure when the attempt ends.
-  const connection = createSiteTransport(p.url, p.tls);
-  const client = createClient(CellService, connection.transport);
+  const connection = connectCell(p.url, p.tls);
   const queue = new FrameQueue();
   const controller = new AbortController();
   const stop = (reason: FedbridgeError) => {
@@ -64,7 +61,7 @@ export async function runSiteStream(p: SiteStreamParams): Promise<StreamOutcome>
   try {
     if (p.signal.aborted) onClose();
     queue.push(frames.hello({ site: p.site, instance: p.instance, window: p.options.window }));
-    for await (const frame of client.connect(queue, { signal: controller.signal })) {
+    for await (const frame of connection.frames(queue, controller.signal)) {
       if (welcomed) {
         heartbeat?.seen();
         if (frame.kind.case !== "heartbeat") p.endpoint.handleFrame(frame);
@@ -95,7 +92,7 @@ export async function runSiteStream(p: SiteStreamParams): Promise<StreamOutcome>
     }
     return { welcomed, error: new FedbridgeError(Code.Unavailable, "the server ended the stream") };
   } catch (reason) {
-    return { welcomed, error: ending ?? fromConnectError(reason) };
+    return { welcomed, error: ending ?? FedbridgeError.from(reason, Code.Unavailable) };
   } finally {
     clearTimeout(handshakeTimer);
     heartbeat?.stop();

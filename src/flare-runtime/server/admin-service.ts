@@ -9,7 +9,7 @@ import type { StoredScalar } from "../../tracking/tracking-store.ts";
 import type { CellLogger } from "../cell/cell-logger.ts";
 import type { CellServer } from "../cell/cell-server.ts";
 import { toConnectError } from "../cell/connect-errors.ts";
-import { authorizePeer } from "../cell/peer-identity.ts";
+import { authorizePeer, peerIdentityKey } from "../cell/peer-identity.ts";
 import type { AuditLog } from "../jobs/audit-log.ts";
 import { type AdminUser, authorize, COMMAND_RIGHTS } from "../jobs/authz.ts";
 import { inspectJobBundle } from "../jobs/job-bundle.ts";
@@ -60,7 +60,7 @@ export function registerAdminService(router: ConnectRouter, deps: AdminServiceDe
     job: JobRecord | undefined,
     act: (user: AdminUser) => Promise<T> | T,
   ): Promise<T> {
-    const peer = authorizePeer(context, {
+    const peer = authorizePeer(context.values.get(peerIdentityKey), {
       participants: deps.config.participants,
       expected: "admin",
       logger: deps.logger,

@@ -6,7 +6,7 @@ import { Notifier } from "../../core/notifier.ts";
 import { TrackingStore, trackingStorePath } from "../../tracking/tracking-store.ts";
 import { pinoCellLogger } from "../cell/cell-logger.ts";
 import { createCellServer } from "../cell/cell-server.ts";
-import { registerCellService } from "../cell/cell-service.ts";
+import { cellRoutes } from "../cell/cell-service.ts";
 import { createMtlsServer } from "../cell/mtls-server.ts";
 import { decodePayload } from "../job/payload-codec.ts";
 import { BUILTIN_RUNNERS, type RunnerRegistry } from "../job/runner-registry.ts";
@@ -162,8 +162,8 @@ export async function startServerParent(options: ServerParentOptions): Promise<S
     cert: kit.certPem,
     key: kit.keyPem,
     logger: cellLogger,
+    streamRoutes: cellRoutes(cells),
     routes: (router) => {
-      registerCellService(router, cells);
       registerAdminService(router, {
         config: kit.config,
         rootCaPem: kit.rootCaPem,

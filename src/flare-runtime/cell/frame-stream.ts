@@ -1,0 +1,63 @@
+/**
+ * Frames in and out of one HTTP/2 stream, the same at both ends of a cell: the server's
+ * request and response, the site's client stream.
+ */
+import type { Readable } from "node:stream";
+import type { CellFrame } from "../../gen/fedbridge/v1/cell_pb.ts";
+import { encodeFrame, FrameReader } from "./frame-codec.ts";
+
+/** Where frames are written: a client stream, or the server's response. */
+export interface FrameSink {
+  write(bytes: Uint8Array): boolean;
+  once(event: "drain" | "close", listener: () => void): unknown;
+  removeListener(event: "drain" | "close", listener: () => void): unknown;
+}
+
+/** The frames of `stream`, as they arrive; a frame cut off by the stream's end is an error. */
+export async function* readFrames(
+  stream: Readable,
+  maxFrameBytes: number,
+): AsyncGenerator<CellFrame> {
+  const reader = new FrameReader(maxFrameBytes);
+  for await (const piece of stream) yield* reader.push(piece as Uint8Array);
+  if (!reader.atBoundary) throw new Error("the stream ended inside a frame");
+}
+
+/**
+ * Writes each frame of `frames` to `sink`, taking the next only once the sink has drained (so
+ * frames wait in their queue, not in HTTP/2's buffers). Stops when `frames` ends, or early
+ * when the sink closes; resolves whether it was closed.
+ */
+export async function writeFrames(
+  sink: FrameSink,
+  frames: AsyncIterable<CellFrame>,
+): Promise<{ closed: boolean }> {
+  let closed = false;
+  let wake: (() => void) | undefined;
+  const onClose = () => {
+    closed = true;
+    wake?.();
+  };
+  sink.once("close", onClose);
+  try {
+    for await (const frame of frames) {
+      if (closed) break;
+      let drained = true;
+      for (const piece of encodeFrame(frame)) drained = sink.write(piece);
+      if (drained || closed) continue;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          sink.removeListener("drain", done);
+          wake = undefined;
+          resolve();
+        };
+        wake = done;
+        sink.once("drain", done);
+      });
+      if (closed) break;
+    }
+  } finally {
+    sink.removeListener("close", onClose);
+  }
+  return { closed };
+}
