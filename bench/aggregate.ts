@@ -12,6 +12,7 @@ import {
   weightedSumFloat32,
   weightedSumFloat32Js,
 } from "../src/flower-api/aggregation/weighted-sum.ts";
+import { median } from "../src/flower-api/strategy/float-arrays.ts";
 
 export const description = "FedAvg kernel (10 clients × 10M float32) vs Float32Array.set copy";
 
@@ -94,14 +95,6 @@ function sameBits(a: Float32Array, b: Float32Array): boolean {
   const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
   const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
   return x.length === y.length && x.every((v, i) => v === y[i]);
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 function round(x: number): number {

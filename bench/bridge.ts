@@ -13,8 +13,13 @@ import { join, resolve } from "node:path";
 import { credentials } from "@grpc/grpc-js";
 import { submitApp } from "../src/bridge/index.ts";
 import { runOnSuperLink } from "../src/flower-api/deployment/run-on-superlink.ts";
+import {
+  type SuperLinkTls,
+  writeSuperLinkTls,
+} from "../src/flower-api/deployment/testing/superlink-tls.ts";
 import { silentObserver } from "../src/flower-api/index.ts";
-import { BenchProcesses, type BenchTls, benchTls, median } from "./spawn.ts";
+import { median } from "../src/flower-api/strategy/float-arrays.ts";
+import { BenchProcesses } from "./lib/spawn.ts";
 
 export const description =
   "bridge vs native deployment: round time, FedAvg over 10M float32 × 4 nodes";
@@ -25,7 +30,7 @@ const NODES = 4;
 export async function run(): Promise<void> {
   const rounds = Number(process.env.BENCH_ROUNDS ?? 4);
   const repeats = Number(process.env.BENCH_REPEATS ?? 2);
-  const tls = await benchTls(await mkdtemp(join(tmpdir(), "fedbridge-bench-tls-")));
+  const tls = await writeSuperLinkTls(await mkdtemp(join(tmpdir(), "fedbridge-bench-tls-")));
   // The three take turns, `repeats` times, so a change in the machine's load falls on all.
   const times = {
     deployment: [] as number[],
@@ -61,7 +66,7 @@ export async function run(): Promise<void> {
 }
 
 /** Round times (ms) on the native deployment, leaving out round 1. */
-async function deploymentRounds(rounds: number, tls?: BenchTls): Promise<number[]> {
+async function deploymentRounds(rounds: number, tls?: SuperLinkTls): Promise<number[]> {
   const processes = new BenchProcesses();
   try {
     const { fleet, control } = await processes.superlink(tls);

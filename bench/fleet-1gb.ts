@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { credentials } from "@grpc/grpc-js";
 import { runOnSuperLink } from "../src/flower-api/deployment/run-on-superlink.ts";
 import { silentObserver } from "../src/flower-api/index.ts";
-import { BenchProcesses } from "./spawn.ts";
+import { BenchProcesses } from "./lib/spawn.ts";
 
 export const description =
   "native deployment: a 1 GB model to 2 nodes and back; MB/s and the SuperLink's peak RSS";

@@ -13,8 +13,9 @@ import { GrpcClient } from "../src/core/grpc-client.ts";
 import { implementation, rawServiceDefinition, unaryHandler } from "../src/core/grpc-service.ts";
 import { runOnSuperLink } from "../src/flower-api/deployment/run-on-superlink.ts";
 import { silentObserver } from "../src/flower-api/index.ts";
+import { median } from "../src/flower-api/strategy/float-arrays.ts";
 import { Control } from "../src/gen/fedbridge/v1/control_pb.ts";
-import { BenchProcesses, median } from "./spawn.ts";
+import { BenchProcesses } from "./lib/spawn.ts";
 
 export const description =
   "native deployment: median round time, tiny model, 2 nodes, vs a bare gRPC round trip";

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { submitJob } from "../src/flare-runtime/admin/submit-job.ts";
-import { BenchProcesses } from "./spawn.ts";
+import { BenchProcesses } from "./lib/spawn.ts";
 
 export const description =
   "runtime: 8 sites × 100M float32, one ScatterAndGather round; server peak RSS over idle, in model sizes (goal ≤ 3)";

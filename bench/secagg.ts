@@ -21,6 +21,7 @@ import { SecAggPlusGrid } from "../src/flower-api/secagg/secagg-plus-grid.ts";
 import { secaggPlusMod } from "../src/flower-api/secagg/secagg-plus-mod.ts";
 import { InMemoryGrid } from "../src/flower-api/simulation/in-memory-grid.ts";
 import { FedAvg } from "../src/flower-api/strategy/fedavg.ts";
+import { median } from "../src/flower-api/strategy/float-arrays.ts";
 
 export const description = "SecAgg+ round vs plain FedAvg round: 6 nodes × 1M float32, in process";
 
@@ -149,14 +150,6 @@ export async function run(): Promise<void> {
       maxError,
     }),
   );
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 function round3(x: number): number {

@@ -1,8 +1,8 @@
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { createCertificateAuthority, issueCertificate } from "../src/core/certificates.ts";
+import { writeSuperLinkTls } from "../src/flower-api/deployment/testing/superlink-tls.ts";
 import { killAll, startFedbridge } from "./processes.ts";
 import { runFedbridge } from "./run-fedbridge.ts";
 
@@ -11,19 +11,7 @@ afterAll(killAll);
 describe("native deployment over TLS", () => {
   it("runs an app with --ssl-* on the SuperLink and --root-certificates on nodes and runner", async () => {
     const dir = await mkdtemp(join(tmpdir(), "fedbridge-tls-"));
-    const ca = await createCertificateAuthority("fedbridge test CA");
-    const server = await issueCertificate(ca, {
-      commonName: "superlink",
-      altNames: ["localhost", "127.0.0.1"],
-      usage: "server",
-    });
-    const file = async (name: string, text: string) => {
-      await writeFile(join(dir, name), text);
-      return join(dir, name);
-    };
-    const caFile = await file("ca.pem", ca.certPem);
-    const certFile = await file("server.pem", server.certPem);
-    const keyFile = await file("server.key", server.keyPem);
+    const { caFile, certFile, keyFile } = await writeSuperLinkTls(dir);
 
     // Nodes dial "localhost": Node warns when a TLS server name is an IP address.
     const superlink = startFedbridge([

@@ -3,8 +3,12 @@ import type { SiteJobContext } from "../job/job-runner.ts";
 import type { Shareable } from "../task/shareable.ts";
 import { decodeShareable, encodeShareable } from "../task/shareable-codec.ts";
 
-/** Each job's chains, made at its first task (a shim serves several jobs in one process). */
+/**
+ * Each job's chains, made at its first task: a shim serves job after job in one process, so
+ * only the most recent jobs' are kept (a job beyond them makes its chains again).
+ */
 const chainsByJob = new Map<string, FilterChains>();
+const KEPT_JOBS = 32;
 
 /** What a site's part in a task needs to know of its job. */
 export type SiteTaskJob = Pick<SiteJobContext, "site" | "jobId" | "privacy" | "config">;
@@ -22,7 +26,9 @@ export async function runSiteTask(
   execute: (data: Shareable) => Shareable | Promise<Shareable>,
 ): Promise<Uint8Array[]> {
   const chains = chainsByJob.get(job.jobId) ?? jobFilterChains(job.site, job.privacy, job.config);
-  chainsByJob.set(job.jobId, chains);
+  chainsByJob.delete(job.jobId);
+  chainsByJob.set(job.jobId, chains); // now the most recent
+  if (chainsByJob.size > KEPT_JOBS) chainsByJob.delete(chainsByJob.keys().next().value as string);
   const data = decodeShareable(bytes, `task ${topic}`);
   const context = {
     site: job.site,

@@ -1,36 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { createCertificateAuthority, issueCertificate } from "../src/core/certificates.ts";
-import { freePort } from "../src/core/free-port.ts";
-import { type AdminSession, connectAdmin } from "../src/flare-runtime/admin/admin-client.ts";
-import { localProjectYml, provisionProject } from "../src/flare-runtime/provision/index.ts";
-
-/** A SuperLink's TLS files (PEM): its certificate and key, and the CA nodes trust. */
-export interface BenchTls {
-  certFile: string;
-  keyFile: string;
-  caFile: string;
-}
-
-/** A CA and a SuperLink certificate for localhost, written to `dir`. */
-export async function benchTls(dir: string): Promise<BenchTls> {
-  const ca = await createCertificateAuthority("fedbridge bench CA");
-  const server = await issueCertificate(ca, {
-    commonName: "superlink",
-    altNames: ["localhost", "127.0.0.1"],
-    usage: "server",
-  });
-  const file = async (name: string, text: string) => {
-    await writeFile(join(dir, name), text);
-    return join(dir, name);
-  };
-  return {
-    caFile: await file("ca.pem", ca.certPem),
-    certFile: await file("server.pem", server.certPem),
-    keyFile: await file("server.key", server.keyPem),
-  };
-}
+import { freePort } from "../../src/core/free-port.ts";
+import { type AdminSession, connectAdmin } from "../../src/flare-runtime/admin/admin-client.ts";
+import { localProjectYml, provisionProject } from "../../src/flare-runtime/provision/index.ts";
+import type { SuperLinkTls } from "../../src/flower-api/deployment/testing/superlink-tls.ts";
 
 /** `fedbridge` processes started by a benchmark, killed together at the end. */
 export class BenchProcesses {
@@ -59,7 +33,7 @@ export class BenchProcesses {
   }
 
   /** A SuperLink on free loopback ports. */
-  async superlink(tls?: BenchTls): Promise<{ pid: number; fleet: string; control: string }> {
+  async superlink(tls?: SuperLinkTls): Promise<{ pid: number; fleet: string; control: string }> {
     const security = tls
       ? [
           "--ssl-certfile",
@@ -90,7 +64,7 @@ export class BenchProcesses {
   }
 
   /** `count` SuperNodes for partitions 0..count-1. */
-  async supernodes(fleet: string, count: number, tls?: BenchTls): Promise<void> {
+  async supernodes(fleet: string, count: number, tls?: SuperLinkTls): Promise<void> {
     const security = tls ? ["--root-certificates", tls.caFile] : ["--insecure"];
     await Promise.all(
       Array.from({ length: count }, (_, i) =>
@@ -141,9 +115,4 @@ export class BenchProcesses {
   killAll(): void {
     for (const child of this.#children) child.kill("SIGKILL");
   }
-}
-
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
