@@ -3,6 +3,7 @@
  * request and response, the site's client stream.
  */
 import type { Readable } from "node:stream";
+import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { CellFrame } from "../../gen/fedbridge/v1/cell_pb.ts";
 import { encodeFrame, FrameReader } from "./frame-codec.ts";
 
@@ -20,7 +21,8 @@ export async function* readFrames(
 ): AsyncGenerator<CellFrame> {
   const reader = new FrameReader(maxFrameBytes);
   for await (const piece of stream) yield* reader.push(piece as Uint8Array);
-  if (!reader.atBoundary) throw new Error("the stream ended inside a frame");
+  if (!reader.atBoundary)
+    throw new FedbridgeError(Code.Unavailable, "the stream ended inside a frame");
 }
 
 /**

@@ -56,11 +56,12 @@ export function connectCell(
         ({ closed }) => closed || stream.end(),
         () => stream.close(http2.constants.NGHTTP2_CANCEL),
       );
+      // Trailers arrive before the end of the server's side, so once the frames end, the
+      // status is known: no need to wait for the stream to close.
       try {
         yield* readFrames(stream, MAX_FRAME_BYTES);
       } catch (reason) {
         if (reason instanceof FedbridgeError) throw reason; // a frame that could not be read
-        await status.closed;
         throw (
           failure ??
           status.error() ??
@@ -69,7 +70,6 @@ export function connectCell(
       } finally {
         if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
       }
-      await status.closed;
       const error = status.error() ?? failure;
       if (error) throw error;
       if (!status.reported)
@@ -84,7 +84,6 @@ export function connectCell(
  * `error()` is undefined for OK and for no status at all, else the server's code and message.
  */
 class CallStatus {
-  readonly closed: Promise<void>;
   #headers: http2.IncomingHttpHeaders = {};
 
   constructor(stream: http2.ClientHttp2Stream) {
@@ -94,7 +93,6 @@ class CallStatus {
     stream.on("trailers", (trailers) => {
       this.#headers = { ...this.#headers, ...trailers };
     });
-    this.closed = new Promise((resolve) => stream.on("close", () => resolve()));
   }
 
   /** Whether the server said a gRPC status (or answered HTTP at all but 200). */
