@@ -9,7 +9,7 @@ import {
   status,
 } from "@grpc/grpc-js";
 import { Code, FedbridgeError } from "./fedbridge-error.ts";
-import { ownBytes } from "./grpc-service.ts";
+import { asBuffer, ownBytes } from "./grpc-service.ts";
 
 /** Channel options for large messages: Flower allows 2 GiB − 1 each way. */
 export const LARGE_MESSAGE_OPTIONS = {
@@ -46,7 +46,7 @@ export class GrpcClient<S extends DescService> {
     request: MessageInitShape<M["input"]>,
     settings: CallSettings = {},
   ): Promise<MessageShape<M["output"]>> {
-    const bytes = Buffer.from(toBinary(method.input, create(method.input, request)));
+    const bytes = asBuffer(toBinary(method.input, create(method.input, request)));
     return new Promise((resolve, reject) => {
       const cancel = () => call.cancel();
       const call = this.#client.makeUnaryRequest(
@@ -78,7 +78,7 @@ export class GrpcClient<S extends DescService> {
     request: MessageInitShape<M["input"]>,
     settings: CallSettings = {},
   ): AsyncGenerator<MessageShape<M["output"]>> {
-    const bytes = Buffer.from(toBinary(method.input, create(method.input, request)));
+    const bytes = asBuffer(toBinary(method.input, create(method.input, request)));
     const call = this.#client.makeServerStreamRequest(
       this.#path(method),
       (b: Buffer) => b,
