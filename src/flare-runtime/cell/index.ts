@@ -19,7 +19,6 @@ export { cellRoutes } from "./cell-service.ts";
 export type { CellSite, CellSiteOptions, SiteConnectionEvent } from "./cell-site.ts";
 export { cellSiteOptionsFromKit, createCellSite } from "./cell-site.ts";
 export type { Payload } from "./chunk-sender.ts";
-export { fromConnectError, toConnectError } from "./connect-errors.ts";
 export { CELL_PROTOCOL_VERSION } from "./frames.ts";
 export { SILENCE_INTERVALS } from "./heartbeat.ts";
 export type { IncomingPayload } from "./incoming-payload.ts";

@@ -8,7 +8,6 @@ import { Admin, type JobInfo } from "../../gen/fedbridge/v1/admin_pb.ts";
 import type { StoredScalar } from "../../tracking/tracking-store.ts";
 import type { CellLogger } from "../cell/cell-logger.ts";
 import type { CellServer } from "../cell/cell-server.ts";
-import { toConnectError } from "../cell/connect-errors.ts";
 import { authorizePeer, peerIdentityKey } from "../cell/peer-identity.ts";
 import type { AuditLog } from "../jobs/audit-log.ts";
 import { type AdminUser, authorize, COMMAND_RIGHTS } from "../jobs/authz.ts";
@@ -17,6 +16,7 @@ import type { JobRecord } from "../jobs/job-record.ts";
 import type { JobStore } from "../jobs/job-store.ts";
 import type { AuthorizationPolicy } from "../provision/authorization-policy.ts";
 import type { ServerConfig } from "../provision/kit-config.ts";
+import { toConnectError } from "./connect-errors.ts";
 
 export interface AdminServiceDeps {
   config: ServerConfig;
