@@ -1,7 +1,7 @@
 /**
- * The frames waiting to go out on one stream, as the async iterable Connect pulls from.
- * Connect pulls the next frame only once the previous one is written to the socket, so this
- * queue is where a slow link shows; senders of large payloads never put more than their
+ * The frames waiting to go out on one stream, as the async iterable `writeFrames` pulls from.
+ * It pulls the next frame only once HTTP/2 has taken the previous one, so this queue is where a
+ * slow link shows; senders of large payloads never put more than their
  * credit window in it, which keeps it short.
  */
 import type { CellFrame } from "../../gen/fedbridge/v1/cell_pb.ts";
