@@ -1,5 +1,5 @@
 import type { DescMethod, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary } from "@bufbuild/protobuf";
 import {
   type CallOptions,
   type ChannelCredentials,
@@ -10,6 +10,7 @@ import {
 } from "@grpc/grpc-js";
 import { Code, FedbridgeError } from "./fedbridge-error.ts";
 import { asBuffer, ownBytes } from "./grpc-service.ts";
+import { encodeMessage } from "./proto-encode.ts";
 
 /** Channel options for large messages: Flower allows 2 GiB − 1 each way. */
 export const LARGE_MESSAGE_OPTIONS = {
@@ -46,7 +47,7 @@ export class GrpcClient<S extends DescService> {
     request: MessageInitShape<M["input"]>,
     settings: CallSettings = {},
   ): Promise<MessageShape<M["output"]>> {
-    const bytes = asBuffer(toBinary(method.input, create(method.input, request)));
+    const bytes = asBuffer(encodeMessage(method.input, create(method.input, request)));
     return new Promise((resolve, reject) => {
       const cancel = () => call.cancel();
       const call = this.#client.makeUnaryRequest(
@@ -78,7 +79,7 @@ export class GrpcClient<S extends DescService> {
     request: MessageInitShape<M["input"]>,
     settings: CallSettings = {},
   ): AsyncGenerator<MessageShape<M["output"]>> {
-    const bytes = asBuffer(toBinary(method.input, create(method.input, request)));
+    const bytes = asBuffer(encodeMessage(method.input, create(method.input, request)));
     const call = this.#client.makeServerStreamRequest(
       this.#path(method),
       (b: Buffer) => b,

@@ -5,7 +5,7 @@ import type {
   MessageInitShape,
   MessageShape,
 } from "@bufbuild/protobuf";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary } from "@bufbuild/protobuf";
 import type {
   ServerUnaryCall,
   ServerWritableStream,
@@ -15,6 +15,7 @@ import type {
 } from "@grpc/grpc-js";
 import { Metadata, type status } from "@grpc/grpc-js";
 import { Code, FedbridgeError } from "./fedbridge-error.ts";
+import { encodeMessage } from "./proto-encode.ts";
 
 /**
  * grpc-js services from protobuf-es descriptors. Requests arrive as raw bytes and are
@@ -114,7 +115,7 @@ function encodeResponse<M extends DescMethod>(
   response: MessageInitShape<M["output"]>,
 ): Buffer {
   const message = create(method.output, response) as MessageShape<M["output"]>;
-  return asBuffer(toBinary(method.output, message));
+  return asBuffer(encodeMessage(method.output, message));
 }
 
 function decodeRequest(schema: DescMessage, bytes: Buffer, methodName: string) {
