@@ -6,6 +6,7 @@
  * every megabyte three times (and the garbage collector then runs for each of those copies).
  */
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { type CellFrame, CellFrameSchema, ChunkSchema } from "../../gen/fedbridge/v1/cell_pb.ts";
 
@@ -14,11 +15,8 @@ export const CELL_PATH = "/fedbridge.v1.CellService/Connect";
 export const GRPC_CONTENT_TYPE = "application/grpc+proto";
 
 const PREFIX_BYTES = 5;
-const LENGTH_DELIMITED = 2;
 /** Chunks with fewer bytes than this are encoded whole: not worth a second write. */
 const SEPARATE_DATA_BYTES = 4096;
-const CHUNK_TAG = (CellFrameSchema.field.chunk.number << 3) | LENGTH_DELIMITED;
-const DATA_TAG = (ChunkSchema.field.data.number << 3) | LENGTH_DELIMITED;
 const NO_DATA = new Uint8Array(0);
 
 /**
@@ -33,17 +31,17 @@ export function encodeFrame(frame: CellFrame): Uint8Array[] {
   }
   const data = chunk.data;
   const fields = toBinary(ChunkSchema, { ...chunk, data: NO_DATA });
-  const chunkBytes = fields.byteLength + 1 + varintSize(data.byteLength) + data.byteLength;
-  const head = new Uint8Array(
-    PREFIX_BYTES + 1 + varintSize(chunkBytes) + fields.byteLength + 1 + varintSize(data.byteLength),
-  );
-  let at = PREFIX_BYTES;
-  head[at++] = CHUNK_TAG;
-  at = writeVarint(head, at, chunkBytes);
-  head.set(fields, at);
-  at += fields.byteLength;
-  head[at++] = DATA_TAG;
-  writeVarint(head, at, data.byteLength);
+  const dataTag = new BinaryWriter()
+    .tag(ChunkSchema.field.data.number, WireType.LengthDelimited)
+    .uint32(data.byteLength)
+    .finish();
+  const head = new BinaryWriter()
+    .raw(new Uint8Array(PREFIX_BYTES))
+    .tag(CellFrameSchema.field.chunk.number, WireType.LengthDelimited)
+    .uint32(fields.byteLength + dataTag.byteLength + data.byteLength)
+    .raw(fields)
+    .raw(dataTag)
+    .finish();
   return [prefix(head.byteLength - PREFIX_BYTES + data.byteLength, head), data];
 }
 
@@ -133,21 +131,4 @@ function decode(bytes: Uint8Array): CellFrame {
 function prefix(length: number, into: Uint8Array): Uint8Array {
   new DataView(into.buffer, into.byteOffset, PREFIX_BYTES).setUint32(1, length);
   return into;
-}
-
-function varintSize(value: number): number {
-  let size = 1;
-  for (let v = value; v >= 0x80; v = Math.floor(v / 0x80)) size++;
-  return size;
-}
-
-function writeVarint(into: Uint8Array, at: number, value: number): number {
-  let v = value;
-  let i = at;
-  while (v >= 0x80) {
-    into[i++] = (v % 0x80) | 0x80;
-    v = Math.floor(v / 0x80);
-  }
-  into[i++] = v;
-  return i;
 }
