@@ -1,3 +1,4 @@
+import * as http2 from "node:http2";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -134,6 +135,33 @@ describe("who may open a cell (loopback mTLS, provisioned kits)", () => {
       stage: "identity",
       code: "permission_denied",
     });
+  });
+
+  it("keeps serving through streams reset as soon as they are opened", async () => {
+    const kit = await project.site("site-2");
+    const session = http2.connect(`https://127.0.0.1:${port}`, {
+      ca: kit.rootCaPem,
+      cert: kit.certPem,
+      key: kit.keyPem,
+    });
+    session.on("error", () => {});
+    for (let i = 0; i < 50; i++) {
+      const stream = session.request({
+        ":method": "POST",
+        ":path": "/fedbridge.v1.CellService/Connect",
+        "content-type": "application/grpc+proto",
+      });
+      stream.on("error", () => {});
+      if (i % 2 === 0) stream.close(http2.constants.NGHTTP2_CANCEL);
+      else setImmediate(() => stream.close(http2.constants.NGHTTP2_CANCEL));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    session.destroy();
+    const site = createCellSite({ ...(await readSiteOptions("site-2")) });
+    opened.push(site);
+    await site.waitConnected(5_000);
+    expect(cells.site("site-2")?.online).toBe(true);
+    await site.close();
   });
 
   it("refuses a Hello that names another site than the certificate, and logs it", async () => {

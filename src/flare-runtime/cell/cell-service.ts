@@ -24,7 +24,11 @@ export type StreamRoutes = Record<
  * createMtlsServer({ ..., streamRoutes: cellRoutes(cells), routes: registerAdmin });
  */
 export function cellRoutes(cells: CellServer): StreamRoutes {
-  return { [CELL_PATH]: (request, response) => void serveCellStream(cells, request, response) };
+  return {
+    // Whatever goes wrong with one stream (a peer gone before its headers) ends that stream only.
+    [CELL_PATH]: (request, response) =>
+      void serveCellStream(cells, request, response).catch(() => response.stream.destroy()),
+  };
 }
 
 async function serveCellStream(
