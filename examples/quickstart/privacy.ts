@@ -17,6 +17,7 @@ import {
   secaggPlusMod,
   type UserConfig,
 } from "fedbridge";
+import { choiceFromConfig } from "./run-config.ts";
 
 /** Central DP's noise multiplier z: Flower's recommendation for strong privacy. */
 const NOISE_MULTIPLIER = 1.0;
@@ -105,14 +106,7 @@ export const DP_MODE_NAMES = Object.keys(DP_MODES) as DpMode[];
 
 /** The mode run config `dp` names (default "none"); a clear error for others. */
 export function dpModeFromConfig(runConfig: UserConfig): DpMode {
-  const name = runConfig.dp ?? "none";
-  if (typeof name !== "string" || !Object.hasOwn(DP_MODES, name)) {
-    throw new FedbridgeError(
-      Code.InvalidArgument,
-      `unknown differential privacy ${JSON.stringify(name)} in run config 'dp'; allowed: ${DP_MODE_NAMES.join(", ")}`,
-    );
-  }
-  return name as DpMode;
+  return choiceFromConfig(runConfig, "dp", DP_MODES, "none", "differential privacy");
 }
 
 /** Whether run config `secagg` (true or false, default false) asks for SecAgg+. */

@@ -1,11 +1,9 @@
 import {
   Bulyan,
-  Code,
   FedAdagrad,
   FedAdam,
   FedAvg,
   FedAvgM,
-  FedbridgeError,
   FedMedian,
   FedProx,
   FedTrimmedAvg,
@@ -15,6 +13,7 @@ import {
   QFedAvg,
   type UserConfig,
 } from "fedbridge";
+import { choiceFromConfig } from "./run-config.ts";
 
 /** Every node trains and evaluates each round, as the quickstart always did. */
 const common = { fractionTrain: 1, fractionEvaluate: 1 };
@@ -62,14 +61,8 @@ export const STRATEGY_NAMES = Object.keys(STRATEGIES) as StrategyName[];
 
 /** The strategy run config `strategy` names (default "fedavg"); a clear error for others. */
 export function strategyFromConfig(runConfig: UserConfig): FedAvg {
-  const name = runConfig.strategy ?? "fedavg";
-  if (typeof name !== "string" || !Object.hasOwn(STRATEGIES, name)) {
-    throw new FedbridgeError(
-      Code.InvalidArgument,
-      `unknown strategy ${JSON.stringify(name)} in run config 'strategy'; allowed: ${STRATEGY_NAMES.join(", ")}`,
-    );
-  }
-  return STRATEGIES[name as StrategyName](runConfig);
+  const name = choiceFromConfig(runConfig, "strategy", STRATEGIES, "fedavg", "strategy");
+  return STRATEGIES[name](runConfig);
 }
 
 function malicious(runConfig: UserConfig): number {
