@@ -1,4 +1,5 @@
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { joinPieces } from "../task/shareable-codec.ts";
 
 /**
  * A job's task as a cell carries it from the server to a site: a short JSON header naming the
@@ -54,7 +55,7 @@ export async function readTaskFrame(
       await body(chunk);
       continue;
     }
-    head = concat(head, chunk);
+    head = head.byteLength === 0 ? chunk : joinPieces([head, chunk]);
     if (head.byteLength < 4) continue;
     const length = new DataView(head.buffer, head.byteOffset, 4).getUint32(0, true);
     if (head.byteLength < 4 + length) continue;
@@ -65,12 +66,4 @@ export async function readTaskFrame(
   if (header === undefined)
     throw new FedbridgeError(Code.InvalidArgument, "malformed task frame: too short");
   return header;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.byteLength === 0) return b;
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a);
-  out.set(b, a.byteLength);
-  return out;
 }
