@@ -134,8 +134,8 @@ export class InTimeAggregator {
         const sum = (slots[i] as Slot).sum;
         let at = 0;
         for await (const values of file.float32Chunks(array)) {
-          for (let j = 0; j < values.length; j++, at++)
-            sum[at] = (sum[at] as number) + weight * (values[j] as number);
+          addScaled(sum, values, weight, at);
+          at += values.length;
         }
       }
       this.#counted(site, weight, file.header);
@@ -153,12 +153,7 @@ export class InTimeAggregator {
       entries,
       arrays.map((a) => a.length),
     );
-    slots.forEach((slot, i) => {
-      const values = arrays[i] as Float32Array;
-      const sum = slot.sum;
-      for (let j = 0; j < values.length; j++)
-        sum[j] = (sum[j] as number) + weight * (values[j] as number);
-    });
+    for (const [i, slot] of slots.entries()) addScaled(slot.sum, arrays[i] as Float32Array, weight);
     this.#counted(site, weight, shareable);
   }
 
@@ -206,4 +201,10 @@ export class InTimeAggregator {
     this.#totalWeight += weight;
     this.#sites.push(site);
   }
+}
+
+/** `sum[at + j] += weight · values[j]` for every value, in the sum's float32. */
+function addScaled(sum: Float32Array, values: Float32Array, weight: number, at = 0): void {
+  for (let j = 0; j < values.length; j++)
+    sum[at + j] = (sum[at + j] as number) + weight * (values[j] as number);
 }
