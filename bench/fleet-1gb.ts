@@ -1,14 +1,7 @@
-/**
- * A 1 GB model (250 arrays × 1M float32) goes from a SuperLink to 2 SuperNodes and back (every
- * value changed, so 4 GB cross the loopback in all). Reports the throughput and the SuperLink's
- * peak RSS (VmHWM), the goal being under 3 GB. Baseline in the same run: the time to copy the
- * model once in memory (`Float32Array.set`), so the figure reads as "copies' worth".
- * `BENCH_ARRAYS` and `BENCH_FLOATS` shrink it for a quick look.
- */
-import { readFileSync } from "node:fs";
 import { credentials } from "@grpc/grpc-js";
 import { runOnSuperLink } from "../src/flower-api/deployment/run-on-superlink.ts";
 import { silentObserver } from "../src/flower-api/index.ts";
+import { procStatusBytes } from "./lib/proc.ts";
 import { BenchProcesses } from "./lib/spawn.ts";
 
 export const description =
@@ -61,6 +54,5 @@ function copyTimeMs(numArrays: number, floats: number): number {
 
 /** Peak resident set size of a process, in bytes (Linux's VmHWM). */
 function peakRss(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) * 1024;
+  return procStatusBytes(pid, "VmHWM") ?? Number.NaN;
 }

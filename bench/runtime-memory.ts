@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { submitJob } from "../src/flare-runtime/admin/submit-job.ts";
+import { procStatusBytes } from "./lib/proc.ts";
 import { BenchProcesses } from "./lib/spawn.ts";
 
 export const description =
@@ -63,12 +64,7 @@ export async function run(): Promise<void> {
 
 /** Resident set size of a process in bytes (0 once it is gone). */
 function rssOf(pid: number): number {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-  } catch {
-    return 0;
-  }
+  return procStatusBytes(pid, "VmRSS") ?? 0;
 }
 
 /** The server's child processes: its job processes. */

@@ -11,7 +11,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomFillSync } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { createClient } from "@connectrpc/connect";
@@ -32,6 +32,7 @@ import {
 } from "../src/flare-runtime/cell/testing/test-project.ts";
 import { readStartupKit } from "../src/flare-runtime/provision/index.ts";
 import { CellService } from "../src/gen/fedbridge/v1/cell_pb.ts";
+import { procStatusBytes } from "./lib/proc.ts";
 
 export const description =
   "cells: 1 GB to 2 sites over mTLS; MB/s as a ratio to a raw gRPC stream, server peak RSS";
@@ -210,13 +211,7 @@ function resetPeakRss(): void {
 
 /** Peak resident set size of this process, in bytes (VmHWM, else resourceUsage's maxRSS). */
 function peakRss(): number {
-  try {
-    const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"))?.[1];
-    if (kb) return Number(kb) * 1024;
-  } catch {
-    // fall through
-  }
-  return process.resourceUsage().maxRSS * 1024;
+  return procStatusBytes("self", "VmHWM") ?? process.resourceUsage().maxRSS * 1024;
 }
 
 /** The child: a site that sinks the cell payload, or pulls a raw stream when asked. */
