@@ -58,6 +58,7 @@ describe("app bundle", () => {
       "package.json",
       "privacy.ts",
       "pyproject.toml",
+      "run-config.ts",
       "server.ts",
       "strategies.ts",
       "task.ts",
