@@ -1,3 +1,5 @@
+import { z } from "zod";
+import type { WorkerHost } from "../flower-api/clientapp-worker/protocol.ts";
 import { setHostTrackingSink } from "../tracking/summary-writer.ts";
 import { createTensorBoardSink } from "../tracking/tensorboard-sink.ts";
 import { checkTrackingEvent, type TrackingEvent } from "../tracking/tracking-event.ts";
@@ -29,40 +31,31 @@ export function useRunFolderTracking(
   return sink;
 }
 
-/** The simulation's worker setup (WorkerSetup.url): `data` is the folder. */
-export function setup(data: unknown, currentNodeId: () => bigint | undefined): void {
-  useRunFolderTracking(String(data), currentNodeId);
+const setupData = z.union([
+  z.object({ folder: z.string() }),
+  z.object({ forward: z.object({ site: z.string().optional(), job: z.string().optional() }) }),
+]);
+
+/** What a ClientApp thread's SummaryWriters do, as RUN_TRACKING_SETUP_URL's `data`. */
+export type RunTrackingSetup = z.infer<typeof setupData>;
+
+/**
+ * The setup of a ClientApp's thread (WorkerSetup.url): `{ folder }` writes the app's events
+ * into a run folder (simulation); `{ forward }` sends them to the thread's host, stamped with
+ * a site and job when given (a SuperNode pushes them to its SuperLink, a site to its server).
+ */
+export function setup(data: unknown, host: WorkerHost): void {
+  const parsed = setupData.parse(data);
+  if ("folder" in parsed) {
+    useRunFolderTracking(parsed.folder, () => host.currentNodeId());
+    return;
+  }
+  const { site, job } = parsed.forward;
+  const stamp = { ...(site === undefined ? {} : { site }), ...(job === undefined ? {} : { job }) };
+  setHostTrackingSink({ write: (event) => host.track([event]) }, stamp);
 }
 
 export const RUN_TRACKING_SETUP_URL = import.meta.url;
-
-/**
- * A sink that forwards events in batches through `send` (a SuperNode's push to its SuperLink):
- * on `flush()` and at most a second after an event. A failed send is reported to `warn`.
- */
-export function createForwardingSink(
-  send: (events: readonly object[]) => Promise<void>,
-  warn: (line: string) => void,
-): TrackingSink {
-  let batch: object[] = [];
-  let timer: NodeJS.Timeout | undefined;
-  const flush = async () => {
-    clearTimeout(timer);
-    timer = undefined;
-    const events = batch;
-    batch = [];
-    if (events.length > 0)
-      await send(events).catch((error: Error) => warn(`tracking events lost: ${error.message}`));
-  };
-  return {
-    write(event) {
-      batch.push(event);
-      timer ??= setTimeout(() => void flush(), 1000);
-    },
-    flush,
-    close: flush,
-  };
-}
 
 /** Writes the events a run's nodes sent (native deployment) into `<dir>/node-<id>/`. */
 export function nodeEventsToFolder(

@@ -129,7 +129,9 @@ async function simulate(
       seed: flags.seed,
       ...(flags.runConfig ? { runConfig: flags.runConfig } : {}),
       ...(flags.workers ? { workers: flags.workers } : {}),
-      ...(tracking ? { workerSetup: { url: RUN_TRACKING_SETUP_URL, data: tracking } } : {}),
+      ...(tracking
+        ? { workerSetup: { url: RUN_TRACKING_SETUP_URL, data: { folder: tracking } } }
+        : {}),
       observer,
     });
   } finally {

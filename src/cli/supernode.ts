@@ -1,8 +1,7 @@
 import type { Command } from "commander";
-import { createForwardingSink } from "../bridge/run-tracking.ts";
+import { RUN_TRACKING_SETUP_URL } from "../bridge/run-tracking.ts";
 import { SuperNode } from "../flower-api/deployment/supernode.ts";
 import { parseConfigOverrides, type UserConfig } from "../flower-api/index.ts";
-import { setHostTrackingSink } from "../tracking/index.ts";
 import { positiveNumber } from "./options.ts";
 import { untilSignal } from "./superlink.ts";
 import { channelCredentials } from "./tls-flags.ts";
@@ -43,8 +42,7 @@ export function registerSuperNode(program: Command): void {
         ...(flags.heartbeatInterval ? { heartbeatInterval: flags.heartbeatInterval } : {}),
         log: (line) => console.log(line),
         // An app's SummaryWriter goes to the run's follower (`run --superlink --out`).
-        onRunLoaded: ({ sendTracking }) =>
-          setHostTrackingSink(createForwardingSink(sendTracking, (line) => console.error(line))),
+        workerSetup: { url: RUN_TRACKING_SETUP_URL, data: { forward: {} } },
       });
       const running = node.run();
       await Promise.race([untilSignal(), running]);

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -8,10 +8,10 @@ import type { ChannelCredentials } from "@grpc/grpc-js";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
 import { MessageSchema, type ObjectTree } from "../../gen/flwr/proto/message_pb.ts";
-import { ClientApp } from "../app/client-app.ts";
 import { type Context, createContext, type UserConfig } from "../app/context.ts";
-import { importApp, readAppManifest } from "../app/load-app.ts";
-import { runClientApp } from "../app/run-client-app.ts";
+import { readAppManifest } from "../app/load-app.ts";
+import { ClientAppWorker } from "../clientapp-worker/clientapp-worker.ts";
+import type { WorkerSetup } from "../clientapp-worker/protocol.ts";
 import { Error, ErrorCode } from "../message/error.ts";
 import { Message } from "../message/message.ts";
 import { messageFromProto, messageToProto } from "../message/message-serde.ts";
@@ -38,20 +38,19 @@ export interface SuperNodeOptions {
    */
   inline?: boolean;
   /**
-   * Called when a run starts at this node, before its ClientApp is imported, with a way to send
-   * tracking events (an app's SummaryWriter) to the run's follower; the CLI points the
-   * process's SummaryWriters at it.
+   * A module each run's ClientApp thread imports before the app (the CLI points an app's
+   * SummaryWriter at the node's SuperLink with it). Default: none.
    */
-  onRunLoaded?: (run: {
-    runId: bigint;
-    sendTracking(events: readonly object[]): Promise<void>;
-  }) => void;
+  workerSetup?: WorkerSetup;
   /** Reports what the node does (connected, run started, errors). Default: silent. */
   log?: (line: string) => void;
 }
 
 interface LoadedRun {
-  app: ClientApp | FedbridgeError;
+  /** Runs the ClientApp; undefined when the app could not even be unpacked. */
+  worker: ClientAppWorker | undefined;
+  /** Why the app cannot load, when it cannot. */
+  failure?: FedbridgeError;
   context: Context;
 }
 
@@ -61,6 +60,10 @@ const OBJECT_CONCURRENCY = 8;
 const OBJECT_CACHE_BYTES = 256 * 2 ** 20;
 /** How long the node waits for a long-polled PullMessages before asking again, in s. */
 const PULL_TIMEOUT = 60;
+/** How often a run whose message is being handled is checked for having been stopped, in ms. */
+const RUN_CHECK_MS = 3_000;
+/** Runs whose ClientApp thread is kept between messages; older ones are stopped (state kept). */
+const LIVE_RUN_THREADS = 2;
 
 /**
  * A SuperNode: dials a SuperLink's Fleet API, registers with a fresh key, sends heartbeats,
@@ -77,6 +80,8 @@ export class SuperNode {
   #nodeId = 0n;
   #heartbeat: NodeJS.Timeout | undefined;
   #workDir: string | undefined;
+  /** Whether `#workDir` was made here, and so is removed at stop. */
+  #ownWorkDir = false;
 
   constructor(options: SuperNodeOptions) {
     this.#options = options;
@@ -88,6 +93,7 @@ export class SuperNode {
 
   /** Runs until `stop()`: connect, serve, and on a lost connection reconnect with backoff. */
   async run(): Promise<void> {
+    this.#ownWorkDir = this.#options.workDir === undefined;
     this.#workDir =
       this.#options.workDir ?? (await mkdtemp(join(tmpdir(), "fedbridge-supernode-")));
     let backoff = 0.5;
@@ -124,6 +130,9 @@ export class SuperNode {
         .catch(() => {});
     }
     this.#disconnect();
+    await Promise.all([...this.#runs.values()].map((run) => run.worker?.close()));
+    if (this.#ownWorkDir && this.#workDir !== undefined)
+      await rm(this.#workDir, { recursive: true, force: true });
   }
 
   async #connect(): Promise<void> {
@@ -196,21 +205,61 @@ export class SuperNode {
         messageObjectId: tree.objectId,
       });
     }
-    const reply =
-      run.app instanceof ClientApp
-        ? await runClientApp(run.app, instruction, run.context)
-        : new Message(
-            new Error(
-              run.app.code === Code.DataLoss
-                ? ErrorCode.INVALID_FAB
-                : ErrorCode.LOAD_CLIENT_APP_EXCEPTION,
-              run.app.message,
-            ),
-            {
-              replyTo: instruction,
-            },
-          );
+    const reply = await this.#runClientApp(connection, run, instruction);
+    if (reply === undefined) return; // its run was stopped meanwhile: nobody waits for it
     await this.#pushReply(connection, reply, (performance.now() - started) / 1000);
+  }
+
+  /**
+   * The ClientApp's reply to an instruction, under the instruction's TTL; undefined when the
+   * run is stopped meanwhile (checked every few seconds), its handler then stopped too.
+   */
+  async #runClientApp(
+    connection: FleetConnection,
+    run: LoadedRun,
+    instruction: Message,
+  ): Promise<Message | undefined> {
+    if (run.worker === undefined) {
+      const failure = run.failure ?? new FedbridgeError(Code.Unknown, "the app is not loaded");
+      const code =
+        failure.code === Code.DataLoss
+          ? ErrorCode.INVALID_FAB
+          : ErrorCode.LOAD_CLIENT_APP_EXCEPTION;
+      return new Message(new Error(code, failure.message), { replyTo: instruction });
+    }
+    const { runId } = instruction.metadata;
+    const stopped = new AbortController();
+    const watch = setInterval(async () => {
+      if (!(await this.#runIsLive(connection, runId))) stopped.abort();
+    }, RUN_CHECK_MS);
+    try {
+      const reply = await run.worker.handle(instruction, run.context, stopped.signal);
+      if (stopped.signal.aborted) {
+        this.#log(
+          `run ${runId} was stopped: its message ${instruction.metadata.messageId} is dropped`,
+        );
+        return undefined;
+      }
+      if (reply.hasError()) this.#log(`run ${runId}: error reply: ${reply.error}`);
+      return reply;
+    } finally {
+      clearInterval(watch);
+    }
+  }
+
+  /** Whether the SuperLink still runs `runId` (a failed check for another reason counts as yes). */
+  async #runIsLive(connection: FleetConnection, runId: bigint): Promise<boolean> {
+    try {
+      const { run } = await connection.call(
+        Fleet.method.getRun,
+        { node: { nodeId: this.#nodeId }, runId },
+        { timeout: 10 },
+      );
+      return run?.status?.status !== "finished";
+    } catch (error) {
+      const { code } = FedbridgeError.from(error);
+      return code !== Code.PermissionDenied && code !== Code.NotFound;
+    }
   }
 
   async #loadRun(connection: FleetConnection, runId: bigint): Promise<LoadedRun> {
@@ -226,6 +275,12 @@ export class SuperNode {
       runId,
     });
     const overrides = scalarsToConfig(run.overrideConfig);
+    const context = createContext({
+      runId,
+      nodeId: this.#nodeId,
+      nodeConfig: this.#options.nodeConfig ?? {},
+      runConfig: overrides,
+    });
     let loaded: LoadedRun;
     try {
       const content = fab?.content ?? new Uint8Array();
@@ -237,31 +292,41 @@ export class SuperNode {
         );
       const dir = await unpackApp(content, run.fabHash, join(this.#workDir as string, run.fabHash));
       const manifest = await readAppManifest(dir);
-      const runConfig = { ...manifest.config, ...overrides };
-      // Before the app is imported: a SummaryWriter made at import time must see the host's sink.
-      this.#options.onRunLoaded?.({
-        runId,
-        sendTracking: async (events) => {
-          await this.#connection?.pushTracking(this.#nodeId, runId, events);
-        },
+      context.runConfig = { ...manifest.config, ...overrides };
+      const worker = new ClientAppWorker({
+        clientappUrl: manifest.clientappUrl,
+        ...(this.#options.workerSetup ? { setup: this.#options.workerSetup } : {}),
+        onTracking: (events) => this.#track(runId, events),
       });
-      loaded = {
-        app: await importApp(manifest.clientappUrl, ClientApp, "clientapp"),
-        context: createContext({
-          runId,
-          nodeId: this.#nodeId,
-          nodeConfig: this.#options.nodeConfig ?? {},
-          runConfig,
-        }),
-      };
-      this.#log(`run ${runId}: loaded ${manifest.name}`);
+      loaded = { worker, context };
+      await worker.start().catch((error) => {
+        loaded.failure = FedbridgeError.from(error);
+      });
+      if (loaded.failure === undefined) this.#log(`run ${runId}: loaded ${manifest.name}`);
+      else this.#log(`run ${runId}: cannot load the app: ${loaded.failure.message}`);
     } catch (error) {
       const failure = FedbridgeError.from(error);
       this.#log(`run ${runId}: cannot load the app: ${failure.message}`);
-      loaded = { app: failure, context: createContext({ runId, nodeId: this.#nodeId }) };
+      loaded = { worker: undefined, failure, context };
     }
     this.#runs.set(runId, loaded);
+    await this.#stopOldThreads(runId);
     return loaded;
+  }
+
+  /** Keeps the ClientApp threads of the most recent runs only (their Contexts stay). */
+  async #stopOldThreads(newest: bigint): Promise<void> {
+    const older = [...this.#runs.keys()].filter((id) => id !== newest);
+    for (const runId of older.slice(0, Math.max(0, older.length - (LIVE_RUN_THREADS - 1)))) {
+      await this.#runs.get(runId)?.worker?.stop();
+    }
+  }
+
+  /** Sends an app's tracking events to the SuperLink (fedbridge's extension), best effort. */
+  #track(runId: bigint, events: readonly object[]): void {
+    this.#connection
+      ?.pushTracking(this.#nodeId, runId, events)
+      .catch((error) => this.#log(`tracking events lost: ${FedbridgeError.from(error).message}`));
   }
 
   /** Pulls every object of the tree, children first, checking each against its id. */

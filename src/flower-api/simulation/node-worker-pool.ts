@@ -1,94 +1,72 @@
-import { Worker } from "node:worker_threads";
-import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import type { SimulatedNode, WorkerInit, WorkerReply, WorkerRequest } from "./worker-protocol.ts";
+import { type Context, createContext, type UserConfig } from "../app/context.ts";
+import { ClientAppWorker } from "../clientapp-worker/clientapp-worker.ts";
+import type { WorkerSetup } from "../clientapp-worker/protocol.ts";
+import type { Message } from "../message/message.ts";
 
-const BOOT = new URL("./node-worker.boot.mjs", import.meta.url);
+/** One simulated node: its index (partition-id), id and node config. */
+export interface SimulatedNode {
+  index: number;
+  nodeId: bigint;
+  nodeConfig: UserConfig;
+}
 
-interface Slot {
-  worker: Worker;
-  ready: Promise<void>;
-  pending: Map<
-    number,
-    { resolve: (bytes: Uint8Array) => void; reject: (error: FedbridgeError) => void }
-  >;
+/** What every simulated node shares. */
+export interface PoolInit {
+  clientappUrl: string;
+  runId: bigint;
+  runConfig: UserConfig;
+  /** A module each thread imports before the app. Default: none. */
+  setup?: WorkerSetup;
 }
 
 /**
- * Worker threads that host the simulated nodes, node i on worker i mod W, so each node's
- * state stays in one place. A worker that dies fails its in-flight instructions and is
- * started again for the next ones (the node restarts, as a real one would).
+ * The threads that run the simulated nodes' ClientApps, node i on thread i mod W. Each node's
+ * Context (and state) is kept here for the whole run and travels with its messages, so a
+ * thread stopped at a message's deadline, or crashed, costs that message alone: the node
+ * answers its next one, as a real node would.
  */
 export class NodeWorkerPool {
-  readonly #slots: Slot[] = [];
-  readonly #init: Omit<WorkerInit, "nodes">;
-  readonly #nodesBySlot: SimulatedNode[][];
-  #nextId = 0;
-  #closed = false;
+  readonly #workers: ClientAppWorker[];
+  readonly #contexts = new Map<number, Context>();
 
-  constructor(init: Omit<WorkerInit, "nodes">, nodes: readonly SimulatedNode[], workers: number) {
-    this.#init = init;
+  constructor(init: PoolInit, nodes: readonly SimulatedNode[], workers: number) {
     const count = Math.max(1, Math.min(workers, nodes.length));
-    this.#nodesBySlot = Array.from({ length: count }, (_, w) =>
-      nodes.filter((n) => n.index % count === w),
+    this.#workers = Array.from(
+      { length: count },
+      () =>
+        new ClientAppWorker({
+          clientappUrl: init.clientappUrl,
+          ...(init.setup ? { setup: init.setup } : {}),
+        }),
     );
+    for (const node of nodes) {
+      this.#contexts.set(
+        node.index,
+        createContext({
+          runId: init.runId,
+          nodeId: node.nodeId,
+          nodeConfig: node.nodeConfig,
+          runConfig: init.runConfig,
+        }),
+      );
+    }
   }
 
-  /** Starts every worker and waits until each has loaded the ClientApp. */
+  /** Starts every thread and waits until each has loaded the ClientApp. */
   async start(): Promise<void> {
-    for (let i = 0; i < this.#nodesBySlot.length; i++) this.#slots[i] = this.#spawn(i);
-    await Promise.all(this.#slots.map((slot) => slot.ready));
+    await Promise.all(this.#workers.map((worker) => worker.start()));
   }
 
-  /** Runs one instruction on its node's worker; resolves with the reply's bytes. */
-  async handle(nodeIndex: number, bytes: Uint8Array): Promise<Uint8Array> {
-    const slotIndex = nodeIndex % this.#slots.length;
-    const slot = this.#slots[slotIndex] as Slot;
-    await slot.ready;
-    const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
-      slot.pending.set(id, { resolve, reject });
-      slot.worker.postMessage({ id, nodeIndex, bytes } satisfies WorkerRequest);
-    });
+  /** Runs one instruction on its node; resolves with the node's reply. */
+  handle(nodeIndex: number, message: Message): Promise<Message> {
+    const context = this.#contexts.get(nodeIndex);
+    const worker = this.#workers[nodeIndex % this.#workers.length];
+    if (context === undefined || worker === undefined)
+      throw new RangeError(`no simulated node ${nodeIndex}`);
+    return worker.handle(message, context);
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
-    await Promise.all(this.#slots.map((slot) => slot.worker.terminate()));
-  }
-
-  #spawn(index: number): Slot {
-    const worker = new Worker(BOOT, {
-      workerData: { ...this.#init, nodes: this.#nodesBySlot[index] } satisfies WorkerInit,
-    });
-    const pending: Slot["pending"] = new Map();
-    let settleReady: { resolve: () => void; reject: (e: FedbridgeError) => void } | undefined;
-    const ready = new Promise<void>((resolve, reject) => {
-      settleReady = { resolve, reject };
-    });
-    ready.catch(() => {}); // observed by start() or handle(); never an unhandled rejection
-    worker.on("message", (reply: WorkerReply) => {
-      if (reply.type === "ready") settleReady?.resolve();
-      else if (reply.type === "load-error")
-        settleReady?.reject(new FedbridgeError(Code.InvalidArgument, reply.message));
-      else {
-        pending.get(reply.id)?.resolve(reply.bytes);
-        pending.delete(reply.id);
-      }
-    });
-    let dead = false;
-    const fail = (why: string) => {
-      if (dead) return; // "error" is followed by "exit": handle the death once
-      dead = true;
-      const error = new FedbridgeError(Code.Internal, `simulation worker ${index} stopped: ${why}`);
-      settleReady?.reject(error);
-      for (const { reject } of pending.values()) reject(error);
-      pending.clear();
-      if (!this.#closed) this.#slots[index] = this.#spawn(index);
-    };
-    worker.on("error", (error) => fail(error.message));
-    worker.on("exit", (code) => {
-      if (!this.#closed) fail(`exit code ${code}`);
-    });
-    return { worker, ready, pending };
+    await Promise.all(this.#workers.map((worker) => worker.close()));
   }
 }

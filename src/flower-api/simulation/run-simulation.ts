@@ -5,11 +5,11 @@ import { createContext, type UserConfig } from "../app/context.ts";
 import { importApp, readAppManifest } from "../app/load-app.ts";
 import { type RunObserver, silentObserver } from "../app/run-observer.ts";
 import { ServerApp } from "../app/server-app.ts";
+import type { WorkerSetup } from "../clientapp-worker/protocol.ts";
 import { SERVER_NODE_ID } from "../message/metadata.ts";
 import type { Result } from "../strategy/result.ts";
-import { NodeWorkerPool } from "./node-worker-pool.ts";
+import { NodeWorkerPool, type SimulatedNode } from "./node-worker-pool.ts";
 import { SimulationGrid } from "./simulation-grid.ts";
-import type { SimulatedNode, WorkerSetup } from "./worker-protocol.ts";
 
 export interface SimulationOptions {
   /** The app folder (package.json with a `fedbridge` field). */

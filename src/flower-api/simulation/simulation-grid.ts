@@ -2,16 +2,16 @@ import { DispatchGrid } from "../app/dispatch-grid.ts";
 import type { RunInfo } from "../app/grid.ts";
 import type { RunObserver } from "../app/run-observer.ts";
 import type { Message } from "../message/message.ts";
-import { decodeMessage, encodeMessage } from "../message/message-serde.ts";
 import type { NodeWorkerPool } from "./node-worker-pool.ts";
 
 /**
- * The Grid of a simulation: instructions go to the worker threads that host the nodes.
+ * The Grid of a simulation: instructions go to the threads that run the nodes' ClientApps.
  * Messages cross threads as `flwr.proto.Message` bytes, the same encoding as on the wire, so
- * apps see exactly what a deployment would give them. A worker that dies answers
- * CLIENT_APP_CRASHED for the messages it had.
+ * apps see exactly what a deployment would give them.
  */
 export class SimulationGrid extends DispatchGrid<number> {
+  override readonly fixedNodes: string;
+
   constructor(
     run: RunInfo,
     observer: RunObserver,
@@ -19,9 +19,10 @@ export class SimulationGrid extends DispatchGrid<number> {
     private readonly pool: NodeWorkerPool,
   ) {
     super(run, observer, nodeIndexById);
+    this.fixedNodes = `the simulation has ${nodeIndexById.size} node${nodeIndexById.size === 1 ? "" : "s"} (set with --nodes)`;
   }
 
-  protected async dispatch(message: Message, nodeIndex: number): Promise<Message> {
-    return decodeMessage(await this.pool.handle(nodeIndex, encodeMessage(message)));
+  protected dispatch(message: Message, nodeIndex: number): Promise<Message> {
+    return this.pool.handle(nodeIndex, message);
   }
 }

@@ -1,0 +1,70 @@
+import { parentPort, workerData } from "node:worker_threads";
+import { FedbridgeError } from "../../core/fedbridge-error.ts";
+import { ClientApp } from "../app/client-app.ts";
+import { createContext } from "../app/context.ts";
+import { importApp } from "../app/load-app.ts";
+import { runClientApp } from "../app/run-client-app.ts";
+import { decodeMessage, encodeMessage } from "../message/message-serde.ts";
+import { decodeRecordDict, encodeRecordDict } from "../records/serde.ts";
+import type { HandleRequest, ThreadInit, ThreadReply, WorkerHost } from "./protocol.ts";
+
+/**
+ * A ClientApp's thread: loads the app once, then handles the instructions its ClientAppWorker
+ * sends, one at a time. The node's Context arrives with each instruction and its state goes
+ * back with the reply, so the host keeps node state even when it has to stop this thread.
+ */
+const init = workerData as ThreadInit;
+const port = parentPort;
+if (port === null) throw new Error("clientapp-thread runs only as a worker thread");
+const post = (reply: ThreadReply, transfer: ArrayBuffer[] = []) =>
+  port.postMessage(reply, transfer);
+
+let currentNodeId: bigint | undefined;
+const host: WorkerHost = {
+  currentNodeId: () => currentNodeId,
+  track: (events) => post({ type: "tracking", events: [...events], nodeId: currentNodeId }),
+};
+
+let app: ClientApp | undefined;
+try {
+  if (init.setup) {
+    const module = (await import(init.setup.url)) as {
+      setup: (data: unknown, host: WorkerHost) => unknown;
+    };
+    await module.setup(init.setup.data, host);
+  }
+  app = await importApp(init.clientappUrl, ClientApp, "clientapp");
+  post({ type: "ready" });
+} catch (cause) {
+  post({ type: "load-error", message: FedbridgeError.from(cause).message });
+}
+
+port.on("message", async (request: HandleRequest) => {
+  if (app === undefined) return; // the host knows: it had a load-error
+  const context = createContext({
+    runId: request.runId,
+    nodeId: request.nodeId,
+    nodeConfig: request.nodeConfig,
+    runConfig: request.runConfig,
+    state: decodeRecordDict(request.state),
+  });
+  currentNodeId = context.nodeId;
+  const reply = await runClientApp(app, decodeMessage(request.message), context);
+  const message = encodeMessage(reply);
+  const state = encodeRecordDict(context.state);
+  post({ type: "reply", id: request.id, message, state }, [
+    ...ownBuffer(message),
+    ...ownBuffer(state),
+  ]);
+  currentNodeId = undefined;
+});
+
+/** The buffer to transfer, when the bytes are all of it (a view into a larger one is copied). */
+function ownBuffer(bytes: Uint8Array): ArrayBuffer[] {
+  const buffer = bytes.buffer;
+  return buffer instanceof ArrayBuffer &&
+    bytes.byteOffset === 0 &&
+    bytes.byteLength === buffer.byteLength
+    ? [buffer]
+    : [];
+}

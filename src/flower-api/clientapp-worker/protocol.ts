@@ -1,0 +1,45 @@
+import type { UserConfig } from "../app/context.ts";
+
+/**
+ * A module a ClientApp's thread imports before the app, to give the app what its host provides
+ * (the CLI points an app's SummaryWriter at the run's folder, a SuperNode forwards its events).
+ * It exports `setup(data, host)`; see `WorkerHost`.
+ */
+export interface WorkerSetup {
+  url: string;
+  data: unknown;
+}
+
+/** What a setup module gets from the thread it runs in. */
+export interface WorkerHost {
+  /** The node whose message is being handled now, if any. */
+  currentNodeId(): bigint | undefined;
+  /** Sends tracking events (plain objects) to the host, which owns where they go. */
+  track(events: readonly object[]): void;
+}
+
+/** Given to each ClientApp thread when it starts. */
+export interface ThreadInit {
+  clientappUrl: string;
+  setup?: WorkerSetup;
+}
+
+/** One instruction for the thread, with the Context of the node it is for. */
+export interface HandleRequest {
+  id: number;
+  /** The instruction as `flwr.proto.Message` bytes, as on the wire. */
+  message: Uint8Array;
+  runId: bigint;
+  nodeId: bigint;
+  nodeConfig: UserConfig;
+  runConfig: UserConfig;
+  /** The node's `context.state` as `flwr.proto.RecordDict` bytes. */
+  state: Uint8Array;
+}
+
+export type ThreadReply =
+  | { type: "ready" }
+  | { type: "load-error"; message: string }
+  | { type: "tracking"; events: object[]; nodeId: bigint | undefined }
+  /** The reply and the node's state after the handler, both as protobuf bytes. */
+  | { type: "reply"; id: number; message: Uint8Array; state: Uint8Array };
