@@ -17,12 +17,13 @@ import { createFleetServicer } from "../flower-api/deployment/fleet-servicer.ts"
 import { MessageRouter } from "../flower-api/deployment/message-router.ts";
 import { NodeRegistry } from "../flower-api/deployment/node-registry.ts";
 import { type RunRecord, RunRegistry } from "../flower-api/deployment/run-registry.ts";
+import { ErrorCode, Error as FlowerError } from "../flower-api/message/error.ts";
 import { Message } from "../flower-api/message/message.ts";
 import { computeMessageId } from "../flower-api/objects/deflate.ts";
 import { ObjectStore } from "../flower-api/objects/object-store.ts";
 import { Fleet } from "../gen/flwr/proto/fleet_pb.ts";
 import { MESSAGE_TASK, messageForSite, replyToShareable } from "./message-task.ts";
-import { jobRunId } from "./site-nodes.ts";
+import { jobRunId, siteNodeConfig } from "./site-nodes.ts";
 
 export interface FleetShimOptions {
   /** The site's startup kit: the shim is this site to the server. */
@@ -31,8 +32,11 @@ export interface FleetShimOptions {
   fleetApiAddress?: string;
   /** Dial this server port instead of the kit's (tests). */
   serverPort?: number;
-  /** How long a message waits for a SuperNode to be connected, in ms. Default: 60,000. */
-  nodeWaitMs?: number;
+  /**
+   * How long a message waits for a SuperNode to connect before it is answered
+   * NODE_UNAVAILABLE, in ms. Default: 10,000.
+   */
+  nodeGraceMs?: number;
 }
 
 export interface FleetShim {
@@ -43,6 +47,8 @@ export interface FleetShim {
 interface Deployment extends SignedJobBundle {
   jobId: string;
   config: UserConfig;
+  /** Every site of the job. */
+  sites: string[];
 }
 
 /**
@@ -83,6 +89,19 @@ export async function startFleetShim(options: FleetShimOptions): Promise<FleetSh
     ),
   );
 
+  // Say when the site has no SuperNode to serve its tasks, and when it has one again.
+  let serving = false;
+  const reportNodes = () => {
+    const online = nodes.onlineNodeIds().length > 0;
+    if (online !== serving)
+      log[online ? "info" : "warn"](
+        online ? "a SuperNode is connected" : "no SuperNode connected to this site's bridge",
+      );
+    serving = online;
+  };
+  nodes.onChange(reportNodes);
+  log.warn("no SuperNode connected to this site's bridge yet");
+
   const identity = cellSiteOptionsFromKit(kit);
   const cell = createCellSite({
     ...identity,
@@ -118,6 +137,15 @@ export async function startFleetShim(options: FleetShimOptions): Promise<FleetSh
     log.info(
       `job ${deployment.jobId} (${meta.name}) signed by ${signer.name}: serving it to SuperNodes as run ${runId}`,
     );
+    // Flower's protocol carries no node config: a SuperNode's ClientApp sees its own.
+    const config = siteNodeConfig(site, deployment.sites, kit.nodeConfig);
+    log.info(
+      `job ${deployment.jobId}: SuperNodes use their own --node-config; this site's would be "${Object.entries(
+        config,
+      )
+        .map(([key, value]) => `${key}=${value}`)
+        .join(" ")}"`,
+    );
     return new Uint8Array();
   });
 
@@ -139,13 +167,25 @@ export async function startFleetShim(options: FleetShimOptions): Promise<FleetSh
     return joinPieces(result);
   });
 
-  /** Queues `instruction` for this site's SuperNode and waits for its reply. */
+  /**
+   * Queues `instruction` for this site's SuperNode and waits for its reply; with no SuperNode
+   * connected within the grace, the reply is NODE_UNAVAILABLE, so the server's round goes on.
+   */
   const forward = async (
     instruction: Message,
     runId: bigint,
     signal: AbortSignal,
   ): Promise<Message> => {
-    const nodeId = await connectedNode(nodes, options.nodeWaitMs ?? 60_000, signal);
+    const nodeId = await connectedNode(nodes, options.nodeGraceMs ?? 10_000, signal, () =>
+      log.warn(`no SuperNode connected: waiting for one to serve a message of run ${runId}`),
+    );
+    if (nodeId === undefined) {
+      const reason = `no SuperNode is connected to ${site}'s bridge (fedbridge bridge, port ${fleetPort})`;
+      log.warn(`${reason}: the message is answered NODE_UNAVAILABLE`);
+      return new Message(new FlowerError(ErrorCode.NODE_UNAVAILABLE, reason), {
+        replyTo: instruction,
+      });
+    }
     // Re-addressed to the SuperNode that serves this site (a new message, so a new id).
     const forwarded = new Message(instruction.content, {
       metadata: { ...instruction.metadata, messageId: "", dstNodeId: nodeId, runId },
@@ -187,24 +227,31 @@ export async function startFleetShim(options: FleetShimOptions): Promise<FleetSh
   };
 }
 
-/** The SuperNode serving this site: the first one online, waiting up to `waitMs` for one. */
+/**
+ * The SuperNode serving this site: the first one online, waiting up to `graceMs` for one
+ * (`onWait` says so once); undefined when none connects in time.
+ */
 async function connectedNode(
   nodes: NodeRegistry,
-  waitMs: number,
+  graceMs: number,
   signal: AbortSignal,
-): Promise<bigint> {
-  const deadline = Date.now() + waitMs;
+  onWait: () => void,
+): Promise<bigint | undefined> {
+  const deadline = Date.now() + graceMs;
+  let waited = false;
   for (;;) {
     const [nodeId] = nodes.onlineNodeIds();
     if (nodeId !== undefined) return nodeId;
-    if (Date.now() > deadline || signal.aborted)
-      throw new FedbridgeError(Code.Unavailable, "no SuperNode is connected to this site's bridge");
+    if (Date.now() >= deadline || signal.aborted) return undefined;
+    if (!waited) onWait();
+    waited = true;
     await new Promise<void>((ok) => {
       const stop = nodes.onChange(() => {
         stop();
+        clearTimeout(timer);
         ok();
       });
-      setTimeout(
+      const timer = setTimeout(
         () => {
           stop();
           ok();

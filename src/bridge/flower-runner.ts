@@ -4,12 +4,11 @@ import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
 import { Controller } from "../flare-runtime/controller/controller.ts";
 import { runSiteTask } from "../flare-runtime/controller/site-task.ts";
 import type { JobRunner, SiteJobContext } from "../flare-runtime/job/job-runner.ts";
-import { ClientApp } from "../flower-api/app/client-app.ts";
 import { type Context, createContext, type UserConfig } from "../flower-api/app/context.ts";
 import { importApp, readAppManifest } from "../flower-api/app/load-app.ts";
-import { runClientApp } from "../flower-api/app/run-client-app.ts";
 import type { RoundSummary } from "../flower-api/app/run-observer.ts";
 import { ServerApp } from "../flower-api/app/server-app.ts";
+import { ClientAppWorker } from "../flower-api/clientapp-worker/clientapp-worker.ts";
 import { SERVER_NODE_ID } from "../flower-api/message/metadata.ts";
 import { summarizeResult } from "../flower-api/run-output.ts";
 import { createStoreSink } from "../tracking/store-sink.ts";
@@ -18,8 +17,9 @@ import { createTensorBoardSink } from "../tracking/tensorboard-sink.ts";
 import { fanOut } from "../tracking/tracking-sink.ts";
 import { TrackingStore, trackingStorePath } from "../tracking/tracking-store.ts";
 import { MESSAGE_TASK, messageForSite, replyToShareable } from "./message-task.ts";
+import { RUN_TRACKING_SETUP_URL, type RunTrackingSetup } from "./run-tracking.ts";
 import { RuntimeGrid } from "./runtime-grid.ts";
-import { jobRunId, siteNodeId, siteNodes } from "./site-nodes.ts";
+import { jobRunId, siteNodeConfig, siteNodeId, siteNodes } from "./site-nodes.ts";
 import { trackingObserver } from "./tracking-observer.ts";
 
 /**
@@ -47,14 +47,26 @@ export const runner: JobRunner = {
       createTensorBoardSink(join(job.workspace, "tb_events")),
       createStoreSink(store, job.jobId),
     );
+    const siteName = (nodeId: bigint) =>
+      nodes.find((n) => n.nodeId === nodeId)?.site ?? `node-${nodeId}`;
+    const shown = new Set<string>();
     const observer = trackingObserver(
       {
         roundStarted: () => {},
-        roundFinished: (summary) => job.roundCompleted(summary.round, roundMetrics(summary)),
+        roundFinished: (summary) => {
+          // Each distinct failure once, in the job's log, naming the site.
+          for (const { nodeId, phase, code, reason } of summary.errors) {
+            if (shown.has(`${code} ${reason}`)) continue;
+            shown.add(`${code} ${reason}`);
+            job.log(`round ${summary.round}: ${siteName(nodeId)} (${phase}): ${code}: ${reason}`);
+          }
+          job.roundCompleted(summary.round, roundMetrics(summary));
+        },
         log: (line) => job.log(line),
+        waiting: (message) => job.log(message),
       },
       sink,
-      (nodeId) => nodes.find((n) => n.nodeId === nodeId)?.site ?? `node-${nodeId}`,
+      siteName,
     );
     const grid = new RuntimeGrid({ runId, runConfig }, observer, nodes, new Controller(job));
     const result = await app
@@ -67,7 +79,9 @@ export const runner: JobRunner = {
       job.setResult({ mode: "runtime", rounds: [], note: "the ServerApp returned no Result" });
       return;
     }
-    const { summary, finalArrays } = summarizeResult("runtime", result);
+    const { summary, finalArrays } = summarizeResult("runtime", result, (nodeId) =>
+      grid.nodeName(nodeId),
+    );
     await writeFile(join(job.workspace, "final-arrays.pb"), finalArrays);
     job.setResult(summary as unknown as Record<string, unknown>);
   },
@@ -75,34 +89,43 @@ export const runner: JobRunner = {
   async task(topic, bytes, job) {
     if (topic !== MESSAGE_TASK)
       throw new FedbridgeError(Code.Unimplemented, `the flower runner has no task ${topic}`);
-    const { app, context } = await siteApp(job);
+    const { worker, context } = await siteApp(job);
     // The site's privacy filters (then the job's) see the message's records both ways.
     return runSiteTask(topic, bytes, job, async (task) =>
-      replyToShareable(await runClientApp(app, messageForSite(task, job.site), context)),
+      replyToShareable(await worker.handle(messageForSite(task, job.site), context)),
     );
   },
 };
 
-let loaded: Promise<{ app: ClientApp; context: Context }> | undefined;
+let loaded: Promise<{ worker: ClientAppWorker; context: Context }> | undefined;
 
-/** The site's ClientApp and its Context, loaded once per job process (node state persists). */
-function siteApp(job: SiteJobContext): Promise<{ app: ClientApp; context: Context }> {
+/**
+ * The site's ClientApp, in a thread where a handler past its message's TTL can be stopped, and
+ * its Context (node state persists across the job's messages). An app that cannot load answers
+ * every message with LOAD_CLIENT_APP_EXCEPTION and the reason, as a SuperNode does.
+ */
+function siteApp(job: SiteJobContext): Promise<{ worker: ClientAppWorker; context: Context }> {
   loaded ??= (async () => {
     const manifest = await readAppManifest(job.dir);
-    // An app's SummaryWriter at this site streams to the server, stamped with site and job.
-    setHostTrackingSink(
-      { write: (event) => job.track([event]) },
-      { site: job.site, job: job.jobId },
-    );
-    const app = await importApp(manifest.clientappUrl, ClientApp, "clientapp");
-    const node = siteNodes(job.jobSites).find((n) => n.site === job.site);
+    const worker = new ClientAppWorker({
+      clientappUrl: manifest.clientappUrl,
+      // An app's SummaryWriter at this site streams to the server, stamped with site and job.
+      setup: {
+        url: RUN_TRACKING_SETUP_URL,
+        data: { forward: { site: job.site, job: job.jobId } } satisfies RunTrackingSetup,
+      },
+      onTracking: (events) => job.track(events),
+    });
+    await worker.start().catch((error) => {
+      job.log(`the ClientApp cannot load: ${FedbridgeError.from(error).message}`);
+    });
     const context = createContext({
       runId: jobRunId(job.jobId),
       nodeId: siteNodeId(job.site),
-      nodeConfig: { "partition-id": node?.partitionId ?? 0, "num-partitions": job.jobSites.length },
+      nodeConfig: siteNodeConfig(job.site, job.jobSites, job.nodeConfig),
       runConfig: job.config as UserConfig,
     });
-    return { app, context };
+    return { worker, context };
   })();
   return loaded;
 }

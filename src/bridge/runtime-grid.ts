@@ -35,6 +35,7 @@ interface Pending {
  * strategy's failure handling applies.
  */
 export class RuntimeGrid extends DispatchGrid<SiteNode> {
+  override readonly fixedNodes: string;
   readonly #batches = new Map<RecordDict, Pending[]>();
 
   constructor(
@@ -44,6 +45,12 @@ export class RuntimeGrid extends DispatchGrid<SiteNode> {
     private readonly controller: Controller,
   ) {
     super(run, observer, new Map(nodes.map((node) => [node.nodeId, node])));
+    const sites = nodes.map((node) => node.site);
+    this.fixedNodes = `the job runs at ${sites.length} site${sites.length === 1 ? "" : "s"} (${sites.join(", ")})`;
+  }
+
+  nodeName(nodeId: bigint): string {
+    return this.nodes.get(nodeId)?.site ?? `node ${nodeId}`;
   }
 
   protected dispatch(message: Message, node: SiteNode): Promise<Message> {

@@ -1,9 +1,12 @@
 import { createHash } from "node:crypto";
+import { naturalCompare } from "../core/natural-order.ts";
+import type { UserConfig } from "../flower-api/app/context.ts";
 
 /**
  * How sites appear to a Flower-style app: each site is a node whose id is derived from its
  * name (so it is the same in every job) and whose partition-id is its place among the job's
- * sites sorted by name (so site-1, site-2, site-3 get 0, 1, 2, as simulated nodes do).
+ * sites in natural order (site-1, site-2, ..., site-10 get 0, 1, ..., 9, as simulated nodes
+ * do); a site's own node config may set another.
  */
 export interface SiteNode {
   site: string;
@@ -18,8 +21,22 @@ export function siteNodeId(site: string): bigint {
 
 export function siteNodes(sites: readonly string[]): SiteNode[] {
   return [...sites]
-    .sort()
+    .sort(naturalCompare)
     .map((site, partitionId) => ({ site, nodeId: siteNodeId(site), partitionId }));
+}
+
+/**
+ * A site's node config in a job: its `partition-id` (its place among the job's sites in
+ * natural order) and `num-partitions`, under the site's own node config (node-config.json in
+ * its kit), which may set both.
+ */
+export function siteNodeConfig(
+  site: string,
+  jobSites: readonly string[],
+  own: Readonly<UserConfig>,
+): UserConfig {
+  const node = siteNodes(jobSites).find((n) => n.site === site);
+  return { "partition-id": node?.partitionId ?? 0, "num-partitions": jobSites.length, ...own };
 }
 
 /** A job's Flower run id: its id's first 63 bits, the same at the server, every site and the shim. */

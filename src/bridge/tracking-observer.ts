@@ -40,5 +40,6 @@ export function trackingObserver(
       inner.roundFinished(summary);
     },
     log: (line) => inner.log(line),
+    waiting: (message) => inner.waiting?.(message),
   };
 }

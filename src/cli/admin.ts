@@ -133,7 +133,8 @@ export function registerAdmin(program: Command): void {
         id,
         timeout: flags.timeout ?? 0,
       })) {
-        if (last?.status !== job.status || last.round !== job.round) console.log(jobLine(job));
+        if (last?.status !== job.status || last.round !== job.round || last.reason !== job.reason)
+          console.log(jobLine(job));
         last = job;
       }
       if (last === undefined || !last.status.startsWith("FINISHED")) {

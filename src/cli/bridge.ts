@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { startFleetShim } from "../bridge/fleet-shim.ts";
-import { integer } from "./options.ts";
+import { integer, positiveNumber } from "./options.ts";
 import { untilSignal } from "./superlink.ts";
 
 export function registerBridge(program: Command): void {
@@ -12,14 +12,23 @@ export function registerBridge(program: Command): void {
     .requiredOption("--kit <dir>", "the site's startup kit")
     .option("--fleet-api-address <host:port>", "where SuperNodes connect", "127.0.0.1:9092")
     .option("--port <port>", "dial this server port instead of the kit's", integer)
-    .action(async (flags: { kit: string; fleetApiAddress: string; port?: number }) => {
-      const shim = await startFleetShim({
-        kitDir: flags.kit,
-        fleetApiAddress: flags.fleetApiAddress,
-        ...(flags.port === undefined ? {} : { serverPort: flags.port }),
-      });
-      console.log(`bridge: Fleet API on port ${shim.fleetPort}`);
-      await untilSignal();
-      await shim.close();
-    });
+    .option(
+      "--node-grace <seconds>",
+      "how long a message waits for a SuperNode to connect before it is answered NODE_UNAVAILABLE",
+      positiveNumber,
+      10,
+    )
+    .action(
+      async (flags: { kit: string; fleetApiAddress: string; port?: number; nodeGrace: number }) => {
+        const shim = await startFleetShim({
+          kitDir: flags.kit,
+          fleetApiAddress: flags.fleetApiAddress,
+          nodeGraceMs: flags.nodeGrace * 1000,
+          ...(flags.port === undefined ? {} : { serverPort: flags.port }),
+        });
+        console.log(`bridge: Fleet API on port ${shim.fleetPort}`);
+        await untilSignal();
+        await shim.close();
+      },
+    );
 }

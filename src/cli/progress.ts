@@ -16,12 +16,22 @@ export function createTerminalProgress(options: {
       })
     : undefined;
   let started = false;
+  /** Failure reasons already shown: each is shown once, with the first node that gave it. */
+  const shown = new Set<string>();
   return {
     roundStarted(round, numRounds) {
       if (bar && !started) bar.start(numRounds, round - 1);
       started = true;
     },
     roundFinished(summary: RoundSummary) {
+      for (const failure of summary.errors) {
+        const key = `${failure.code} ${failure.reason}`;
+        if (shown.has(key)) continue;
+        shown.add(key);
+        console.error(
+          `round ${summary.round}: node ${failure.nodeId} (${failure.phase}): ${failure.code}: ${failure.reason}`,
+        );
+      }
       const line = formatRound(summary);
       if (bar) {
         bar.stop(); // print the line above the bar, then draw the bar again
@@ -33,6 +43,9 @@ export function createTerminalProgress(options: {
     },
     log(line) {
       if (options.verbose) console.error(line);
+    },
+    waiting(message) {
+      console.error(message);
     },
     stop() {
       bar?.stop();

@@ -92,6 +92,7 @@ async function start(init: JobStart): Promise<void> {
         site: init.sites[0] ?? "",
         jobSites: init.sites.slice(1),
         privacy: init.privacy ?? { formatVersion: 1, scopes: {}, defaultScope: "" },
+        nodeConfig: init.nodeConfig ?? {},
       };
       markStarted();
       return;

@@ -1,4 +1,4 @@
-import type { PrivacyPolicy } from "../provision/kit-config.ts";
+import type { NodeConfigValue, PrivacyPolicy } from "../provision/kit-config.ts";
 import type { Payload } from "./job-runner.ts";
 
 /** Messages between a parent process (server or site) and one of its job processes, over IPC. */
@@ -18,6 +18,8 @@ export interface JobStart {
   resume?: { round: number; file: string };
   /** Site role: the site's privacy.json. */
   privacy?: PrivacyPolicy;
+  /** Site role: the site's node-config.json. */
+  nodeConfig?: Record<string, NodeConfigValue>;
 }
 
 /** A site's answer to a multicast: the reply's bytes wait in a file, or why there are none. */

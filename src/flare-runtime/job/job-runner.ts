@@ -1,5 +1,5 @@
 import type { Code } from "../../core/fedbridge-error.ts";
-import type { PrivacyPolicy } from "../provision/kit-config.ts";
+import type { NodeConfigValue, PrivacyPolicy } from "../provision/kit-config.ts";
 
 /**
  * What a runtime job is made of: a server part that runs in the server's job process and
@@ -92,6 +92,8 @@ export interface SiteJobContext extends JobInfo {
   privacy: PrivacyPolicy;
   /** Every site the job runs at, sorted by name (this one among them). */
   jobSites: readonly string[];
+  /** The site's own node config (its kit's node-config.json); empty when it has none. */
+  nodeConfig: Readonly<Record<string, NodeConfigValue>>;
 }
 
 export type SiteHandler = (

@@ -24,6 +24,8 @@ export const KIT_FILES = {
   resources: "resources.json",
   /** Site kit: `PrivacyPolicy`, a sample the site edits. */
   privacy: "privacy.json",
+  /** Site kit, optional: `NodeConfigFile`, what the site's ClientApps get as node config. */
+  nodeConfig: "node-config.json",
   /** Admin kit: `AdminConfig`. */
   admin: "fed_admin.json",
 } as const;
@@ -109,6 +111,19 @@ export interface SiteResources {
 /** `resources.json`. */
 export interface ResourcesConfig extends SiteResources {
   formatVersion: 1;
+}
+
+/** A value of a site's node config. */
+export type NodeConfigValue = string | number | boolean;
+
+/**
+ * `node-config.json`: the site's own node config (a data path, anything its apps read from
+ * `context.nodeConfig`), merged over the `partition-id` and `num-partitions` a bridged job
+ * gives it. Optional; the site writes it, or project.yml's `nodeConfig` does.
+ */
+export interface NodeConfigFile {
+  formatVersion: 1;
+  nodeConfig: Record<string, NodeConfigValue>;
 }
 
 /** One filter of a privacy scope, by name, with its arguments. */

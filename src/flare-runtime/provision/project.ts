@@ -2,7 +2,12 @@ import { readFile } from "node:fs/promises";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { z } from "zod";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import { ADMIN_ROLES, type AdminRole, type SiteResources } from "./kit-config.ts";
+import {
+  ADMIN_ROLES,
+  type AdminRole,
+  type NodeConfigValue,
+  type SiteResources,
+} from "./kit-config.ts";
 
 export interface ServerParticipant {
   type: "server";
@@ -19,6 +24,8 @@ export interface ClientParticipant {
   name: string;
   org: string;
   resources: SiteResources;
+  /** Written to the kit's node-config.json when given. */
+  nodeConfig?: Record<string, NodeConfigValue>;
 }
 
 export interface AdminParticipant {
@@ -73,6 +80,9 @@ const participantSchema = z.discriminatedUnion(
           maxJobs: z.int().min(1).default(4),
         })
         .prefault({}),
+      nodeConfig: z
+        .record(z.string().min(1), z.union([z.string(), z.number(), z.boolean()]))
+        .optional(),
     }),
     z.looseObject({
       type: z.literal("admin"),

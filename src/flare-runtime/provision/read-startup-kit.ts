@@ -8,6 +8,8 @@ import {
   type AdminConfig,
   type ClientConfig,
   KIT_FILES,
+  type NodeConfigFile,
+  type NodeConfigValue,
   type PrivacyPolicy,
   type ResourcesConfig,
   type ServerConfig,
@@ -22,7 +24,14 @@ export type LoadedStartupKit = {
   keyPem: string;
 } & (
   | { type: "server"; config: ServerConfig; authorization: AuthorizationPolicy }
-  | { type: "client"; config: ClientConfig; resources: ResourcesConfig; privacy: PrivacyPolicy }
+  | {
+      type: "client";
+      config: ClientConfig;
+      resources: ResourcesConfig;
+      privacy: PrivacyPolicy;
+      /** node-config.json's `nodeConfig`; empty when the kit has none. */
+      nodeConfig: Record<string, NodeConfigValue>;
+    }
   | { type: "admin"; config: AdminConfig }
 );
 
@@ -62,6 +71,10 @@ const schemas = {
       z.object({ taskDataFilters: z.array(z.unknown()), taskResultFilters: z.array(z.unknown()) }),
     ),
     defaultScope: z.string(),
+  }),
+  nodeConfig: z.strictObject({
+    formatVersion: version,
+    nodeConfig: z.record(z.string().min(1), z.union([z.string(), z.number(), z.boolean()])),
   }),
 };
 
@@ -141,6 +154,9 @@ export async function readStartupKit(kitDir: string): Promise<LoadedStartupKit> 
       config: await json<ClientConfig>(KIT_FILES.client, schemas.client),
       resources: await json<ResourcesConfig>(KIT_FILES.resources, schemas.resources),
       privacy: await json<PrivacyPolicy>(KIT_FILES.privacy, schemas.privacy),
+      nodeConfig: (await exists(KIT_FILES.nodeConfig))
+        ? (await json<NodeConfigFile>(KIT_FILES.nodeConfig, schemas.nodeConfig)).nodeConfig
+        : {},
     };
   }
   return {

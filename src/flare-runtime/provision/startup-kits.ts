@@ -85,6 +85,9 @@ function configFiles(project: Project, p: Participant, server: ServerAddress): K
         json(KIT_FILES.client, config),
         json(KIT_FILES.resources, { formatVersion: 1, ...p.resources } satisfies ResourcesConfig),
         json(KIT_FILES.privacy, samplePrivacyPolicy()),
+        ...(p.nodeConfig
+          ? [json(KIT_FILES.nodeConfig, { formatVersion: 1, nodeConfig: p.nodeConfig })]
+          : []),
       ];
     }
     case "admin": {

@@ -33,6 +33,8 @@ export interface AdminServiceDeps {
   /** Aborts a job, running or waiting. */
   abort(job: JobRecord, reason: string): Promise<void>;
   jobDir(jobId: string): string;
+  /** Why a SUBMITTED job cannot run yet, while the scheduler holds it. */
+  waitingReason(jobId: string): string | undefined;
   /** The metrics of a job's last completed round, if it reported any. */
   roundMetrics(jobId: string): Record<string, number> | undefined;
   /** Every scalar a job logged to the server's tracking store; [] when it holds none. */
@@ -87,7 +89,13 @@ export function registerAdminService(router: ConnectRouter, deps: AdminServiceDe
     }
   }
 
-  const info = (record: JobRecord) => jobInfo(record, deps.roundMetrics(record.id));
+  const info = (record: JobRecord) => {
+    const waiting = record.status === "SUBMITTED" ? deps.waitingReason(record.id) : undefined;
+    return jobInfo(
+      waiting === undefined ? record : { ...record, reason: `waiting for sites: ${waiting}` },
+      deps.roundMetrics(record.id),
+    );
+  };
   const job = (id: string): JobRecord => {
     const record = store.get(id);
     if (record === undefined)
@@ -176,7 +184,7 @@ export function registerAdminService(router: ConnectRouter, deps: AdminServiceDe
       let last = "";
       for (;;) {
         const now = info(job(req.id));
-        const key = `${now.status}/${now.round}`;
+        const key = `${now.status}/${now.round}/${now.reason}`;
         if (key !== last) yield now;
         last = key;
         if (now.status.startsWith("FINISHED") || Date.now() >= deadline || ctx.signal.aborted)

@@ -179,6 +179,7 @@ export async function startServerParent(options: ServerParentOptions): Promise<S
           else await runs.abort(job.id, reason);
         },
         jobDir: (id) => runs.jobDir(id),
+        waitingReason: (id) => scheduler.waiting().find((job) => job.id === id)?.reason,
         roundMetrics: (id) => runs.roundMetrics(id),
         jobScalars: (id) => tracking.scalars(id),
       });

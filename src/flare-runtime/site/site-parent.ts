@@ -102,6 +102,7 @@ export async function startSiteParent(options: SiteParentOptions): Promise<SiteP
       workspace: dir,
       sites: [kit.config.name, ...deployment.sites],
       privacy: kit.privacy,
+      nodeConfig: kit.nodeConfig,
     };
     const events: JobProcessEvents = {
       log: (line) => log.info({ job: deployment.jobId }, line),

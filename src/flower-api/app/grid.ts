@@ -31,6 +31,14 @@ export interface Grid {
   ): Message;
   /** Ids of the nodes connected now. */
   getNodeIds(): Promise<bigint[]>;
+  /**
+   * fedbridge's addition: when the run's nodes are fixed from its start (a simulation, a
+   * runtime job), what they are, e.g. "the simulation has 3 nodes"; waiting for more nodes is
+   * then pointless, so node sampling fails at once instead.
+   */
+  readonly fixedNodes?: string | undefined;
+  /** fedbridge's addition: a node as people know it (a runtime site's name). Default: none. */
+  nodeName?(nodeId: bigint): string;
   /** Sends instructions; returns their message ids. */
   pushMessages(messages: Iterable<Message>): Promise<string[]>;
   /** Replies that have arrived for these instruction ids (each is returned once). */
@@ -55,6 +63,8 @@ export abstract class BaseGrid implements Grid {
     readonly run: RunInfo,
     readonly observer: RunObserver = silentObserver,
   ) {}
+
+  readonly fixedNodes?: string | undefined;
 
   abstract getNodeIds(): Promise<bigint[]>;
   /** Delivers checked messages that already carry their ids. */

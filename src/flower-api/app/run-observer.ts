@@ -12,6 +12,8 @@ export interface RoundSummary {
   serverEvaluate?: MetricRecord;
   /** Replies that carried an error, by phase. */
   failures: { train: number; evaluate: number };
+  /** The round's failed replies, the first of each distinct reason. */
+  errors: NodeFailure[];
   /** Each node's own metrics (the first MetricRecord of its reply), by phase. */
   nodes: NodeMetrics[];
 }
@@ -23,6 +25,15 @@ export interface NodeMetrics {
   metrics: MetricRecord;
 }
 
+/** A reply that carried an error instead of content. */
+export interface NodeFailure {
+  nodeId: bigint;
+  phase: "train" | "evaluate";
+  /** The error's code name, e.g. CLIENT_APP_RAISED_EXCEPTION. */
+  code: string;
+  reason: string;
+}
+
 /**
  * Watches a run from the server side: progress bars, logs and (later) tracking listen here.
  * Strategies report to it through `grid.observer`, so apps need no code for it.
@@ -32,6 +43,11 @@ export interface RunObserver {
   roundFinished(summary: RoundSummary): void;
   /** A line of the strategy's log (Flower logs these at INFO). */
   log(line: string): void;
+  /**
+   * The run is waiting for something that may take a while (nodes to connect), said again when
+   * it changes and every few seconds; a terminal shows it, unlike `log`.
+   */
+  waiting?(message: string): void;
 }
 
 /** An observer that ignores everything. */

@@ -7,7 +7,7 @@ import { type RunObserver, silentObserver } from "../app/run-observer.ts";
 import { metricRecordFromProto } from "../records/serde.ts";
 import type { Result } from "../strategy/result.ts";
 import { packApp } from "./app-bundle.ts";
-import { resultFromProto } from "./run-result-proto.ts";
+import { failureFromProto, resultFromProto } from "./run-result-proto.ts";
 import { configToScalars } from "./scalars.ts";
 
 export interface RunOnSuperLinkOptions {
@@ -59,6 +59,7 @@ export async function runOnSuperLink(
               ? { serverEvaluate: metricRecordFromProto(e.serverEvaluate) }
               : {}),
             failures: { train: e.trainFailures, evaluate: e.evaluateFailures },
+            errors: e.errors.map(failureFromProto),
             nodes: e.nodes.flatMap((n) =>
               n.metrics && (n.phase === "train" || n.phase === "evaluate")
                 ? [{ nodeId: n.nodeId, phase: n.phase, metrics: metricRecordFromProto(n.metrics) }]
@@ -69,6 +70,9 @@ export async function runOnSuperLink(
         }
         case "log":
           observer.log(event.value);
+          break;
+        case "waiting":
+          observer.waiting?.(event.value);
           break;
         case "tracking": {
           const events = JSON.parse(event.value.eventsJson) as unknown;

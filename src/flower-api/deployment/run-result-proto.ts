@@ -1,9 +1,12 @@
 import { create } from "@bufbuild/protobuf";
 import {
+  type NodeFailure as NodeFailureProto,
+  type PhaseReplies as PhaseRepliesProto,
   type RoundMetrics,
   type RunResult,
   RunResultSchema,
 } from "../../gen/fedbridge/v1/control_pb.ts";
+import type { NodeFailure } from "../app/run-observer.ts";
 import type { MetricRecord } from "../records/metric-record.ts";
 import {
   arrayRecordFromProto,
@@ -11,7 +14,7 @@ import {
   metricRecordFromProto,
   metricRecordToProto,
 } from "../records/serde.ts";
-import { Result } from "../strategy/result.ts";
+import { type PhaseReplies, Result } from "../strategy/result.ts";
 
 /** A strategy's Result to and from the control API's `RunResult`. */
 
@@ -23,6 +26,11 @@ export function resultToProto(result: Result): RunResult {
     trainMetrics: rounds(result.trainMetricsClientapp),
     evaluateMetrics: rounds(result.evaluateMetricsClientapp),
     serverEvaluateMetrics: rounds(result.evaluateMetricsServerapp),
+    replies: [...result.replies].map(([round, { train, evaluate }]) => ({
+      round,
+      train: phaseToProto(train),
+      evaluate: phaseToProto(evaluate),
+    })),
   });
 }
 
@@ -36,5 +44,29 @@ export function resultFromProto(proto: RunResult): Result {
   fill(result.trainMetricsClientapp, proto.trainMetrics);
   fill(result.evaluateMetricsClientapp, proto.evaluateMetrics);
   fill(result.evaluateMetricsServerapp, proto.serverEvaluateMetrics);
+  for (const { round, train, evaluate } of proto.replies)
+    result.replies.set(round, { train: phaseFromProto(train), evaluate: phaseFromProto(evaluate) });
   return result;
+}
+
+/** A failed reply on the control API (its phase as a string). */
+export function failureToProto(failure: NodeFailure): Omit<NodeFailureProto, "$typeName"> {
+  return { ...failure };
+}
+
+export function failureFromProto(proto: NodeFailureProto): NodeFailure {
+  const phase = proto.phase === "evaluate" ? "evaluate" : "train";
+  return { nodeId: proto.nodeId, phase, code: proto.code, reason: proto.reason };
+}
+
+function phaseToProto(phase: PhaseReplies) {
+  return { sent: phase.sent, failed: phase.failed, errors: phase.errors.map(failureToProto) };
+}
+
+function phaseFromProto(proto: PhaseRepliesProto | undefined): PhaseReplies {
+  return {
+    sent: proto?.sent ?? 0,
+    failed: proto?.failed ?? 0,
+    errors: (proto?.errors ?? []).map(failureFromProto),
+  };
 }

@@ -12,7 +12,7 @@ import { DeploymentGrid } from "./deployment-grid.ts";
 import type { MessageRouter } from "./message-router.ts";
 import type { NodeRegistry } from "./node-registry.ts";
 import type { RunRecord, RunRegistry } from "./run-registry.ts";
-import { resultToProto } from "./run-result-proto.ts";
+import { failureToProto, resultToProto } from "./run-result-proto.ts";
 
 /**
  * Runs a run's ServerApp inside the SuperLink, from its unpacked bundle, and turns its
@@ -50,6 +50,7 @@ export async function runServerApp(
             ...(s.serverEvaluate ? { serverEvaluate: metricRecordToProto(s.serverEvaluate) } : {}),
             trainFailures: s.failures.train,
             evaluateFailures: s.failures.evaluate,
+            errors: s.errors.map(failureToProto),
             nodes: s.nodes.map((n) => ({
               nodeId: n.nodeId,
               phase: n.phase,
@@ -59,6 +60,7 @@ export async function runServerApp(
         },
       }),
     log: (line) => emit({ event: { case: "log", value: line } }),
+    waiting: (message) => emit({ event: { case: "waiting", value: message } }),
   };
   try {
     const app = await importApp(serverappUrl, ServerApp, "serverapp");

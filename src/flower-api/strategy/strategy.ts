@@ -1,10 +1,12 @@
+import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { Grid } from "../app/grid.ts";
 import type { NodeMetrics, RoundSummary } from "../app/run-observer.ts";
 import type { Message } from "../message/message.ts";
 import type { ArrayRecord } from "../records/array-record.ts";
 import { ConfigRecord } from "../records/config-record.ts";
 import type { MetricRecord } from "../records/metric-record.ts";
-import { Result } from "./result.ts";
+import { checkPhase, tallyReplies } from "./phase-outcome.ts";
+import { type PhaseReplies, Result } from "./result.ts";
 
 /** Centralized evaluation of the global model by the ServerApp. */
 export type EvaluateFn = (
@@ -25,6 +27,12 @@ export interface StartOptions {
   evaluateConfig?: ConfigRecord;
   /** Called before the first round (round 0) and after each round. Default: none. */
   evaluateFn?: EvaluateFn;
+  /**
+   * Go on when a node cannot load the ClientApp or a phase of a round gets no successful
+   * reply (the model stays as it was). Default: false: the run fails, naming the nodes and
+   * their reasons.
+   */
+  allowFailedRounds?: boolean;
 }
 
 /**
@@ -63,6 +71,11 @@ export abstract class Strategy {
 
   async start(options: StartOptions): Promise<Result> {
     const { grid, initialArrays, numRounds = 3, timeout = 3600, evaluateFn } = options;
+    if (!Number.isInteger(numRounds) || numRounds < 1)
+      throw new FedbridgeError(
+        Code.InvalidArgument,
+        `numRounds must be a positive integer, got ${numRounds}`,
+      );
     const trainConfig = options.trainConfig ?? new ConfigRecord();
     const evaluateConfig = options.evaluateConfig ?? new ConfigRecord();
     const log = (line: string) => grid.observer.log(line);
@@ -76,6 +89,24 @@ export abstract class Strategy {
     const initial = await evaluateFn?.(0, initialArrays);
     if (initial !== undefined) result.evaluateMetricsServerapp.set(0, initial);
 
+    /** Sends a phase's instructions; its replies, tallied, checked and summarized. */
+    const phase = async (
+      round: number,
+      name: "train" | "evaluate",
+      instructions: Message[],
+      summary: RoundSummary,
+    ) => {
+      const replies = await grid.sendAndReceive(instructions, { timeout });
+      const outcome = tallyReplies(replies, name);
+      summary.failures[name] = outcome.failed;
+      summary.errors.push(...outcome.errors);
+      summary.nodes.push(...nodeMetrics(replies, name));
+      const tally = result.replies.get(round) ?? { train: none(), evaluate: none() };
+      result.replies.set(round, { ...tally, [name]: outcome });
+      if (!options.allowFailedRounds) checkPhase(round, name, replies, outcome, grid);
+      return replies;
+    };
+
     let arrays = initialArrays;
     for (let round = 1; round <= numRounds; round++) {
       grid.observer.roundStarted(round, numRounds);
@@ -84,15 +115,16 @@ export abstract class Strategy {
         round,
         numRounds,
         failures: { train: 0, evaluate: 0 },
+        errors: [],
         nodes: [],
       };
 
-      const trainReplies = await grid.sendAndReceive(
+      const trainReplies = await phase(
+        round,
+        "train",
         await this.configureTrain(round, arrays, trainConfig, grid),
-        { timeout },
+        summary,
       );
-      summary.failures.train = trainReplies.filter((r) => r.hasError()).length;
-      summary.nodes.push(...nodeMetrics(trainReplies, "train"));
       const [newArrays, trainMetrics] = await this.aggregateTrain(round, trainReplies, grid);
       if (newArrays !== undefined) result.arrays = arrays = newArrays;
       if (trainMetrics !== undefined) {
@@ -100,12 +132,12 @@ export abstract class Strategy {
         summary.train = trainMetrics;
       }
 
-      const evaluateReplies = await grid.sendAndReceive(
+      const evaluateReplies = await phase(
+        round,
+        "evaluate",
         await this.configureEvaluate(round, arrays, evaluateConfig, grid),
-        { timeout },
+        summary,
       );
-      summary.failures.evaluate = evaluateReplies.filter((r) => r.hasError()).length;
-      summary.nodes.push(...nodeMetrics(evaluateReplies, "evaluate"));
       const evaluateMetrics = await this.aggregateEvaluate(round, evaluateReplies, grid);
       if (evaluateMetrics !== undefined) {
         result.evaluateMetricsClientapp.set(round, evaluateMetrics);
@@ -121,6 +153,10 @@ export abstract class Strategy {
     }
     return result;
   }
+}
+
+function none(): PhaseReplies {
+  return { sent: 0, failed: 0, errors: [] };
 }
 
 /** The metrics each node reported in its reply (its first MetricRecord), for tracking. */

@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file fedbridge/v1/control.proto.
  */
 export const file_fedbridge_v1_control: GenFile = /*@__PURE__*/
-  fileDesc("ChpmZWRicmlkZ2UvdjEvY29udHJvbC5wcm90bxIMZmVkYnJpZGdlLnYxIlEKGVB1c2hUcmFja2luZ0V2ZW50c1JlcXVlc3QSDwoHbm9kZV9pZBgBIAEoBBIOCgZydW5faWQYAiABKAQSEwoLZXZlbnRzX2pzb24YAyABKAkiHAoaUHVzaFRyYWNraW5nRXZlbnRzUmVzcG9uc2UiyAEKD1N0YXJ0UnVuUmVxdWVzdBISCgphcHBfYnVuZGxlGAEgASgMEhkKEWFwcF9idW5kbGVfc2hhMjU2GAIgASgJEkAKCnJ1bl9jb25maWcYAyADKAsyLC5mZWRicmlkZ2UudjEuU3RhcnRSdW5SZXF1ZXN0LlJ1bkNvbmZpZ0VudHJ5GkQKDlJ1bkNvbmZpZ0VudHJ5EgsKA2tleRgBIAEoCRIhCgV2YWx1ZRgCIAEoCzISLmZsd3IucHJvdG8uU2NhbGFyOgI4ASIiChBTdGFydFJ1blJlc3BvbnNlEg4KBnJ1bl9pZBgBIAEoBCIiChBTdHJlYW1SdW5SZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoBCL3AQoIUnVuRXZlbnQSNQoOcm91bmRfZmluaXNoZWQYASABKAsyGy5mZWRicmlkZ2UudjEuUm91bmRGaW5pc2hlZEgAEg0KA2xvZxgCIAEoCUgAEjEKDHJ1bl9maW5pc2hlZBgDIAEoCzIZLmZlZGJyaWRnZS52MS5SdW5GaW5pc2hlZEgAEjMKDXJvdW5kX3N0YXJ0ZWQYBCABKAsyGi5mZWRicmlkZ2UudjEuUm91bmRTdGFydGVkSAASNAoIdHJhY2tpbmcYBSABKAsyIC5mZWRicmlkZ2UudjEuTm9kZVRyYWNraW5nRXZlbnRzSABCBwoFZXZlbnQiOgoSTm9kZVRyYWNraW5nRXZlbnRzEg8KB25vZGVfaWQYASABKAQSEwoLZXZlbnRzX2pzb24YAiABKAkiMQoMUm91bmRTdGFydGVkEg0KBXJvdW5kGAEgASgNEhIKCm51bV9yb3VuZHMYAiABKA0ilwIKDVJvdW5kRmluaXNoZWQSDQoFcm91bmQYASABKA0SEgoKbnVtX3JvdW5kcxgCIAEoDRInCgV0cmFpbhgDIAEoCzIYLmZsd3IucHJvdG8uTWV0cmljUmVjb3JkEioKCGV2YWx1YXRlGAQgASgLMhguZmx3ci5wcm90by5NZXRyaWNSZWNvcmQSMQoPc2VydmVyX2V2YWx1YXRlGAUgASgLMhguZmx3ci5wcm90by5NZXRyaWNSZWNvcmQSFgoOdHJhaW5fZmFpbHVyZXMYBiABKA0SGQoRZXZhbHVhdGVfZmFpbHVyZXMYByABKA0SKAoFbm9kZXMYCCADKAsyGS5mZWRicmlkZ2UudjEuTm9kZU1ldHJpY3MiWAoLTm9kZU1ldHJpY3MSDwoHbm9kZV9pZBgBIAEoBBINCgVwaGFzZRgCIAEoCRIpCgdtZXRyaWNzGAMgASgLMhguZmx3ci5wcm90by5NZXRyaWNSZWNvcmQiVwoLUnVuRmluaXNoZWQSDgoGc3RhdHVzGAEgASgJEg8KB2RldGFpbHMYAiABKAkSJwoGcmVzdWx0GAMgASgLMhcuZmVkYnJpZGdlLnYxLlJ1blJlc3VsdCLaAQoJUnVuUmVzdWx0EicKBmFycmF5cxgBIAEoCzIXLmZsd3IucHJvdG8uQXJyYXlSZWNvcmQSMQoNdHJhaW5fbWV0cmljcxgCIAMoCzIaLmZlZGJyaWRnZS52MS5Sb3VuZE1ldHJpY3MSNAoQZXZhbHVhdGVfbWV0cmljcxgDIAMoCzIaLmZlZGJyaWRnZS52MS5Sb3VuZE1ldHJpY3MSOwoXc2VydmVyX2V2YWx1YXRlX21ldHJpY3MYBCADKAsyGi5mZWRicmlkZ2UudjEuUm91bmRNZXRyaWNzIkgKDFJvdW5kTWV0cmljcxINCgVyb3VuZBgBIAEoDRIpCgdtZXRyaWNzGAIgASgLMhguZmx3ci5wcm90by5NZXRyaWNSZWNvcmQiIAoOU3RvcFJ1blJlcXVlc3QSDgoGcnVuX2lkGAEgASgEIhEKD1N0b3BSdW5SZXNwb25zZTJ5CgxOb2RlVHJhY2tpbmcSaQoSUHVzaFRyYWNraW5nRXZlbnRzEicuZmVkYnJpZGdlLnYxLlB1c2hUcmFja2luZ0V2ZW50c1JlcXVlc3QaKC5mZWRicmlkZ2UudjEuUHVzaFRyYWNraW5nRXZlbnRzUmVzcG9uc2UiADLpAQoHQ29udHJvbBJLCghTdGFydFJ1bhIdLmZlZGJyaWRnZS52MS5TdGFydFJ1blJlcXVlc3QaHi5mZWRicmlkZ2UudjEuU3RhcnRSdW5SZXNwb25zZSIAEkcKCVN0cmVhbVJ1bhIeLmZlZGJyaWRnZS52MS5TdHJlYW1SdW5SZXF1ZXN0GhYuZmVkYnJpZGdlLnYxLlJ1bkV2ZW50IgAwARJICgdTdG9wUnVuEhwuZmVkYnJpZGdlLnYxLlN0b3BSdW5SZXF1ZXN0Gh0uZmVkYnJpZGdlLnYxLlN0b3BSdW5SZXNwb25zZSIAYgZwcm90bzM", [file_flwr_proto_recorddict, file_flwr_proto_transport]);
+  fileDesc("ChpmZWRicmlkZ2UvdjEvY29udHJvbC5wcm90bxIMZmVkYnJpZGdlLnYxIlEKGVB1c2hUcmFja2luZ0V2ZW50c1JlcXVlc3QSDwoHbm9kZV9pZBgBIAEoBBIOCgZydW5faWQYAiABKAQSEwoLZXZlbnRzX2pzb24YAyABKAkiHAoaUHVzaFRyYWNraW5nRXZlbnRzUmVzcG9uc2UiyAEKD1N0YXJ0UnVuUmVxdWVzdBISCgphcHBfYnVuZGxlGAEgASgMEhkKEWFwcF9idW5kbGVfc2hhMjU2GAIgASgJEkAKCnJ1bl9jb25maWcYAyADKAsyLC5mZWRicmlkZ2UudjEuU3RhcnRSdW5SZXF1ZXN0LlJ1bkNvbmZpZ0VudHJ5GkQKDlJ1bkNvbmZpZ0VudHJ5EgsKA2tleRgBIAEoCRIhCgV2YWx1ZRgCIAEoCzISLmZsd3IucHJvdG8uU2NhbGFyOgI4ASIiChBTdGFydFJ1blJlc3BvbnNlEg4KBnJ1bl9pZBgBIAEoBCIiChBTdHJlYW1SdW5SZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoBCKKAgoIUnVuRXZlbnQSNQoOcm91bmRfZmluaXNoZWQYASABKAsyGy5mZWRicmlkZ2UudjEuUm91bmRGaW5pc2hlZEgAEg0KA2xvZxgCIAEoCUgAEjEKDHJ1bl9maW5pc2hlZBgDIAEoCzIZLmZlZGJyaWRnZS52MS5SdW5GaW5pc2hlZEgAEjMKDXJvdW5kX3N0YXJ0ZWQYBCABKAsyGi5mZWRicmlkZ2UudjEuUm91bmRTdGFydGVkSAASNAoIdHJhY2tpbmcYBSABKAsyIC5mZWRicmlkZ2UudjEuTm9kZVRyYWNraW5nRXZlbnRzSAASEQoHd2FpdGluZxgGIAEoCUgAQgcKBWV2ZW50IjoKEk5vZGVUcmFja2luZ0V2ZW50cxIPCgdub2RlX2lkGAEgASgEEhMKC2V2ZW50c19qc29uGAIgASgJIjEKDFJvdW5kU3RhcnRlZBINCgVyb3VuZBgBIAEoDRISCgpudW1fcm91bmRzGAIgASgNIsICCg1Sb3VuZEZpbmlzaGVkEg0KBXJvdW5kGAEgASgNEhIKCm51bV9yb3VuZHMYAiABKA0SJwoFdHJhaW4YAyABKAsyGC5mbHdyLnByb3RvLk1ldHJpY1JlY29yZBIqCghldmFsdWF0ZRgEIAEoCzIYLmZsd3IucHJvdG8uTWV0cmljUmVjb3JkEjEKD3NlcnZlcl9ldmFsdWF0ZRgFIAEoCzIYLmZsd3IucHJvdG8uTWV0cmljUmVjb3JkEhYKDnRyYWluX2ZhaWx1cmVzGAYgASgNEhkKEWV2YWx1YXRlX2ZhaWx1cmVzGAcgASgNEigKBW5vZGVzGAggAygLMhkuZmVkYnJpZGdlLnYxLk5vZGVNZXRyaWNzEikKBmVycm9ycxgJIAMoCzIZLmZlZGJyaWRnZS52MS5Ob2RlRmFpbHVyZSJLCgtOb2RlRmFpbHVyZRIPCgdub2RlX2lkGAEgASgEEg0KBXBoYXNlGAIgASgJEgwKBGNvZGUYAyABKAkSDgoGcmVhc29uGAQgASgJIlgKC05vZGVNZXRyaWNzEg8KB25vZGVfaWQYASABKAQSDQoFcGhhc2UYAiABKAkSKQoHbWV0cmljcxgDIAEoCzIYLmZsd3IucHJvdG8uTWV0cmljUmVjb3JkIlcKC1J1bkZpbmlzaGVkEg4KBnN0YXR1cxgBIAEoCRIPCgdkZXRhaWxzGAIgASgJEicKBnJlc3VsdBgDIAEoCzIXLmZlZGJyaWRnZS52MS5SdW5SZXN1bHQihwIKCVJ1blJlc3VsdBInCgZhcnJheXMYASABKAsyFy5mbHdyLnByb3RvLkFycmF5UmVjb3JkEjEKDXRyYWluX21ldHJpY3MYAiADKAsyGi5mZWRicmlkZ2UudjEuUm91bmRNZXRyaWNzEjQKEGV2YWx1YXRlX21ldHJpY3MYAyADKAsyGi5mZWRicmlkZ2UudjEuUm91bmRNZXRyaWNzEjsKF3NlcnZlcl9ldmFsdWF0ZV9tZXRyaWNzGAQgAygLMhouZmVkYnJpZGdlLnYxLlJvdW5kTWV0cmljcxIrCgdyZXBsaWVzGAUgAygLMhouZmVkYnJpZGdlLnYxLlJvdW5kUmVwbGllcyJ2CgxSb3VuZFJlcGxpZXMSDQoFcm91bmQYASABKA0SKQoFdHJhaW4YAiABKAsyGi5mZWRicmlkZ2UudjEuUGhhc2VSZXBsaWVzEiwKCGV2YWx1YXRlGAMgASgLMhouZmVkYnJpZGdlLnYxLlBoYXNlUmVwbGllcyJXCgxQaGFzZVJlcGxpZXMSDAoEc2VudBgBIAEoDRIOCgZmYWlsZWQYAiABKA0SKQoGZXJyb3JzGAMgAygLMhkuZmVkYnJpZGdlLnYxLk5vZGVGYWlsdXJlIkgKDFJvdW5kTWV0cmljcxINCgVyb3VuZBgBIAEoDRIpCgdtZXRyaWNzGAIgASgLMhguZmx3ci5wcm90by5NZXRyaWNSZWNvcmQiIAoOU3RvcFJ1blJlcXVlc3QSDgoGcnVuX2lkGAEgASgEIhEKD1N0b3BSdW5SZXNwb25zZTJ5CgxOb2RlVHJhY2tpbmcSaQoSUHVzaFRyYWNraW5nRXZlbnRzEicuZmVkYnJpZGdlLnYxLlB1c2hUcmFja2luZ0V2ZW50c1JlcXVlc3QaKC5mZWRicmlkZ2UudjEuUHVzaFRyYWNraW5nRXZlbnRzUmVzcG9uc2UiADLpAQoHQ29udHJvbBJLCghTdGFydFJ1bhIdLmZlZGJyaWRnZS52MS5TdGFydFJ1blJlcXVlc3QaHi5mZWRicmlkZ2UudjEuU3RhcnRSdW5SZXNwb25zZSIAEkcKCVN0cmVhbVJ1bhIeLmZlZGJyaWRnZS52MS5TdHJlYW1SdW5SZXF1ZXN0GhYuZmVkYnJpZGdlLnYxLlJ1bkV2ZW50IgAwARJICgdTdG9wUnVuEhwuZmVkYnJpZGdlLnYxLlN0b3BSdW5SZXF1ZXN0Gh0uZmVkYnJpZGdlLnYxLlN0b3BSdW5SZXNwb25zZSIAYgZwcm90bzM", [file_flwr_proto_recorddict, file_flwr_proto_transport]);
 
 /**
  * @generated from message fedbridge.v1.PushTrackingEventsRequest
@@ -165,6 +165,14 @@ export type RunEvent = Message<"fedbridge.v1.RunEvent"> & {
      */
     value: NodeTrackingEvents;
     case: "tracking";
+  } | {
+    /**
+     * What the run is waiting for (nodes to connect), as a person should see it.
+     *
+     * @generated from field: string waiting = 6;
+     */
+    value: string;
+    case: "waiting";
   } | { case: undefined; value?: undefined };
 };
 
@@ -264,6 +272,13 @@ export type RoundFinished = Message<"fedbridge.v1.RoundFinished"> & {
    * @generated from field: repeated fedbridge.v1.NodeMetrics nodes = 8;
    */
   nodes: NodeMetrics[];
+
+  /**
+   * The round's failed replies, the first of each distinct reason.
+   *
+   * @generated from field: repeated fedbridge.v1.NodeFailure errors = 9;
+   */
+  errors: NodeFailure[];
 };
 
 /**
@@ -272,6 +287,40 @@ export type RoundFinished = Message<"fedbridge.v1.RoundFinished"> & {
  */
 export const RoundFinishedSchema: GenMessage<RoundFinished> = /*@__PURE__*/
   messageDesc(file_fedbridge_v1_control, 8);
+
+/**
+ * @generated from message fedbridge.v1.NodeFailure
+ */
+export type NodeFailure = Message<"fedbridge.v1.NodeFailure"> & {
+  /**
+   * @generated from field: uint64 node_id = 1;
+   */
+  nodeId: bigint;
+
+  /**
+   * @generated from field: string phase = 2;
+   */
+  phase: string;
+
+  /**
+   * The error's code name, e.g. CLIENT_APP_RAISED_EXCEPTION.
+   *
+   * @generated from field: string code = 3;
+   */
+  code: string;
+
+  /**
+   * @generated from field: string reason = 4;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message fedbridge.v1.NodeFailure.
+ * Use `create(NodeFailureSchema)` to create a new message.
+ */
+export const NodeFailureSchema: GenMessage<NodeFailure> = /*@__PURE__*/
+  messageDesc(file_fedbridge_v1_control, 9);
 
 /**
  * @generated from message fedbridge.v1.NodeMetrics
@@ -298,7 +347,7 @@ export type NodeMetrics = Message<"fedbridge.v1.NodeMetrics"> & {
  * Use `create(NodeMetricsSchema)` to create a new message.
  */
 export const NodeMetricsSchema: GenMessage<NodeMetrics> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 9);
+  messageDesc(file_fedbridge_v1_control, 10);
 
 /**
  * @generated from message fedbridge.v1.RunFinished
@@ -329,7 +378,7 @@ export type RunFinished = Message<"fedbridge.v1.RunFinished"> & {
  * Use `create(RunFinishedSchema)` to create a new message.
  */
 export const RunFinishedSchema: GenMessage<RunFinished> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 10);
+  messageDesc(file_fedbridge_v1_control, 11);
 
 /**
  * @generated from message fedbridge.v1.RunResult
@@ -354,6 +403,13 @@ export type RunResult = Message<"fedbridge.v1.RunResult"> & {
    * @generated from field: repeated fedbridge.v1.RoundMetrics server_evaluate_metrics = 4;
    */
   serverEvaluateMetrics: RoundMetrics[];
+
+  /**
+   * How each round's replies went, by phase.
+   *
+   * @generated from field: repeated fedbridge.v1.RoundReplies replies = 5;
+   */
+  replies: RoundReplies[];
 };
 
 /**
@@ -361,7 +417,61 @@ export type RunResult = Message<"fedbridge.v1.RunResult"> & {
  * Use `create(RunResultSchema)` to create a new message.
  */
 export const RunResultSchema: GenMessage<RunResult> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 11);
+  messageDesc(file_fedbridge_v1_control, 12);
+
+/**
+ * @generated from message fedbridge.v1.RoundReplies
+ */
+export type RoundReplies = Message<"fedbridge.v1.RoundReplies"> & {
+  /**
+   * @generated from field: uint32 round = 1;
+   */
+  round: number;
+
+  /**
+   * @generated from field: fedbridge.v1.PhaseReplies train = 2;
+   */
+  train?: PhaseReplies | undefined;
+
+  /**
+   * @generated from field: fedbridge.v1.PhaseReplies evaluate = 3;
+   */
+  evaluate?: PhaseReplies | undefined;
+};
+
+/**
+ * Describes the message fedbridge.v1.RoundReplies.
+ * Use `create(RoundRepliesSchema)` to create a new message.
+ */
+export const RoundRepliesSchema: GenMessage<RoundReplies> = /*@__PURE__*/
+  messageDesc(file_fedbridge_v1_control, 13);
+
+/**
+ * @generated from message fedbridge.v1.PhaseReplies
+ */
+export type PhaseReplies = Message<"fedbridge.v1.PhaseReplies"> & {
+  /**
+   * @generated from field: uint32 sent = 1;
+   */
+  sent: number;
+
+  /**
+   * @generated from field: uint32 failed = 2;
+   */
+  failed: number;
+
+  /**
+   * @generated from field: repeated fedbridge.v1.NodeFailure errors = 3;
+   */
+  errors: NodeFailure[];
+};
+
+/**
+ * Describes the message fedbridge.v1.PhaseReplies.
+ * Use `create(PhaseRepliesSchema)` to create a new message.
+ */
+export const PhaseRepliesSchema: GenMessage<PhaseReplies> = /*@__PURE__*/
+  messageDesc(file_fedbridge_v1_control, 14);
 
 /**
  * @generated from message fedbridge.v1.RoundMetrics
@@ -383,7 +493,7 @@ export type RoundMetrics = Message<"fedbridge.v1.RoundMetrics"> & {
  * Use `create(RoundMetricsSchema)` to create a new message.
  */
 export const RoundMetricsSchema: GenMessage<RoundMetrics> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 12);
+  messageDesc(file_fedbridge_v1_control, 15);
 
 /**
  * @generated from message fedbridge.v1.StopRunRequest
@@ -400,7 +510,7 @@ export type StopRunRequest = Message<"fedbridge.v1.StopRunRequest"> & {
  * Use `create(StopRunRequestSchema)` to create a new message.
  */
 export const StopRunRequestSchema: GenMessage<StopRunRequest> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 13);
+  messageDesc(file_fedbridge_v1_control, 16);
 
 /**
  * @generated from message fedbridge.v1.StopRunResponse
@@ -413,7 +523,7 @@ export type StopRunResponse = Message<"fedbridge.v1.StopRunResponse"> & {
  * Use `create(StopRunResponseSchema)` to create a new message.
  */
 export const StopRunResponseSchema: GenMessage<StopRunResponse> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 14);
+  messageDesc(file_fedbridge_v1_control, 17);
 
 /**
  * fedbridge's extension of a SuperLink's Fleet port: our SuperNodes send an app's own tracking
