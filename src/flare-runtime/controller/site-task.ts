@@ -1,4 +1,5 @@
-import { applyFilters, type FilterChains, jobFilterChains } from "../filters/filter-chain.ts";
+import { applyFilters } from "../filters/apply-filters.ts";
+import { type FilterChains, jobFilterChains } from "../filters/filter-chain.ts";
 import type { SiteJobContext } from "../job/job-runner.ts";
 import type { Shareable } from "../task/shareable.ts";
 import { decodeShareable, encodeShareable } from "../task/shareable-codec.ts";
