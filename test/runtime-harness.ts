@@ -2,7 +2,7 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../src/core/free-port.ts";
-import { localProjectYml } from "../src/flare-runtime/provision/index.ts";
+import { localProjectYml, type PrivacyPolicy } from "../src/flare-runtime/provision/index.ts";
 import { type FedbridgeProcess, startFedbridge } from "./processes.ts";
 
 export { freePort };
@@ -86,12 +86,22 @@ export async function startTestRuntime(
   return runtime;
 }
 
-/** Makes a site's default privacy scope drop the arrays named (ExcludeVars on its results). */
-export async function excludeAtSite(kits: string, site: string, names: string[]): Promise<void> {
+/** Changes a site's privacy.json (before the site starts: a site reads it once). */
+export async function editPrivacy(
+  kits: string,
+  site: string,
+  edit: (policy: PrivacyPolicy) => void,
+): Promise<void> {
   const file = join(kits, site, "privacy.json");
-  const policy = JSON.parse(await readFile(file, "utf8"));
-  policy.scopes[policy.defaultScope].taskResultFilters = [
-    { name: "ExcludeVars", args: { exclude: names } },
-  ];
+  const policy = JSON.parse(await readFile(file, "utf8")) as PrivacyPolicy;
+  edit(policy);
   await writeFile(file, JSON.stringify(policy));
+}
+
+/** Makes a site's default privacy scope drop the arrays named (ExcludeVars on its results). */
+export function excludeAtSite(kits: string, site: string, names: string[]): Promise<void> {
+  return editPrivacy(kits, site, (policy) => {
+    const scope = policy.scopes[policy.defaultScope];
+    if (scope) scope.taskResultFilters = [{ name: "ExcludeVars", args: { exclude: names } }];
+  });
 }

@@ -156,7 +156,13 @@ export async function startFleetShim(options: FleetShimOptions): Promise<FleetSh
     const deployment = jobRuns.get(jobId);
     if (deployment === undefined || topic !== MESSAGE_TASK)
       throw new FedbridgeError(Code.NotFound, `no bridged job ${jobId} here`);
-    const job = { site, jobId, privacy: kit.privacy, config: deployment.config };
+    const job = {
+      site,
+      jobId,
+      privacy: kit.privacy,
+      config: deployment.config,
+      log: (line: string) => log.info({ job: jobId }, line),
+    };
     const result = await runSiteTask(topic, body, job, async (task) => {
       const instruction = messageForSite(task, site);
       const reply = await forward(instruction, deployment.run.runId, signal);

@@ -13,9 +13,11 @@ export { Controller } from "./controller/controller.ts";
 export type { Executor, ExecutorContext } from "./controller/executor.ts";
 export type { Task, TaskResult } from "./controller/task.ts";
 export { ReturnCode } from "./controller/task.ts";
+export type { ApplyFiltersOptions } from "./filters/apply-filters.ts";
+export { applyFilters } from "./filters/apply-filters.ts";
 export type { Filter, FilterContext, FilterDirection } from "./filters/filter.ts";
 export type { FilterChains, JobFilters } from "./filters/filter-chain.ts";
-export { applyFilters, checkPrivacyPolicy, siteFilterChains } from "./filters/filter-chain.ts";
+export { checkPrivacyPolicy, siteFilterChains } from "./filters/filter-chain.ts";
 export { createFilter, FILTER_NAMES } from "./filters/filter-registry.ts";
 export type {
   JobInfo,

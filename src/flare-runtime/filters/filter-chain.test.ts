@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { PrivacyPolicy } from "../provision/kit-config.ts";
-import type { Filter } from "./filter.ts";
-import { applyFilters, checkPrivacyPolicy, siteFilterChains } from "./filter-chain.ts";
+import { applyFilters } from "./apply-filters.ts";
+import { checkPrivacyPolicy, siteFilterChains } from "./filter-chain.ts";
 import { contextOf, f32, shareableOf, valuesOf } from "./test-shareables.ts";
 
 // Clipping to norm 5 then dropping `big`, or dropping `big` then clipping, give different
@@ -99,24 +99,6 @@ describe("checkPrivacyPolicy", () => {
   it("refuses a default scope that does not exist", () => {
     expect(() => checkPrivacyPolicy({ ...policy, defaultScope: "open" }, "privacy.json")).toThrow(
       "privacy.json: defaultScope: no scope named 'open'",
-    );
-  });
-});
-
-describe("applyFilters", () => {
-  it("names the filter, direction and task of a failure", async () => {
-    const failing: Filter = {
-      name: "Broken",
-      process() {
-        throw new Error("no arrays");
-      },
-    };
-    const error = await applyFilters([failing], update(), contextOf()).catch((e: unknown) =>
-      FedbridgeError.from(e),
-    );
-    expect(error).toBeInstanceOf(FedbridgeError);
-    expect((error as FedbridgeError).message).toBe(
-      "filter Broken (taskResult of task train) failed: no arrays",
     );
   });
 });

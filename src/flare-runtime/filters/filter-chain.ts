@@ -1,7 +1,6 @@
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { PrivacyPolicy } from "../provision/kit-config.ts";
-import type { Shareable } from "../task/shareable.ts";
-import type { Filter, FilterContext, FilterDirection } from "./filter.ts";
+import type { Filter, FilterDirection } from "./filter.ts";
 import { createFilter } from "./filter-registry.ts";
 
 /** The filters a job's tasks pass at a site, each way. */
@@ -79,24 +78,4 @@ export function checkPrivacyPolicy(policy: PrivacyPolicy, file: string): void {
       });
     }
   }
-}
-
-/** Runs `shareable` through `filters` in order. */
-export async function applyFilters(
-  filters: readonly Filter[],
-  shareable: Shareable,
-  context: FilterContext,
-): Promise<Shareable> {
-  let current = shareable;
-  for (const filter of filters) {
-    try {
-      current = await filter.process(current, context);
-    } catch (error) {
-      throw new FedbridgeError(
-        Code.Internal,
-        `filter ${filter.name} (${context.direction} of task ${context.task}) failed: ${FedbridgeError.from(error).message}`,
-      );
-    }
-  }
-  return current;
 }

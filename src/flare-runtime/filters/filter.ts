@@ -22,5 +22,11 @@ export interface FilterContext {
  */
 export interface Filter {
   readonly name: string;
+  /**
+   * The kinds of shareable it changes (FLARE's supported_data_kinds); others pass unchanged.
+   * Undefined: it acts on any kind (ExcludeVars). A site shows a WEIGHTS result to a filter
+   * that changes WEIGHT_DIFF but not WEIGHTS as an update (see update-view.ts).
+   */
+  readonly dataKinds?: readonly string[];
   process(shareable: Shareable, context: FilterContext): Shareable | Promise<Shareable>;
 }

@@ -29,6 +29,7 @@ export function createGaussianPrivacy(args: z.infer<typeof gaussianPrivacyArgs>)
   const std = args.noiseMultiplier * args.clippingNorm;
   return {
     name: "GaussianPrivacy",
+    dataKinds: args.dataKinds,
     process(shareable, context) {
       if (!filtersKind(args.dataKinds, shareable)) return shareable;
       const update = readFloatUpdate(shareable.records);

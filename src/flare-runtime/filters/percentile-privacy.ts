@@ -26,6 +26,7 @@ export const percentilePrivacyArgs = z.strictObject({
 export function createPercentilePrivacy(args: z.infer<typeof percentilePrivacyArgs>): Filter {
   return {
     name: "PercentilePrivacy",
+    dataKinds: args.dataKinds,
     process(shareable) {
       if (!filtersKind(args.dataKinds, shareable)) return shareable;
       const update = readFloatUpdate(shareable.records);

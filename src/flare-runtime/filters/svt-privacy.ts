@@ -75,6 +75,7 @@ export function createSvtPrivacy(args: SvtPrivacyArgs): Filter {
   let calls = 0;
   return {
     name: "SVTPrivacy",
+    dataKinds: args.dataKinds,
     process(shareable, context) {
       if (!filtersKind(args.dataKinds, shareable)) return shareable;
       const update = readFloatUpdate(shareable.records);
