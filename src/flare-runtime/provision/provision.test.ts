@@ -16,7 +16,7 @@ name: demo
 participants:
   - { name: server1, type: server, org: org-a, host: fl.example.com, port: 9000 }
   - { name: site-1, type: client, org: org-a }
-  - { name: site-2, type: client, org: org-b, resources: { gpus: 2, memoryGb: 16 } }
+  - { name: site-2, type: client, org: org-b, resources: { gpus: 2, memoryGb: 16 }, nodeConfig: { data-path: /data/b, partition-id: 4 } }
   - { name: admin@org-a.com, type: admin, org: org-a, role: project_admin }
   - { name: bob@org-b.com, type: admin, org: org-b, role: member }
 `;
@@ -95,7 +95,9 @@ describe("provisionProject", () => {
     };
     for (const k of result.kits) {
       expect(k.kit).toBe(join(ws, k.name));
-      expect((await readdir(k.kit)).sort()).toEqual([...expected[k.type]].sort());
+      // site-2 has a nodeConfig in project.yml, so a node-config.json too.
+      const files = [...expected[k.type], ...(k.name === "site-2" ? [KIT_FILES.nodeConfig] : [])];
+      expect((await readdir(k.kit)).sort()).toEqual(files.sort());
       expect((await stat(join(k.kit, KIT_FILES.key))).mode & 0o777).toBe(0o600);
     }
     expect((await stat(join(ws, CA_FOLDER, "rootCA.key"))).mode & 0o777).toBe(0o600);
@@ -163,6 +165,12 @@ describe("provisionProject", () => {
     });
     expect(site2?.type === "client" && site2.resources).toMatchObject({ gpus: 2, memoryGb: 16 });
     expect(site2?.type === "client" && site2.privacy.defaultScope).toBe("public");
+    // project.yml's nodeConfig becomes the kit's node-config.json; a site without one has none.
+    expect(site2?.type === "client" && site2.nodeConfig).toEqual({
+      "data-path": "/data/b",
+      "partition-id": 4,
+    });
+    expect(site1?.type === "client" && site1.nodeConfig).toEqual({});
     expect(admin?.type === "admin" && admin.config).toMatchObject({
       role: "project_admin",
       server: address,

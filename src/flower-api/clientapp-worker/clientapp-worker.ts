@@ -18,9 +18,12 @@ export interface ClientAppWorkerOptions {
   onTracking?: (events: object[], nodeId: bigint | undefined) => void;
 }
 
-/** How long before a message's TTL runs out its handler is stopped, so the error reply still counts. */
+/**
+ * How long before a message's TTL runs out its handler is stopped, in s: time for the error
+ * reply to reach the server while the message still counts.
+ */
 function deadlineMargin(ttl: number): number {
-  return Math.min(2, ttl / 10);
+  return Math.min(2, ttl / 4);
 }
 
 interface Thread {
