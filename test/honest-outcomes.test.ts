@@ -62,6 +62,16 @@ describe("simulation", () => {
     }
   });
 
+  it("answers a handler that never returns with an error at its TTL", async () => {
+    const stuck = await quickstartWith("stuck");
+    const run = await runFedbridge(["run", stuck, "--sim", "--nodes", "2", "--verbose"]);
+    expect(run.code).toBe(0);
+    const timedOut = run.stderr.match(
+      /reply from node \d+: CLIENT_APP_CRASHED: the ClientApp did not reply within the message's TTL \(8 s\)/g,
+    );
+    expect(timedOut).toHaveLength(2);
+  });
+
   it("fails at once when it has fewer nodes than the strategy needs, saying why", async () => {
     const run = await runFedbridge(["run", "examples/quickstart", "--sim", "--nodes", "1"]);
     expect(run.code).not.toBe(0);

@@ -75,6 +75,17 @@ describe("runtime jobs that cannot go as planned", () => {
     );
   });
 
+  it("stops a site's ClientApp handler at its message's TTL and answers with an error", async () => {
+    const jobId = jobIdOf((await runtime.admin(["submit", await quickstartWith("stuck")])).stdout);
+    expect((await runtime.admin(["wait", jobId, "--timeout", "120"])).code).toBe(0);
+    const log = await jobLog(jobId);
+    // site-1 and site-2 run the ClientApp; site-3 (a bridge without a SuperNode) cannot.
+    const stopped = log.match(
+      /reply from node \d+: CLIENT_APP_CRASHED: the ClientApp did not reply within the message's TTL \(8 s\)/g,
+    );
+    expect(stopped).toHaveLength(2);
+  });
+
   it("shows which sites a job that cannot be scheduled waits for", async () => {
     const job = await mkdtemp(join(tmpdir(), "fedbridge-waiting-"));
     await cp("test/jobs/sag", job, { recursive: true });
