@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { unzipSync, Zip, ZipPassThrough } from "fflate";
 import { Code, FedbridgeError } from "./fedbridge-error.ts";
+import { writeFileInside } from "./path-inside.ts";
 
 /** Flower's FAB_MAX_SIZE: 10 MiB. */
 export const DEFAULT_MAX_BUNDLE_BYTES = 10 * 1024 * 1024;
@@ -139,10 +140,7 @@ export async function writeFolder(
 
 async function writeFiles(dir: string, files: ReadonlyMap<string, Uint8Array>): Promise<void> {
   await mkdir(dir, { recursive: true });
-  for (const [path, data] of files) {
-    await mkdir(dirname(join(dir, path)), { recursive: true });
-    await writeFile(join(dir, path), data);
-  }
+  for (const [path, data] of files) await writeFileInside(dir, path, data);
 }
 
 /**

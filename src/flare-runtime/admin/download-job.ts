@@ -1,30 +1,31 @@
-import { mkdir, writeFile } from "node:fs/promises";
-import { dirname, resolve, sep } from "node:path";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { writeFileInside } from "../../core/path-inside.ts";
+import { checkJobId } from "../jobs/job-id.ts";
 import type { AdminSession } from "./admin-client.ts";
 
 /**
  * Writes a job's files (result.json, logs, tracking files) under `dir`, as the server streams
- * them; a path that would land outside `dir` is refused. Returns how many files were written.
+ * them. A path that would land outside `dir` is refused, and nothing is written through a
+ * symlink that `dir` already holds. Returns how many files were written.
  */
 export async function downloadJob(
   session: AdminSession,
   jobId: string,
   dir: string,
 ): Promise<number> {
-  const out = resolve(dir);
-  const parts = new Map<string, Buffer[]>();
+  checkJobId(jobId);
+  const parts = new Map<string, Uint8Array[]>();
   let files = 0;
   for await (const chunk of session.client.downloadJob({ id: jobId })) {
-    const target = resolve(out, chunk.path);
-    if (!target.startsWith(out + sep)) {
-      throw new FedbridgeError(Code.DataLoss, `the server sent an unsafe path ${chunk.path}`);
-    }
-    parts.set(target, [...(parts.get(target) ?? []), Buffer.from(chunk.data)]);
+    parts.set(chunk.path, [...(parts.get(chunk.path) ?? []), chunk.data]);
     if (chunk.last) {
-      await mkdir(dirname(target), { recursive: true });
-      await writeFile(target, Buffer.concat(parts.get(target) ?? []));
-      parts.delete(target);
+      await writeFileInside(dir, chunk.path, parts.get(chunk.path) ?? []).catch((error) => {
+        throw new FedbridgeError(
+          Code.DataLoss,
+          `cannot write ${chunk.path} the server sent: ${FedbridgeError.from(error).message}`,
+        );
+      });
+      parts.delete(chunk.path);
       files++;
     }
   }

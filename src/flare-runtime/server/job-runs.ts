@@ -4,12 +4,13 @@ import { dirname, join } from "node:path";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { CellServer } from "../cell/cell-server.ts";
 import { JobProcessHost } from "../job/job-process-host.ts";
-import { decodePayload, encodePayload } from "../job/payload-codec.ts";
 import { type RunnerRegistry, runnerUrl } from "../job/runner-registry.ts";
 import { unpackJobBundle } from "../jobs/job-bundle.ts";
 import type { JobRecord } from "../jobs/job-record.ts";
 import type { JobStore } from "../jobs/job-store.ts";
 import type { SiteAssignment } from "../jobs/scheduler.ts";
+import { decodePayload, encodePayload } from "../protocol/payload-codec.ts";
+import { encodeSiteMessage } from "../protocol/site-protocol.ts";
 import { SiteCalls } from "./site-calls.ts";
 
 export interface JobRunsOptions {
@@ -89,7 +90,7 @@ export class JobRuns {
     assignments: readonly SiteAssignment[],
     resume?: ResumePoint,
   ): Promise<void> {
-    const { store, cells, rootCaPem } = this.#options;
+    const { store, rootCaPem } = this.#options;
     const sites = assignments.map((a) => a.name).sort();
     const run: Run = { assignments, sites };
     this.#running.set(job.id, run);
@@ -113,18 +114,7 @@ export class JobRuns {
           ? `resuming after round ${resume.round}: deploying to ${sites.join(", ")}`
           : `deploying to ${sites.join(", ")}`,
       );
-      await Promise.all(
-        sites.map((site) =>
-          cells.request(
-            site,
-            "deploy",
-            encodePayload({ jobId: job.id, ...bundle, config: job.meta.config, sites }),
-            {
-              timeout: DEPLOY_TIMEOUT_MS,
-            },
-          ),
-        ),
-      );
+      await Promise.all(sites.map((site) => this.#deploy(job, site, sites)));
       if (run.aborted) throw new FedbridgeError(Code.Aborted, run.aborted);
       run.host = new JobProcessHost(
         {
@@ -165,6 +155,45 @@ export class JobRuns {
     } catch (error) {
       await this.#finish(job.id, `could not start: ${FedbridgeError.from(error).message}`);
     }
+  }
+
+  /**
+   * A site came online (first connection, reconnection, or a restart): it is told which jobs
+   * the server runs with it, so it stops any other (a job that ended or failed while it was
+   * away), and each of those jobs is deployed to it again (a site that restarted lost them; one
+   * that has them ignores it), so it takes part in their next rounds.
+   */
+  async siteOnline(site: string): Promise<void> {
+    const { cells, store, log } = this.#options;
+    const mine = [...this.#running].filter(([, run]) => run.sites.includes(site));
+    try {
+      await cells.request(
+        site,
+        "reconcile",
+        encodeSiteMessage("reconcile", { jobIds: mine.map(([id]) => id) }),
+        { timeout: 30_000 },
+      );
+      for (const [jobId, run] of mine) {
+        const job = store.get(jobId);
+        if (job !== undefined && run.host !== undefined) await this.#deploy(job, site, run.sites);
+      }
+    } catch (error) {
+      log?.(`could not reconcile jobs with ${site}: ${FedbridgeError.from(error).message}`);
+    }
+  }
+
+  /** Sends a job's deployment to one of its sites (resent ones are ignored there). */
+  #deploy(job: JobRecord, site: string, sites: string[]): Promise<Uint8Array> {
+    const deployment = encodeSiteMessage("deploy", {
+      jobId: job.id,
+      bytes: this.#options.store.bundle(job.id),
+      sha256: job.bundleSha256,
+      signature: job.signature,
+      submitterCertPem: job.submitterCertPem,
+      config: job.meta.config,
+      sites,
+    });
+    return this.#options.cells.request(site, "deploy", deployment, { timeout: DEPLOY_TIMEOUT_MS });
   }
 
   /**
@@ -239,9 +268,12 @@ export class JobRuns {
     const leftovers = status === "FINISHED:COMPLETED" ? ["transfer", "checkpoints"] : ["transfer"];
     for (const name of leftovers)
       void rm(join(this.jobDir(jobId), name), { recursive: true, force: true });
+    // A site that misses this (offline, frozen) stops the job when it reconnects (siteOnline).
     await Promise.all(
       run.sites.map((site) =>
-        cells.request(site, "stop", encodePayload({ jobId }), { timeout: 10_000 }).catch(() => {}),
+        cells
+          .request(site, "stop", encodeSiteMessage("stop", { jobId }), { timeout: 10_000 })
+          .catch(() => {}),
       ),
     );
     this.#options.onFinished?.(jobId);

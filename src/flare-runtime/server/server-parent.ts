@@ -8,12 +8,12 @@ import { pinoCellLogger } from "../cell/cell-logger.ts";
 import { createCellServer } from "../cell/cell-server.ts";
 import { cellRoutes } from "../cell/cell-service.ts";
 import { createMtlsServer } from "../cell/mtls-server.ts";
-import { decodePayload } from "../job/payload-codec.ts";
 import { BUILTIN_RUNNERS, type RunnerRegistry } from "../job/runner-registry.ts";
 import { AuditLog } from "../jobs/audit-log.ts";
 import { JobStore } from "../jobs/job-store.ts";
 import type { SiteCapacity, SiteState } from "../jobs/scheduler.ts";
 import { SchedulerLoop } from "../jobs/scheduler-loop.ts";
+import { decodeSiteMessage } from "../protocol/site-protocol.ts";
 import { readStartupKit } from "../provision/read-startup-kit.ts";
 import { registerAdminService } from "./admin-service.ts";
 import { JobRuns } from "./job-runs.ts";
@@ -121,17 +121,14 @@ export async function startServerParent(options: ServerParentOptions): Promise<S
   });
 
   cells.handle("tracking", async ({ peer, payload }) => {
-    const { jobId, events } = decodePayload<{ jobId: string; events: object[] }>(
-      await payload.bytes(),
-      "tracking events",
-    );
+    const { jobId, events } = decodeSiteMessage("tracking", await payload.bytes());
     if (!runs.isRunning(jobId))
       throw new FedbridgeError(Code.FailedPrecondition, `job ${jobId} is not running`);
     track(jobId, peer, events);
     return new Uint8Array();
   });
   cells.handle("site-info", async ({ peer, payload }) => {
-    const info = decodePayload<{ resources: SiteCapacity }>(await payload.bytes(), "site info");
+    const info = decodeSiteMessage("site-info", await payload.bytes());
     resources.set(peer, {
       gpus: Number(info.resources.gpus ?? 0),
       memoryGb: Number(info.resources.memoryGb ?? 0),
@@ -140,7 +137,10 @@ export async function startServerParent(options: ServerParentOptions): Promise<S
     scheduler.sitesChanged();
     return new Uint8Array();
   });
-  cells.subscribe(() => scheduler.sitesChanged());
+  cells.subscribe((event) => {
+    scheduler.sitesChanged();
+    if (event.type === "online") void runs.siteOnline(event.site.name);
+  });
 
   // Jobs the last run of the server left behind: those with a checkpoint resume from it.
   for (const job of store.jobsInStatus("RUNNING")) {

@@ -5,8 +5,9 @@ import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { CellServer } from "../cell/cell-server.ts";
 import type { FromJob, MulticastReply } from "../job/job-protocol.ts";
 import type { Payload } from "../job/job-runner.ts";
-import { decodePayload, encodePayload } from "../job/payload-codec.ts";
-import { encodeTaskHeader } from "../job/task-frame.ts";
+import { decodePayload } from "../protocol/payload-codec.ts";
+import { encodeSiteMessage } from "../protocol/site-protocol.ts";
+import { encodeTaskHeader } from "../protocol/task-frame.ts";
 
 /** A task without a timeout waits this long at most (a week). */
 const NO_DEADLINE_SECONDS = 7 * 24 * 3600;
@@ -32,7 +33,7 @@ export class SiteCalls {
     timeout?: number,
   ): Promise<Payload> {
     const reply = await this.#whileOnline(site, (signal) =>
-      this.#cells.request(site, "job", encodePayload({ jobId, topic, payload }), {
+      this.#cells.request(site, "job", encodeSiteMessage("job", { jobId, topic, payload }), {
         ...(timeout ? { timeout: timeout * 1000 } : {}),
         signal,
       }),

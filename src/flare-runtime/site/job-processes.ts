@@ -1,0 +1,127 @@
+import { join } from "node:path";
+import type { Logger } from "pino";
+import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { writeFolder } from "../../core/folder-bundle.ts";
+import { pathInside } from "../../core/path-inside.ts";
+import type { CellSite } from "../cell/cell-site.ts";
+import { type JobProcessEvents, JobProcessHost } from "../job/job-process-host.ts";
+import type { JobStart } from "../job/job-protocol.ts";
+import { type RunnerRegistry, runnerUrl } from "../job/runner-registry.ts";
+import { JOB_BUNDLE_LABEL } from "../jobs/job-bundle.ts";
+import { encodeSiteMessage } from "../protocol/site-protocol.ts";
+import type { SiteKit } from "./read-site-kit.ts";
+import type { DeployedJob, SiteJobs } from "./site-jobs.ts";
+import { streamFile } from "./site-service.ts";
+
+export interface JobProcessesOptions {
+  kit: SiteKit;
+  /** Jobs are unpacked and run in `<workspace>/jobs/<id>/`. */
+  workspace: string;
+  runners: RunnerRegistry;
+  log: Logger;
+  /** The site's cell, for the jobs' tracking events (set once it exists). */
+  cell: () => CellSite | undefined;
+}
+
+/**
+ * A site parent's jobs: one process per job, in its own folder. A process that dies mid-job
+ * is started again for the job's next task (its app state is new, as after a node restart).
+ */
+export class JobProcesses implements SiteJobs {
+  readonly #options: JobProcessesOptions;
+  /** Each running job's process start, to start it again if it dies. */
+  readonly #deployments = new Map<string, { init: JobStart; events: JobProcessEvents }>();
+  readonly #hosts = new Map<string, JobProcessHost>();
+
+  constructor(options: JobProcessesOptions) {
+    this.#options = options;
+  }
+
+  async start({ deployment, checked }: DeployedJob): Promise<void> {
+    const { kit, log } = this.#options;
+    const { jobId } = deployment;
+    const dir = pathInside(this.#options.workspace, "jobs", jobId);
+    const appDir = await writeFolder(checked.files, join(dir, "app"), { label: JOB_BUNDLE_LABEL });
+    const init: JobStart = {
+      type: "start",
+      role: "site",
+      jobId,
+      runnerUrl: runnerUrl(this.#options.runners, checked.meta.app),
+      config: deployment.config,
+      dir: appDir,
+      workspace: dir,
+      sites: [kit.config.name, ...deployment.sites],
+      privacy: kit.privacy,
+      nodeConfig: kit.nodeConfig,
+    };
+    const events: JobProcessEvents = {
+      log: (line) => log.info({ job: jobId }, line),
+      // Tracking events go to the server, which checks and stores them (fire and forget).
+      tracking: (events) =>
+        void this.#options
+          .cell()
+          ?.request("tracking", encodeSiteMessage("tracking", { jobId, events }))
+          .catch((error) =>
+            log.warn(`tracking events of job ${jobId} lost: ${FedbridgeError.from(error).message}`),
+          ),
+    };
+    this.#deployments.set(jobId, { init, events });
+    this.#launch(jobId);
+  }
+
+  has(jobId: string): boolean {
+    return this.#deployments.has(jobId);
+  }
+
+  running(): string[] {
+    return [...this.#deployments.keys()];
+  }
+
+  async task(jobId: string, topic: string, file: string) {
+    return streamFile(await this.#process(jobId).task(topic, file));
+  }
+
+  request(jobId: string, topic: string, payload: Parameters<JobProcessHost["request"]>[1]) {
+    return this.#process(jobId).request(topic, payload);
+  }
+
+  async stop(jobId: string): Promise<void> {
+    this.#deployments.delete(jobId);
+    await this.#hosts.get(jobId)?.stop();
+  }
+
+  async close(): Promise<void> {
+    this.#deployments.clear();
+    await Promise.all([...this.#hosts.values()].map((host) => host.stop(1000)));
+  }
+
+  /** The job's process; one that died mid-job is started again. */
+  #process(jobId: string): JobProcessHost {
+    const host = this.#hosts.get(jobId) ?? this.#launch(jobId);
+    if (host === undefined)
+      throw new FedbridgeError(
+        Code.NotFound,
+        `job ${jobId} is not running at ${this.#options.kit.config.name}`,
+      );
+    return host;
+  }
+
+  /** Starts (or starts again) the process of a deployed job. */
+  #launch(jobId: string): JobProcessHost | undefined {
+    const deployment = this.#deployments.get(jobId);
+    if (deployment === undefined) return undefined;
+    const { log } = this.#options;
+    const { type: _, ...init } = deployment.init;
+    const host = new JobProcessHost(init, deployment.events);
+    this.#hosts.set(jobId, host);
+    log.info({ job: jobId }, `job ${jobId} process ${host.pid} started`);
+    void host.exited.then((exit) => {
+      if (this.#hosts.get(jobId) === host) this.#hosts.delete(jobId);
+      log.info(
+        { job: jobId },
+        `job ${jobId} process ended${exit.reason ? `: ${exit.reason}` : ""}`,
+      );
+    });
+    return host;
+  }
+}
