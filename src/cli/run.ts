@@ -128,6 +128,7 @@ async function simulate(
       numNodes: flags.nodes,
       seed: flags.seed,
       ...(flags.runConfig ? { runConfig: flags.runConfig } : {}),
+      runConfigLabel: "--run-config",
       ...(flags.workers ? { workers: flags.workers } : {}),
       ...(tracking ? { workerSetup: { url: RUN_TRACKING_SETUP_URL, data: tracking } } : {}),
       observer,
@@ -158,6 +159,7 @@ async function deploy(
       credentials: await channelCredentials(flags),
       appDir: app,
       runConfig: { ...flags.runConfig, seed: flags.seed },
+      runConfigLabel: "--run-config",
       observer,
       signal: stop.signal,
       ...(nodeEvents

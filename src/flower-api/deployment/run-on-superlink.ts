@@ -3,6 +3,7 @@ import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { GrpcClient } from "../../core/grpc-client.ts";
 import { Control } from "../../gen/fedbridge/v1/control_pb.ts";
 import type { UserConfig } from "../app/context.ts";
+import { checkRunConfig } from "../app/run-config.ts";
 import { type RunObserver, silentObserver } from "../app/run-observer.ts";
 import { metricRecordFromProto } from "../records/serde.ts";
 import type { Result } from "../strategy/result.ts";
@@ -15,8 +16,10 @@ export interface RunOnSuperLinkOptions {
   address: string;
   credentials: ChannelCredentials;
   appDir: string;
-  /** Overrides of the app's config, including `seed`. */
+  /** Overrides of the app's config, including `seed`; checked by `checkRunConfig` first. */
   runConfig?: UserConfig;
+  /** How errors about `runConfig` name it, e.g. `--run-config`. Default: `run config`. */
+  runConfigLabel?: string;
   observer?: RunObserver;
   /** Aborting stops the run on the SuperLink. */
   signal?: AbortSignal;
@@ -34,6 +37,7 @@ export async function runOnSuperLink(
 ): Promise<{ runId: bigint; result: Result | undefined }> {
   const observer = options.observer ?? silentObserver;
   const bundle = await packApp(options.appDir);
+  checkRunConfig(bundle.manifest, options.runConfig ?? {}, options.runConfigLabel);
   const client = new GrpcClient(Control, options.address, options.credentials);
   try {
     const { runId } = await client.unary(Control.method.startRun, {
