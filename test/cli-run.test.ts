@@ -63,6 +63,22 @@ describe("fedbridge run --sim", () => {
     expect(summary.rounds).toHaveLength(1);
   });
 
+  it("--json prints only result.json's JSON on stdout; the rounds go to stderr", async () => {
+    const run = await runFedbridge([
+      "run",
+      "examples/quickstart",
+      "--sim",
+      "--nodes",
+      "2",
+      "--json",
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const summary = JSON.parse(run.stdout);
+    expect(summary.mode).toBe("simulation");
+    expect(summary.rounds.map((r: { round: number }) => r.round)).toEqual([1, 2, 3]);
+    expect(run.stderr).toMatch(/round 3\/3 /);
+  });
+
   it("writes each round and an app's own SummaryWriter scalars to <out>/tb_events", async () => {
     const app = await quickstartWith("tracked-quickstart");
     const out = await tempDir();

@@ -166,7 +166,7 @@ describe("native deployment (SuperLink + SuperNodes, real processes on loopback)
           String(seed),
           "--json",
         ]);
-        return JSON.parse(sim.stdout.trim().split("\n").at(-1) as string).finalArraysSha256;
+        return JSON.parse(sim.stdout).finalArraysSha256;
       }),
     );
     expect(runs.map((r) => r.result.finalArraysSha256)).toEqual(sims);

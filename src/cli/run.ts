@@ -69,7 +69,11 @@ export function registerRun(program: Command): void {
           "choose where to run: --sim, or --superlink HOST:PORT",
         );
       }
-      const progress = createTerminalProgress({ verbose: flags.verbose ?? false });
+      // With --json, stdout holds only the JSON: progress and notes go to stderr.
+      const progress = createTerminalProgress({
+        verbose: flags.verbose ?? false,
+        ...(flags.json ? { output: process.stderr } : {}),
+      });
       const started = Date.now();
       const log = flags.json ? console.error : console.log;
       const mode: RunMode = flags.superlink === undefined ? "simulation" : "deployment";
