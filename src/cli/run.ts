@@ -149,9 +149,13 @@ async function deploy(
   observer: RunObserver,
   log: Log,
 ): Promise<{ result: Result | undefined }> {
+  // Ctrl-C, or a SIGTERM from a supervisor, stops the run on the SuperLink before this process
+  // exits (non-zero, saying so); otherwise the run would go on without anyone following it.
+  // A second signal of the same kind kills the process as usual.
   const stop = new AbortController();
-  const onSignal = () => stop.abort();
+  const onSignal = (signal: NodeJS.Signals) => stop.abort(signal);
   process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   // With --out, the nodes' app events (SummaryWriter) go to <out>/tb_events/node-<id>/.
   const nodeEvents =
     flags.out === undefined
@@ -166,14 +170,20 @@ async function deploy(
       runConfigLabel: "--run-config",
       observer,
       signal: stop.signal,
+      onStarted: (runId) => log(`started run ${runId} on ${address}`),
       ...(nodeEvents
         ? { tracking: (nodeId: bigint, events: object[]) => nodeEvents.write(nodeId, events) }
         : {}),
     });
     log(`run ${outcome.runId} on ${address} finished`);
     return outcome;
+  } catch (error) {
+    if (!stop.signal.aborted) throw error;
+    const why = FedbridgeError.from(error).message;
+    throw new FedbridgeError(Code.Aborted, `${why} (on ${stop.signal.reason})`, { cause: error });
   } finally {
     process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
     await nodeEvents?.close();
   }
 }

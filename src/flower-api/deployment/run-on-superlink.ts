@@ -21,8 +21,10 @@ export interface RunOnSuperLinkOptions {
   /** How errors about `runConfig` name it, e.g. `--run-config`. Default: `run config`. */
   runConfigLabel?: string;
   observer?: RunObserver;
-  /** Aborting stops the run on the SuperLink. */
+  /** Aborting stops the run on the SuperLink; the promise then rejects with ABORTED. */
   signal?: AbortSignal;
+  /** Called with the run's id once the SuperLink has started it. */
+  onStarted?: (runId: bigint) => void;
   /** Receives the tracking events the run's nodes send (an app's SummaryWriter). */
   tracking?: (nodeId: bigint, events: object[]) => void;
 }
@@ -45,8 +47,11 @@ export async function runOnSuperLink(
       appBundleSha256: bundle.sha256,
       runConfig: configToScalars(options.runConfig ?? {}),
     });
+    options.onStarted?.(runId);
     const stop = () => void client.unary(Control.method.stopRun, { runId }).catch(() => {});
-    options.signal?.addEventListener("abort", stop, { once: true });
+    // Aborted while StartRun was on its way: the run exists now, so stop it at once.
+    if (options.signal?.aborted) stop();
+    else options.signal?.addEventListener("abort", stop, { once: true });
     for await (const { event } of client.serverStream(Control.method.streamRun, { runId })) {
       switch (event.case) {
         case "roundStarted":
