@@ -8,6 +8,7 @@ import { readEventFiles } from "../src/tracking/index.ts";
 import { runFedbridge } from "./run-fedbridge.ts";
 import { quickstartWith } from "./test-apps.ts";
 
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 const tempDir = () => mkdtemp(join(tmpdir(), "fedbridge-test-"));
 
 async function simulate(seed: number, extra: string[] = []) {
@@ -60,6 +61,22 @@ describe("fedbridge run --sim", () => {
   it("applies --run-config overrides", async () => {
     const { summary } = await simulate(7, ["--run-config", "num-server-rounds=1"]);
     expect(summary.rounds).toHaveLength(1);
+  });
+
+  it("--json prints only result.json's JSON on stdout; the rounds go to stderr", async () => {
+    const run = await runFedbridge([
+      "run",
+      "examples/quickstart",
+      "--sim",
+      "--nodes",
+      "2",
+      "--json",
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const summary = JSON.parse(run.stdout);
+    expect(summary.mode).toBe("simulation");
+    expect(summary.rounds.map((r: { round: number }) => r.round)).toEqual([1, 2, 3]);
+    expect(run.stderr).toMatch(/round 3\/3 /);
   });
 
   it("writes each round and an app's own SummaryWriter scalars to <out>/tb_events", async () => {
@@ -146,6 +163,49 @@ describe("fedbridge run: bad input gets one clear line and a non-zero exit", () 
       await runFedbridge(["run", "examples/quickstart"]),
       /choose where to run: --sim/,
     );
+  });
+
+  it("a --run-config value of the wrong type, or an unknown key, before any round", async () => {
+    const runWith = (config: string) =>
+      runFedbridge(["run", "examples/quickstart", "--sim", "--run-config", config]);
+    const cases: [string, string][] = [
+      [
+        "num-server-rounds=abc",
+        "--run-config: num-server-rounds=abc: expected an integer (the app's default is 3)",
+      ],
+      [
+        "num-server-rounds=2.5",
+        "--run-config: num-server-rounds=2.5: expected an integer (the app's default is 3)",
+      ],
+      ["lr=fast", "--run-config: lr=fast: expected a number (the app's default is 0.1)"],
+      ["foo=1", "--run-config: unknown key 'foo' (the app's keys: num-server-rounds, local-epochs"],
+    ];
+    const runs = await Promise.all(cases.map(([config]) => runWith(config)));
+    runs.forEach((run, i) => {
+      expectOneLineFailure(run, new RegExp(escape(cases[i]?.[1] ?? "")));
+      expect(run.stdout).not.toMatch(/round \d/);
+    });
+  });
+
+  it("a round count that is not positive", async () => {
+    const runs = await Promise.all(
+      ["0", "-1"].map((n) =>
+        runFedbridge([
+          "run",
+          "examples/quickstart",
+          "--sim",
+          "--run-config",
+          `num-server-rounds=${n}`,
+        ]),
+      ),
+    );
+    runs.forEach((run, i) => {
+      expectOneLineFailure(
+        run,
+        new RegExp(`numRounds must be a positive integer, got ${["0", "-1"][i]}`),
+      );
+      expect(run.stdout).not.toMatch(/round \d/);
+    });
   });
 
   it("--help on the command", async () => {

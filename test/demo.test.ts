@@ -1,4 +1,6 @@
 import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runFedbridge } from "./run-fedbridge.ts";
 
@@ -31,5 +33,12 @@ describe("fedbridge demo", () => {
     const root = /in (\/\S+fedbridge-demo-\S+)/.exec(demo.stdout)?.[1] as string;
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(fedbridgeProcesses(root)).toEqual([]);
+    // It says, last, that its processes are stopped and where its files stay; they are there.
+    expect(demo.stdout.trim().split("\n").at(-1)).toBe(
+      `stopped the server and the 3 sites; everything above stays in ${root} (delete it when done)`,
+    );
+    const results = /results \(result\.json, final-arrays\.pb, job log\): (\S+)/.exec(demo.stdout);
+    expect(results?.[1]?.startsWith(root)).toBe(true);
+    expect(existsSync(join(results?.[1] as string, "result.json"))).toBe(true);
   }, 200_000);
 });

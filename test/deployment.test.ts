@@ -1,8 +1,11 @@
 import { mkdtemp, readdir, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { credentials } from "@grpc/grpc-js";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../src/core/free-port.ts";
+import { GrpcClient } from "../src/core/grpc-client.ts";
+import { Control } from "../src/gen/fedbridge/v1/control_pb.ts";
 import { readEventFiles } from "../src/tracking/index.ts";
 import { killAll, startFedbridge, startTestSuperLink, startTestSuperNode } from "./processes.ts";
 import { runFedbridge } from "./run-fedbridge.ts";
@@ -11,6 +14,15 @@ import { quickstartWith } from "./test-apps.ts";
 afterAll(killAll);
 
 const tempDir = () => mkdtemp(join(tmpdir(), "fedbridge-deploy-"));
+
+/** A SuperLink with `n` SuperNodes connected. */
+async function startTestSuperLinkWithNodes(n: number) {
+  const superlink = await startTestSuperLink();
+  const nodes = await Promise.all(
+    Array.from({ length: n }, (_, i) => startTestSuperNode(superlink.fleet, i, n)),
+  );
+  return { ...superlink, nodes };
+}
 
 describe("native deployment (SuperLink + SuperNodes, real processes on loopback)", () => {
   it("gives the same final model as the simulation, bit for bit", async () => {
@@ -100,6 +112,37 @@ describe("native deployment (SuperLink + SuperNodes, real processes on loopback)
     expect(restarted.output()).toMatch(/loaded slow-quickstart/);
   });
 
+  it("SIGTERM of `run --superlink` stops the run on the SuperLink and exits non-zero saying so", async () => {
+    const app = await quickstartWith("slow-quickstart");
+    const { control } = await startTestSuperLinkWithNodes(2);
+    const run = startFedbridge([
+      "run",
+      app,
+      "--superlink",
+      control,
+      "--insecure",
+      "--verbose",
+      "--run-config",
+      "num-server-rounds=10",
+    ]);
+    const [, runId] = await run.waitFor(/started run (\d+) on /);
+    await run.waitFor(/\[ROUND 1\/10\]/);
+    run.child.kill("SIGTERM");
+    expect(await run.exited).not.toBe(0);
+    expect(run.output()).toMatch(/run \d+ stopped: stopped by the user \(on SIGTERM\) \[aborted\]/);
+    expect(run.output()).not.toMatch(/round 10\/10/);
+    // Another follower of the run hears that it ended, stopped.
+    const client = new GrpcClient(Control, control, credentials.createInsecure());
+    let finished: { status: string; details: string } | undefined;
+    for await (const { event } of client.serverStream(Control.method.streamRun, {
+      runId: BigInt(runId as string),
+    })) {
+      if (event.case === "runFinished") finished = event.value;
+    }
+    client.close();
+    expect(finished).toMatchObject({ status: "stopped", details: "stopped by the user" });
+  });
+
   it("reconnects a SuperNode when its SuperLink restarts, and serves runs on the new one", async () => {
     const [fleetPort, controlPort] = [await freePort(), await freePort()];
     const superlinkArgs = [
@@ -166,7 +209,7 @@ describe("native deployment (SuperLink + SuperNodes, real processes on loopback)
           String(seed),
           "--json",
         ]);
-        return JSON.parse(sim.stdout.trim().split("\n").at(-1) as string).finalArraysSha256;
+        return JSON.parse(sim.stdout).finalArraysSha256;
       }),
     );
     expect(runs.map((r) => r.result.finalArraysSha256)).toEqual(sims);

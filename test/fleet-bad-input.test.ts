@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { Client, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GrpcClient } from "../src/core/grpc-client.ts";
+import type { UserConfig } from "../src/flower-api/app/context.ts";
 import { packApp } from "../src/flower-api/deployment/app-bundle.ts";
 import { FleetConnection } from "../src/flower-api/deployment/fleet-connection.ts";
 import {
@@ -9,6 +10,7 @@ import {
   createNodeKeyPair,
   signAuthMetadata,
 } from "../src/flower-api/deployment/node-auth.ts";
+import { configToScalars } from "../src/flower-api/deployment/scalars.ts";
 import { Control } from "../src/gen/fedbridge/v1/control_pb.ts";
 import { Fleet } from "../src/gen/flwr/proto/fleet_pb.ts";
 import { killAll, startTestSuperLink } from "./processes.ts";
@@ -199,6 +201,26 @@ describe("the SuperLink refuses bad input and keeps serving", () => {
           .digest("hex"),
       }),
     ).rejects.toThrow(/StartRun/);
+    control.close();
+  });
+
+  it("a run config the app does not allow: INVALID_ARGUMENT naming key and value", async () => {
+    const bundle = await packApp("examples/quickstart");
+    const control = new GrpcClient(Control, superlink.control, insecure);
+    const start = (runConfig: UserConfig) =>
+      control.unary(Control.method.startRun, {
+        appBundle: bundle.bytes,
+        appBundleSha256: bundle.sha256,
+        runConfig: configToScalars(runConfig),
+      });
+    await expect(start({ "num-server-rounds": 2.5 })).rejects.toMatchObject({
+      code: 3,
+      message: /run config: num-server-rounds=2\.5: expected an integer \(the app's default is 3\)/,
+    });
+    await expect(start({ colour: "red" })).rejects.toMatchObject({
+      code: 3,
+      message: /run config: unknown key 'colour'/,
+    });
     control.close();
   });
 

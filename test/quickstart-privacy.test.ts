@@ -153,8 +153,9 @@ describe("examples/quickstart: run config secagg=true", () => {
   });
 
   it("refuses a secagg value other than true or false", async () => {
+    // The run config check refuses it (secagg's default is false) before the app sees it.
     await expect(simulate({ secagg: "yes" })).rejects.toThrow(
-      "run config 'secagg' must be true or false, got \"yes\"",
+      "run config: secagg=yes: expected true or false (the app's default is false)",
     );
   });
 });

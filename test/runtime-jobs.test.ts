@@ -201,7 +201,15 @@ describe("native runtime jobs (server, 4 sites)", () => {
   });
 
   it("refuses a job that asks for a privacy scope a site does not define", async () => {
-    const jobId = await submit('privacyScope="no-such-scope"');
+    // privacyScope is not among the job's config keys, so it goes into a copy's meta.json.
+    const folder = join(runtime.root, "sag-with-unknown-scope");
+    await cp(SAG_JOB, folder, { recursive: true });
+    const meta = JSON.parse(await readFile(join(folder, "meta.json"), "utf8"));
+    meta.config.privacyScope = "no-such-scope";
+    await writeFile(join(folder, "meta.json"), JSON.stringify(meta));
+    const submitted = await admin("submit", folder);
+    expect(submitted.code, submitted.stderr).toBe(0);
+    const jobId = submitted.stdout.trim().split("\n").at(-1) as string;
     const status = await finish(jobId);
     expect(status.status).toBe("FINISHED:FAILED");
     expect(status.reason).toMatch(

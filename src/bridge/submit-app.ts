@@ -3,20 +3,25 @@ import type { AdminSession } from "../flare-runtime/admin/admin-client.ts";
 import { JOB_META_FILE, parseJobMeta } from "../flare-runtime/jobs/job-meta.ts";
 import { signBundle } from "../flare-runtime/jobs/job-signature.ts";
 import { readAppManifest } from "../flower-api/app/load-app.ts";
+import { checkRunConfig } from "../flower-api/app/run-config.ts";
 import type { JobInfo } from "../gen/fedbridge/v1/admin_pb.ts";
 
 /**
  * Wraps a Flower-style app folder as a runtime job and submits it: meta.json is made from the
  * app (runner `flower`, every site, the app's config as the job's config) and packed with the
  * app's files, so the folder itself stays unchanged. `min-available-nodes` in the app's config,
- * if any, sets the job's minimum number of sites (default 2, FedAvg's default).
+ * if any, sets the job's minimum number of sites (default 2, FedAvg's default). Overrides are
+ * checked against the app's config first (`checkRunConfig`): a bad one is refused here, not
+ * when the job runs.
  */
 export async function submitApp(
   session: AdminSession,
   appDir: string,
   overrides: Record<string, unknown> = {},
+  overridesLabel = "run config",
 ): Promise<JobInfo> {
   const manifest = await readAppManifest(appDir);
+  checkRunConfig(manifest, overrides, overridesLabel);
   const config: Record<string, unknown> = { ...manifest.config, seed: 0, ...overrides };
   const meta = parseJobMeta(
     {

@@ -97,8 +97,8 @@ export function registerAdmin(program: Command): void {
         );
       }
       const job = isApp
-        ? await submitApp(await session(), dir, overrides)
-        : await submitJob(await session(), dir, overrides);
+        ? await submitApp(await session(), dir, overrides, "--run-config")
+        : await submitJob(await session(), dir, overrides, "--run-config");
       console.log(job.id);
     });
 

@@ -3,6 +3,7 @@ import { createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { ConnectError } from "@connectrpc/connect";
 import { SingleBar } from "cli-progress";
 import type { Command } from "commander";
 import { submitApp } from "../bridge/index.ts";
@@ -16,16 +17,17 @@ import { integer, positiveInt } from "./options.ts";
 const bin = new URL("../../bin/fedbridge.mjs", import.meta.url).pathname;
 
 /**
- * `npm run demo`: the whole product in one command. Provisions a temporary project (a server,
- * N sites, an admin), starts their processes, submits examples/mnist through the bridge as a
- * runtime job, shows each round, prints the final accuracy and where the outputs are, and
- * shuts everything down, also on Ctrl-C.
+ * `npm run demo`: the whole product in one command. Provisions a project in a new temporary
+ * folder (a server, N sites, an admin), starts their processes, submits examples/mnist through
+ * the bridge as a runtime job, shows each round, and prints the final accuracy. It stops its
+ * processes when done (also on Ctrl-C, or when something fails) and leaves its files, kits,
+ * logs and results in that folder for a look afterwards, and says so.
  */
 export function registerDemo(program: Command): void {
   program
     .command("demo")
     .description(
-      "provision a project, start a server and sites, run an app through the bridge, show it, clean up",
+      "provision a project in a temporary folder, start a server and sites, run an app through the bridge and show it; the folder stays",
     )
     .option("--app <dir>", "the Flower-style app to run", "examples/mnist")
     .option("--sites <n>", "how many sites", positiveInt, 3)
@@ -33,13 +35,21 @@ export function registerDemo(program: Command): void {
     .action(async (flags: { app: string; sites: number; seed: number }) => {
       const root = await mkdtemp(join(tmpdir(), "fedbridge-demo-"));
       const children: ChildProcess[] = [];
-      const shutdown = () => {
-        for (const child of children) child.kill("SIGTERM");
-      };
+      /** Stops every process the demo started (SIGKILL after 10 s) and waits until each exits. */
+      const shutdown = () =>
+        Promise.all(
+          children
+            .filter((child) => child.exitCode === null && child.signalCode === null)
+            .map((child) => {
+              const exited = new Promise((done) => child.once("exit", done));
+              const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
+              child.kill("SIGTERM");
+              return exited.finally(() => clearTimeout(kill));
+            }),
+        );
       process.once("SIGINT", () => {
-        console.log("\nstopping the demo's processes");
-        shutdown();
-        process.exit(130);
+        console.log(`\nstopping the demo's processes; its files stay in ${root}`);
+        void shutdown().then(() => process.exit(130));
       });
       try {
         console.log(
@@ -138,9 +148,22 @@ export function registerDemo(program: Command): void {
         console.log(
           `process logs: ${join(root, "logs")}; server workspace (job store, audit log, jobs/${job.id}/): ${join(kits, "server1")}`,
         );
+      } catch (error) {
+        const failure =
+          error instanceof ConnectError
+            ? new FedbridgeError(error.code as number, error.rawMessage)
+            : FedbridgeError.from(error);
+        throw new FedbridgeError(
+          failure.code,
+          `${failure.message} (the demo's logs are in ${join(root, "logs")})`,
+          { cause: error },
+        );
       } finally {
-        shutdown();
+        await shutdown();
       }
+      console.log(
+        `\nstopped the server and the ${flags.sites} sites; everything above stays in ${root} (delete it when done)`,
+      );
     });
 }
 

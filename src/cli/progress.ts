@@ -3,12 +3,16 @@ import type { MetricRecord, RoundSummary, RunObserver } from "../flower-api/inde
 
 /**
  * Shows a run in the terminal: a progress bar over the rounds and one line of metrics per
- * round (plain lines when stdout is not a terminal). Strategy logs go to stderr with `verbose`.
+ * round (plain lines when `output` is not a terminal). Strategy logs go to stderr with `verbose`.
  */
 export function createTerminalProgress(options: {
   verbose: boolean;
+  /** Where the round lines go (the bar, when it is a terminal, is on stderr). Default: stdout. */
+  output?: NodeJS.WriteStream;
 }): RunObserver & { stop(): void } {
-  const bar = process.stdout.isTTY
+  const output = options.output ?? process.stdout;
+  const print = (line: string) => output.write(`${line}\n`);
+  const bar = output.isTTY
     ? new SingleBar({
         format: " round {value}/{total} |{bar}| {percentage}% {eta_formatted} left",
         hideCursor: true,
@@ -35,10 +39,10 @@ export function createTerminalProgress(options: {
       const line = formatRound(summary);
       if (bar) {
         bar.stop(); // print the line above the bar, then draw the bar again
-        console.log(line);
+        print(line);
         if (summary.round < summary.numRounds) bar.start(summary.numRounds, summary.round);
       } else {
-        console.log(line);
+        print(line);
       }
     },
     log(line) {

@@ -69,7 +69,11 @@ export function registerRun(program: Command): void {
           "choose where to run: --sim, or --superlink HOST:PORT",
         );
       }
-      const progress = createTerminalProgress({ verbose: flags.verbose ?? false });
+      // With --json, stdout holds only the JSON: progress and notes go to stderr.
+      const progress = createTerminalProgress({
+        verbose: flags.verbose ?? false,
+        ...(flags.json ? { output: process.stderr } : {}),
+      });
       const started = Date.now();
       const log = flags.json ? console.error : console.log;
       const mode: RunMode = flags.superlink === undefined ? "simulation" : "deployment";
@@ -128,6 +132,7 @@ async function simulate(
       numNodes: flags.nodes,
       seed: flags.seed,
       ...(flags.runConfig ? { runConfig: flags.runConfig } : {}),
+      runConfigLabel: "--run-config",
       ...(flags.workers ? { workers: flags.workers } : {}),
       ...(tracking
         ? { workerSetup: { url: RUN_TRACKING_SETUP_URL, data: { folder: tracking } } }
@@ -146,9 +151,13 @@ async function deploy(
   observer: RunObserver,
   log: Log,
 ): Promise<{ result: Result | undefined }> {
+  // Ctrl-C, or a SIGTERM from a supervisor, stops the run on the SuperLink before this process
+  // exits (non-zero, saying so); otherwise the run would go on without anyone following it.
+  // A second signal of the same kind kills the process as usual.
   const stop = new AbortController();
-  const onSignal = () => stop.abort();
+  const onSignal = (signal: NodeJS.Signals) => stop.abort(signal);
   process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   // With --out, the nodes' app events (SummaryWriter) go to <out>/tb_events/node-<id>/.
   const nodeEvents =
     flags.out === undefined
@@ -160,16 +169,23 @@ async function deploy(
       credentials: await channelCredentials(flags),
       appDir: app,
       runConfig: { ...flags.runConfig, seed: flags.seed },
+      runConfigLabel: "--run-config",
       observer,
       signal: stop.signal,
+      onStarted: (runId) => log(`started run ${runId} on ${address}`),
       ...(nodeEvents
         ? { tracking: (nodeId: bigint, events: object[]) => nodeEvents.write(nodeId, events) }
         : {}),
     });
     log(`run ${outcome.runId} on ${address} finished`);
     return outcome;
+  } catch (error) {
+    if (!stop.signal.aborted) throw error;
+    const why = FedbridgeError.from(error).message;
+    throw new FedbridgeError(Code.Aborted, `${why} (on ${stop.signal.reason})`, { cause: error });
   } finally {
     process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
     await nodeEvents?.close();
   }
 }

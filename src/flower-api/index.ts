@@ -3,6 +3,7 @@
 export type { NumericDtype, NumericTypedArray } from "../core/npy.ts";
 export type { Rng } from "../core/random.ts";
 export { createRng, deriveSeed } from "../core/random.ts";
+export type { ConfigType } from "../core/typed-config.ts";
 export {
   hasWasmSimd,
   weightedSumFloat32,
@@ -20,7 +21,7 @@ export { importApp, readAppManifest } from "./app/load-app.ts";
 export type { ClientAppCallable, Handler, Mod } from "./app/mod.ts";
 export { composeMods } from "./app/mod.ts";
 export { runClientApp } from "./app/run-client-app.ts";
-export { parseConfigOverrides } from "./app/run-config.ts";
+export { checkRunConfig, parseConfigOverrides } from "./app/run-config.ts";
 export type { NodeMetrics, RoundSummary, RunObserver } from "./app/run-observer.ts";
 export { silentObserver } from "./app/run-observer.ts";
 export type { ServerAppMain, ServerLifespan } from "./app/server-app.ts";

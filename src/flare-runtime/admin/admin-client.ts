@@ -1,6 +1,13 @@
-import { type Client, createClient } from "@connectrpc/connect";
+import {
+  type Client,
+  Code as ConnectCode,
+  ConnectError,
+  createClient,
+  type Interceptor,
+} from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { tlsTrustFailure } from "../../core/tls-trust.ts";
 import { Admin } from "../../gen/fedbridge/v1/admin_pb.ts";
 import type { AdminConfig } from "../provision/kit-config.ts";
 import { readStartupKit } from "../provision/read-startup-kit.ts";
@@ -28,6 +35,7 @@ export async function connectAdmin(kitDir: string): Promise<AdminSession> {
   const { host, port } = kit.config.server;
   const transport = createGrpcTransport({
     baseUrl: `https://${host}:${port}`,
+    interceptors: [explainTrustFailures(`${host}:${port}`)],
     nodeOptions: {
       ca: kit.rootCaPem,
       cert: kit.certPem,
@@ -47,5 +55,28 @@ export async function connectAdmin(kitDir: string): Promise<AdminSession> {
     config: kit.config,
     keyPem: kit.keyPem,
     certPem: kit.certPem,
+  };
+}
+
+/**
+ * Turns a TLS trust failure, which reaches a caller as `certificate signature failure
+ * [internal]`, into UNAUTHENTICATED with a line that says what is wrong: the kit is most likely
+ * of another project, or of an earlier provisioning of this one.
+ */
+function explainTrustFailures(address: string): Interceptor {
+  return (next) => async (request) => {
+    try {
+      return await next(request);
+    } catch (error) {
+      const explain = (message: string) =>
+        new ConnectError(message, ConnectCode.Unauthenticated, undefined, undefined, error);
+      switch (tlsTrustFailure(error)) {
+        case "untrusted-peer":
+          throw explain(`the server's certificate is not signed by this kit's CA (${address})`);
+        case "refused-by-peer":
+          throw explain(`the server does not accept this kit's certificate (${address})`);
+      }
+      throw error;
+    }
   };
 }

@@ -3,6 +3,7 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { type ConfigType, typeConfig } from "../../core/typed-config.ts";
 import type { UserConfig } from "./context.ts";
 
 const configValue = z.union([z.number(), z.boolean(), z.string()]);
@@ -24,6 +25,8 @@ export interface AppManifest {
   clientappUrl: string;
   /** The app's default run config. */
   config: UserConfig;
+  /** Each config key's type, from its default as written (`1` integer, `1.0` number). */
+  configTypes: Record<string, ConfigType>;
 }
 
 /** Reads and checks an app folder; every problem is a FedbridgeError naming the file and field. */
@@ -40,8 +43,10 @@ export async function readAppManifest(appDir: string): Promise<AppManifest> {
     );
   }
   let pkg: { name?: unknown; version?: unknown; fedbridge?: unknown };
+  let text: string;
   try {
-    pkg = JSON.parse(await readFile(manifestPath, "utf8"));
+    text = await readFile(manifestPath, "utf8");
+    pkg = JSON.parse(text);
   } catch (cause) {
     throw new FedbridgeError(
       Code.InvalidArgument,
@@ -79,6 +84,7 @@ export async function readAppManifest(appDir: string): Promise<AppManifest> {
     serverappUrl: await moduleUrl("serverapp"),
     clientappUrl: await moduleUrl("clientapp"),
     config: parsed.data.config,
+    configTypes: typeConfig(parsed.data.config, text, ["fedbridge", "config"]).types,
   };
 }
 

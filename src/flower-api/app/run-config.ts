@@ -1,5 +1,7 @@
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { checkConfigOverrides } from "../../core/typed-config.ts";
 import type { UserConfig, UserConfigValue } from "./context.ts";
+import type { AppManifest } from "./load-app.ts";
 
 /**
  * Parses `--run-config "k=v k2=v2"` (also used for `--node-config`): space-separated
@@ -33,4 +35,20 @@ function parseValue(raw: string): UserConfigValue {
   if (raw === "false") return false;
   if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(raw)) return Number(raw);
   return raw;
+}
+
+/**
+ * Refuses overrides the app's config does not allow, before anything starts: an unknown key,
+ * or a value of another type than the key's default (see `ConfigType`). `seed` is always
+ * allowed. `where` starts the message, e.g. `--run-config: lr=abc: expected a number (...)`.
+ */
+export function checkRunConfig(
+  manifest: Pick<AppManifest, "config" | "configTypes">,
+  overrides: Record<string, unknown>,
+  where = "run config",
+): void {
+  checkConfigOverrides({ values: manifest.config, types: manifest.configTypes }, overrides, {
+    where,
+    owner: "app",
+  });
 }

@@ -5,6 +5,7 @@ import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { implementation, serverStreamHandler, unaryHandler } from "../../core/grpc-service.ts";
 import { Control, type RunEvent, RunEventSchema } from "../../gen/fedbridge/v1/control_pb.ts";
 import { readAppManifest } from "../app/load-app.ts";
+import { checkRunConfig } from "../app/run-config.ts";
 import { unpackApp } from "./app-bundle.ts";
 import { fabId } from "./flower-pyproject.ts";
 import type { MessageRouter } from "./message-router.ts";
@@ -44,6 +45,7 @@ export function createControlServicer(state: ControlState) {
       const overrides = scalarsToConfig(req.runConfig);
       const dir = join(workDir, "bundles", actual);
       const manifest = await readAppManifest(await unpackApp(req.appBundle, actual, dir));
+      checkRunConfig(manifest, overrides); // answers INVALID_ARGUMENT before the run exists
       const run = runs.create(
         { hash: actual, id: fabId(manifest), version: manifest.version },
         req.appBundle,

@@ -3,6 +3,7 @@ import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { GrpcClient } from "../../core/grpc-client.ts";
 import { Control } from "../../gen/fedbridge/v1/control_pb.ts";
 import type { UserConfig } from "../app/context.ts";
+import { checkRunConfig } from "../app/run-config.ts";
 import { type RunObserver, silentObserver } from "../app/run-observer.ts";
 import { metricRecordFromProto } from "../records/serde.ts";
 import type { Result } from "../strategy/result.ts";
@@ -15,11 +16,15 @@ export interface RunOnSuperLinkOptions {
   address: string;
   credentials: ChannelCredentials;
   appDir: string;
-  /** Overrides of the app's config, including `seed`. */
+  /** Overrides of the app's config, including `seed`; checked by `checkRunConfig` first. */
   runConfig?: UserConfig;
+  /** How errors about `runConfig` name it, e.g. `--run-config`. Default: `run config`. */
+  runConfigLabel?: string;
   observer?: RunObserver;
-  /** Aborting stops the run on the SuperLink. */
+  /** Aborting stops the run on the SuperLink; the promise then rejects with ABORTED. */
   signal?: AbortSignal;
+  /** Called with the run's id once the SuperLink has started it. */
+  onStarted?: (runId: bigint) => void;
   /** Receives the tracking events the run's nodes send (an app's SummaryWriter). */
   tracking?: (nodeId: bigint, events: object[]) => void;
 }
@@ -34,6 +39,7 @@ export async function runOnSuperLink(
 ): Promise<{ runId: bigint; result: Result | undefined }> {
   const observer = options.observer ?? silentObserver;
   const bundle = await packApp(options.appDir);
+  checkRunConfig(bundle.manifest, options.runConfig ?? {}, options.runConfigLabel);
   const client = new GrpcClient(Control, options.address, options.credentials);
   try {
     const { runId } = await client.unary(Control.method.startRun, {
@@ -41,8 +47,11 @@ export async function runOnSuperLink(
       appBundleSha256: bundle.sha256,
       runConfig: configToScalars(options.runConfig ?? {}),
     });
+    options.onStarted?.(runId);
     const stop = () => void client.unary(Control.method.stopRun, { runId }).catch(() => {});
-    options.signal?.addEventListener("abort", stop, { once: true });
+    // Aborted while StartRun was on its way: the run exists now, so stop it at once.
+    if (options.signal?.aborted) stop();
+    else options.signal?.addEventListener("abort", stop, { once: true });
     for await (const { event } of client.serverStream(Control.method.streamRun, { runId })) {
       switch (event.case) {
         case "roundStarted":

@@ -20,6 +20,7 @@ import { inflateMessage, listPostOrder, objectTreeOf, verifyObject } from "../ob
 import { unpackApp } from "./app-bundle.ts";
 import { FleetConnection } from "./fleet-connection.ts";
 import { INLINE_MAX_BYTES } from "./fleet-servicer.ts";
+import { PullPacer } from "./pull-pacer.ts";
 import { scalarsToConfig } from "./scalars.ts";
 
 export interface SuperNodeOptions {
@@ -170,7 +171,9 @@ export class SuperNode {
   async #serve(): Promise<void> {
     const connection = this.#connection as FleetConnection;
     const node = { nodeId: this.#nodeId };
+    const pacer = new PullPacer();
     while (!this.#stop.signal.aborted) {
+      const sent = performance.now();
       const pulled = await connection.call(
         Fleet.method.pullMessages,
         { node },
@@ -178,8 +181,11 @@ export class SuperNode {
       );
       const [proto] = pulled.messagesList;
       const [tree] = pulled.messageObjectTrees;
-      if (proto === undefined || tree === undefined) continue; // the SuperLink held the call; ask again
-      await this.#handle(connection, proto, tree);
+      const gotMessage = proto !== undefined && tree !== undefined;
+      // Nothing yet: ask again, at once after a held call, after a pause after a quick one.
+      const waitMs = pacer.next({ gotMessage, tookMs: performance.now() - sent });
+      if (waitMs > 0) await sleep(waitMs, undefined, { signal: this.#stop.signal }).catch(() => {});
+      if (gotMessage) await this.#handle(connection, proto, tree);
     }
   }
 

@@ -3,6 +3,7 @@ import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { createRng } from "../../core/random.ts";
 import { createContext, type UserConfig } from "../app/context.ts";
 import { importApp, readAppManifest } from "../app/load-app.ts";
+import { checkRunConfig } from "../app/run-config.ts";
 import { type RunObserver, silentObserver } from "../app/run-observer.ts";
 import { ServerApp } from "../app/server-app.ts";
 import type { WorkerSetup } from "../clientapp-worker/protocol.ts";
@@ -18,8 +19,10 @@ export interface SimulationOptions {
   numNodes?: number;
   /** Seeds every random choice of the run. Default: 0. */
   seed?: number;
-  /** Overrides of the app's run config. Default: none. */
+  /** Overrides of the app's run config, checked by `checkRunConfig`. Default: none. */
   runConfig?: UserConfig;
+  /** How errors about `runConfig` name it, e.g. `--run-config`. Default: `run config`. */
+  runConfigLabel?: string;
   /** Worker threads that run the ClientApps. Default: one per core, at most one per node. */
   workers?: number;
   /** Receives the run's progress. Default: silent. */
@@ -48,6 +51,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   }
   const seed = options.seed ?? 0;
   const manifest = await readAppManifest(options.appDir);
+  checkRunConfig(manifest, { ...options.runConfig, seed }, options.runConfigLabel);
   const runConfig: UserConfig = { ...manifest.config, ...options.runConfig, seed };
   const serverApp = await importApp(manifest.serverappUrl, ServerApp, "serverapp");
 

@@ -17,7 +17,7 @@ export type EvaluateFn = (
 export interface StartOptions {
   grid: Grid;
   initialArrays: ArrayRecord;
-  /** Default: 3. */
+  /** A positive integer. Default: 3. */
   numRounds?: number;
   /** Seconds to wait for the replies of one phase. Default: 3600. */
   timeout?: number;
@@ -71,11 +71,13 @@ export abstract class Strategy {
 
   async start(options: StartOptions): Promise<Result> {
     const { grid, initialArrays, numRounds = 3, timeout = 3600, evaluateFn } = options;
-    if (!Number.isInteger(numRounds) || numRounds < 1)
+    // 0, -1, 2.5 or NaN (a config value that was not a number) would run no round and succeed.
+    if (!Number.isInteger(numRounds) || numRounds < 1) {
       throw new FedbridgeError(
         Code.InvalidArgument,
         `numRounds must be a positive integer, got ${numRounds}`,
       );
+    }
     const trainConfig = options.trainConfig ?? new ConfigRecord();
     const evaluateConfig = options.evaluateConfig ?? new ConfigRecord();
     const log = (line: string) => grid.observer.log(line);
