@@ -1,8 +1,8 @@
 import { Server, ServerCredentials } from "@grpc/grpc-js";
-import pino from "pino";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
 import { LARGE_MESSAGE_OPTIONS } from "../core/grpc-client.ts";
 import { rawServiceDefinition } from "../core/grpc-service.ts";
+import { createLogger, type LogFormat } from "../core/logger.ts";
 import { pinoCellLogger } from "../flare-runtime/cell/cell-logger.ts";
 import { cellSiteOptionsFromKit, createCellSite } from "../flare-runtime/cell/cell-site.ts";
 import { runSiteTask } from "../flare-runtime/controller/site-task.ts";
@@ -37,6 +37,8 @@ export interface FleetShimOptions {
    * NODE_UNAVAILABLE, in ms. Default: 10,000.
    */
   nodeGraceMs?: number;
+  /** How stdout shows the log. Default: see createLogger. */
+  logFormat?: LogFormat;
 }
 
 export interface FleetShim {
@@ -60,7 +62,11 @@ interface Deployment extends SignedJobBundle {
  */
 export async function startFleetShim(options: FleetShimOptions): Promise<FleetShim> {
   const kit = await readSiteKit(options.kitDir);
-  const log = pino({ base: { site: kit.config.name, role: "bridge" } });
+  const log = createLogger({
+    name: `${kit.config.name}/bridge`,
+    base: { site: kit.config.name, role: "bridge" },
+    ...(options.logFormat ? { format: options.logFormat } : {}),
+  });
   const nodes = new NodeRegistry();
   const runs = new RunRegistry();
   const objects = new ObjectStore();

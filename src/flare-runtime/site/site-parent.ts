@@ -1,8 +1,8 @@
 import { createReadStream, mkdirSync } from "node:fs";
 import { mkdir, open, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import pino from "pino";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { createLogger, type LogFormat } from "../../core/logger.ts";
 import { pinoCellLogger } from "../cell/cell-logger.ts";
 import { type CellSite, cellSiteOptionsFromKit, createCellSite } from "../cell/cell-site.ts";
 import { jobFilterChains } from "../filters/filter-chain.ts";
@@ -24,6 +24,8 @@ export interface SiteParentOptions {
   port?: number;
   /** Job runners besides the built-in ones (meta.json `app` → module URL). */
   runners?: RunnerRegistry;
+  /** How stdout shows the log (site.log is always JSON lines). Default: see createLogger. */
+  logFormat?: LogFormat;
 }
 
 export interface SiteParent {
@@ -46,13 +48,12 @@ export async function startSiteParent(options: SiteParentOptions): Promise<SiteP
   const kit = await readSiteKit(options.kitDir);
   const workspace = resolve(options.workspace ?? kit.dir);
   mkdirSync(join(workspace, "jobs"), { recursive: true });
-  const log = pino(
-    { base: { site: kit.config.name } },
-    pino.multistream([
-      { stream: process.stdout },
-      { stream: pino.destination(join(workspace, "site.log")) },
-    ]),
-  );
+  const log = createLogger({
+    name: kit.config.name,
+    base: { site: kit.config.name },
+    file: join(workspace, "site.log"),
+    ...(options.logFormat ? { format: options.logFormat } : {}),
+  });
   const runners = { ...BUILTIN_RUNNERS, ...options.runners };
   const jobs = new Map<string, JobProcessHost>();
   /** Each running job's deployment, to start its process again if it dies mid-job. */
