@@ -59,7 +59,7 @@ async function siteJobPid(site: string, jobId: string): Promise<number> {
 
 /** Resolves once a site has logged `text` for `jobId` (its job process's lines carry the id). */
 async function siteLogged(site: string, jobId: string, text: string): Promise<void> {
-  await runtime.sites.get(site)?.waitFor(new RegExp(`"job":"${jobId}"[^\n]*${text}`));
+  await runtime.sites.get(site)?.waitFor(new RegExp(`${text}[^\n]*job=${jobId}`));
 }
 
 beforeAll(async () => {

@@ -1,10 +1,10 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
-import pino from "pino";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
 import { LARGE_MESSAGE_OPTIONS } from "../core/grpc-client.ts";
 import { rawServiceDefinition } from "../core/grpc-service.ts";
+import { createLogger, type LogFormat } from "../core/logger.ts";
 import { readSiteKit } from "../flare-runtime/site/read-site-kit.ts";
 import { serveSite } from "../flare-runtime/site/site-service.ts";
 import { createFleetServicer } from "../flower-api/deployment/fleet-servicer.ts";
@@ -29,6 +29,8 @@ export interface FleetShimOptions {
    * NODE_UNAVAILABLE, in ms. Default: 10,000.
    */
   nodeGraceMs?: number;
+  /** How stdout shows the log. Default: see createLogger. */
+  logFormat?: LogFormat;
 }
 
 export interface FleetShim {
@@ -47,7 +49,11 @@ export async function startFleetShim(options: FleetShimOptions): Promise<FleetSh
   const kit = await readSiteKit(options.kitDir);
   const workspace = options.workspace ?? kit.dir;
   mkdirSync(join(workspace, "transfer"), { recursive: true });
-  const log = pino({ base: { site: kit.config.name, role: "bridge" } });
+  const log = createLogger({
+    name: `${kit.config.name}/bridge`,
+    base: { site: kit.config.name, role: "bridge" },
+    ...(options.logFormat ? { format: options.logFormat } : {}),
+  });
   const nodes = new NodeRegistry();
   const runs = new RunRegistry();
   const objects = new ObjectStore();

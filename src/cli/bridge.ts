@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { startFleetShim } from "../bridge/fleet-shim.ts";
-import { integer, positiveNumber } from "./options.ts";
+import type { LogFormat } from "../core/logger.ts";
+import { integer, logFormatOption, positiveNumber } from "./options.ts";
 import { untilSignal } from "./superlink.ts";
 
 export function registerBridge(program: Command): void {
@@ -18,15 +19,22 @@ export function registerBridge(program: Command): void {
       positiveNumber,
       10,
     )
+    .addOption(logFormatOption())
     .action(
-      async (flags: { kit: string; fleetApiAddress: string; port?: number; nodeGrace: number }) => {
+      async (flags: {
+        kit: string;
+        fleetApiAddress: string;
+        port?: number;
+        nodeGrace: number;
+        logFormat?: LogFormat;
+      }) => {
         const shim = await startFleetShim({
           kitDir: flags.kit,
           fleetApiAddress: flags.fleetApiAddress,
           nodeGraceMs: flags.nodeGrace * 1000,
           ...(flags.port === undefined ? {} : { serverPort: flags.port }),
+          ...(flags.logFormat ? { logFormat: flags.logFormat } : {}),
         });
-        console.log(`bridge: Fleet API on port ${shim.fleetPort}`);
         await untilSignal();
         await shim.close();
       },

@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { BRIDGE_RUNNERS } from "../bridge/index.ts";
+import type { LogFormat } from "../core/logger.ts";
 import { startSiteParent } from "../flare-runtime/site/site-parent.ts";
-import { integer } from "./options.ts";
+import { integer, logFormatOption } from "./options.ts";
 import { untilSignal } from "./superlink.ts";
 
 export function registerClient(program: Command): void {
@@ -11,14 +12,18 @@ export function registerClient(program: Command): void {
     .requiredOption("--kit <dir>", "the site's startup kit")
     .option("--workspace <dir>", "where jobs run (default: the kit)")
     .option("--port <port>", "dial this port instead of the kit's", integer)
-    .action(async (flags: { kit: string; workspace?: string; port?: number }) => {
-      const site = await startSiteParent({
-        kitDir: flags.kit,
-        runners: BRIDGE_RUNNERS,
-        ...(flags.workspace ? { workspace: flags.workspace } : {}),
-        ...(flags.port === undefined ? {} : { port: flags.port }),
-      });
-      await untilSignal();
-      await site.close();
-    });
+    .addOption(logFormatOption())
+    .action(
+      async (flags: { kit: string; workspace?: string; port?: number; logFormat?: LogFormat }) => {
+        const site = await startSiteParent({
+          kitDir: flags.kit,
+          runners: BRIDGE_RUNNERS,
+          ...(flags.workspace ? { workspace: flags.workspace } : {}),
+          ...(flags.port === undefined ? {} : { port: flags.port }),
+          ...(flags.logFormat ? { logFormat: flags.logFormat } : {}),
+        });
+        await untilSignal();
+        await site.close();
+      },
+    );
 }

@@ -1,4 +1,5 @@
-import { InvalidArgumentError } from "commander";
+import { InvalidArgumentError, Option } from "commander";
+import { LOG_FORMAT_ENV, LOG_FORMATS } from "../core/logger.ts";
 import { parseConfigOverrides, type UserConfig } from "../flower-api/index.ts";
 
 /** Commander argument parsers that refuse bad values with one clear line. */
@@ -29,4 +30,12 @@ export function runConfig(value: string): UserConfig {
   } catch (error) {
     throw new InvalidArgumentError((error as Error).message.replace(/^--run-config: /, ""));
   }
+}
+
+/** `--log-format text|json`, the same on every long-running command. */
+export function logFormatOption(): Option {
+  return new Option(
+    "--log-format <format>",
+    `how stdout shows the log: text for people, json for machines (default: $${LOG_FORMAT_ENV}, else text)`,
+  ).choices(LOG_FORMATS);
 }

@@ -1,8 +1,9 @@
 import type { Command } from "commander";
 import { BRIDGE_RUNNERS } from "../bridge/index.ts";
+import type { LogFormat } from "../core/logger.ts";
 import { startServerParent } from "../flare-runtime/server/server-parent.ts";
 import { createJobTracking } from "../tracking/index.ts";
-import { integer, positiveNumber } from "./options.ts";
+import { integer, logFormatOption, positiveNumber } from "./options.ts";
 import { untilSignal } from "./superlink.ts";
 
 export function registerServer(program: Command): void {
@@ -23,6 +24,7 @@ export function registerServer(program: Command): void {
       "heartbeats with the sites (default 5)",
       positiveNumber,
     )
+    .addOption(logFormatOption())
     .action(
       async (flags: {
         kit: string;
@@ -30,14 +32,16 @@ export function registerServer(program: Command): void {
         port?: number;
         host?: string;
         heartbeatInterval?: number;
+        logFormat?: LogFormat;
       }) => {
         const server = await startServerParent({
           kitDir: flags.kit,
           runners: BRIDGE_RUNNERS,
-          tracking: (workspace) => createJobTracking(workspace, (line) => console.error(line)),
+          tracking: createJobTracking,
           ...(flags.workspace ? { workspace: flags.workspace } : {}),
           ...(flags.port === undefined ? {} : { port: flags.port }),
           ...(flags.host ? { host: flags.host } : {}),
+          ...(flags.logFormat ? { logFormat: flags.logFormat } : {}),
           ...(flags.heartbeatInterval
             ? { heartbeatIntervalMs: flags.heartbeatInterval * 1000 }
             : {}),

@@ -1,8 +1,9 @@
 import type { Command } from "commander";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
+import { createLogger, type LogFormat } from "../core/logger.ts";
 import { startSuperLink, type TlsFiles } from "../flower-api/deployment/superlink.ts";
 import { setHostTrackingSink } from "../tracking/index.ts";
-import { positiveInt } from "./options.ts";
+import { logFormatOption, positiveInt } from "./options.ts";
 import { readPem } from "./tls-flags.ts";
 
 interface SuperLinkFlags {
@@ -13,6 +14,7 @@ interface SuperLinkFlags {
   fleetApiAddress: string;
   controlApiAddress: string;
   pullWaitMs?: number;
+  logFormat?: LogFormat;
 }
 
 export function registerSuperLink(program: Command): void {
@@ -32,7 +34,12 @@ export function registerSuperLink(program: Command): void {
       "0.0.0.0:9093",
     )
     .option("--pull-wait-ms <ms>", "how long an idle node's PullMessages is held open", positiveInt)
+    .addOption(logFormatOption())
     .action(async (flags: SuperLinkFlags) => {
+      const log = createLogger({
+        name: "superlink",
+        ...(flags.logFormat ? { format: flags.logFormat } : {}),
+      });
       const superlink = await startSuperLink({
         fleetApiAddress: flags.fleetApiAddress,
         controlApiAddress: flags.controlApiAddress,
@@ -41,7 +48,7 @@ export function registerSuperLink(program: Command): void {
       });
       // A ServerApp's own SummaryWriter goes to its run's follower (`run --superlink --out`).
       setHostTrackingSink({ write: (event) => superlink.trackServerApp([event]) });
-      console.log(
+      log.info(
         `SuperLink: Fleet API on port ${superlink.fleetPort}, control API on port ${superlink.controlPort}`,
       );
       await untilSignal();

@@ -1,8 +1,9 @@
 import type { Command } from "commander";
 import { RUN_TRACKING_SETUP_URL } from "../bridge/run-tracking.ts";
+import { createLogger, type LogFormat } from "../core/logger.ts";
 import { SuperNode } from "../flower-api/deployment/supernode.ts";
 import { parseConfigOverrides, type UserConfig } from "../flower-api/index.ts";
-import { positiveNumber } from "./options.ts";
+import { logFormatOption, positiveNumber } from "./options.ts";
 import { untilSignal } from "./superlink.ts";
 import { channelCredentials } from "./tls-flags.ts";
 
@@ -13,6 +14,7 @@ interface SuperNodeFlags {
   nodeConfig?: UserConfig;
   heartbeatInterval?: number;
   inline: boolean;
+  logFormat?: LogFormat;
 }
 
 export function registerSuperNode(program: Command): void {
@@ -33,14 +35,19 @@ export function registerSuperNode(program: Command): void {
       "expected seconds between heartbeats (default 30)",
       positiveNumber,
     )
+    .addOption(logFormatOption())
     .action(async (flags: SuperNodeFlags) => {
+      const log = createLogger({
+        name: "supernode",
+        ...(flags.logFormat ? { format: flags.logFormat } : {}),
+      });
       const node = new SuperNode({
         superlink: flags.superlink,
         credentials: await channelCredentials(flags),
         nodeConfig: flags.nodeConfig ?? {},
         inline: flags.inline,
         ...(flags.heartbeatInterval ? { heartbeatInterval: flags.heartbeatInterval } : {}),
-        log: (line) => console.log(line),
+        log: (line) => log.info(line),
         // An app's SummaryWriter goes to the run's follower (`run --superlink --out`).
         workerSetup: { url: RUN_TRACKING_SETUP_URL, data: { forward: {} } },
       });

@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import pino from "pino";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { createLogger, type LogFormat } from "../../core/logger.ts";
 import { Notifier } from "../../core/notifier.ts";
 import { TrackingStore, trackingStorePath } from "../../tracking/tracking-store.ts";
 import { pinoCellLogger } from "../cell/cell-logger.ts";
@@ -33,9 +33,15 @@ export interface ServerParentOptions {
   runners?: RunnerRegistry;
   /**
    * Takes the tracking events of a job's parts (from the site named, or "server"); the caller
-   * checks and stores them (the CLI plugs in fedbridge/tracking). Default: dropped.
+   * checks and stores them (the CLI plugs in fedbridge/tracking), and logs its warnings with
+   * `warn`. Default: dropped.
    */
-  tracking?: (workspace: string) => (jobId: string, site: string, events: object[]) => void;
+  tracking?: (
+    workspace: string,
+    warn: (line: string) => void,
+  ) => (jobId: string, site: string, events: object[]) => void;
+  /** How stdout shows the log (server.log is always JSON lines). Default: see createLogger. */
+  logFormat?: LogFormat;
 }
 
 export interface ServerParent {
@@ -56,13 +62,12 @@ export async function startServerParent(options: ServerParentOptions): Promise<S
     );
   const workspace = resolve(options.workspace ?? kit.dir);
   mkdirSync(join(workspace, "jobs"), { recursive: true });
-  const log = pino(
-    { base: { server: kit.config.name } },
-    pino.multistream([
-      { stream: process.stdout },
-      { stream: pino.destination(join(workspace, "server.log")) },
-    ]),
-  );
+  const log = createLogger({
+    name: kit.config.name,
+    base: { server: kit.config.name },
+    file: join(workspace, "server.log"),
+    ...(options.logFormat ? { format: options.logFormat } : {}),
+  });
   const cellLogger = pinoCellLogger(log);
 
   const store = new JobStore(join(workspace, "jobs.db"));
@@ -78,7 +83,7 @@ export async function startServerParent(options: ServerParentOptions): Promise<S
     logger: cellLogger,
   });
 
-  const track = options.tracking?.(workspace) ?? (() => {});
+  const track = options.tracking?.(workspace, (line) => log.warn(line)) ?? (() => {});
   const runs: JobRuns = new JobRuns({
     store,
     cells,

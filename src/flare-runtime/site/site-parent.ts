@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import pino from "pino";
+import { createLogger, type LogFormat } from "../../core/logger.ts";
 import type { CellSite } from "../cell/cell-site.ts";
 import { BUILTIN_RUNNERS, type RunnerRegistry } from "../job/runner-registry.ts";
 import { JobProcesses } from "./job-processes.ts";
@@ -16,6 +16,8 @@ export interface SiteParentOptions {
   port?: number;
   /** Job runners besides the built-in ones (meta.json `app` → module URL). */
   runners?: RunnerRegistry;
+  /** How stdout shows the log (site.log is always JSON lines). Default: see createLogger. */
+  logFormat?: LogFormat;
 }
 
 export interface SiteParent {
@@ -31,13 +33,12 @@ export async function startSiteParent(options: SiteParentOptions): Promise<SiteP
   const kit = await readSiteKit(options.kitDir);
   const workspace = resolve(options.workspace ?? kit.dir);
   mkdirSync(join(workspace, "jobs"), { recursive: true });
-  const log = pino(
-    { base: { site: kit.config.name } },
-    pino.multistream([
-      { stream: process.stdout },
-      { stream: pino.destination(join(workspace, "site.log")) },
-    ]),
-  );
+  const log = createLogger({
+    name: kit.config.name,
+    base: { site: kit.config.name },
+    file: join(workspace, "site.log"),
+    ...(options.logFormat ? { format: options.logFormat } : {}),
+  });
   let cell: CellSite | undefined;
   const jobs = new JobProcesses({
     kit,
