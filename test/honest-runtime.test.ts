@@ -1,4 +1,4 @@
-import { cp, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readFile, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -58,6 +58,17 @@ describe("runtime jobs that cannot go as planned", () => {
     );
     expect(bridge.output()).toMatch(/no SuperNode connected/);
     expect(bridge.output()).toMatch(/SuperNodes use their own --node-config/);
+
+    // A download never writes through a symlink planted in its folder.
+    const [out, elsewhere] = await Promise.all(
+      ["out", "elsewhere"].map((n) => mkdtemp(join(tmpdir(), `fedbridge-${n}-`))),
+    );
+    await writeFile(join(elsewhere, "victim"), "untouched");
+    await symlink(join(elsewhere, "victim"), join(out, "log.txt"));
+    const download = await runtime.admin(["download", jobId, "-o", out]);
+    expect(download.code).not.toBe(0);
+    expect(download.stderr).toMatch(/log\.txt .*is a symlink: nothing is written through it/);
+    expect(await readFile(join(elsewhere, "victim"), "utf8")).toBe("untouched");
   });
 
   it("fails a job whose ClientApp cannot load at its sites, with the reason in status and wait's exit code", async () => {

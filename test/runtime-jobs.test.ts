@@ -3,7 +3,7 @@ import { cp, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { killAll } from "./processes.ts";
+import { killAll, startFedbridge } from "./processes.ts";
 import { runFedbridge } from "./run-fedbridge.ts";
 import { excludeAtSite, startTestRuntime, type TestRuntime } from "./runtime-harness.ts";
 
@@ -132,7 +132,12 @@ describe("native runtime jobs (server, 4 sites)", () => {
   ] as const)(
     "resumes a job at round 3 after the server parent is %s in round 3 of 5, with the same final model",
     async (_, signal) => {
-      const jobId = await submit("delayMs=800", "numRounds=5");
+      const jobId = await submit("delayMs=2000", "numRounds=5");
+      // An admin waiting on the job keeps waiting through the restart (2 s rounds leave it
+      // time to start under load before round 3).
+      const admin = join(runtime.kits, "admin@org-a.com");
+      const waiting = startFedbridge(["admin", "--kit", admin, "wait", jobId, "--timeout", "240"]);
+      await waiting.waitFor(/sag-test/);
       const logFile = join(runtime.kits, "server1", "jobs", jobId, "log.txt");
       for (
         let tries = 0;
@@ -146,6 +151,9 @@ describe("native runtime jobs (server, 4 sites)", () => {
       await runtime.server.exited;
       await runtime.restartServer();
       expect(await finish(jobId)).toMatchObject({ status: "FINISHED:COMPLETED" });
+      expect(await waiting.exited).toBe(0);
+      expect(waiting.output()).toMatch(/the server cannot be reached .*: still waiting/);
+      expect(waiting.output()).toMatch(/FINISHED:COMPLETED/);
       const { finalArraysSha256, scatterAndGather } = await result(jobId);
       expect(await serverJobLog(jobId)).toMatch(/resuming at round 3 of 5/);
       expect(scatterAndGather.rounds.map((r) => r.round)).toEqual([1, 2, 3, 4, 5]);

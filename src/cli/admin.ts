@@ -6,6 +6,7 @@ import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
 import { type AdminSession, connectAdmin } from "../flare-runtime/admin/admin-client.ts";
 import { downloadJob } from "../flare-runtime/admin/download-job.ts";
 import { submitJob } from "../flare-runtime/admin/submit-job.ts";
+import { waitForJob } from "../flare-runtime/admin/wait-job.ts";
 import type { JobInfo } from "../gen/fedbridge/v1/admin_pb.ts";
 import { integer, positiveNumber, runConfig } from "./options.ts";
 
@@ -128,15 +129,19 @@ export function registerAdmin(program: Command): void {
     .argument("<job-id>")
     .option("--timeout <seconds>", "give up after this long (exit 2)", positiveNumber)
     .action(async (id: string, flags: { timeout?: number }) => {
-      let last: JobInfo | undefined;
-      for await (const job of (await session()).client.waitJob({
-        id,
-        timeout: flags.timeout ?? 0,
-      })) {
-        if (last?.status !== job.status || last.round !== job.round || last.reason !== job.reason)
+      let unreachable = false;
+      const last = await waitForJob(await session(), id, {
+        ...(flags.timeout === undefined ? {} : { timeoutSeconds: flags.timeout }),
+        onUpdate: (job) => {
+          unreachable = false;
           console.log(jobLine(job));
-        last = job;
-      }
+        },
+        onUnreachable: (reason) => {
+          if (!unreachable)
+            console.error(`the server cannot be reached (${reason}): still waiting`);
+          unreachable = true;
+        },
+      });
       if (last === undefined || !last.status.startsWith("FINISHED")) {
         console.error(
           `fedbridge: job ${id} still ${last?.status ?? "unknown"} after ${flags.timeout} s`,

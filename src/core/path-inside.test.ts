@@ -18,8 +18,8 @@ describe("pathInside", () => {
 describe("writeFileInside", () => {
   it("writes a file in new folders", async () => {
     const root = await temp();
-    await writeFileInside(root, "a/b/c.txt", new TextEncoder().encode("hi"));
-    expect(await readFile(join(root, "a/b/c.txt"), "utf8")).toBe("hi");
+    await writeFileInside(join(root, "new"), "a/b/c.txt", new TextEncoder().encode("hi"));
+    expect(await readFile(join(root, "new/a/b/c.txt"), "utf8")).toBe("hi");
   });
 
   it("never writes through a symlink planted as the file or as a folder on the way", async () => {

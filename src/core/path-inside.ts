@@ -34,6 +34,7 @@ export async function writeFileInside(
   const target = pathInside(root, relPath);
   const folders = relative(resolve(root), target).split(sep).slice(0, -1);
   let at = resolve(root);
+  await mkdir(at, { recursive: true }); // the root is the caller's choice: made as asked
   for (const folder of folders) {
     at = join(at, folder);
     const found = await lstat(at).catch(() => undefined);

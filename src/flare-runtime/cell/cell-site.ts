@@ -5,9 +5,9 @@
  * deadline if the server stays away too long.
  */
 import { randomUUID } from "node:crypto";
+import { type BackoffOptions, backoffDelay } from "../../core/backoff.ts";
 import { Code, codeName, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { LoadedStartupKit } from "../provision/index.ts";
-import { type BackoffOptions, backoffDelay } from "./backoff.ts";
 import { CellEndpoint } from "./cell-endpoint.ts";
 import { type CellOptions, endpointSettings, resolveCellOptions } from "./cell-options.ts";
 import type { Payload } from "./chunk-sender.ts";

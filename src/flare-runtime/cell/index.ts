@@ -1,8 +1,8 @@
 // fedbridge runtime, cells: the mTLS transport between the server and its sites (one
 // bidirectional stream per site, opened by the site), with heartbeats, reconnection, reliable
 // request/reply and chunked payloads under flow control.
-export type { BackoffOptions } from "./backoff.ts";
-export { backoffDelay } from "./backoff.ts";
+export type { BackoffOptions } from "../../core/backoff.ts";
+export { backoffDelay } from "../../core/backoff.ts";
 export type { CellLogEvent, CellLogger, RefusalStage } from "./cell-logger.ts";
 export { pinoCellLogger, silentCellLogger } from "./cell-logger.ts";
 export type { CellOptions } from "./cell-options.ts";

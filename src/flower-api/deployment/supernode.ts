@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { create } from "@bufbuild/protobuf";
 import type { ChannelCredentials } from "@grpc/grpc-js";
+import { backoffDelay } from "../../core/backoff.ts";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
 import { MessageSchema, type ObjectTree } from "../../gen/flwr/proto/message_pb.ts";
@@ -61,6 +62,8 @@ const OBJECT_CONCURRENCY = 8;
 const OBJECT_CACHE_BYTES = 256 * 2 ** 20;
 /** How long the node waits for a long-polled PullMessages before asking again, in s. */
 const PULL_TIMEOUT = 60;
+/** Waits between attempts to reach the SuperLink again. */
+const RECONNECT_BACKOFF = { initialMs: 500, maxMs: 10_000 };
 /** How often a run whose message is being handled is checked for having been stopped, in ms. */
 const RUN_CHECK_MS = 3_000;
 /** Runs whose ClientApp thread is kept between messages; older ones are stopped (state kept). */
@@ -97,23 +100,21 @@ export class SuperNode {
     this.#ownWorkDir = this.#options.workDir === undefined;
     this.#workDir =
       this.#options.workDir ?? (await mkdtemp(join(tmpdir(), "fedbridge-supernode-")));
-    let backoff = 0.5;
+    let attempt = 0;
     while (!this.#stop.signal.aborted) {
       try {
         await this.#connect();
-        backoff = 0.5;
+        attempt = 0;
         await this.#serve();
       } catch (error) {
         if (this.#stop.signal.aborted) break;
         const failure = FedbridgeError.from(error);
+        const wait = backoffDelay(attempt++, RECONNECT_BACKOFF);
         this.#log(
-          `connection to ${this.#options.superlink} lost (${failure.message}); retrying in ${backoff.toFixed(1)} s`,
+          `connection to ${this.#options.superlink} lost (${failure.message}); retrying in ${(wait / 1000).toFixed(1)} s`,
         );
         this.#disconnect();
-        await sleep(backoff * 1000 * (0.8 + 0.4 * Math.random()), undefined, {
-          signal: this.#stop.signal,
-        }).catch(() => {});
-        backoff = Math.min(backoff * 2, 10);
+        await sleep(wait, undefined, { signal: this.#stop.signal }).catch(() => {});
       }
     }
   }
