@@ -135,5 +135,5 @@ export type { QFedAvgOptions } from "./strategy/q-fed-avg.ts";
 export { QFedAvg } from "./strategy/q-fed-avg.ts";
 export { checkReplyConsistency } from "./strategy/reply-checks.ts";
 export { Result } from "./strategy/result.ts";
-export type { EvaluateFn, StartOptions } from "./strategy/strategy.ts";
+export type { EvaluateFn, StartOptions, TrainAggregate } from "./strategy/strategy.ts";
 export { Strategy } from "./strategy/strategy.ts";
