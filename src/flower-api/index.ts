@@ -64,7 +64,7 @@ export {
   DifferentialPrivacyClientSideFixedClipping,
   DifferentialPrivacyServerSideFixedClipping,
 } from "./privacy/dp-fixed-clipping.ts";
-export type { PrivacyReportOptions, ScalarWriter } from "./privacy/dp-strategy.ts";
+export type { ClippedReplies, PrivacyReportOptions, ScalarWriter } from "./privacy/dp-strategy.ts";
 export { DifferentialPrivacyStrategy } from "./privacy/dp-strategy.ts";
 export { LocalDpMod } from "./privacy/local-dp-mod.ts";
 export type { PrivacySpent, RdpAccountant } from "./privacy/rdp-accountant.ts";
