@@ -64,7 +64,7 @@ export {
   DifferentialPrivacyClientSideFixedClipping,
   DifferentialPrivacyServerSideFixedClipping,
 } from "./privacy/dp-fixed-clipping.ts";
-export type { PrivacyReportOptions, ScalarWriter } from "./privacy/dp-strategy.ts";
+export type { ClippedReplies, PrivacyReportOptions, ScalarWriter } from "./privacy/dp-strategy.ts";
 export { DifferentialPrivacyStrategy } from "./privacy/dp-strategy.ts";
 export { LocalDpMod } from "./privacy/local-dp-mod.ts";
 export type { PrivacySpent, RdpAccountant } from "./privacy/rdp-accountant.ts";
@@ -135,5 +135,5 @@ export type { QFedAvgOptions } from "./strategy/q-fed-avg.ts";
 export { QFedAvg } from "./strategy/q-fed-avg.ts";
 export { checkReplyConsistency } from "./strategy/reply-checks.ts";
 export { Result } from "./strategy/result.ts";
-export type { EvaluateFn, StartOptions } from "./strategy/strategy.ts";
+export type { EvaluateFn, StartOptions, TrainAggregate } from "./strategy/strategy.ts";
 export { Strategy } from "./strategy/strategy.ts";

@@ -10,6 +10,7 @@ import {
   loggingGrid,
   memoryWriter,
   model,
+  noiseOfOneRound,
   updatingNode,
   valuesOf,
 } from "./dp-test-helpers.ts";
@@ -69,19 +70,13 @@ describe("DifferentialPrivacyServerSideAdaptiveClipping", () => {
   });
 
   it("noises the aggregate with z_Δ·C/m for the norm that clipped, and accounts with z", async () => {
-    const { grid } = loggingGrid(5);
-    for (let i = 0; i < 20; i++) grid.addNode(updatingNode([]));
     const strategy = new DifferentialPrivacyServerSideAdaptiveClipping(
       new FedAvg({ fractionEvaluate: 0 }),
       { noiseMultiplier: 0.5, numSampledClients: 20, initialClippingNorm: 2, writer: false },
     );
-    const result = await strategy.start({
-      grid,
-      initialArrays: model(new Float32Array(100_000)),
-      numRounds: 1,
-    });
+    const noise = await noiseOfOneRound(strategy, 20, { seed: 5 });
     // z_Δ·C/m = 0.5163977794943223·2/20, with C the norm of round 1, not the updated one.
-    expectNormalSamples(valuesOf(result.arrays), (0.5163977794943223 * 2) / 20);
+    expectNormalSamples(noise, (0.5163977794943223 * 2) / 20);
     expect(strategy.privacySpent?.epsilon).toBeCloseTo(
       getPrivacySpent(DEFAULT_RDP_ORDERS, computeRdp(1, 0.5, 1), 1e-5).epsilon,
       12,

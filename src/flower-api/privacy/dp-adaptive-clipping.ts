@@ -1,19 +1,20 @@
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { Grid } from "../app/grid.ts";
 import type { Message } from "../message/message.ts";
-import type { ArrayRecord } from "../records/array-record.ts";
 import type { ConfigRecord } from "../records/config-record.ts";
-import type { MetricRecord } from "../records/metric-record.ts";
 import type { Strategy } from "../strategy/strategy.ts";
 import { clipReplies } from "./clip-replies.ts";
 import {
   computeAdaptiveNoiseParams,
-  computeStdv,
   invalid,
   KEY_CLIPPING_NORM,
   KEY_NORM_BIT,
 } from "./differential-privacy.ts";
-import { DifferentialPrivacyStrategy, type PrivacyReportOptions } from "./dp-strategy.ts";
+import {
+  type ClippedReplies,
+  DifferentialPrivacyStrategy,
+  type PrivacyReportOptions,
+} from "./dp-strategy.ts";
 
 export interface DifferentialPrivacyAdaptiveClippingOptions extends PrivacyReportOptions {
   /**
@@ -123,22 +124,6 @@ abstract class DifferentialPrivacyAdaptiveBase extends DifferentialPrivacyStrate
       -this.clipNormLr * (clippedFraction - this.targetClippedQuantile),
     );
   }
-
-  /** Noises the aggregate for updates clipped to `usedNorm`, and accounts for the round. */
-  protected async noiseAndAccount(
-    serverRound: number,
-    arrays: ArrayRecord | undefined,
-    usedNorm: number,
-    grid: Grid,
-  ): Promise<ArrayRecord | undefined> {
-    const stdDev = computeStdv(this.noiseMultiplier, usedNorm, this.numSampledClients);
-    const noised =
-      arrays === undefined || arrays.size === 0
-        ? arrays
-        : this.addNoise(arrays, stdDev, serverRound, grid);
-    await this.account(serverRound, grid, { noiseStddev: stdDev, clippingNorm: usedNorm });
-    return noised;
-  }
 }
 
 /**
@@ -148,25 +133,15 @@ abstract class DifferentialPrivacyAdaptiveBase extends DifferentialPrivacyStrate
  * aggregate, and adds Gaussian noise of stddev z_Δ·C/m. (ε, δ) is reported after each round.
  */
 export class DifferentialPrivacyServerSideAdaptiveClipping extends DifferentialPrivacyAdaptiveBase {
-  async aggregateTrain(
-    serverRound: number,
-    replies: readonly Message[],
-    grid: Grid,
-  ): Promise<[ArrayRecord | undefined, MetricRecord | undefined]> {
-    if (!this.checkReplies(replies, grid)) return [undefined, undefined];
-    if (replies.length === 0) return this.strategy.aggregateTrain(serverRound, replies, grid);
+  protected clip(serverRound: number, replies: readonly Message[], grid: Grid): ClippedReplies {
     const usedNorm = this.clippingNorm;
+    if (replies.length === 0) return { replies, clippingNorm: usedNorm };
     const clipped = clipReplies(replies, this.currentArrays, usedNorm);
     grid.observer.log(
       `aggregate_train: arrays in \`ArrayRecord\` are clipped by value: ${usedNorm.toFixed(4)}.`,
     );
     this.updateClippingNorm(clipped.clippedCount, replies.length, serverRound, grid);
-    const [arrays, metrics] = await this.strategy.aggregateTrain(
-      serverRound,
-      clipped.replies,
-      grid,
-    );
-    return [await this.noiseAndAccount(serverRound, arrays, usedNorm, grid), metrics];
+    return { replies: clipped.replies, clippingNorm: usedNorm };
   }
 }
 
@@ -181,23 +156,13 @@ export class DifferentialPrivacyClientSideAdaptiveClipping extends DifferentialP
   /** The norm sent to the nodes this round: the one their updates were clipped to. */
   #sentNorm: number | undefined;
 
-  override configureTrain(
-    serverRound: number,
-    arrays: ArrayRecord,
-    config: ConfigRecord,
-    grid: Grid,
-  ): Promise<Message[]> {
+  protected override addToTrainConfig(config: ConfigRecord): void {
     this.#sentNorm = this.clippingNorm;
     config.setWithKind(KEY_CLIPPING_NORM, this.clippingNorm, "double");
-    return super.configureTrain(serverRound, arrays, config, grid);
   }
 
-  async aggregateTrain(
-    serverRound: number,
-    replies: readonly Message[],
-    grid: Grid,
-  ): Promise<[ArrayRecord | undefined, MetricRecord | undefined]> {
-    if (!this.checkReplies(replies, grid)) return [undefined, undefined];
+  /** The nodes clipped to the norm sent; the norm learns from their norm bits. */
+  protected clip(serverRound: number, replies: readonly Message[], grid: Grid): ClippedReplies {
     const bits = replies.map((reply) => {
       const records = [...reply.content.metricRecords.values()];
       const bit = records.find((r) => r.has(KEY_NORM_BIT))?.get(KEY_NORM_BIT);
@@ -209,10 +174,9 @@ export class DifferentialPrivacyClientSideAdaptiveClipping extends DifferentialP
       }
       return Number(bit) !== 0;
     });
-    const [arrays, metrics] = await this.strategy.aggregateTrain(serverRound, replies, grid);
-    if (replies.length === 0) return [arrays, metrics];
     const usedNorm = this.#sentNorm ?? this.clippingNorm;
-    this.updateClippingNorm(bits.filter(Boolean).length, replies.length, serverRound, grid);
-    return [await this.noiseAndAccount(serverRound, arrays, usedNorm, grid), metrics];
+    if (replies.length > 0)
+      this.updateClippingNorm(bits.filter(Boolean).length, replies.length, serverRound, grid);
+    return { replies, clippingNorm: usedNorm };
   }
 }

@@ -13,6 +13,7 @@ import {
   loggingGrid,
   memoryWriter,
   model,
+  noiseOfOneRound,
   updatingNode,
   valuesOf,
 } from "./dp-test-helpers.ts";
@@ -23,20 +24,12 @@ const epsilonAfter = (q: number, z: number, rounds: number, delta = 1e-5) =>
 
 describe("DifferentialPrivacyServerSideFixedClipping", () => {
   it("adds noise of stddev z·C/m to the aggregate (chi-square bound)", async () => {
-    const { grid } = loggingGrid();
-    const size = 100_000;
-    for (let i = 0; i < 3; i++) grid.addNode(updatingNode([])); // updates of 0: the average is the model
     const strategy = new DifferentialPrivacyServerSideFixedClipping(
       new FedAvg({ fractionEvaluate: 0 }),
       { noiseMultiplier: 1.5, clippingNorm: 0.6, numSampledClients: 3, writer: false },
     );
-    const result = await strategy.start({
-      grid,
-      initialArrays: model(new Float32Array(size)),
-      numRounds: 1,
-    });
     // z·C/m = 1.5·0.6/3 = 0.3.
-    expectNormalSamples(valuesOf(result.arrays), 0.3);
+    expectNormalSamples(await noiseOfOneRound(strategy, 3), 0.3);
   });
 
   it("clips each update to the clipping norm before averaging (worked by hand, no noise)", async () => {
@@ -187,18 +180,12 @@ describe("DifferentialPrivacyClientSideFixedClipping with fixedClippingMod", () 
   });
 
   it("adds noise of stddev z·C/m to the aggregate (chi-square bound)", async () => {
-    const { grid } = loggingGrid(3);
-    for (let i = 0; i < 4; i++) grid.addNode(updatingNode([], [fixedClippingMod]));
     const strategy = new DifferentialPrivacyClientSideFixedClipping(
       new FedAvg({ fractionEvaluate: 0 }),
       { noiseMultiplier: 2, clippingNorm: 0.1, numSampledClients: 4, writer: false },
     );
-    const result = await strategy.start({
-      grid,
-      initialArrays: model(new Float32Array(100_000)),
-      numRounds: 1,
-    });
-    expectNormalSamples(valuesOf(result.arrays), (2 * 0.1) / 4);
+    const noise = await noiseOfOneRound(strategy, 4, { seed: 3, mods: [fixedClippingMod] });
+    expectNormalSamples(noise, (2 * 0.1) / 4);
     // All four nodes sampled: q = 1, one round of the Gaussian mechanism.
     expect(strategy.privacySpent?.epsilon).toBeCloseTo(epsilonAfter(1, 2, 1), 12);
   });

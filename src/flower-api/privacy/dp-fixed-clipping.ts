@@ -1,12 +1,14 @@
 import type { Grid } from "../app/grid.ts";
 import type { Message } from "../message/message.ts";
-import type { ArrayRecord } from "../records/array-record.ts";
 import type { ConfigRecord } from "../records/config-record.ts";
-import type { MetricRecord } from "../records/metric-record.ts";
 import type { Strategy } from "../strategy/strategy.ts";
 import { clipReplies } from "./clip-replies.ts";
-import { computeStdv, invalid, KEY_CLIPPING_NORM } from "./differential-privacy.ts";
-import { DifferentialPrivacyStrategy, type PrivacyReportOptions } from "./dp-strategy.ts";
+import { invalid, KEY_CLIPPING_NORM } from "./differential-privacy.ts";
+import {
+  type ClippedReplies,
+  DifferentialPrivacyStrategy,
+  type PrivacyReportOptions,
+} from "./dp-strategy.ts";
 
 export interface DifferentialPrivacyFixedClippingOptions extends PrivacyReportOptions {
   /**
@@ -45,23 +47,6 @@ abstract class DifferentialPrivacyFixedClippingBase extends DifferentialPrivacyS
       `  Clipping norm: ${this.clippingNorm}`,
     ];
   }
-
-  /** Aggregates the (clipped) replies with the wrapped strategy, then noises and accounts. */
-  protected async aggregateAndNoise(
-    serverRound: number,
-    replies: readonly Message[],
-    grid: Grid,
-  ): Promise<[ArrayRecord | undefined, MetricRecord | undefined]> {
-    const [arrays, metrics] = await this.strategy.aggregateTrain(serverRound, replies, grid);
-    if (replies.length === 0) return [arrays, metrics];
-    const stdDev = computeStdv(this.noiseMultiplier, this.clippingNorm, this.numSampledClients);
-    const noised =
-      arrays === undefined || arrays.size === 0
-        ? arrays
-        : this.addNoise(arrays, stdDev, serverRound, grid);
-    await this.account(serverRound, grid, { noiseStddev: stdDev, clippingNorm: this.clippingNorm });
-    return [noised, metrics];
-  }
 }
 
 /**
@@ -78,17 +63,12 @@ abstract class DifferentialPrivacyFixedClippingBase extends DifferentialPrivacyS
  * });
  */
 export class DifferentialPrivacyServerSideFixedClipping extends DifferentialPrivacyFixedClippingBase {
-  async aggregateTrain(
-    serverRound: number,
-    replies: readonly Message[],
-    grid: Grid,
-  ): Promise<[ArrayRecord | undefined, MetricRecord | undefined]> {
-    if (!this.checkReplies(replies, grid)) return [undefined, undefined];
+  protected clip(_serverRound: number, replies: readonly Message[], grid: Grid): ClippedReplies {
     const clipped = clipReplies(replies, this.currentArrays, this.clippingNorm).replies;
     grid.observer.log(
       `aggregate_fit: parameters are clipped by value: ${this.clippingNorm.toFixed(4)}.`,
     );
-    return this.aggregateAndNoise(serverRound, clipped, grid);
+    return { replies: clipped, clippingNorm: this.clippingNorm };
   }
 }
 
@@ -108,22 +88,12 @@ export class DifferentialPrivacyServerSideFixedClipping extends DifferentialPriv
  * app.train("default", train, { mods: [fixedClippingMod] });
  */
 export class DifferentialPrivacyClientSideFixedClipping extends DifferentialPrivacyFixedClippingBase {
-  override configureTrain(
-    serverRound: number,
-    arrays: ArrayRecord,
-    config: ConfigRecord,
-    grid: Grid,
-  ): Promise<Message[]> {
+  protected override addToTrainConfig(config: ConfigRecord): void {
     config.setWithKind(KEY_CLIPPING_NORM, this.clippingNorm, "double");
-    return super.configureTrain(serverRound, arrays, config, grid);
   }
 
-  async aggregateTrain(
-    serverRound: number,
-    replies: readonly Message[],
-    grid: Grid,
-  ): Promise<[ArrayRecord | undefined, MetricRecord | undefined]> {
-    if (!this.checkReplies(replies, grid)) return [undefined, undefined];
-    return this.aggregateAndNoise(serverRound, replies, grid);
+  /** The nodes clipped their updates to the norm sent. */
+  protected clip(_serverRound: number, replies: readonly Message[]): ClippedReplies {
+    return { replies, clippingNorm: this.clippingNorm };
   }
 }

@@ -6,9 +6,10 @@ import { ArrayRecord } from "../records/array-record.ts";
 import type { ConfigRecord } from "../records/config-record.ts";
 import type { MetricRecord } from "../records/metric-record.ts";
 import type { Result } from "../strategy/result.ts";
-import { type StartOptions, Strategy } from "../strategy/strategy.ts";
+import { type StartOptions, Strategy, type TrainAggregate } from "../strategy/strategy.ts";
 import {
   addGaussianNoiseInplace,
+  computeStdv,
   floatArraysOf,
   invalid,
   withValues,
@@ -29,6 +30,12 @@ export interface PrivacyReportOptions {
    * gives one (`run --out`, a deployment, the bridge), else PyTorch's `runs/` folder.
    */
   writer?: ScalarWriter | false;
+}
+
+/** A round's replies as the wrapped strategy is to aggregate them, and the norm that clipped them. */
+export interface ClippedReplies {
+  replies: readonly Message[];
+  clippingNorm: number;
 }
 
 /** Flower's warning when fewer or more nodes replied than the noise was calibrated for. */
@@ -74,8 +81,25 @@ export abstract class DifferentialPrivacyStrategy extends Strategy {
     this.#writer = options.writer || undefined;
   }
 
+  /** The multiplier of the model's noise: its stddev is this times the clipping norm over m. */
+  abstract readonly noiseMultiplier: number;
+
   /** The noise multiplier the accountant composes each round (z for the whole mechanism). */
   protected abstract get accountedNoiseMultiplier(): number;
+
+  /**
+   * The step each wrapper changes: the round's replies (none when none were sent) as the
+   * wrapped strategy is to aggregate them, clipped by the server or as the nodes clipped
+   * them, and the norm they were clipped to.
+   */
+  protected abstract clip(
+    serverRound: number,
+    replies: readonly Message[],
+    grid: Grid,
+  ): ClippedReplies;
+
+  /** What the wrapper adds to every train config; the client-side ones, the clipping norm. */
+  protected addToTrainConfig(_config: ConfigRecord): void {}
 
   /** The lines of this wrapper's own settings, shown before the wrapped strategy's. */
   protected abstract dpSummary(): string[];
@@ -117,6 +141,7 @@ export abstract class DifferentialPrivacyStrategy extends Strategy {
     grid: Grid,
   ): Promise<Message[]> {
     this.currentArrays = arrays;
+    this.addToTrainConfig(config);
     const messages = await this.strategy.configureTrain(serverRound, arrays, config, grid);
     const connected = (await grid.getNodeIds()).length;
     this.#samplingRate = connected === 0 ? 1 : Math.min(1, messages.length / connected);
@@ -141,10 +166,39 @@ export abstract class DifferentialPrivacyStrategy extends Strategy {
   }
 
   /**
+   * The template of the wrappers: the replies are checked (`checkReplies`) and clipped
+   * (`clip`), the wrapped strategy aggregates them, and the result gets Gaussian noise for
+   * the norm that clipped them; then the round is accounted. A round without replies is
+   * neither noised nor accounted.
+   */
+  async aggregateTrain(
+    serverRound: number,
+    replies: readonly Message[],
+    grid: Grid,
+  ): Promise<TrainAggregate> {
+    if (!this.checkReplies(replies, grid)) return [undefined, undefined];
+    const clipped = this.clip(serverRound, replies, grid);
+    const [arrays, metrics] = await this.strategy.aggregateTrain(
+      serverRound,
+      clipped.replies,
+      grid,
+    );
+    if (replies.length === 0) return [arrays, metrics];
+    const { clippingNorm } = clipped;
+    const stdDev = computeStdv(this.noiseMultiplier, clippingNorm, this.numSampledClients);
+    const noised =
+      arrays === undefined || arrays.size === 0
+        ? arrays
+        : this.addNoise(arrays, stdDev, serverRound, grid);
+    await this.account(serverRound, grid, { noiseStddev: stdDev, clippingNorm });
+    return [noised, metrics];
+  }
+
+  /**
    * Flower's `validate_replies`: any error reply skips aggregation (false), since the noise
    * was calibrated for the sampled nodes; a count other than `numSampledClients` is warned of.
    */
-  protected checkReplies(replies: readonly Message[], grid: Grid): boolean {
+  private checkReplies(replies: readonly Message[], grid: Grid): boolean {
     const log = (line: string) => grid.observer.log(line);
     const errors = replies.filter((r) => r.hasError());
     for (const reply of errors)
@@ -163,7 +217,7 @@ export abstract class DifferentialPrivacyStrategy extends Strategy {
   }
 
   /** Adds N(0, stdDev²) to every aggregated value, from the run's DP generator for this round. */
-  protected addNoise(
+  private addNoise(
     aggregated: ArrayRecord,
     stdDev: number,
     serverRound: number,
@@ -189,7 +243,7 @@ export abstract class DifferentialPrivacyStrategy extends Strategy {
    * Counts one run of the mechanism and reports the (ε, δ) spent so far to the run log and to
    * tracking, with the noise and clipping norm of the round.
    */
-  protected async account(
+  private async account(
     serverRound: number,
     grid: Grid,
     round: { noiseStddev: number; clippingNorm: number },

@@ -10,6 +10,7 @@ import { ArrayRecord } from "../records/array-record.ts";
 import { MetricRecord } from "../records/metric-record.ts";
 import { RecordDict } from "../records/record-dict.ts";
 import { InMemoryGrid } from "../simulation/in-memory-grid.ts";
+import type { Strategy } from "../strategy/strategy.ts";
 
 /**
  * Checks that `samples` look drawn from N(0, sigma²). The sample variance S² of n normal
@@ -58,6 +59,21 @@ export function updatingNode(update: ArrayLike<number>, mods: readonly Mod[] = [
       replyTo: msg,
     });
   return new ClientApp().train("default", train, { mods }).evaluate(evaluate);
+}
+
+/**
+ * The model after one round of `strategy` from a zero model of 100,000 values, on `numNodes`
+ * nodes that send it back unchanged (through `mods`): the noise the strategy added, alone.
+ */
+export async function noiseOfOneRound(
+  strategy: Strategy,
+  numNodes: number,
+  { seed, mods = [] }: { seed?: number; mods?: readonly Mod[] } = {},
+): Promise<Float32Array> {
+  const { grid } = loggingGrid(seed);
+  for (let i = 0; i < numNodes; i++) grid.addNode(updatingNode([], mods));
+  const initialArrays = model(new Float32Array(100_000));
+  return valuesOf((await strategy.start({ grid, initialArrays, numRounds: 1 })).arrays);
 }
 
 /** An in-memory grid with a run seed whose strategy log lines are kept in `lines`. */

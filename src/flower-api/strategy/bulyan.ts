@@ -1,11 +1,9 @@
 import type { Grid } from "../app/grid.ts";
-import type { Message } from "../message/message.ts";
-import type { ArrayRecord } from "../records/array-record.ts";
-import type { MetricRecord } from "../records/metric-record.ts";
 import type { RecordDict } from "../records/record-dict.ts";
 import { FedAvg, type FedAvgOptions } from "./fedavg.ts";
 import { arraysOf, combineArrays, coordinatewise, mean, median } from "./float-arrays.ts";
 import { selectMultikrum } from "./multi-krum.ts";
+import type { TrainAggregate } from "./strategy.ts";
 
 /** Bulyan's first step: picks `numNodesToSelect` of the replies, resisting `numMaliciousNodes`. */
 export type SelectionRule = (
@@ -45,23 +43,21 @@ export class Bulyan extends FedAvg {
     ];
   }
 
-  override async aggregateTrain(
+  protected override aggregate(
     _serverRound: number,
-    replies: readonly Message[],
+    contents: RecordDict[],
     grid: Grid,
-  ): Promise<[ArrayRecord | undefined, MetricRecord | undefined]> {
-    const valid = this.validTrainReplies(replies, grid);
-    if (valid.length === 0) return [undefined, undefined];
+  ): TrainAggregate {
     const f = this.numMaliciousNodes;
-    if (valid.length < 4 * f + 3) {
+    if (contents.length < 4 * f + 3) {
       grid.observer.log(
-        `aggregate_train: Bulyan needs at least ${4 * f + 3} replies (4·numMaliciousNodes + 3), got ${valid.length}; the model stays as it was`,
+        `aggregate_train: Bulyan needs at least ${4 * f + 3} replies (4·numMaliciousNodes + 3), got ${contents.length}; the model stays as it was`,
       );
       return [undefined, undefined];
     }
-    const theta = valid.length - 2 * f;
+    const theta = contents.length - 2 * f;
     const beta = theta - 2 * f;
-    const selected = this.selectionRule(valid, f, theta);
+    const selected = this.selectionRule(contents, f, theta);
     const closestMean = (column: number[]) => {
       const m = median(column);
       // Ties in distance go to the earlier reply (content order), so the result is stable.

@@ -1,10 +1,10 @@
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { Grid } from "../app/grid.ts";
-import type { Message } from "../message/message.ts";
 import { ArrayRecord } from "../records/array-record.ts";
-import type { MetricRecord } from "../records/metric-record.ts";
+import type { RecordDict } from "../records/record-dict.ts";
 import { FedAvg, type FedAvgOptions } from "./fedavg.ts";
 import { fromFloat64, toFloat64 } from "./float-arrays.ts";
+import type { TrainAggregate } from "./strategy.ts";
 
 export interface FedAvgMOptions extends FedAvgOptions {
   /** Server-side learning rate. Default: 1. */
@@ -24,7 +24,7 @@ export class FedAvgM extends FedAvg {
   readonly serverMomentum: number;
   /** Whether the server takes its own step (else the average is the model, as FedAvg). */
   readonly serverOpt: boolean;
-  /** The global model the current round trains from. */
+  /** The momentum v, carried from round to round. */
   protected momentumVector: Map<string, Float64Array> | undefined;
 
   constructor(options: FedAvgMOptions = {}) {
@@ -41,20 +41,14 @@ export class FedAvgM extends FedAvg {
     ];
   }
 
-  override async aggregateTrain(
+  protected override aggregate(
     serverRound: number,
-    replies: readonly Message[],
+    contents: RecordDict[],
     grid: Grid,
-  ): Promise<[ArrayRecord | undefined, MetricRecord | undefined]> {
-    const [average, metrics] = await super.aggregateTrain(serverRound, replies, grid);
+  ): TrainAggregate {
+    const [average, metrics] = super.aggregate(serverRound, contents, grid);
     if (!this.serverOpt || average === undefined) return [average, metrics];
-    const current = this.currentArrays;
-    if (current === undefined) {
-      throw new FedbridgeError(
-        Code.FailedPrecondition,
-        "FedAvgM: no current model; configureTrain must run before aggregateTrain",
-      );
-    }
+    const current = this.currentModel();
     const momentum = new Map<string, Float64Array>();
     const out = new ArrayRecord();
     for (const [key, avgArray] of average) {

@@ -1,9 +1,7 @@
-import type { Grid } from "../app/grid.ts";
-import type { Message } from "../message/message.ts";
-import type { ArrayRecord } from "../records/array-record.ts";
-import type { MetricRecord } from "../records/metric-record.ts";
+import type { RecordDict } from "../records/record-dict.ts";
 import { FedAvg, type FedAvgOptions } from "./fedavg.ts";
 import { arraysOf, combineArrays, coordinatewise, median } from "./float-arrays.ts";
+import type { TrainAggregate } from "./strategy.ts";
 
 export type FedMedianOptions = FedAvgOptions;
 
@@ -13,14 +11,10 @@ export type FedMedianOptions = FedAvgOptions;
  * values for an even count). Metrics are aggregated as FedAvg's.
  */
 export class FedMedian extends FedAvg {
-  override async aggregateTrain(
-    _serverRound: number,
-    replies: readonly Message[],
-    grid: Grid,
-  ): Promise<[ArrayRecord | undefined, MetricRecord | undefined]> {
-    const valid = this.validTrainReplies(replies, grid);
-    if (valid.length === 0) return [undefined, undefined];
-    const arrays = combineArrays(valid.map(arraysOf), (layers) => coordinatewise(layers, median));
-    return [arrays, this.trainMetricsAggrFn(valid, this.weightedByKey)];
+  protected override aggregate(_serverRound: number, contents: RecordDict[]): TrainAggregate {
+    const arrays = combineArrays(contents.map(arraysOf), (layers) =>
+      coordinatewise(layers, median),
+    );
+    return [arrays, this.trainMetricsAggrFn(contents, this.weightedByKey)];
   }
 }

@@ -1,11 +1,11 @@
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { Grid } from "../app/grid.ts";
-import type { Message } from "../message/message.ts";
 import type { Array } from "../records/array.ts";
 import { ArrayRecord } from "../records/array-record.ts";
-import type { MetricRecord } from "../records/metric-record.ts";
+import type { RecordDict } from "../records/record-dict.ts";
 import { FedAvg, type FedAvgOptions } from "./fedavg.ts";
 import { fromFloat64, toFloat64 } from "./float-arrays.ts";
+import type { TrainAggregate } from "./strategy.ts";
 
 export interface FedOptOptions extends FedAvgOptions {
   /** Server-side learning rate η. Default: 0.1 (FedYogi: 0.01). */
@@ -33,7 +33,7 @@ export abstract class FedOpt extends FedAvg {
   readonly beta1: number;
   readonly beta2: number;
   readonly tau: number;
-  /** The global model the current round trains from. */
+  /** The moments m and v, carried from round to round. */
   protected mT: Map<string, Float64Array> | undefined;
   protected vT: Map<string, Float64Array> | undefined;
 
@@ -62,12 +62,12 @@ export abstract class FedOpt extends FedAvg {
     ];
   }
 
-  override async aggregateTrain(
+  protected override aggregate(
     serverRound: number,
-    replies: readonly Message[],
+    contents: RecordDict[],
     grid: Grid,
-  ): Promise<[ArrayRecord | undefined, MetricRecord | undefined]> {
-    const [average, metrics] = await super.aggregateTrain(serverRound, replies, grid);
+  ): TrainAggregate {
+    const [average, metrics] = super.aggregate(serverRound, contents, grid);
     if (average === undefined) return [average, metrics];
     const current = this.checkedCurrentArrays(average);
     const mT = this.mT ?? new Map<string, Float64Array>();
@@ -98,13 +98,7 @@ export abstract class FedOpt extends FedAvg {
 
   /** The model of this round, checked to have the keys and shapes of the average. */
   private checkedCurrentArrays(average: ArrayRecord): ArrayRecord {
-    const current = this.currentArrays;
-    if (current === undefined) {
-      throw new FedbridgeError(
-        Code.FailedPrecondition,
-        `${this.constructor.name}: no current model; configureTrain must run before aggregateTrain`,
-      );
-    }
+    const current = this.currentModel();
     const keys = (r: ArrayRecord) => JSON.stringify([...r.keys()].sort());
     if (keys(current) !== keys(average)) {
       throw new FedbridgeError(

@@ -1,10 +1,8 @@
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import type { Grid } from "../app/grid.ts";
-import type { Message } from "../message/message.ts";
-import type { ArrayRecord } from "../records/array-record.ts";
-import type { MetricRecord } from "../records/metric-record.ts";
+import type { RecordDict } from "../records/record-dict.ts";
 import { FedAvg, type FedAvgOptions } from "./fedavg.ts";
 import { arraysOf, combineArrays, coordinatewise, mean } from "./float-arrays.ts";
+import type { TrainAggregate } from "./strategy.ts";
 
 export interface FedTrimmedAvgOptions extends FedAvgOptions {
   /** Fraction cut off each end of the sorted values of every coordinate. Default: 0.2. */
@@ -28,26 +26,20 @@ export class FedTrimmedAvg extends FedAvg {
     return [`FedTrimmedAvg: beta ${this.beta}`, ...super.summary()];
   }
 
-  override async aggregateTrain(
-    _serverRound: number,
-    replies: readonly Message[],
-    grid: Grid,
-  ): Promise<[ArrayRecord | undefined, MetricRecord | undefined]> {
-    const valid = this.validTrainReplies(replies, grid);
-    if (valid.length === 0) return [undefined, undefined];
-    const cut = Math.floor(this.beta * valid.length);
-    if (cut >= valid.length - cut) {
+  protected override aggregate(_serverRound: number, contents: RecordDict[]): TrainAggregate {
+    const cut = Math.floor(this.beta * contents.length);
+    if (cut >= contents.length - cut) {
       // Flower raises too (scipy's "fraction too big"); nothing would be left to average.
       throw new FedbridgeError(
         Code.FailedPrecondition,
-        `FedTrimmedAvg: beta=${this.beta} is too large for ${valid.length} replies: trimming ${cut} from each end leaves nothing to average`,
+        `FedTrimmedAvg: beta=${this.beta} is too large for ${contents.length} replies: trimming ${cut} from each end leaves nothing to average`,
       );
     }
     const trimmedMean = (column: number[]) =>
       mean(column.sort((a, b) => a - b).slice(cut, column.length - cut));
-    const arrays = combineArrays(valid.map(arraysOf), (layers) =>
+    const arrays = combineArrays(contents.map(arraysOf), (layers) =>
       coordinatewise(layers, trimmedMean),
     );
-    return [arrays, this.trainMetricsAggrFn(valid, this.weightedByKey)];
+    return [arrays, this.trainMetricsAggrFn(contents, this.weightedByKey)];
   }
 }

@@ -9,7 +9,7 @@ import { RecordDict } from "../records/record-dict.ts";
 import { aggregateArrayRecords, aggregateMetricRecords, orderByContent } from "./aggregate.ts";
 import { checkReplyConsistency } from "./reply-checks.ts";
 import { sampleNodes } from "./sample-nodes.ts";
-import { Strategy } from "./strategy.ts";
+import { Strategy, type TrainAggregate } from "./strategy.ts";
 
 /** Aggregates the MetricRecords of replies, weighting by `weightKey`. */
 export type MetricsAggregationFn = (records: RecordDict[], weightKey: string) => MetricRecord;
@@ -142,16 +142,31 @@ export class FedAvg extends Strategy {
     );
   }
 
+  /**
+   * The template every strategy shares: the replies are guarded (`validTrainReplies`), then
+   * `aggregate`, the step a strategy changes, makes the model. Nothing to aggregate: the
+   * model stays as it was and no metrics are reported.
+   */
   async aggregateTrain(
-    _serverRound: number,
+    serverRound: number,
     replies: readonly Message[],
     grid: Grid,
-  ): Promise<[ArrayRecord | undefined, MetricRecord | undefined]> {
+  ): Promise<TrainAggregate> {
     const valid = this.validTrainReplies(replies, grid);
     if (valid.length === 0) return [undefined, undefined];
+    return this.aggregate(serverRound, valid, grid);
+  }
+
+  /**
+   * The step a strategy overrides: the new model and train metrics from the contents of the
+   * round's good train replies (at least `minTrainNodes`, each with one ArrayRecord and one
+   * MetricRecord, in content order). FedAvg's: both averaged, weighted by `weightedByKey`.
+   * Undefined arrays keep the model.
+   */
+  protected aggregate(_serverRound: number, contents: RecordDict[], _grid: Grid): TrainAggregate {
     return [
-      aggregateArrayRecords(valid, this.weightedByKey),
-      this.trainMetricsAggrFn(valid, this.weightedByKey),
+      aggregateArrayRecords(contents, this.weightedByKey),
+      this.trainMetricsAggrFn(contents, this.weightedByKey),
     ];
   }
 
@@ -191,6 +206,17 @@ export class FedAvg extends Strategy {
       [this.configrecordKey]: config,
     });
     return sampled.map((nodeId) => grid.createMessage(content, messageType, nodeId));
+  }
+
+  /** The model this round's training started from, for the strategies that step from it. */
+  protected currentModel(): ArrayRecord {
+    if (this.currentArrays === undefined) {
+      throw new FedbridgeError(
+        Code.FailedPrecondition,
+        `${this.constructor.name}: no current model; configureTrain must run before aggregateTrain`,
+      );
+    }
+    return this.currentArrays;
   }
 
   /**

@@ -1,11 +1,8 @@
-import type { Grid } from "../app/grid.ts";
-import type { Message } from "../message/message.ts";
-import type { ArrayRecord } from "../records/array-record.ts";
-import type { MetricRecord } from "../records/metric-record.ts";
 import type { RecordDict } from "../records/record-dict.ts";
 import { aggregateArrayRecords } from "./aggregate.ts";
 import { FedAvg, type FedAvgOptions } from "./fedavg.ts";
 import { arraysOf, toFloat64 } from "./float-arrays.ts";
+import type { TrainAggregate } from "./strategy.ts";
 
 export interface MultiKrumOptions extends FedAvgOptions {
   /** Number f of malicious nodes the selection must withstand. Default: 0. */
@@ -36,14 +33,8 @@ export class MultiKrum extends FedAvg {
     ];
   }
 
-  override async aggregateTrain(
-    _serverRound: number,
-    replies: readonly Message[],
-    grid: Grid,
-  ): Promise<[ArrayRecord | undefined, MetricRecord | undefined]> {
-    const valid = this.validTrainReplies(replies, grid);
-    if (valid.length === 0) return [undefined, undefined];
-    const selected = selectMultikrum(valid, this.numMaliciousNodes, this.numNodesToSelect);
+  protected override aggregate(_serverRound: number, contents: RecordDict[]): TrainAggregate {
+    const selected = selectMultikrum(contents, this.numMaliciousNodes, this.numNodesToSelect);
     return [
       aggregateArrayRecords(selected, this.weightedByKey),
       this.trainMetricsAggrFn(selected, this.weightedByKey),

@@ -1,12 +1,10 @@
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import type { Grid } from "../app/grid.ts";
-import type { Message } from "../message/message.ts";
 import type { Array } from "../records/array.ts";
 import { ArrayRecord } from "../records/array-record.ts";
-import type { MetricRecord } from "../records/metric-record.ts";
 import type { RecordDict } from "../records/record-dict.ts";
 import { FedAvg, type FedAvgOptions } from "./fedavg.ts";
 import { arraysOf, fromFloat64, toFloat64 } from "./float-arrays.ts";
+import type { TrainAggregate } from "./strategy.ts";
 
 export interface QFedAvgOptions extends FedAvgOptions {
   /** The nodes' learning rate; L = 1 / it estimates the Lipschitz constant. Required. */
@@ -30,7 +28,6 @@ export class QFedAvg extends FedAvg {
   readonly clientLearningRate: number;
   readonly q: number;
   readonly trainLossKey: string;
-  /** The global model the current round trains from. */
 
   constructor(options: QFedAvgOptions) {
     super(options);
@@ -46,25 +43,13 @@ export class QFedAvg extends FedAvg {
     ];
   }
 
-  override async aggregateTrain(
-    _serverRound: number,
-    replies: readonly Message[],
-    grid: Grid,
-  ): Promise<[ArrayRecord | undefined, MetricRecord | undefined]> {
-    const valid = this.validTrainReplies(replies, grid);
-    if (valid.length === 0) return [undefined, undefined];
-    const current = this.currentArrays;
-    if (current === undefined) {
-      throw new FedbridgeError(
-        Code.FailedPrecondition,
-        "QFedAvg: no current model; configureTrain must run before aggregateTrain",
-      );
-    }
+  protected override aggregate(_serverRound: number, contents: RecordDict[]): TrainAggregate {
+    const current = this.currentModel();
     const lipschitz = 1 / this.clientLearningRate;
     const global = [...current.values()].map(toFloat64);
     const sumDelta = global.map((g) => new Float64Array(g.length));
     let sumH = 0;
-    for (const content of valid) {
+    for (const content of contents) {
       const local = [...arraysOf(content).values()].map(toFloat64);
       if (local.length !== global.length) {
         throw new FedbridgeError(
@@ -98,7 +83,7 @@ export class QFedAvg extends FedAvg {
         ),
       );
     });
-    return [out, this.trainMetricsAggrFn(valid, this.weightedByKey)];
+    return [out, this.trainMetricsAggrFn(contents, this.weightedByKey)];
   }
 
   private trainLoss(content: RecordDict): number {

@@ -8,6 +8,9 @@ import type { MetricRecord } from "../records/metric-record.ts";
 import { checkPhase, tallyReplies } from "./phase-outcome.ts";
 import { type PhaseReplies, Result } from "./result.ts";
 
+/** What a train aggregation gives: the new model and the train metrics (undefined: none). */
+export type TrainAggregate = [ArrayRecord | undefined, MetricRecord | undefined];
+
 /** Centralized evaluation of the global model by the ServerApp. */
 export type EvaluateFn = (
   serverRound: number,
@@ -51,7 +54,7 @@ export abstract class Strategy {
     serverRound: number,
     replies: readonly Message[],
     grid: Grid,
-  ): Promise<[ArrayRecord | undefined, MetricRecord | undefined]>;
+  ): Promise<TrainAggregate>;
 
   abstract configureEvaluate(
     serverRound: number,
