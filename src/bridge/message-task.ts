@@ -1,8 +1,11 @@
+import type { JsonValue as ProtoJson } from "@bufbuild/protobuf";
+import { z } from "zod";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
 import type { JsonValue } from "../flare-runtime/jobs/job-meta.ts";
 import { DataKind, MetaKey, type Shareable } from "../flare-runtime/task/shareable.ts";
 import { Error as FlowerError } from "../flower-api/message/error.ts";
 import { Message } from "../flower-api/message/message.ts";
+import { metadataFromJson, metadataToJson } from "../flower-api/message/message-serde.ts";
 import type { Metadata } from "../flower-api/message/metadata.ts";
 import { RecordDict } from "../flower-api/records/record-dict.ts";
 import { recordDictFromProto, recordDictToProto } from "../flower-api/records/serde.ts";
@@ -30,7 +33,7 @@ export function messagesToShareable(
     meta: {
       ...(typeof round === "number" ? { [MetaKey.ROUND]: round } : {}),
       messages: Object.fromEntries(
-        messages.map(({ site, message }) => [site, envelope(message.metadata)]),
+        messages.map(({ site, message }) => [site, metadataToJson(message.metadata) as JsonValue]),
       ),
     },
   };
@@ -38,16 +41,19 @@ export function messagesToShareable(
 
 /** At a site: the message the task carries for it. */
 export function messageForSite(task: Shareable, site: string): Message {
-  const envelopes = task.meta.messages as Record<string, JsonValue> | undefined;
-  const metadata = envelopes?.[site];
+  const envelopes = task.meta.messages;
+  const metadata =
+    envelopes !== null && typeof envelopes === "object" && !Array.isArray(envelopes)
+      ? envelopes[site]
+      : undefined;
   if (metadata === undefined)
     throw new FedbridgeError(Code.InvalidArgument, `the task carries no message for ${site}`);
-  return new Message(recordDictFromProto(task.records), { metadata: fromEnvelope(metadata) });
+  return new Message(recordDictFromProto(task.records), { metadata: readMetadata(metadata) });
 }
 
 /** A ClientApp's reply as a task result: its content as records, or its error. */
 export function replyToShareable(reply: Message): Shareable {
-  const meta = { reply: envelope(reply.metadata) };
+  const meta = { reply: metadataToJson(reply.metadata) as JsonValue };
   if (reply.hasError())
     return {
       kind: "FLOWER_ERROR",
@@ -64,38 +70,28 @@ export function replyToShareable(reply: Message): Shareable {
 
 /** At the server: the reply a task result carries. */
 export function replyFromShareable(result: Shareable): Message {
-  const metadata = fromEnvelope(result.meta.reply ?? null);
-  const error = result.meta.error as { code?: number; reason?: string } | undefined;
-  if (error)
-    return new Message(new FlowerError(Number(error.code ?? 0), String(error.reason ?? "")), {
-      metadata,
-    });
+  const metadata = readMetadata(result.meta.reply);
+  if (result.meta.error !== undefined) {
+    const error = errorShape.safeParse(result.meta.error);
+    if (!error.success)
+      throw new FedbridgeError(Code.InvalidArgument, "a bridged reply carries a malformed error");
+    return new Message(new FlowerError(error.data.code, error.data.reason), { metadata });
+  }
   return new Message(recordDictFromProto(result.records), { metadata });
 }
 
-/** Metadata as JSON (ids are uint64: strings). */
-function envelope(metadata: Metadata): JsonValue {
-  return {
-    ...metadata,
-    runId: String(metadata.runId),
-    srcNodeId: String(metadata.srcNodeId),
-    dstNodeId: String(metadata.dstNodeId),
-  };
-}
+/** A reply's error in a task result's meta. */
+const errorShape = z.strictObject({ code: z.int().min(0), reason: z.string() });
 
-function fromEnvelope(json: JsonValue): Metadata {
-  if (json === null || typeof json !== "object" || Array.isArray(json))
-    throw new FedbridgeError(Code.InvalidArgument, "a bridged message has no envelope");
-  const m = json as Record<string, JsonValue>;
-  return {
-    runId: BigInt(String(m.runId ?? 0)),
-    messageId: String(m.messageId ?? ""),
-    srcNodeId: BigInt(String(m.srcNodeId ?? 0)),
-    dstNodeId: BigInt(String(m.dstNodeId ?? 0)),
-    replyToMessageId: String(m.replyToMessageId ?? ""),
-    groupId: String(m.groupId ?? ""),
-    ttl: Number(m.ttl ?? 0),
-    messageType: String(m.messageType ?? ""),
-    createdAt: Number(m.createdAt ?? 0),
-  };
+/** A message's metadata from a task's meta (protobuf's JSON form), refused if malformed. */
+function readMetadata(json: JsonValue | undefined): Metadata {
+  try {
+    if (json === undefined) throw new Error("it is missing");
+    return metadataFromJson(json as ProtoJson);
+  } catch (error) {
+    throw new FedbridgeError(
+      Code.InvalidArgument,
+      `a bridged message has no valid metadata: ${FedbridgeError.from(error).message}`,
+    );
+  }
 }

@@ -213,12 +213,16 @@ function failed(site: string, code: ReturnCode, message: string): TaskResult {
   };
 }
 
-/** What a failed call to a site means for the task. */
+/** What a failed call to a site means for the task: the one place its code is read. */
 function returnCodeOf(code: Code): ReturnCode {
   switch (code) {
     case Code.Unavailable:
-    case Code.NotFound:
       return ReturnCode.CLIENT_DEAD;
+    case Code.NotFound:
+    case Code.FailedPrecondition:
+    case Code.PermissionDenied:
+    case Code.InvalidArgument:
+      return ReturnCode.REFUSED;
     case Code.DeadlineExceeded:
       return ReturnCode.TIMEOUT;
     case Code.Aborted:

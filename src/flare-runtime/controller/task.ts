@@ -6,10 +6,12 @@ export const ReturnCode = {
   OK: "OK",
   /** No result before the task's timeout, or before the task ended without it. */
   TIMEOUT: "TIMEOUT",
-  /** The site's executor (or a filter) failed; the message says why. */
+  /** The site's executor, its job process or a filter failed; the message says why. */
   ERROR: "ERROR",
-  /** The site, or its job process, is gone. */
+  /** The site is gone: offline, or it went offline during the task. */
   CLIENT_DEAD: "CLIENT_DEAD",
+  /** The site refused the task: the job does not run there, or its policy refused it. */
+  REFUSED: "REFUSED",
   /** The job was aborted. */
   ABORTED: "ABORTED",
 } as const;

@@ -70,10 +70,11 @@ export class JobProcessHost {
     this.#child.on("error", (error) => events.log?.(`job process: ${error.message}`));
     this.exited = new Promise((resolve) => {
       this.#child.on("exit", (code, signal) => {
-        for (const { reject } of this.#pending.values())
-          reject(new FedbridgeError(Code.Unavailable, "the job process ended"));
-        this.#pending.clear();
         const how = signal ? `killed by ${signal}` : `exit code ${code}`;
+        // The job crashed, not the site: what it was doing fails as an error of the job.
+        for (const { reject } of this.#pending.values())
+          reject(new FedbridgeError(Code.Internal, `the job process ended (${how})`));
+        this.#pending.clear();
         const reason =
           this.#failure ||
           (this.#completed ? "" : `the job process ended (${how})${this.#stderrTail()}`);

@@ -6,7 +6,13 @@ import { importApp } from "../app/load-app.ts";
 import { runClientApp } from "../app/run-client-app.ts";
 import { decodeMessage, encodeMessage } from "../message/message-serde.ts";
 import { decodeRecordDict, encodeRecordDict } from "../records/serde.ts";
-import type { HandleRequest, ThreadInit, ThreadReply, WorkerHost } from "./protocol.ts";
+import {
+  type HandleRequest,
+  ownBuffer,
+  type ThreadInit,
+  type ThreadReply,
+  type WorkerHost,
+} from "./protocol.ts";
 
 /**
  * A ClientApp's thread: loads the app once, then handles the instructions its ClientAppWorker
@@ -58,13 +64,3 @@ port.on("message", async (request: HandleRequest) => {
   ]);
   currentNodeId = undefined;
 });
-
-/** The buffer to transfer, when the bytes are all of it (a view into a larger one is copied). */
-function ownBuffer(bytes: Uint8Array): ArrayBuffer[] {
-  const buffer = bytes.buffer;
-  return buffer instanceof ArrayBuffer &&
-    bytes.byteOffset === 0 &&
-    bytes.byteLength === buffer.byteLength
-    ? [buffer]
-    : [];
-}

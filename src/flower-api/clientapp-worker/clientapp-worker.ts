@@ -5,7 +5,13 @@ import { Error, ErrorCode } from "../message/error.ts";
 import { Message } from "../message/message.ts";
 import { decodeMessage, encodeMessage } from "../message/message-serde.ts";
 import { decodeRecordDict, encodeRecordDict } from "../records/serde.ts";
-import type { HandleRequest, ThreadInit, ThreadReply, WorkerSetup } from "./protocol.ts";
+import {
+  type HandleRequest,
+  ownBuffer,
+  type ThreadInit,
+  type ThreadReply,
+  type WorkerSetup,
+} from "./protocol.ts";
 
 const BOOT = new URL("./clientapp-thread.boot.mjs", import.meta.url);
 
@@ -127,7 +133,8 @@ export class ClientAppWorker {
         runConfig: context.runConfig,
         state: encodeRecordDict(context.state),
       };
-      thread.worker.postMessage(request);
+      // The encoded message is this call's own: moved to the thread, not copied.
+      thread.worker.postMessage(request, ownBuffer(request.message));
     });
     if (typeof outcome === "string") return fail(ErrorCode.CLIENT_APP_CRASHED, outcome);
     if (outcome.type !== "reply") return fail(ErrorCode.CLIENT_APP_CRASHED, "no reply");

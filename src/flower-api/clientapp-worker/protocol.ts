@@ -43,3 +43,16 @@ export type ThreadReply =
   | { type: "tracking"; events: object[]; nodeId: bigint | undefined }
   /** The reply and the node's state after the handler, both as protobuf bytes. */
   | { type: "reply"; id: number; message: Uint8Array; state: Uint8Array };
+
+/**
+ * The buffer to transfer with `bytes` (moved, not copied), when the bytes are all of it; a
+ * view into a larger buffer is copied instead.
+ */
+export function ownBuffer(bytes: Uint8Array): ArrayBuffer[] {
+  const buffer = bytes.buffer;
+  return buffer instanceof ArrayBuffer &&
+    bytes.byteOffset === 0 &&
+    bytes.byteLength === buffer.byteLength
+    ? [buffer]
+    : [];
+}

@@ -1,5 +1,10 @@
-import { create, toBinary } from "@bufbuild/protobuf";
-import { type Message as MessageProto, MessageSchema } from "../../gen/flwr/proto/message_pb.ts";
+import { create, fromJson, type JsonValue, toBinary, toJson } from "@bufbuild/protobuf";
+import {
+  type Message as MessageProto,
+  MessageSchema,
+  type Metadata as MetadataProto,
+  MetadataSchema,
+} from "../../gen/flwr/proto/message_pb.ts";
 import { RecordDictSchema } from "../../gen/flwr/proto/recorddict_pb.ts";
 import { decodeOrThrow, recordDictFromProto, recordDictToProto } from "../records/serde.ts";
 import { Error } from "./error.ts";
@@ -8,19 +13,12 @@ import type { Metadata } from "./metadata.ts";
 
 /** Messages to and from `flwr.proto.Message`, as Flower 1.28 serializes them. */
 
-export function messageToProto(message: Message): MessageProto {
-  return create(MessageSchema, {
-    metadata: { ...message.metadata },
-    ...(message.hasContent() ? { content: recordDictToProto(message.content) } : {}),
-    ...(message.hasError()
-      ? { error: { code: BigInt(message.error.code), reason: message.error.reason } }
-      : {}),
-  });
+export function metadataToProto(metadata: Metadata): MetadataProto {
+  return create(MetadataSchema, { ...metadata });
 }
 
-export function messageFromProto(proto: MessageProto): Message {
-  const m = proto.metadata;
-  const metadata: Metadata = {
+export function metadataFromProto(m: MetadataProto | undefined): Metadata {
+  return {
     runId: m?.runId ?? 0n,
     messageId: m?.messageId ?? "",
     srcNodeId: m?.srcNodeId ?? 0n,
@@ -31,6 +29,29 @@ export function messageFromProto(proto: MessageProto): Message {
     messageType: m?.messageType ?? "",
     createdAt: m?.createdAt ?? 0,
   };
+}
+
+/** Metadata as JSON (protobuf's JSON mapping: uint64 ids as strings), and back. */
+export function metadataToJson(metadata: Metadata): JsonValue {
+  return toJson(MetadataSchema, metadataToProto(metadata));
+}
+
+export function metadataFromJson(json: JsonValue): Metadata {
+  return metadataFromProto(fromJson(MetadataSchema, json));
+}
+
+export function messageToProto(message: Message): MessageProto {
+  return create(MessageSchema, {
+    metadata: metadataToProto(message.metadata),
+    ...(message.hasContent() ? { content: recordDictToProto(message.content) } : {}),
+    ...(message.hasError()
+      ? { error: { code: BigInt(message.error.code), reason: message.error.reason } }
+      : {}),
+  });
+}
+
+export function messageFromProto(proto: MessageProto): Message {
+  const metadata = metadataFromProto(proto.metadata);
   const body = proto.error
     ? new Error(Number(proto.error.code), proto.error.reason)
     : recordDictFromProto(proto.content ?? create(RecordDictSchema));
