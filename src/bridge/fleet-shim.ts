@@ -1,7 +1,7 @@
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import pino from "pino";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
-import { LARGE_MESSAGE_OPTIONS } from "../core/grpc-client.ts";
+import { boundedServerOptions } from "../core/grpc-server-options.ts";
 import { rawServiceDefinition } from "../core/grpc-service.ts";
 import { pinoCellLogger } from "../flare-runtime/cell/cell-logger.ts";
 import { cellSiteOptionsFromKit, createCellSite } from "../flare-runtime/cell/cell-site.ts";
@@ -16,6 +16,7 @@ import type { UserConfig } from "../flower-api/app/context.ts";
 import { createFleetServicer } from "../flower-api/deployment/fleet-servicer.ts";
 import { MessageRouter } from "../flower-api/deployment/message-router.ts";
 import { NodeRegistry } from "../flower-api/deployment/node-registry.ts";
+import { FLEET_MAX_REQUEST_BYTES } from "../flower-api/deployment/request-limits.ts";
 import { type RunRecord, RunRegistry } from "../flower-api/deployment/run-registry.ts";
 import { ErrorCode, Error as FlowerError } from "../flower-api/message/error.ts";
 import { Message } from "../flower-api/message/message.ts";
@@ -68,7 +69,7 @@ export async function startFleetShim(options: FleetShimOptions): Promise<FleetSh
   const jobRuns = new Map<string, { run: RunRecord; config: Record<string, unknown> }>();
   const site = kit.config.name;
 
-  const fleet = new Server({ ...LARGE_MESSAGE_OPTIONS });
+  const fleet = new Server(boundedServerOptions(FLEET_MAX_REQUEST_BYTES));
   fleet.addService(
     rawServiceDefinition(Fleet),
     createFleetServicer({ nodes, runs, router, objects }),
