@@ -2,7 +2,8 @@
  * The server's one port: an HTTP/2 server that demands a client certificate from the
  * project's root CA and carries the cell channel and Connect routes (the admin API, whatever
  * the parent adds). A peer whose certificate is from another CA or expired never gets past the
- * handshake; those refusals are logged here, since no handler ever sees them.
+ * handshake; those refusals are logged here, since no handler ever sees them (a connection
+ * closed before its handshake ended, a port probe, only at debug level).
  */
 import * as http2 from "node:http2";
 import type { AddressInfo, Socket } from "node:net";
@@ -70,17 +71,28 @@ export function createMtlsServer(options: MtlsServerOptions): MtlsServer {
     },
     (request, response) => (streamRoutes[request.url] ?? connect)(request, response),
   );
-  server.on("tlsClientError", (error: NodeJS.ErrnoException, socket: TLSSocket) => {
+  server.on("tlsClientError", (error: TlsError, socket: TLSSocket) => {
+    const remote = socket.remoteAddress ? { remoteAddress: socket.remoteAddress } : {};
     // Node verifies the client certificate, records why it failed and drops the socket;
     // the error it then reports is only the hang-up, so the reason is read from the socket.
-    const code = socket.authorizationError ? String(socket.authorizationError) : undefined;
+    const code = socket.authorizationError ? String(socket.authorizationError) : error.code;
+    if (code === "ECONNRESET") {
+      // Closed before the handshake ended: a port probe or a health check, not a refusal.
+      logger({
+        level: "debug",
+        event: "cell.probe",
+        message: "a connection closed before its TLS handshake ended",
+        ...remote,
+      });
+      return;
+    }
     logger({
       level: "warn",
       event: "cell.refused",
       stage: "tls",
-      code: code ?? error.code ?? "TLS_ERROR",
-      message: `TLS handshake refused: ${code ? describeCertificateError(code) : error.message}`,
-      ...(socket.remoteAddress ? { remoteAddress: socket.remoteAddress } : {}),
+      code: code ?? "TLS_ERROR",
+      message: `TLS handshake refused: ${describeTlsRefusal(code, error.reason ?? error.message)}`,
+      ...remote,
     });
   });
   // A session broken by garbage or a vanished peer ends that session only.
@@ -116,8 +128,11 @@ export function createMtlsServer(options: MtlsServerOptions): MtlsServer {
   };
 }
 
-/** A sentence for OpenSSL's verification codes that refused peers most often get. */
-function describeCertificateError(code: string): string {
+/** What `tlsClientError` reports: OpenSSL's errors carry a short `reason`. */
+type TlsError = NodeJS.ErrnoException & { reason?: string };
+
+/** A sentence for why a TLS handshake was refused, for the codes refused peers most often get. */
+function describeTlsRefusal(code: string | undefined, detail: string): string {
   switch (code) {
     case "CERT_HAS_EXPIRED":
       return "the client certificate has expired (CERT_HAS_EXPIRED)";
@@ -129,7 +144,17 @@ function describeCertificateError(code: string): string {
     case "SELF_SIGNED_CERT_IN_CHAIN":
     case "DEPTH_ZERO_SELF_SIGNED_CERT":
       return `the client certificate is not issued by this project's root CA (${code})`;
+    case "CERT_SIGNATURE_FAILURE":
+      // The issuer's name matched the project's CA (another project of the same name).
+      return `the client certificate is not signed by this project's root CA: its issuer has the CA's name but not its key (${code})`;
+    case "INVALID_PURPOSE":
+      return `the client certificate is not meant for clients (${code})`;
+    case "ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE":
+      return `the client presented no certificate (${code})`;
+    case "ERR_SSL_HTTP_REQUEST":
+    case "ERR_SSL_WRONG_VERSION_NUMBER":
+      return `the client did not speak TLS (${code})`;
     default:
-      return `the client certificate was refused (${code})`;
+      return `the client certificate or handshake was refused (${code ?? "TLS_ERROR"}: ${detail.trim()})`;
   }
 }
