@@ -3,18 +3,22 @@
  * project's root CA and carries the cell channel and Connect routes (the admin API, whatever
  * the parent adds). A peer whose certificate is from another CA or expired never gets past the
  * handshake; those refusals are logged here, since no handler ever sees them (a connection
- * closed before its handshake ended, a port probe, only at debug level).
+ * closed before its handshake ended, a port probe, only at debug level). A Connect request is
+ * admitted or refused from its path and its peer's certificate before any byte of its body
+ * is read (`admit`), and its body is bounded (`readMaxBytes`).
  */
 import * as http2 from "node:http2";
 import type { AddressInfo, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { CellLogger } from "./cell-logger.ts";
 import { silentCellLogger } from "./cell-logger.ts";
 import { HTTP2_WINDOW_BYTES } from "./cell-options.ts";
 import type { StreamRoutes } from "./cell-service.ts";
-import { mtlsContextValues } from "./peer-identity.ts";
+import { mtlsContextValues, type PeerIdentity, peerIdentityOf } from "./peer-identity.ts";
+import { refuseRequest } from "./refuse-request.ts";
 
 export interface MtlsServerOptions {
   /** PEM of the project's root CA: the only issuer whose client certificates are accepted. */
@@ -27,6 +31,15 @@ export interface MtlsServerOptions {
   routes?: (router: ConnectRouter) => void;
   /** Paths served by a plain HTTP/2 handler instead of Connect: `cellRoutes(cells)`. */
   streamRoutes?: StreamRoutes;
+  /**
+   * Decides, from a Connect request's path and its peer's certificate alone, whether the request
+   * goes on: it runs before any byte of the body is read (Connect reads and decodes a unary
+   * request whole before its interceptors run). A FedbridgeError refuses the request, answered
+   * at once in its protocol. Default: every request goes on.
+   */
+  admit?: (path: string, peer: PeerIdentity | undefined) => FedbridgeError | undefined;
+  /** Largest Connect request message, in bytes (RESOURCE_EXHAUSTED past it). Default: 4 GiB. */
+  readMaxBytes?: number;
   /** Told of every TLS refusal. Default: silent. */
   logger?: CellLogger;
 }
@@ -57,7 +70,11 @@ export function createMtlsServer(options: MtlsServerOptions): MtlsServer {
   const connect = connectNodeAdapter({
     routes: options.routes ?? (() => {}),
     contextValues: mtlsContextValues,
+    // Requests come from the network: an unknown field is dropped, not kept.
+    binaryOptions: { readUnknownFields: false },
+    ...(options.readMaxBytes === undefined ? {} : { readMaxBytes: options.readMaxBytes }),
   });
+  const admit = options.admit ?? (() => undefined);
   const streamRoutes = options.streamRoutes ?? {};
   const server = http2.createSecureServer(
     {
@@ -69,7 +86,21 @@ export function createMtlsServer(options: MtlsServerOptions): MtlsServer {
       allowHTTP1: false,
       settings: { initialWindowSize: HTTP2_WINDOW_BYTES, maxFrameSize: 2 ** 20 },
     },
-    (request, response) => (streamRoutes[request.url] ?? connect)(request, response),
+    (request, response) => {
+      const route = streamRoutes[request.url];
+      if (route) return route(request, response);
+      const peer = peerIdentityOf(request.socket as unknown as TLSSocket);
+      const refusal = admit(request.url.split("?")[0] ?? "", peer);
+      if (refusal) return refuseRequest(request, response, refusal);
+      // Once the answer is out (a refusal of a too-big body among them), a caller still
+      // sending is told to stop. The compat layer sends the trailers on this event; the reset
+      // waits a turn, until they are written, so it follows the whole answer.
+      response.stream.once("wantTrailers", () => {
+        if (!request.complete)
+          setImmediate(() => response.stream.close(http2.constants.NGHTTP2_NO_ERROR));
+      });
+      connect(request, response);
+    },
   );
   server.on("tlsClientError", (error: TlsError, socket: TLSSocket) => {
     const remote = socket.remoteAddress ? { remoteAddress: socket.remoteAddress } : {};
