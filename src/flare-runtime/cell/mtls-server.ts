@@ -17,6 +17,7 @@ import type { CellLogger } from "./cell-logger.ts";
 import { silentCellLogger } from "./cell-logger.ts";
 import { HTTP2_WINDOW_BYTES } from "./cell-options.ts";
 import type { StreamRoutes } from "./cell-service.ts";
+import { reportMalformedAsInvalid } from "./malformed-requests.ts";
 import { mtlsContextValues, type PeerIdentity, peerIdentityOf } from "./peer-identity.ts";
 import { refuseRequest } from "./refuse-request.ts";
 
@@ -87,11 +88,6 @@ export function createMtlsServer(options: MtlsServerOptions): MtlsServer {
       settings: { initialWindowSize: HTTP2_WINDOW_BYTES, maxFrameSize: 2 ** 20 },
     },
     (request, response) => {
-      const route = streamRoutes[request.url];
-      if (route) return route(request, response);
-      const peer = peerIdentityOf(request.socket as unknown as TLSSocket);
-      const refusal = admit(request.url.split("?")[0] ?? "", peer);
-      if (refusal) return refuseRequest(request, response, refusal);
       // Once the answer is out (a refusal of a too-big body among them), a caller still
       // sending is told to stop. The compat layer sends the trailers on this event; the reset
       // waits a turn, until they are written, so it follows the whole answer.
@@ -99,6 +95,12 @@ export function createMtlsServer(options: MtlsServerOptions): MtlsServer {
         if (!request.complete)
           setImmediate(() => response.stream.close(http2.constants.NGHTTP2_NO_ERROR));
       });
+      const route = streamRoutes[request.url];
+      if (route) return route(request, response);
+      const peer = peerIdentityOf(request.socket as unknown as TLSSocket);
+      const refusal = admit(request.url.split("?")[0] ?? "", peer);
+      if (refusal) return refuseRequest(request, response, refusal);
+      reportMalformedAsInvalid(response);
       connect(request, response);
     },
   );
