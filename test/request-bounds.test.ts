@@ -311,8 +311,8 @@ describe("every server bounds what one request may cost, and names what was wron
       truncated: [Code.InvalidArgument],
       garbage: [Code.InvalidArgument],
       // A frame with no kind, or only unknown fields: not a Hello.
-      empty: [Code.InvalidArgument, Code.PermissionDenied],
-      "5 MB": [Code.InvalidArgument, Code.PermissionDenied],
+      empty: [Code.InvalidArgument],
+      "5 MB": [Code.InvalidArgument],
       "over the limit": [Code.ResourceExhausted],
     };
     for (const [label, body] of Object.entries(bodies(MAX_FRAME_BYTES))) {
