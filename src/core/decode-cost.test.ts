@@ -97,15 +97,26 @@ describe("checkDecodeCost", () => {
       ["empty trees", PushMessagesRequestSchema, repeat([0x1a, 0x00], n)],
       ["bigints", SintListSchema, packedVarints(n)],
       ["byte arrays", BytesListSchema, repeat([0x0a, 0x01, 0x41], n)],
-      ["strings", StringListSchema, repeat([0x0a, 0x04, 0x61, 0x62, 0x63, 0x64], n)],
+      ["short strings", StringListSchema, repeat([0x0a, 0x02, 0x61, 0x62], n)],
+      ["strings", StringListSchema, repeat([0x0a, 0x0a, ...Array(10).fill(0x61)], n)],
+      [
+        "two-byte strings",
+        StringListSchema,
+        repeat([0x0a, 0x64, ...Array(50).fill([0xc4, 0x80]).flat()], n / 10),
+      ],
+      // Messages whose metadata is present but empty: one message inside another.
+      ["nested messages", PushMessagesRequestSchema, repeat([0x12, 0x02, 0x0a, 0x00], n)],
       ["map entries", StartRunRequestSchema, entries.finish()],
     ];
+    // The last shape's message is let go before a shape is measured, so it is not counted.
+    let decoded: unknown;
     for (const [what, schema, bytes] of shapes) {
       const estimate = checkDecodeCost(schema, bytes, Number.POSITIVE_INFINITY);
       expect(estimate, what).toBeLessThan(DEFAULT_DECODE_BUDGET);
+      decoded = undefined;
       gc();
       const before = process.memoryUsage().heapUsed;
-      const decoded = fromBinary(schema, bytes, { readUnknownFields: false });
+      decoded = fromBinary(schema, bytes, { readUnknownFields: false });
       gc();
       const kept = process.memoryUsage().heapUsed - before;
       expect(decoded).toBeDefined();
