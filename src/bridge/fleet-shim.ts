@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
-import { LARGE_MESSAGE_OPTIONS } from "../core/grpc-client.ts";
+import { boundedServerOptions } from "../core/grpc-server-options.ts";
 import { rawServiceDefinition } from "../core/grpc-service.ts";
 import { createLogger, type LogFormat } from "../core/logger.ts";
 import { readSiteKit } from "../flare-runtime/site/read-site-kit.ts";
@@ -10,6 +10,7 @@ import { serveSite } from "../flare-runtime/site/site-service.ts";
 import { createFleetServicer } from "../flower-api/deployment/fleet-servicer.ts";
 import { MessageRouter } from "../flower-api/deployment/message-router.ts";
 import { NodeRegistry } from "../flower-api/deployment/node-registry.ts";
+import { FLEET_MAX_REQUEST_BYTES } from "../flower-api/deployment/request-limits.ts";
 import { RunRegistry } from "../flower-api/deployment/run-registry.ts";
 import { ObjectStore } from "../flower-api/objects/object-store.ts";
 import { Fleet } from "../gen/flwr/proto/fleet_pb.ts";
@@ -59,7 +60,7 @@ export async function startFleetShim(options: FleetShimOptions): Promise<FleetSh
   const objects = new ObjectStore();
   const router = new MessageRouter(objects, nodes);
 
-  const fleet = new Server({ ...LARGE_MESSAGE_OPTIONS });
+  const fleet = new Server(boundedServerOptions(FLEET_MAX_REQUEST_BYTES));
   fleet.addService(
     rawServiceDefinition(Fleet),
     createFleetServicer({ nodes, runs, router, objects }),

@@ -14,6 +14,7 @@ import type {
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { Metadata, type status } from "@grpc/grpc-js";
+import { checkDecodeCost } from "./decode-cost.ts";
 import { Code, FedbridgeError } from "./fedbridge-error.ts";
 import { encodeMessage } from "./proto-encode.ts";
 
@@ -118,10 +119,18 @@ function encodeResponse<M extends DescMethod>(
   return asBuffer(encodeMessage(method.output, message));
 }
 
+/**
+ * Decodes a request from untrusted bytes at a bounded cost: the heap its objects would take is
+ * estimated from the wire first (`checkDecodeCost`), and unknown fields are dropped, not kept
+ * (protobuf-es keeps each as a view of its bytes: 9 bytes of fixed64 became 150 of heap).
+ */
 function decodeRequest(schema: DescMessage, bytes: Buffer, methodName: string) {
   try {
-    return fromBinary(schema, ownBytes(bytes));
+    checkDecodeCost(schema, bytes);
+    return fromBinary(schema, ownBytes(bytes), { readUnknownFields: false });
   } catch (cause) {
+    if (cause instanceof FedbridgeError)
+      throw new FedbridgeError(cause.code, `${methodName}: ${cause.message}`);
     throw new FedbridgeError(
       Code.InvalidArgument,
       `${methodName}: the request is not a valid ${schema.typeName} (${FedbridgeError.from(cause).message})`,

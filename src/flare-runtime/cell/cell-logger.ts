@@ -21,6 +21,13 @@ export type CellLogEvent =
       commonName?: string;
       remoteAddress?: string;
     }
+  | {
+      /** A connection closed before its TLS handshake ended (a port probe, a health check). */
+      level: "debug";
+      event: "cell.probe";
+      message: string;
+      remoteAddress?: string;
+    }
   | { level: "info"; event: "cell.online"; site: string; instance: string; message: string }
   | { level: "info"; event: "cell.offline"; site: string; message: string }
   | { level: "info"; event: "cell.replaced"; site: string; message: string }

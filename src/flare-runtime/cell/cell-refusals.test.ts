@@ -1,4 +1,5 @@
 import * as http2 from "node:http2";
+import * as net from "node:net";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -91,6 +92,31 @@ describe("who may open a cell (loopback mTLS, provisioned kits)", () => {
     );
   });
 
+  it("says which check failed for a certificate of another CA with the project CA's name", async () => {
+    const before = refusals().length;
+    await dial("site-1", project.refused.twinCa);
+    expect(refusals().slice(before)).toContainEqual(
+      expect.objectContaining({
+        stage: "tls",
+        code: "CERT_SIGNATURE_FAILURE",
+        message:
+          "TLS handshake refused: the client certificate is not signed by this project's root CA: its issuer has the CA's name but not its key (CERT_SIGNATURE_FAILURE)",
+      }),
+    );
+  });
+
+  it("logs a bare TCP probe (connect, then close) at debug level only", async () => {
+    const before = events.length;
+    for (let i = 0; i < 20; i++)
+      await new Promise<void>((resolve) => {
+        const socket = net.connect(port, "127.0.0.1", () => socket.destroy());
+        socket.on("close", () => resolve());
+        socket.on("error", () => {});
+      });
+    await until(() => events.slice(before).filter((e) => e.event === "cell.probe").length === 20);
+    expect(events.slice(before).filter((e) => e.level !== "debug")).toEqual([]);
+  });
+
   it("refuses at connect, and logs, an expired certificate", async () => {
     const before = refusals().length;
     const seen = await dial("site-1", project.refused.expired);
@@ -120,6 +146,21 @@ describe("who may open a cell (loopback mTLS, provisioned kits)", () => {
     );
   });
 
+  it("refuses, and logs, a project certificate whose O differs from the participant's org", async () => {
+    const before = refusals().length;
+    const seen = await dial("site-1", project.refused.wrongOrg);
+    expect(seen[0]?.type === "disconnected" && seen[0].reason).toMatch(
+      /certificate of "site-1" says O=org-z, the project says org-a/,
+    );
+    expect(refusals().slice(before)).toContainEqual(
+      expect.objectContaining({
+        stage: "identity",
+        code: "permission_denied",
+        commonName: "site-1",
+      }),
+    );
+  });
+
   it("refuses an admin's certificate on the cell channel (PERMISSION_DENIED), and logs it", async () => {
     const admin = await readStartupKit(project.adminDir);
     const before = refusals().length;
@@ -129,7 +170,7 @@ describe("who may open a cell (loopback mTLS, provisioned kits)", () => {
       key: admin.keyPem,
     });
     expect(seen[0]?.type === "disconnected" && seen[0].reason).toMatch(
-      /"admin@org-a.com" is a admin, and this service is for clients/,
+      /"admin@org-a.com" is an admin, and this service is for sites/,
     );
     expect(refusals().slice(before)[0]).toMatchObject({
       stage: "identity",
@@ -190,6 +231,11 @@ describe("who may open a cell (loopback mTLS, provisioned kits)", () => {
     expect(cells.site("site-1")?.online).toBe(false);
   });
 });
+
+/** Resolves once `condition` holds (the server logs a closed socket a moment after it closes). */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));
+}
 
 async function readSiteOptions(name: string) {
   const kit = await project.site(name);

@@ -6,7 +6,7 @@
  */
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { TLSSocket } from "node:tls";
-import { FedbridgeError } from "../../core/fedbridge-error.ts";
+import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { MAX_FRAME_BYTES } from "./cell-options.ts";
 import type { CellServer } from "./cell-server.ts";
 import { CELL_PATH, GRPC_CONTENT_TYPE } from "./frame-codec.ts";
@@ -45,7 +45,7 @@ async function serveCellStream(
     const peer = peerIdentityOf(request.socket as unknown as TLSSocket);
     const { closed } = await writeFrames(
       response,
-      cells.serve(readFrames(request, MAX_FRAME_BYTES), peer),
+      cells.serve(readFrames(request, MAX_FRAME_BYTES, Code.InvalidArgument), peer),
     );
     if (closed) return;
   } catch (reason) {

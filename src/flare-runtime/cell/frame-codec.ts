@@ -119,7 +119,9 @@ export class FrameReader {
 
 function decode(bytes: Uint8Array): CellFrame {
   try {
-    return fromBinary(CellFrameSchema, bytes);
+    // An unknown field is dropped, not kept: kept, each is a view of its bytes (many times
+    // their size in heap for small ones).
+    return fromBinary(CellFrameSchema, bytes, { readUnknownFields: false });
   } catch (reason) {
     throw new FedbridgeError(
       Code.InvalidArgument,

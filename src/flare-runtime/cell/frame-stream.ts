@@ -14,15 +14,19 @@ export interface FrameSink {
   removeListener(event: "drain" | "close", listener: () => void): unknown;
 }
 
-/** The frames of `stream`, as they arrive; a frame cut off by the stream's end is an error. */
+/**
+ * The frames of `stream`, as they arrive; a frame cut off by the stream's end is an error with
+ * `cutOffCode`: UNAVAILABLE by default (a site reads it as a broken link and dials again); the
+ * server says INVALID_ARGUMENT, since a site that ends its request there sent a malformed one.
+ */
 export async function* readFrames(
   stream: Readable,
   maxFrameBytes: number,
+  cutOffCode: Code = Code.Unavailable,
 ): AsyncGenerator<CellFrame> {
   const reader = new FrameReader(maxFrameBytes);
   for await (const piece of stream) yield* reader.push(piece as Uint8Array);
-  if (!reader.atBoundary)
-    throw new FedbridgeError(Code.Unavailable, "the stream ended inside a frame");
+  if (!reader.atBoundary) throw new FedbridgeError(cutOffCode, "the stream ended inside a frame");
 }
 
 /**

@@ -70,7 +70,7 @@ export interface AuthorizePeerOptions {
  * `peerIdentityKey`), or a FedbridgeError the handler throws:
  * UNAUTHENTICATED when the peer has no verified certificate or its CN is not in the project,
  * PERMISSION_DENIED when it is a participant of another kind (an admin on the cell channel) or
- * its OU does not match its entry. Every refusal is logged.
+ * its OU or O does not match its entry. Every refusal is logged.
  */
 export function authorizePeer(
   peer: PeerIdentity | undefined,
@@ -99,7 +99,7 @@ export function authorizePeer(
   if (entry.type !== options.expected)
     return refuse(
       Code.PermissionDenied,
-      `"${peer.commonName}" is a ${entry.type}, and this service is for ${options.expected}s`,
+      `"${peer.commonName}" is ${ONE[entry.type]}, and this service is for ${ALL[options.expected]}`,
     );
   const role = entry.type === "admin" ? entry.role : entry.type;
   if (peer.organizationalUnit !== role)
@@ -107,8 +107,25 @@ export function authorizePeer(
       Code.PermissionDenied,
       `certificate of "${peer.commonName}" says OU=${peer.organizationalUnit ?? "(none)"}, the project says ${role}`,
     );
+  // Authorization compares orgs (o:submitter, o:site): a certificate's O must be the project's.
+  if (peer.organization !== entry.org)
+    return refuse(
+      Code.PermissionDenied,
+      `certificate of "${peer.commonName}" says O=${peer.organization ?? "(none)"}, the project says ${entry.org}`,
+    );
   return entry;
 }
+
+/** Each kind of participant, as a sentence names one of them, and all of them. */
+const ONE: Record<ParticipantType, string> = {
+  server: "the server",
+  client: "a site",
+  admin: "an admin",
+};
+const ALL: Record<Exclude<ParticipantType, "server">, string> = {
+  client: "sites",
+  admin: "admins",
+};
 
 function first(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;

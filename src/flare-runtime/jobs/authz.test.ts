@@ -57,6 +57,15 @@ describe("authorize, with the default policy", () => {
     expect(allowed(lead, "manage_job")).toBe(false);
   });
 
+  it("names a submit denial without a job, since none exists yet", () => {
+    expect(authorize(policy, users.member, "submit_job").reason).toBe(
+      "member member@org-a.com (org-a) may not submit_job: role member lacks submit_job",
+    );
+    expect(authorize(policy, users.lead, "submit_job").reason).toBe(
+      "lead lead@org-a.com (org-a) may submit_job (any)",
+    );
+  });
+
   it("lets a member only look", () => {
     const { member } = users;
     expect(allowed(member, "view")).toBe(true);

@@ -54,7 +54,8 @@ export function authorize(
 ): Decision {
   const target = job ?? (right === "submit_job" ? { submitter: user } : undefined);
   const who = `${user.role} ${user.name} (${user.org})`;
-  const what = target ? `${right} on a job of ${target.submitter.name}` : right;
+  // A job being submitted does not exist yet: the sentence names only the right.
+  const what = job ? `${right} on a job of ${job.submitter.name}` : right;
   const permissions: Record<string, unknown> = policy.permissions;
   const entry = Object.hasOwn(permissions, user.role) ? permissions[user.role] : undefined;
   if (entry === undefined)

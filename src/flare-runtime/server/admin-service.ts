@@ -15,7 +15,9 @@ import { inspectJobBundle } from "../jobs/job-bundle.ts";
 import type { JobRecord } from "../jobs/job-record.ts";
 import type { JobStore } from "../jobs/job-store.ts";
 import type { AuthorizationPolicy } from "../provision/authorization-policy.ts";
+import type { ParticipantEntry } from "../provision/index.ts";
 import type { ServerConfig } from "../provision/kit-config.ts";
+import { whoOf } from "./admin-gate.ts";
 import { toConnectError } from "./connect-errors.ts";
 
 export interface AdminServiceDeps {
@@ -54,20 +56,35 @@ const DOWNLOAD_CHUNK = 1 << 20;
 export function registerAdminService(router: ConnectRouter, deps: AdminServiceDeps): void {
   const { store, audit, cells } = deps;
 
-  /** Runs one command as the calling admin: identify, authorize, audit, act. */
+  /**
+   * Runs one command as the calling admin: identify, authorize, audit, act. The job a command
+   * names is looked up only to decide: an unknown one is NOT_FOUND only for an admin whose role
+   * would be allowed the command on any job, so job ids cannot be probed.
+   */
   async function as<T>(
     context: HandlerContext,
     command: Command,
     args: string,
-    job: JobRecord | undefined,
+    jobId: string | undefined,
     act: (user: AdminUser) => Promise<T> | T,
   ): Promise<T> {
-    const peer = authorizePeer(context.values.get(peerIdentityKey), {
-      participants: deps.config.participants,
-      expected: "admin",
-      logger: deps.logger,
-    });
-    const user: AdminUser = { name: peer.name, org: peer.org, role: peer.role ?? "" };
+    const peer = context.values.get(peerIdentityKey);
+    let entry: ParticipantEntry;
+    try {
+      // The port's gate (admitAdmins) has checked this before the body was read; this holds
+      // for a parent that serves the admin API without it.
+      entry = authorizePeer(peer, {
+        participants: deps.config.participants,
+        expected: "admin",
+        logger: deps.logger,
+      });
+    } catch (error) {
+      const failure = FedbridgeError.from(error, Code.PermissionDenied);
+      audit.record({ who: whoOf(peer), command, args, outcome: "denied", reason: failure.message });
+      throw toConnectError(failure);
+    }
+    const user: AdminUser = { name: entry.name, org: entry.org, role: entry.role ?? "" };
+    const job = jobId === undefined ? undefined : store.get(jobId);
     const decision = authorize(
       deps.policy,
       user,
@@ -79,6 +96,8 @@ export function registerAdminService(router: ConnectRouter, deps: AdminServiceDe
       throw toConnectError(new FedbridgeError(Code.PermissionDenied, decision.reason));
     }
     try {
+      if (jobId !== undefined && job === undefined)
+        throw new FedbridgeError(Code.NotFound, `no job ${jobId}`);
       const result = await act(user);
       audit.record({ who: user, command, args, outcome: "ok" });
       return result;
@@ -96,6 +115,7 @@ export function registerAdminService(router: ConnectRouter, deps: AdminServiceDe
       deps.roundMetrics(record.id),
     );
   };
+  /** A job known to exist (`as` checked it); one removed since is NOT_FOUND all the same. */
   const job = (id: string): JobRecord => {
     const record = store.get(id);
     if (record === undefined)
@@ -152,10 +172,10 @@ export function registerAdminService(router: ConnectRouter, deps: AdminServiceDe
     listJobs: (_req, ctx) =>
       as(ctx, "list", "", undefined, () => ({ jobs: store.list().map(info) })),
 
-    getJob: (req, ctx) => as(ctx, "status", req.id, job(req.id), () => info(job(req.id))),
+    getJob: (req, ctx) => as(ctx, "status", req.id, req.id, () => info(job(req.id))),
 
     abortJob: (req, ctx) =>
-      as(ctx, "abort", req.id, job(req.id), async (user) => {
+      as(ctx, "abort", req.id, req.id, async (user) => {
         const record = job(req.id);
         if (record.status.startsWith("FINISHED"))
           throw new FedbridgeError(
@@ -168,7 +188,7 @@ export function registerAdminService(router: ConnectRouter, deps: AdminServiceDe
       }),
 
     jobMetrics: (req, ctx) =>
-      as(ctx, "status", req.id, job(req.id), () => ({
+      as(ctx, "status", req.id, req.id, () => ({
         scalars: deps.jobScalars(req.id).map(({ site, tag, step, value, wallTime }) => ({
           site,
           tag,
@@ -179,7 +199,7 @@ export function registerAdminService(router: ConnectRouter, deps: AdminServiceDe
       })),
 
     async *waitJob(req, ctx) {
-      await as(ctx, "wait", req.id, job(req.id), () => undefined);
+      await as(ctx, "wait", req.id, req.id, () => undefined);
       const deadline = req.timeout > 0 ? Date.now() + req.timeout * 1000 : Number.POSITIVE_INFINITY;
       let last = "";
       for (;;) {
@@ -194,7 +214,7 @@ export function registerAdminService(router: ConnectRouter, deps: AdminServiceDe
     },
 
     async *downloadJob(req, ctx) {
-      await as(ctx, "download", req.id, job(req.id), () => undefined);
+      await as(ctx, "download", req.id, req.id, () => undefined);
       const dir = deps.jobDir(req.id);
       for (const path of await listFiles(dir)) {
         const data = await readFile(path);

@@ -15,6 +15,7 @@ import type { SiteCapacity, SiteState } from "../jobs/scheduler.ts";
 import { SchedulerLoop } from "../jobs/scheduler-loop.ts";
 import { decodeSiteMessage } from "../protocol/site-protocol.ts";
 import { readStartupKit } from "../provision/read-startup-kit.ts";
+import { ADMIN_MAX_REQUEST_BYTES, admitAdmins } from "./admin-gate.ts";
 import { registerAdminService } from "./admin-service.ts";
 import { JobRuns } from "./job-runs.ts";
 
@@ -168,6 +169,9 @@ export async function startServerParent(options: ServerParentOptions): Promise<S
     key: kit.keyPem,
     logger: cellLogger,
     streamRoutes: cellRoutes(cells),
+    // Who may call the admin API is known from the TLS session: decided before a body is read.
+    admit: admitAdmins({ participants: kit.config.participants, audit, logger: cellLogger }),
+    readMaxBytes: ADMIN_MAX_REQUEST_BYTES,
     routes: (router) => {
       registerAdminService(router, {
         config: kit.config,

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import { LARGE_MESSAGE_OPTIONS } from "../../core/grpc-client.ts";
+import { boundedServerOptions } from "../../core/grpc-server-options.ts";
 import { rawServiceDefinition } from "../../core/grpc-service.ts";
 import { Control, NodeTracking, RunEventSchema } from "../../gen/fedbridge/v1/control_pb.ts";
 import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
@@ -15,6 +15,7 @@ import { createFleetServicer } from "./fleet-servicer.ts";
 import { MessageRouter } from "./message-router.ts";
 import { NodeRegistry } from "./node-registry.ts";
 import { createNodeTrackingServicer } from "./node-tracking-servicer.ts";
+import { CONTROL_MAX_REQUEST_BYTES, FLEET_MAX_REQUEST_BYTES } from "./request-limits.ts";
 import { RunRegistry } from "./run-registry.ts";
 import { runOfCaller } from "./server-app-runner.ts";
 
@@ -69,13 +70,15 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
       )
     : ServerCredentials.createInsecure();
 
-  const fleet = new Server({ ...LARGE_MESSAGE_OPTIONS, "grpc.max_concurrent_streams": 1000 });
+  const fleet = new Server(
+    boundedServerOptions(FLEET_MAX_REQUEST_BYTES, { "grpc.max_concurrent_streams": 1000 }),
+  );
   fleet.addService(rawServiceDefinition(NodeTracking), createNodeTrackingServicer({ nodes, runs }));
   fleet.addService(
     rawServiceDefinition(Fleet),
     createFleetServicer({ nodes, runs, router, objects }, options),
   );
-  const control = new Server(LARGE_MESSAGE_OPTIONS);
+  const control = new Server(boundedServerOptions(CONTROL_MAX_REQUEST_BYTES));
   control.addService(
     rawServiceDefinition(Control),
     createControlServicer({ runs, router, nodes, workDir }),

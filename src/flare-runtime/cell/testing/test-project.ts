@@ -37,7 +37,15 @@ export interface TestProject {
   site(name: string): Promise<SiteKit>;
   adminDir: string;
   /** Site credentials that TLS or the project must refuse. */
-  refused: { foreignCa: Credentials; expired: Credentials; unknownName: Credentials };
+  refused: {
+    foreignCa: Credentials;
+    expired: Credentials;
+    unknownName: Credentials;
+    /** A project certificate for the first site, but with another org (O) than its entry. */
+    wrongOrg: Credentials;
+    /** From another CA with the project CA's very name (a second project of the same name). */
+    twinCa: Credentials;
+  };
 }
 
 export async function provisionTestProject(sites = ["site-1", "site-2"]): Promise<TestProject> {
@@ -58,6 +66,7 @@ export async function provisionTestProject(sites = ["site-1", "site-2"]): Promis
     await readFile(join(result.dir, CA_FOLDER, CA_FILES.key), "utf8"),
   );
   const otherCa = await createCertificateAuthority("another project's CA");
+  const twinCa = await createCertificateAuthority("cells root CA");
   const siteSubject = {
     organization: "org-a",
     organizationalUnit: "client",
@@ -87,6 +96,16 @@ export async function provisionTestProject(sites = ["site-1", "site-2"]): Promis
       ),
       unknownName: await withCa(
         issueCertificate(projectCa, { ...siteSubject, commonName: "intruder" }),
+      ),
+      twinCa: await withCa(
+        issueCertificate(twinCa, { ...siteSubject, commonName: sites[0] as string }),
+      ),
+      wrongOrg: await withCa(
+        issueCertificate(projectCa, {
+          ...siteSubject,
+          organization: "org-z",
+          commonName: sites[0] as string,
+        }),
       ),
     },
   };
