@@ -161,7 +161,7 @@ beforeAll(async () => {
     "--port",
     String(serverPort),
   ]);
-  bridgePort = Number((await bridge.waitFor(/bridge: Fleet API on port (\d+)/))[1]);
+  bridgePort = Number((await bridge.waitFor(/Fleet API on port (\d+)/))[1]);
   // The same project.yml provisioned again: the same names, under another CA of the same name.
   const twin = join(runtime.root, "twin");
   const provisioned = await runFedbridge([
@@ -172,7 +172,7 @@ beforeAll(async () => {
   ]);
   if (provisioned.code !== 0) throw new Error(provisioned.stderr);
   twinKits = join(twin, "demo");
-});
+}, 180_000);
 
 afterAll(() => {
   for (const session of sessions) session.destroy();
