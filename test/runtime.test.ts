@@ -58,7 +58,7 @@ describe("the runtime (server, 3 sites, admin CLI)", () => {
     );
     expect(submitted.code).toBe(0);
     const jobId = submitted.stdout.trim().split("\n").at(-1) as string;
-    const waited = await admin("wait", jobId, "--timeout", "60");
+    const waited = await admin("wait", jobId, "--timeout", "120");
     expect(waited.stdout).toMatch(/FINISHED:COMPLETED/);
     expect(waited.code).toBe(0);
     const status = JSON.parse((await admin("status", jobId, "--json")).stdout);
@@ -93,7 +93,7 @@ describe("the runtime (server, 3 sites, admin CLI)", () => {
     });
     const aborted = await admin("abort", jobId);
     expect(aborted.code, aborted.stderr).toBe(0);
-    expect((await admin("wait", jobId, "--timeout", "30")).stdout).toMatch(/FINISHED:ABORTED/);
+    expect((await admin("wait", jobId, "--timeout", "120")).stdout).toMatch(/FINISHED:ABORTED/);
   });
 
   it("a SIGKILLed job process fails its job with a reason; the server and another job carry on", async () => {
@@ -132,10 +132,10 @@ describe("the runtime (server, 3 sites, admin CLI)", () => {
     const jobPid = Number(/job process (\d+) started/.exec(log)?.[1]);
     expect(jobPid).toBeGreaterThan(0);
     process.kill(jobPid, "SIGKILL");
-    expect((await admin("wait", victim, "--timeout", "30")).stdout).toMatch(
+    expect((await admin("wait", victim, "--timeout", "120")).stdout).toMatch(
       /FINISHED:FAILED.*killed by SIGKILL/,
     );
-    expect((await admin("wait", other, "--timeout", "60")).stdout).toMatch(/FINISHED:COMPLETED/);
+    expect((await admin("wait", other, "--timeout", "120")).stdout).toMatch(/FINISHED:COMPLETED/);
   });
 
   // How fast a site is seen offline is measured by `npm run bench -- heartbeat`, and the
