@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { killAll } from "./processes.ts";
 import { startTestRuntime, type TestRuntime } from "./runtime-harness.ts";
@@ -23,12 +24,10 @@ describe("bridged runs when things fail", () => {
     const app = await quickstartWith("slow-quickstart");
     const jobId = jobIdOf((await runtime.admin(["submit", app])).stdout);
     const log = join(runtime.kits, "server1", "jobs", jobId, "log.txt");
-    for (
-      let i = 0;
-      i < 300 && !/\[ROUND 2\/4\]/.test(await readFile(log, "utf8").catch(() => ""));
-      i++
-    ) {
-      await new Promise((r) => setTimeout(r, 100));
+    const deadline = Date.now() + 120_000;
+    while (!/\[ROUND 2\/4\]/.test(await readFile(log, "utf8").catch(() => ""))) {
+      if (Date.now() > deadline) throw new Error("round 2 never started");
+      await sleep(100);
     }
     runtime.sites.get("site-4")?.child.kill("SIGKILL");
     const waited = await runtime.admin(["wait", jobId, "--timeout", "120"]);

@@ -78,7 +78,8 @@ describe("native deployment (SuperLink + SuperNodes, real processes on loopback)
         startTestSuperNode(fleet, i, 4, ["--heartbeat-interval", String(interval)]),
       ),
     );
-    // Six rounds leave the restarted node time to start (under load, seconds) and take part.
+    // Each round waits for 4 connected nodes, so a round after the kill waits for the
+    // restarted node, however long it takes to start on a loaded machine.
     const run = startFedbridge([
       "run",
       app,
@@ -87,23 +88,21 @@ describe("native deployment (SuperLink + SuperNodes, real processes on loopback)
       "--insecure",
       "--verbose",
       "--run-config",
-      "num-server-rounds=6",
+      "min-available-nodes=4",
     ]);
-    await run.waitFor(/\[ROUND 2\/6\]/);
-    await run.waitFor(/configure_train: Sampled 4 nodes/);
+    await run.waitFor(/\[ROUND 2\/4\][\s\S]*configure_train: Sampled 4 nodes/);
     const victim = nodes[3];
     victim?.child.kill("SIGKILL");
-    const killedAt = Date.now();
-    await run.waitFor(/round 2\/6 /);
-    const roundEnded = Date.now() - killedAt;
-    expect(run.output()).toMatch(/error in reply from node \d+: NODE_UNAVAILABLE/);
-    // The others reply after their 1.5 s of training; the dead node is declared within 2 × interval.
-    expect(roundEnded).toBeLessThan(1500 + 2 * interval * 1000 + 2000);
+    // Its training ends without it once its missed heartbeats say it is gone: how soon is
+    // checked on fake timers (node-registry.test.ts); here, under load, it may take seconds.
+    await run.waitFor(
+      /error in reply from node \d+: NODE_UNAVAILABLE: node \d+ failed to report a heartbeat/,
+    );
+    const restartedAt = run.output().length;
     const restarted = await startTestSuperNode(fleet, 3, 4, [
       "--heartbeat-interval",
       String(interval),
     ]);
-    const restartedAt = run.output().length;
     expect(await run.exited).toBe(0);
     // A later round ran on four nodes again, the restarted one among them.
     expect(run.output().slice(restartedAt)).toMatch(

@@ -22,6 +22,12 @@ describe("writeFileInside", () => {
     expect(await readFile(join(root, "new/a/b/c.txt"), "utf8")).toBe("hi");
   });
 
+  it("makes the root folder itself when it is missing (admin download -o new/folder)", async () => {
+    const root = join(await temp(), "download", "job");
+    await writeFileInside(root, "result.json", new TextEncoder().encode("{}"));
+    expect(await readFile(join(root, "result.json"), "utf8")).toBe("{}");
+  });
+
   it("never writes through a symlink planted as the file or as a folder on the way", async () => {
     const [root, elsewhere] = await Promise.all([temp(), temp()]);
     await writeFile(join(elsewhere, "victim"), "untouched");

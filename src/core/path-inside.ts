@@ -22,9 +22,10 @@ export function pathInside(root: string, ...parts: string[]): string {
 }
 
 /**
- * Writes `data` to `relPath` under `root`: every folder on the way must be a real folder (made
- * if missing, refused if it is a symlink) and the file is opened without following a symlink,
- * so nothing is written outside `root`, whatever `root` already holds. Returns the path.
+ * Writes `data` to `relPath` under `root`: `root` is the caller's and is made if missing; every
+ * folder on the way below it must be a real folder (made if missing, refused if it is a
+ * symlink) and the file is opened without following a symlink, so nothing is written outside
+ * `root`, whatever `root` already holds. Returns the path.
  */
 export async function writeFileInside(
   root: string,

@@ -1,5 +1,5 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { type CellFrame, CellFrameSchema } from "../../gen/fedbridge/v1/cell_pb.ts";
 import { CellEndpoint } from "./cell-endpoint.ts";
@@ -100,23 +100,29 @@ describe("CellEndpoint (in memory, through the wire encoding)", () => {
     expect(error).toBeInstanceOf(FedbridgeError);
     expect(error.code).toBe(Code.DeadlineExceeded);
     expect(error.message).toMatch(/request "slow" to b got no complete reply within 50 ms/);
-    await sleep(20);
-    expect(handlerSignal?.aborted).toBe(true);
+    // The cancel reaches b a few hops later (sooner than its 500 ms of work, but under load
+    // not within any fixed few ms).
+    await vi.waitFor(() => expect(handlerSignal?.aborted).toBe(true), { timeout: 10_000 });
   });
 
   it("resends requests in flight after a drop; a duplicate runs its handler once and gets the same reply", async () => {
     const { a, handlers, sent, connect, drop } = pair();
     let runs = 0;
     let release = () => {};
+    let running = () => {};
+    const started = new Promise<void>((r) => {
+      running = r;
+    });
     handlers.b.set("work", async () => {
       runs++;
+      running();
       await new Promise<void>((r) => {
         release = r;
       });
       return text(`result ${runs}`);
     });
     const reply = a.request("work", text("x"));
-    await sleep(10);
+    await started;
     expect(runs).toBe(1);
     drop();
     release(); // the reply goes nowhere: no stream is up
@@ -228,8 +234,8 @@ describe("CellEndpoint (in memory, through the wire encoding)", () => {
       expect(part[0]).toBe(n % 256);
       if (++n === 5) break;
     }
-    await sleep(30);
-    expect(stoppedAt).toBeGreaterThanOrEqual(5);
+    // The cancel reaches the producer a few hops later; the credit window had stopped it anyway.
+    await vi.waitFor(() => expect(stoppedAt).toBeGreaterThanOrEqual(5), { timeout: 10_000 });
     expect(stoppedAt).toBeLessThan(20);
   });
 

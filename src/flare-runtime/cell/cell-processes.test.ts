@@ -54,9 +54,16 @@ function startSiteProcess(name: string): ChildProcess {
   return child;
 }
 
-/** Resolves with the ms until `site` reaches `type` in the server's registry. */
-function siteBecomes(site: string, type: SiteEvent["type"], timeoutMs = 20_000): Promise<number> {
-  const start = performance.now();
+/**
+ * Resolves with the event once `site` reaches `type` in the server's registry. Generous: these
+ * tests check what happens, not how fast (`npm run bench -- heartbeat` measures that, and
+ * heartbeat.test.ts checks the heartbeat's bound on fake timers).
+ */
+function siteBecomes<T extends SiteEvent["type"]>(
+  site: string,
+  type: T,
+  timeoutMs = 60_000,
+): Promise<Extract<SiteEvent, { type: T }>> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`${site} not ${type} within ${timeoutMs} ms`)),
@@ -66,13 +73,13 @@ function siteBecomes(site: string, type: SiteEvent["type"], timeoutMs = 20_000):
       if (event.site.name !== site || event.type !== type) return;
       clearTimeout(timer);
       stop();
-      resolve(performance.now() - start);
+      resolve(event as Extract<SiteEvent, { type: T }>);
     });
   });
 }
 
 describe("site processes that vanish (heartbeat every 500 ms)", () => {
-  it("shows a SIGKILLed site offline within 2 intervals, and once online again after a restart", async () => {
+  it("shows a SIGKILLed site offline, and once online again after a restart", async () => {
     const online = Promise.all([siteBecomes("site-1", "online"), siteBecomes("site-2", "online")]);
     const first = startSiteProcess("site-1");
     startSiteProcess("site-2");
@@ -80,7 +87,7 @@ describe("site processes that vanish (heartbeat every 500 ms)", () => {
     const instance = cells.site("site-1")?.instance;
     const offline = siteBecomes("site-1", "offline");
     first.kill("SIGKILL");
-    expect(await offline).toBeLessThan(2 * HEARTBEAT_MS);
+    await offline; // its socket closed ("Premature close"), or, failing that, its silence
     expect(cells.site("site-2")?.online).toBe(true);
 
     const back = siteBecomes("site-1", "online");
@@ -95,13 +102,14 @@ describe("site processes that vanish (heartbeat every 500 ms)", () => {
     expect(pid).toBe(String(second.pid));
   });
 
-  it("shows a frozen site (SIGSTOP: connection open, heartbeats stopped) offline within 2 intervals", async () => {
+  it("shows a frozen site (SIGSTOP: connection open, heartbeats stopped) offline for its silence, and online again after SIGCONT", async () => {
     const site = [...children].at(-1) as ChildProcess; // site-1 of the test above
     const offline = siteBecomes("site-1", "offline");
     site.kill("SIGSTOP");
-    const ms = await offline;
-    expect(ms).toBeLessThan(2 * HEARTBEAT_MS);
-    expect(ms).toBeGreaterThan(HEARTBEAT_MS); // silence, not a closed socket, told the server
+    // Silence, not a closed socket, told the server.
+    const { reason } = await offline;
+    expect(reason).toMatch(/^no frame from site-1 for \d+ ms \(heartbeat every 500 ms\)$/);
+    expect(Number(/for (\d+) ms/.exec(reason)?.[1])).toBeGreaterThanOrEqual(1.5 * HEARTBEAT_MS);
     const back = siteBecomes("site-1", "online");
     site.kill("SIGCONT");
     await back;

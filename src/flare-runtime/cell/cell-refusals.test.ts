@@ -71,7 +71,7 @@ describe("who may open a cell (loopback mTLS, provisioned kits)", () => {
   it("lets a provisioned site in, and lists it online", async () => {
     const site = createCellSite({ ...(await readSiteOptions("site-1")) });
     opened.push(site);
-    await site.waitConnected(5_000);
+    await site.waitConnected(30_000);
     expect(cells.site("site-1")?.online).toBe(true);
     await site.close();
   });
@@ -200,7 +200,7 @@ describe("who may open a cell (loopback mTLS, provisioned kits)", () => {
     session.destroy();
     const site = createCellSite({ ...(await readSiteOptions("site-2")) });
     opened.push(site);
-    await site.waitConnected(5_000);
+    await site.waitConnected(30_000);
     expect(cells.site("site-2")?.online).toBe(true);
     await site.close();
   });

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import * as http2 from "node:http2";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { CellLogEvent } from "./cell-logger.ts";
 import { type CellServer, createCellServer } from "./cell-server.ts";
@@ -12,7 +12,9 @@ import { startTcpProxy, type TcpProxy } from "./testing/tcp-proxy.ts";
 import { provisionTestProject, type TestProject } from "./testing/test-project.ts";
 
 const MiB = 2 ** 20;
-const HEARTBEAT_MS = 300;
+// No test here waits for a silence (cuts close the sockets): a long interval keeps a process
+// starved by a loaded machine from calling its own site silent mid-test.
+const HEARTBEAT_MS = 5_000;
 let project: TestProject;
 let cells: CellServer;
 let server: MtlsServer;
@@ -63,17 +65,25 @@ async function startSite(name: string, extra: Partial<CellSiteOptions> = {}) {
     ...extra,
   });
   sites.push(site);
-  await site.waitConnected(5_000);
+  await site.waitConnected(30_000);
   return site;
 }
 
 const text = (s: string) => new TextEncoder().encode(s);
 const str = (b: Uint8Array) => new TextDecoder().decode(b);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
+/** A promise and the function that resolves it. */
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = () => {};
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
 /** Resolves when `site` reaches `state` in the server's registry. */
-function siteBecomes(site: string, type: SiteEvent["type"], timeoutMs = 5_000): Promise<void> {
+function siteBecomes(site: string, type: SiteEvent["type"], timeoutMs = 30_000): Promise<void> {
   if ((cells.site(site)?.online ?? false) === (type === "online")) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
@@ -119,22 +129,31 @@ describe("cells over loopback mTLS", () => {
     const site = await startSite("site-1");
     let siteRuns = 0;
     let serverRuns = 0;
+    // Both handlers run until the stream is cut: their replies will find no stream.
+    const bothRunning = deferred();
+    const cut = deferred();
+    const started = () => {
+      if (siteRuns + serverRuns === 2) bothRunning.resolve();
+    };
     site.handle("slow", async () => {
       siteRuns++;
-      await sleep(200);
+      started();
+      await cut.promise;
       return text("site done");
     });
     cells.handle("slow", async () => {
       serverRuns++;
-      await sleep(200);
+      started();
+      await cut.promise;
       return text("server done");
     });
-    const toSite = cells.request("site-1", "slow", new Uint8Array(0), { timeout: 10_000 });
-    const toServer = site.request("slow", new Uint8Array(0), { timeout: 10_000 });
-    await sleep(50); // both handlers are running
+    const toSite = cells.request("site-1", "slow", new Uint8Array(0), { timeout: 30_000 });
+    const toServer = site.request("slow", new Uint8Array(0), { timeout: 30_000 });
+    await bothRunning.promise;
     const offline = siteBecomes("site-1", "offline");
-    proxy.cut(); // the replies will find no stream
+    proxy.cut();
     await offline;
+    cut.resolve();
     expect(str(await toSite)).toBe("site done");
     expect(str(await toServer)).toBe("server done");
     expect([siteRuns, serverRuns]).toEqual([1, 1]);
@@ -146,18 +165,20 @@ describe("cells over loopback mTLS", () => {
     const site = await startSite("site-1");
     site.handle("ping", () => text("pong"));
     const retries: number[] = [];
+    const fiveRetries = deferred();
     site.subscribe((event) => {
       if (event.type === "disconnected") retries.push(event.retryInMs);
+      if (retries.length === 5) fiveRetries.resolve();
     });
     proxy.paused = true;
     proxy.cut();
-    await sleep(1_500);
-    expect(retries.length).toBeGreaterThanOrEqual(3);
-    // Exponential, capped at 400 ms (jitter takes up to half of each wait off).
+    await fiveRetries.promise;
+    // Exponential, capped at 400 ms (jitter takes up to half of each wait off): 50, 100, 200,
+    // 400, 400 at most.
     expect(retries[0]).toBeLessThanOrEqual(50);
     expect(Math.max(...retries)).toBeLessThanOrEqual(400);
     expect(Math.max(...retries.slice(-2))).toBeGreaterThanOrEqual(200);
-    const reply = cells.request("site-1", "ping", new Uint8Array(0), { timeout: 5_000 });
+    const reply = cells.request("site-1", "ping", new Uint8Array(0), { timeout: 30_000 });
     proxy.paused = false;
     expect(str(await reply)).toBe("pong");
   });
@@ -199,7 +220,8 @@ describe("cells over loopback mTLS", () => {
         yield big.subarray(offset, offset + MiB);
       }
     }
-    expect(str(await cells.request("site-1", "digest", source(), { timeout: 30_000 }))).toBe(
+    // Deadlines for a loaded machine: each transfer takes a second or two on an idle one.
+    expect(str(await cells.request("site-1", "digest", source(), { timeout: 120_000 }))).toBe(
       sha256(big),
     );
     expect(runs).toBe(1);
@@ -210,9 +232,9 @@ describe("cells over loopback mTLS", () => {
       return text(hash.digest("hex"));
     });
     const upload = big.subarray(0, 32 * MiB);
-    expect(str(await site.request("upload", upload, { timeout: 30_000 }))).toBe(sha256(upload));
+    expect(str(await site.request("upload", upload, { timeout: 120_000 }))).toBe(sha256(upload));
     cells.handle("download", () => big);
-    const reply = await site.requestStream("download", new Uint8Array(0), { timeout: 30_000 });
+    const reply = await site.requestStream("download", new Uint8Array(0), { timeout: 120_000 });
     expect(reply.size).toBe(big.byteLength);
     const hash = createHash("sha256");
     for await (const part of reply.chunks()) hash.update(part);
@@ -287,9 +309,12 @@ describe("cells over loopback mTLS", () => {
     await startSite("site-1");
     const before = siteEvents.length;
     await startSite("site-1"); // a second process with the same kit
-    await sleep(100);
+    await vi.waitFor(
+      () =>
+        expect(events.some((e) => e.event === "cell.replaced" && e.site === "site-1")).toBe(true),
+      { timeout: 30_000 },
+    );
     expect(cells.sites().filter((s) => s.name === "site-1")).toHaveLength(1);
-    expect(events.some((e) => e.event === "cell.replaced" && e.site === "site-1")).toBe(true);
     expect(siteEvents.slice(before).some((e) => e.type === "online")).toBe(true);
   });
 });

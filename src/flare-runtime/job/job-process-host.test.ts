@@ -17,17 +17,24 @@ async function startJob(config: Record<string, unknown>, sites = ["site-a", "sit
     ]),
   );
   const rounds: number[] = [];
+  let roundDone = () => {};
+  const firstRound = new Promise<void>((resolve) => {
+    roundDone = resolve;
+  });
   const results: Record<string, unknown>[] = [];
   const server = new JobProcessHost(
     { ...common, role: "server", sites },
     {
       request: (site: string, topic: string, payload: Payload) =>
         (siteHosts.get(site) as JobProcessHost).request(topic, payload),
-      round: (round) => rounds.push(round),
+      round: (round) => {
+        rounds.push(round);
+        roundDone();
+      },
       result: (result) => results.push(result),
     },
   );
-  return { server, siteHosts, rounds, results };
+  return { server, siteHosts, rounds, results, firstRound };
 }
 
 describe("job processes (the sum job)", () => {
@@ -44,7 +51,7 @@ describe("job processes (the sum job)", () => {
   it("ends a killed job process with a reason, and only that job", async () => {
     const slow = await startJob({ rounds: 50, delayMs: 100 });
     const other = await startJob({ value: 1 });
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await slow.firstRound; // mid-job: 49 rounds to go
     process.kill(slow.server.pid as number, "SIGKILL");
     const exit = await slow.server.exited;
     expect(exit.completed).toBe(false);

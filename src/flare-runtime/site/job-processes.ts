@@ -25,13 +25,17 @@ export interface JobProcessesOptions {
 
 /**
  * A site parent's jobs: one process per job, in its own folder. A process that dies mid-job
- * is started again for the job's next task (its app state is new, as after a node restart).
+ * is started again (its app state is new, as after a node restart): at once if it had answered
+ * the server, so it is loaded by the job's next task, which waits for it; otherwise only when
+ * the next task comes, so a process that cannot start is not started over and over.
  */
 export class JobProcesses implements SiteJobs {
   readonly #options: JobProcessesOptions;
   /** Each running job's process start, to start it again if it dies. */
   readonly #deployments = new Map<string, { init: JobStart; events: JobProcessEvents }>();
   readonly #hosts = new Map<string, JobProcessHost>();
+  /** Processes that answered a task or request: proven to start. */
+  readonly #answered = new WeakSet<JobProcessHost>();
 
   constructor(options: JobProcessesOptions) {
     this.#options = options;
@@ -78,11 +82,17 @@ export class JobProcesses implements SiteJobs {
   }
 
   async task(jobId: string, topic: string, file: string) {
-    return streamFile(await this.#process(jobId).task(topic, file));
+    const host = this.#process(jobId);
+    const result = await host.task(topic, file);
+    this.#answered.add(host);
+    return streamFile(result);
   }
 
-  request(jobId: string, topic: string, payload: Parameters<JobProcessHost["request"]>[1]) {
-    return this.#process(jobId).request(topic, payload);
+  async request(jobId: string, topic: string, payload: Parameters<JobProcessHost["request"]>[1]) {
+    const host = this.#process(jobId);
+    const reply = await host.request(topic, payload);
+    this.#answered.add(host);
+    return reply;
   }
 
   async stop(jobId: string): Promise<void> {
@@ -116,11 +126,14 @@ export class JobProcesses implements SiteJobs {
     this.#hosts.set(jobId, host);
     log.info({ job: jobId }, `job ${jobId} process ${host.pid} started`);
     void host.exited.then((exit) => {
-      if (this.#hosts.get(jobId) === host) this.#hosts.delete(jobId);
       log.info(
         { job: jobId },
         `job ${jobId} process ended${exit.reason ? `: ${exit.reason}` : ""}`,
       );
+      if (this.#hosts.get(jobId) !== host) return;
+      this.#hosts.delete(jobId);
+      // Still deployed (a stop or close forgets the job first): it died mid-job.
+      if (this.#answered.has(host)) this.#launch(jobId);
     });
     return host;
   }

@@ -1,6 +1,6 @@
 import { generateKeyPairSync, sign } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import {
   type AuthMetadata,
@@ -231,12 +231,19 @@ describe("golden: a real Flower 1.28 SuperNode's calls", () => {
 });
 
 describe("createAuthSigner", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it("reuses a signed timestamp within the window, and the SuperLink still checks its freshness", async () => {
     const keys = createNodeKeyPair();
+    // The clock moves only when the test says (a loaded machine could stall between two calls).
+    vi.useFakeTimers({ toFake: ["Date"] });
     const signer = createAuthSigner(keys, 50);
     const first = signer();
+    vi.advanceTimersByTime(49);
     expect(signer()).toBe(first);
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    vi.advanceTimersByTime(11);
     expect(signer()[TIMESTAMP_HEADER]).not.toBe(first[TIMESTAMP_HEADER]);
     const get = (key: string) => first[key as keyof typeof first];
     expect(verifyAuthMetadata(get).publicKeyPem).toEqual(keys.publicKeyPem);

@@ -19,8 +19,13 @@ import { resolveSecAggPlusOptions, type SecAggPlusOptions } from "./secagg-plus-
 
 const WEIGHTS = [50, 120, 80, 300, 200, 150, 90];
 const SHAPES = [[40, 25], [25]];
-/** 6 nodes, all neighbours, threshold 4; a node that hangs is given up on after 3 s. */
-const SECURE: SecAggPlusOptions = { numShares: 6, reconstructionThreshold: 4, timeout: 3 };
+/**
+ * Seconds before a node that hangs is given up on: long enough that no node that only runs
+ * slowly on a loaded machine is taken for dropped.
+ */
+const TIMEOUT = 10;
+/** 6 nodes, all neighbours, threshold 4. */
+const SECURE: SecAggPlusOptions = { numShares: 6, reconstructionThreshold: 4, timeout: TIMEOUT };
 
 /** Node i's update: fixed arrays in [−1, 1), so runs can be compared. */
 function update(i: number): ArrayRecord {
@@ -88,7 +93,7 @@ async function train(grid: Grid, numRounds = 1) {
     grid,
     initialArrays: initial(),
     numRounds,
-    timeout: 3,
+    timeout: TIMEOUT,
   });
 }
 
@@ -257,7 +262,7 @@ describe("SecAgg+ (SecAggPlusGrid and secaggPlusMod)", () => {
       grid: new SecAggPlusGrid(grid, { numShares: 3, reconstructionThreshold: 2 }),
       initialArrays: initial(),
       numRounds: 2,
-      timeout: 3,
+      timeout: TIMEOUT,
     });
     const all = [0, 1, 2, 3, 4, 5, 6];
     expect(maxDiff(flat(result.arrays), weightedAverage(all))).toBeLessThan(quantizationBound(all));

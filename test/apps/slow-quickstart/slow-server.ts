@@ -1,4 +1,5 @@
-// The quickstart's ServerApp with FedAvg needing 3 nodes per round (of 4).
+// The quickstart's ServerApp with FedAvg needing 3 nodes per round (of 4), and each round
+// waiting for `min-available-nodes` connected nodes (default 3) before it samples them.
 import { ArrayRecord, ConfigRecord, FedAvg, ServerApp } from "fedbridge";
 import { initialModel } from "./task.ts";
 
@@ -7,7 +8,8 @@ export const app = new ServerApp();
 app.main(async (grid, context) => {
   const numFeatures = Number(context.runConfig["num-features"]);
   const { weights, bias } = initialModel(Number(context.runConfig.seed ?? 0), numFeatures);
-  return new FedAvg({ minTrainNodes: 3, minEvaluateNodes: 3, minAvailableNodes: 3 }).start({
+  const minAvailableNodes = Number(context.runConfig["min-available-nodes"] ?? 3);
+  return new FedAvg({ minTrainNodes: 3, minEvaluateNodes: 3, minAvailableNodes }).start({
     grid,
     initialArrays: ArrayRecord.fromTypedArrays([
       { values: weights, shape: [numFeatures] },
