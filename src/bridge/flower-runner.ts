@@ -8,11 +8,10 @@ import type { RoundSummary } from "../flower-api/app/run-observer.ts";
 import { ServerApp } from "../flower-api/app/server-app.ts";
 import { SERVER_NODE_ID } from "../flower-api/message/metadata.ts";
 import { summarizeResult } from "../flower-api/run-output.ts";
-import { createStoreSink } from "../tracking/store-sink.ts";
+import { createForwardSink } from "../tracking/forward-sink.ts";
 import { setHostTrackingSink } from "../tracking/summary-writer.ts";
-import { createTensorBoardSink } from "../tracking/tensorboard-sink.ts";
-import { fanOut } from "../tracking/tracking-sink.ts";
-import { TrackingStore, trackingStorePath } from "../tracking/tracking-store.ts";
+import { SERVER_RUN } from "../tracking/tensorboard-sink.ts";
+import type { TrackingEvent } from "../tracking/tracking-event.ts";
 import { flowerSitePart } from "./flower-site.ts";
 import { RuntimeGrid } from "./runtime-grid.ts";
 import { jobRunId, siteNodes } from "./site-nodes.ts";
@@ -27,22 +26,24 @@ import { trackingObserver } from "./tracking-observer.ts";
 export const runner: JobRunner = {
   async server(job) {
     const manifest = await readAppManifest(job.dir);
+    // This process only sends tracking events; the server parent checks and writes them.
+    const send = (events: TrackingEvent[]) => job.track(events);
+    const appEvents = createForwardSink(send);
     // The ServerApp's own SummaryWriter goes to the server's tracking too, as "server".
     setHostTrackingSink(
-      { write: (event) => job.track([event]) },
-      { site: "server", job: job.jobId },
+      {
+        write: (event) => appEvents.write({ ...event, site: SERVER_RUN }),
+        flush: () => appEvents.flush?.(),
+      },
+      { job: job.jobId },
     );
     const app = await importApp(manifest.serverappUrl, ServerApp, "serverapp");
     const runConfig = job.config as UserConfig;
     const runId = jobRunId(job.jobId);
     const nodes = siteNodes(job.sites);
-    // Every round goes to <workspace>/jobs/<id>/tb_events/<site or server>/ and the server's
-    // tracking store (<workspace>/tracking.db), whatever the app logs itself.
-    const store = new TrackingStore(trackingStorePath(join(job.workspace, "..", "..")));
-    const sink = fanOut(
-      createTensorBoardSink(join(job.workspace, "tb_events")),
-      createStoreSink(store, job.jobId),
-    );
+    // Every round, whatever the app logs itself: the server parent writes it to
+    // <workspace>/jobs/<id>/tb_events/<site or server>/ and its tracking store.
+    const rounds = createForwardSink(send);
     const siteName = (nodeId: bigint) =>
       nodes.find((n) => n.nodeId === nodeId)?.site ?? `node-${nodeId}`;
     const shown = new Set<string>();
@@ -61,15 +62,17 @@ export const runner: JobRunner = {
         log: (line) => job.log(line),
         waiting: (message) => job.log(message),
       },
-      sink,
+      rounds,
       siteName,
     );
     const grid = new RuntimeGrid({ runId, runConfig }, observer, nodes, new Controller(job));
     const result = await app
       .run(grid, createContext({ runId, nodeId: SERVER_NODE_ID, runConfig }))
-      .finally(async () => {
-        await sink.close?.();
-        store.close();
+      .finally(() => {
+        // Sent before the job's end, so the server has them all when it closes the job's files.
+        rounds.close?.();
+        appEvents.close?.();
+        setHostTrackingSink(undefined);
       });
     if (result === undefined) {
       job.setResult({ mode: "runtime", rounds: [], note: "the ServerApp returned no Result" });
