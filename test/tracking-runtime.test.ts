@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { readEventFiles, TrackingStore, trackingStorePath } from "../src/tracking/index.ts";
@@ -35,11 +35,21 @@ describe("tracking of a bridged job", () => {
     const server = runs.server?.scalars ?? [];
     expect(server.filter((s) => s.tag === "server/accuracy").map((s) => s.step)).toEqual([1, 2]);
     expect(runs["site-2"]?.scalars.some((s) => s.tag === "train/train-loss")).toBe(true);
+    // One writer (the server parent), each round's scalars once: one event file per run, each
+    // (tag, step) in it once.
+    for (const [run, contents] of Object.entries(runs)) {
+      const points = contents.scalars.map((s) => `${s.tag}@${s.step}`);
+      expect(new Set(points).size, run).toBe(points.length);
+      const files = (await readdir(join(tb, run))).filter((name) => name.includes("tfevents"));
+      expect(files, run).toHaveLength(1);
+    }
 
     // Event files = SQLite store (event files keep float32) ...
     const store = new TrackingStore(trackingStorePath(workspace));
     const stored = store.scalars(jobId);
     store.close();
+    const filePoints = Object.values(runs).reduce((n, contents) => n + contents.scalars.length, 0);
+    expect(stored.length).toBe(filePoints);
     for (const [run, contents] of Object.entries(runs)) {
       for (const point of contents.scalars) {
         const row = stored.find(

@@ -1,25 +1,20 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
 import { Controller } from "../flare-runtime/controller/controller.ts";
-import { runSiteTask } from "../flare-runtime/controller/site-task.ts";
-import type { JobRunner, SiteJobContext } from "../flare-runtime/job/job-runner.ts";
-import { type Context, createContext, type UserConfig } from "../flower-api/app/context.ts";
+import type { JobRunner } from "../flare-runtime/job/job-runner.ts";
+import { createContext, type UserConfig } from "../flower-api/app/context.ts";
 import { importApp, readAppManifest } from "../flower-api/app/load-app.ts";
 import type { RoundSummary } from "../flower-api/app/run-observer.ts";
 import { ServerApp } from "../flower-api/app/server-app.ts";
-import { ClientAppWorker } from "../flower-api/clientapp-worker/clientapp-worker.ts";
 import { SERVER_NODE_ID } from "../flower-api/message/metadata.ts";
 import { summarizeResult } from "../flower-api/run-output.ts";
-import { createStoreSink } from "../tracking/store-sink.ts";
+import { createForwardSink } from "../tracking/forward-sink.ts";
 import { setHostTrackingSink } from "../tracking/summary-writer.ts";
-import { createTensorBoardSink } from "../tracking/tensorboard-sink.ts";
-import { fanOut } from "../tracking/tracking-sink.ts";
-import { TrackingStore, trackingStorePath } from "../tracking/tracking-store.ts";
-import { MESSAGE_TASK, messageForSite, replyToShareable } from "./message-task.ts";
-import { RUN_TRACKING_SETUP_URL, type RunTrackingSetup } from "./run-tracking.ts";
+import { SERVER_RUN } from "../tracking/tensorboard-sink.ts";
+import type { TrackingEvent } from "../tracking/tracking-event.ts";
+import { flowerSitePart } from "./flower-site.ts";
 import { RuntimeGrid } from "./runtime-grid.ts";
-import { jobRunId, siteNodeConfig, siteNodeId, siteNodes } from "./site-nodes.ts";
+import { jobRunId, siteNodes } from "./site-nodes.ts";
 import { trackingObserver } from "./tracking-observer.ts";
 
 /**
@@ -31,22 +26,24 @@ import { trackingObserver } from "./tracking-observer.ts";
 export const runner: JobRunner = {
   async server(job) {
     const manifest = await readAppManifest(job.dir);
+    // This process only sends tracking events; the server parent checks and writes them.
+    const send = (events: TrackingEvent[]) => job.track(events);
+    const appEvents = createForwardSink(send);
     // The ServerApp's own SummaryWriter goes to the server's tracking too, as "server".
     setHostTrackingSink(
-      { write: (event) => job.track([event]) },
-      { site: "server", job: job.jobId },
+      {
+        write: (event) => appEvents.write({ ...event, site: SERVER_RUN }),
+        flush: () => appEvents.flush?.(),
+      },
+      { job: job.jobId },
     );
     const app = await importApp(manifest.serverappUrl, ServerApp, "serverapp");
     const runConfig = job.config as UserConfig;
     const runId = jobRunId(job.jobId);
     const nodes = siteNodes(job.sites);
-    // Every round goes to <workspace>/jobs/<id>/tb_events/<site or server>/ and the server's
-    // tracking store (<workspace>/tracking.db), whatever the app logs itself.
-    const store = new TrackingStore(trackingStorePath(join(job.workspace, "..", "..")));
-    const sink = fanOut(
-      createTensorBoardSink(join(job.workspace, "tb_events")),
-      createStoreSink(store, job.jobId),
-    );
+    // Every round, whatever the app logs itself: the server parent writes it to
+    // <workspace>/jobs/<id>/tb_events/<site or server>/ and its tracking store.
+    const rounds = createForwardSink(send);
     const siteName = (nodeId: bigint) =>
       nodes.find((n) => n.nodeId === nodeId)?.site ?? `node-${nodeId}`;
     const shown = new Set<string>();
@@ -65,15 +62,17 @@ export const runner: JobRunner = {
         log: (line) => job.log(line),
         waiting: (message) => job.log(message),
       },
-      sink,
+      rounds,
       siteName,
     );
     const grid = new RuntimeGrid({ runId, runConfig }, observer, nodes, new Controller(job));
     const result = await app
       .run(grid, createContext({ runId, nodeId: SERVER_NODE_ID, runConfig }))
-      .finally(async () => {
-        await sink.close?.();
-        store.close();
+      .finally(() => {
+        // Sent before the job's end, so the server has them all when it closes the job's files.
+        rounds.close?.();
+        appEvents.close?.();
+        setHostTrackingSink(undefined);
       });
     if (result === undefined) {
       job.setResult({ mode: "runtime", rounds: [], note: "the ServerApp returned no Result" });
@@ -86,49 +85,8 @@ export const runner: JobRunner = {
     job.setResult(summary as unknown as Record<string, unknown>);
   },
 
-  async task(topic, bytes, job) {
-    if (topic !== MESSAGE_TASK)
-      throw new FedbridgeError(Code.Unimplemented, `the flower runner has no task ${topic}`);
-    const { worker, context } = await siteApp(job);
-    // The site's privacy filters (then the job's) see the message's records both ways.
-    return runSiteTask(topic, bytes, job, async (task) =>
-      replyToShareable(await worker.handle(messageForSite(task, job.site), context)),
-    );
-  },
+  site: flowerSitePart,
 };
-
-let loaded: Promise<{ worker: ClientAppWorker; context: Context }> | undefined;
-
-/**
- * The site's ClientApp, in a thread where a handler past its message's TTL can be stopped, and
- * its Context (node state persists across the job's messages). An app that cannot load answers
- * every message with LOAD_CLIENT_APP_EXCEPTION and the reason, as a SuperNode does.
- */
-function siteApp(job: SiteJobContext): Promise<{ worker: ClientAppWorker; context: Context }> {
-  loaded ??= (async () => {
-    const manifest = await readAppManifest(job.dir);
-    const worker = new ClientAppWorker({
-      clientappUrl: manifest.clientappUrl,
-      // An app's SummaryWriter at this site streams to the server, stamped with site and job.
-      setup: {
-        url: RUN_TRACKING_SETUP_URL,
-        data: { forward: { site: job.site, job: job.jobId } } satisfies RunTrackingSetup,
-      },
-      onTracking: (events) => job.track(events),
-    });
-    await worker.start().catch((error) => {
-      job.log(`the ClientApp cannot load: ${FedbridgeError.from(error).message}`);
-    });
-    const context = createContext({
-      runId: jobRunId(job.jobId),
-      nodeId: siteNodeId(job.site),
-      nodeConfig: siteNodeConfig(job.site, job.jobSites, job.nodeConfig),
-      runConfig: job.config as UserConfig,
-    });
-    return { worker, context };
-  })();
-  return loaded;
-}
 
 /** A round's aggregated metrics, flat: `train/loss`, `evaluate/accuracy`, `server/accuracy`. */
 function roundMetrics(summary: RoundSummary): Record<string, number> {

@@ -1,7 +1,7 @@
 import { readFile, rm } from "node:fs/promises";
 import type { Logger } from "pino";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
-import { runSiteTask } from "../flare-runtime/controller/site-task.ts";
+import { createSiteTasks, type SiteTasks } from "../flare-runtime/controller/site-task.ts";
 import type { SiteKit } from "../flare-runtime/site/read-site-kit.ts";
 import type { DeployedJob, SiteJobs } from "../flare-runtime/site/site-jobs.ts";
 import { joinPieces } from "../flare-runtime/task/shareable-codec.ts";
@@ -32,7 +32,8 @@ export interface SuperNodeJobsOptions {
  */
 export class SuperNodeJobs implements SiteJobs {
   readonly #options: SuperNodeJobsOptions;
-  readonly #runs = new Map<string, { run: RunRecord; config: Record<string, unknown> }>();
+  /** Each job's run and its filtered tasks, dropped when the job stops. */
+  readonly #runs = new Map<string, { run: RunRecord; tasks: SiteTasks }>();
 
   constructor(options: SuperNodeJobsOptions) {
     this.#options = options;
@@ -51,7 +52,13 @@ export class SuperNodeJobs implements SiteJobs {
     const runConfig = config as UserConfig;
     this.#runs.set(jobId, {
       run: fleet.runs.create(fab, deployment.bytes, runConfig, runConfig, runId),
-      config,
+      tasks: createSiteTasks({
+        site: kit.config.name,
+        jobId,
+        privacy: kit.privacy,
+        config,
+        log: (line) => log.info({ job: jobId }, line),
+      }),
     });
     log.info({ job: jobId }, `job ${jobId}: serving it to SuperNodes as run ${runId}`);
     // Flower's protocol carries no node config: a SuperNode's ClientApp sees its own.
@@ -80,16 +87,8 @@ export class SuperNodeJobs implements SiteJobs {
     const job = this.#runs.get(jobId);
     if (job === undefined || topic !== MESSAGE_TASK)
       throw new FedbridgeError(Code.NotFound, `no bridged job ${jobId} here`);
-    const { kit, log } = this.#options;
-    const site = kit.config.name;
-    const context = {
-      site,
-      jobId,
-      privacy: kit.privacy,
-      config: job.config,
-      log: (line: string) => log.info({ job: jobId }, line),
-    };
-    const result = await runSiteTask(topic, body, context, async (task) => {
+    const site = this.#options.kit.config.name;
+    const result = await job.tasks.run(topic, body, async (task) => {
       const instruction = messageForSite(task, site);
       const reply = await this.#forward(instruction, job.run.runId, signal);
       // The reply answers the server's instruction, from this site's node.

@@ -24,6 +24,7 @@ export type {
   JobRunner,
   ServerJobContext,
   SiteJobContext,
+  SitePart,
   SiteReply,
 } from "./job/job-runner.ts";
 export type { ArrayEntry } from "./task/records.ts";

@@ -10,14 +10,21 @@ export type {
 export { readEventFile, readEventFiles } from "./event-file-reader.ts";
 export type { EventFileWriter, EventFileWriterOptions } from "./event-file-writer.ts";
 export { createEventFileWriter, FILE_VERSION } from "./event-file-writer.ts";
+export { createForwardSink } from "./forward-sink.ts";
 export type { HistogramBins } from "./histogram.ts";
 export { makeHistogram } from "./histogram.ts";
+export type { JobTracking } from "./job-tracking.ts";
 export { createJobTracking } from "./job-tracking.ts";
 export { createStoreSink } from "./store-sink.ts";
 export type { SummaryWriterOptions } from "./summary-writer.ts";
 export { SummaryWriter, setHostTrackingSink } from "./summary-writer.ts";
 export { fromTensorBoardEvent, toTensorBoardEvent } from "./tensorboard-event.ts";
-export { createEventFileSink, createTensorBoardSink, SERVER_RUN } from "./tensorboard-sink.ts";
+export {
+  checkSiteName,
+  createEventFileSink,
+  createTensorBoardSink,
+  SERVER_RUN,
+} from "./tensorboard-sink.ts";
 export type { ReadRecordsOptions, TfRecord } from "./tfrecord.ts";
 export { encodeRecord, readRecords } from "./tfrecord.ts";
 export type {

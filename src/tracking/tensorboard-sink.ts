@@ -67,12 +67,13 @@ export function createTensorBoardSink(
   };
 }
 
-/** Refuses a site name that is not a plain folder name. */
-function checkSiteName(site: string): void {
-  if (!/^[A-Za-z0-9_@-][A-Za-z0-9._@-]{0,127}$/.test(site)) {
+/** Returns `site` if it is a plain folder name; refuses it (`Code.InvalidArgument`) if not. */
+export function checkSiteName(site: unknown): string {
+  if (typeof site !== "string" || !/^[A-Za-z0-9_@-][A-Za-z0-9._@-]{0,127}$/.test(site)) {
     throw new FedbridgeError(
       Code.InvalidArgument,
-      `site name ${JSON.stringify(site.slice(0, 80))} cannot name an event-file folder`,
+      `site name ${JSON.stringify(String(site).slice(0, 80))} cannot name an event-file folder`,
     );
   }
+  return site;
 }

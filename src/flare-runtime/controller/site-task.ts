@@ -5,34 +5,45 @@ import type { SiteJobContext } from "../job/job-runner.ts";
 import type { Shareable } from "../task/shareable.ts";
 import { decodeShareable, encodeShareable } from "../task/shareable-codec.ts";
 
-/**
- * Each job's chains, made at its first task: a shim serves job after job in one process, so
- * only the most recent jobs' are kept (a job beyond them makes its chains again).
- */
-const chainsByJob = new Map<string, FilterChains>();
-const KEPT_JOBS = 32;
-
 /** What a site's part in a task needs to know of its job. */
 export type SiteTaskJob = Pick<SiteJobContext, "site" | "jobId" | "privacy" | "config" | "log">;
 
+/** One job's tasks at a site, each through the site's and the job's privacy filters. */
+export interface SiteTasks {
+  run(
+    topic: string,
+    bytes: Uint8Array,
+    execute: (data: Shareable) => Shareable | Promise<Shareable>,
+  ): Promise<Uint8Array[]>;
+}
+
 /**
- * A site's part in one task, whoever does the work (an executor, the bridge's ClientApp):
- * the task's data passes the site's privacy filters and then the job's on its way in, the
- * result passes them on its way out, so no job runs at a site without the site's filters.
- * The job's scope and filters are its config's `privacyScope` and `filters`. A WEIGHTS result
- * meets the filters that change WEIGHT_DIFF only as an update against the model the task
- * brought (update-view.ts). Each filter logs, per task, whether it applied and why not.
+ * A site's part in the tasks of one job, whoever does the work (an executor, the bridge's
+ * ClientApp): the task's data passes the site's privacy filters and then the job's on its way
+ * in, the result passes them on its way out, so no job runs at a site without the site's
+ * filters. The job's scope and filters are its config's `privacyScope` and `filters`; its
+ * chains are made at its first task (a chain that cannot be made fails that task) and kept by
+ * this object, which the job's owner holds for the job alone. A WEIGHTS result meets the
+ * filters that change WEIGHT_DIFF only as an update against the model the task brought
+ * (update-view.ts). Each filter logs, per task, whether it applied and why not.
  */
-export async function runSiteTask(
+export function createSiteTasks(job: SiteTaskJob): SiteTasks {
+  let chains: FilterChains | undefined;
+  return {
+    run: (topic, bytes, execute) => {
+      chains ??= jobFilterChains(job.site, job.privacy, job.config);
+      return runSiteTask(chains, topic, bytes, job, execute);
+    },
+  };
+}
+
+async function runSiteTask(
+  chains: FilterChains,
   topic: string,
   bytes: Uint8Array,
   job: SiteTaskJob,
   execute: (data: Shareable) => Shareable | Promise<Shareable>,
 ): Promise<Uint8Array[]> {
-  const chains = chainsByJob.get(job.jobId) ?? jobFilterChains(job.site, job.privacy, job.config);
-  chainsByJob.delete(job.jobId);
-  chainsByJob.set(job.jobId, chains); // now the most recent
-  if (chainsByJob.size > KEPT_JOBS) chainsByJob.delete(chainsByJob.keys().next().value as string);
   const data = decodeShareable(bytes, `task ${topic}`);
   const context = {
     site: job.site,

@@ -1,7 +1,7 @@
 import { readFile, rm } from "node:fs/promises";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { FromJob, JobStart, ToJob } from "./job-protocol.ts";
-import type { JobRunner, Payload, ServerJobContext, SiteJobContext } from "./job-runner.ts";
+import type { JobRunner, Payload, ServerJobContext, SitePart } from "./job-runner.ts";
 import { JobTransfers, writeWhole } from "./job-transfers.ts";
 
 /**
@@ -19,8 +19,8 @@ const pending = new Map<
   { resolve: (p: Payload) => void; reject: (e: FedbridgeError) => void }
 >();
 let nextId = 1;
-let runner: JobRunner | undefined;
-let siteContext: SiteJobContext | undefined;
+/** Site role: the job's part here, made by its runner (this process serves one job). */
+let sitePart: SitePart | undefined;
 let transfers: JobTransfers | undefined;
 /** Requests may arrive while the runner module is still loading: they wait for it. */
 let markStarted: () => void = () => {};
@@ -47,19 +47,19 @@ process.on("message", (message: ToJob) => {
       transfers?.done(message.id);
       break;
     case "request":
-      void answer(message.id, async (runner, context) => {
-        if (runner.site === undefined)
+      void answer(message.id, async (part) => {
+        if (part.request === undefined)
           throw new FedbridgeError(Code.Unimplemented, "this job answers no requests");
-        return runner.site(message.topic, message.payload, context);
+        return part.request(message.topic, message.payload);
       });
       break;
     case "task":
-      void answer(message.id, async (runner, context) => {
-        if (runner.task === undefined)
+      void answer(message.id, async (part) => {
+        if (part.task === undefined)
           throw new FedbridgeError(Code.Unimplemented, "this job does no tasks");
         const data = await readFile(message.file);
         await rm(message.file, { force: true });
-        const result = await runner.task(message.topic, data, context);
+        const result = await part.task(message.topic, data);
         return writeWhole(`${message.file}.result`, result);
       });
       break;
@@ -76,7 +76,7 @@ async function start(init: JobStart): Promise<void> {
     const module = (await import(init.runnerUrl)) as { runner?: JobRunner };
     if (module.runner === undefined)
       throw new FedbridgeError(Code.InvalidArgument, `${init.runnerUrl} exports no runner`);
-    runner = module.runner;
+    const runner = module.runner;
     const info = {
       jobId: init.jobId,
       config: init.config,
@@ -87,13 +87,14 @@ async function start(init: JobStart): Promise<void> {
       signal: abort.signal,
     };
     if (init.role === "site") {
-      siteContext = {
-        ...info,
-        site: init.sites[0] ?? "",
-        jobSites: init.sites.slice(1),
-        privacy: init.privacy ?? { formatVersion: 1, scopes: {}, defaultScope: "" },
-        nodeConfig: init.nodeConfig ?? {},
-      };
+      sitePart =
+        runner.site?.({
+          ...info,
+          site: init.sites[0] ?? "",
+          jobSites: init.sites.slice(1),
+          privacy: init.privacy ?? { formatVersion: 1, scopes: {}, defaultScope: "" },
+          nodeConfig: init.nodeConfig ?? {},
+        }) ?? {};
       markStarted();
       return;
     }
@@ -133,15 +134,12 @@ async function start(init: JobStart): Promise<void> {
   }
 }
 
-async function answer(
-  id: number,
-  work: (runner: JobRunner, context: SiteJobContext) => Promise<Payload>,
-): Promise<void> {
+async function answer(id: number, work: (part: SitePart) => Promise<Payload>): Promise<void> {
   try {
     await started;
-    if (runner === undefined || siteContext === undefined)
+    if (sitePart === undefined)
       throw new FedbridgeError(Code.Unavailable, "the job is not started");
-    send({ type: "reply", id, ok: true, payload: await work(runner, siteContext) });
+    send({ type: "reply", id, ok: true, payload: await work(sitePart) });
   } catch (error) {
     const failure = FedbridgeError.from(error);
     send({ type: "reply", id, ok: false, code: failure.code, message: failure.message });

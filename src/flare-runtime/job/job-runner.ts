@@ -96,27 +96,24 @@ export interface SiteJobContext extends JobInfo {
   nodeConfig: Readonly<Record<string, NodeConfigValue>>;
 }
 
-export type SiteHandler = (
-  topic: string,
-  payload: Payload,
-  context: SiteJobContext,
-) => Payload | Promise<Payload>;
-
 /**
- * A site's part of a multicast: the task's bytes in, the result's bytes out (as pieces, written
- * as they are: a large model is not joined into one buffer).
+ * A job's part at one site, made by its runner for that job alone: what it keeps between
+ * requests and tasks (a loaded app, filter chains, executors) lives here and ends with the
+ * job, never in module state a next job in the same process could see.
  */
-export type SiteTaskHandler = (
-  topic: string,
-  data: Uint8Array,
-  context: SiteJobContext,
-) => Promise<readonly Uint8Array[]>;
+export interface SitePart {
+  /** Answers the server part's requests (`request`). */
+  request?(topic: string, payload: Payload): Payload | Promise<Payload>;
+  /**
+   * Does the server part's tasks (`multicast`): the task's bytes in, the result's bytes out (as
+   * pieces, written as they are: a large model is not joined into one buffer).
+   */
+  task?(topic: string, data: Uint8Array): Promise<readonly Uint8Array[]>;
+}
 
 /** A job runner module exports `runner`. */
 export interface JobRunner {
   server(context: ServerJobContext): Promise<void>;
-  /** Answers the server part's requests (`request`). */
-  site?: SiteHandler;
-  /** Does the server part's tasks (`multicast`). */
-  task?: SiteTaskHandler;
+  /** Makes the job's part at a site, once per job, before its first request or task. */
+  site?(context: SiteJobContext): SitePart;
 }

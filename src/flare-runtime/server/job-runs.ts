@@ -20,8 +20,8 @@ export interface JobRunsOptions {
   /** The server workspace; each job gets `jobs/<id>/`. */
   workspace: string;
   runners: RunnerRegistry;
-  /** Tracking events of a job's part at `site` ("server" for its server part). */
-  onTracking?: (jobId: string, site: string, events: object[]) => void;
+  /** Tracking events of a job's server part (the job's sites send theirs by cell). */
+  onTracking?: (jobId: string, events: object[]) => void;
   /** Called when a job completes a round. */
   onRound?: (jobId: string) => void;
   /** Called when a job ends, whatever its status. */
@@ -145,7 +145,7 @@ export class JobRuns {
             void writeFile(join(dir, "result.json"), `${JSON.stringify(result, null, 2)}\n`);
           },
           log,
-          tracking: (events) => this.#options.onTracking?.(job.id, "server", events),
+          tracking: (events) => this.#options.onTracking?.(job.id, events),
         },
       );
       log(`job process ${run.host.pid} started`);

@@ -33,16 +33,25 @@ export interface ServerParentOptions {
   /** Job runners besides the built-in ones (meta.json `app` → module URL). */
   runners?: RunnerRegistry;
   /**
-   * Takes the tracking events of a job's parts (from the site named, or "server"); the caller
-   * checks and stores them (the CLI plugs in fedbridge/tracking), and logs its warnings with
-   * `warn`. Default: dropped.
+   * Makes the server's tracking of its jobs, which alone checks and stores the events their
+   * parts send (the CLI plugs in fedbridge/tracking's createJobTracking) and logs its warnings
+   * with `warn`. Default: events are dropped.
    */
-  tracking?: (
-    workspace: string,
-    warn: (line: string) => void,
-  ) => (jobId: string, site: string, events: object[]) => void;
+  tracking?: (workspace: string, warn: (line: string) => void) => ServerTracking;
   /** How stdout shows the log (server.log is always JSON lines). Default: see createLogger. */
   logFormat?: LogFormat;
+}
+
+/** Where the server puts the tracking events of its jobs' parts. */
+export interface ServerTracking {
+  /**
+   * Events of a job's part at `site`, or of its server part (`site` undefined), which may name
+   * the site an event is about (it reports each site's round metrics).
+   */
+  track(jobId: string, site: string | undefined, events: readonly object[]): void;
+  /** The job ended: what was kept open for it is closed. */
+  jobFinished(jobId: string): void;
+  close(): void;
 }
 
 export interface ServerParent {
@@ -73,7 +82,7 @@ export async function startServerParent(options: ServerParentOptions): Promise<S
 
   const store = new JobStore(join(workspace, "jobs.db"));
   const audit = new AuditLog(join(workspace, "audit.log"));
-  // Written by the jobs' processes; read here for the admin API's JobMetrics.
+  // Written by `jobTracking` below; read here for the admin API's JobMetrics.
   const tracking = new TrackingStore(trackingStorePath(workspace));
   const jobsChanged = new Notifier();
   const resources = new Map<string, SiteCapacity>();
@@ -84,7 +93,7 @@ export async function startServerParent(options: ServerParentOptions): Promise<S
     logger: cellLogger,
   });
 
-  const track = options.tracking?.(workspace, (line) => log.warn(line)) ?? (() => {});
+  const jobTracking = options.tracking?.(workspace, (line) => log.warn(line));
   const runs: JobRuns = new JobRuns({
     store,
     cells,
@@ -92,8 +101,9 @@ export async function startServerParent(options: ServerParentOptions): Promise<S
     workspace,
     runners: { ...BUILTIN_RUNNERS, ...options.runners },
     onRound: () => jobsChanged.notify(),
-    onTracking: (jobId, site, events) => track(jobId, site, events),
-    onFinished: () => {
+    onTracking: (jobId, events) => jobTracking?.track(jobId, undefined, events),
+    onFinished: (jobId) => {
+      jobTracking?.jobFinished(jobId);
       jobsChanged.notify();
       scheduler.jobFinished();
     },
@@ -130,7 +140,7 @@ export async function startServerParent(options: ServerParentOptions): Promise<S
     const { jobId, events } = decodeSiteMessage("tracking", await payload.bytes());
     if (!runs.isRunning(jobId))
       throw new FedbridgeError(Code.FailedPrecondition, `job ${jobId} is not running`);
-    track(jobId, peer, events);
+    jobTracking?.track(jobId, peer, events);
     return new Uint8Array();
   });
   cells.handle("site-info", async ({ peer, payload }) => {
@@ -205,6 +215,7 @@ export async function startServerParent(options: ServerParentOptions): Promise<S
       await server.close();
       store.close();
       audit.close();
+      jobTracking?.close();
       tracking.close();
     },
   };

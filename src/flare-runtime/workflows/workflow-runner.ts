@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { Controller } from "../controller/controller.ts";
 import type { Executor, ExecutorContext } from "../controller/executor.ts";
-import { runSiteTask } from "../controller/site-task.ts";
+import { createSiteTasks } from "../controller/site-task.ts";
 import type { JobRunner, SiteJobContext } from "../job/job-runner.ts";
 import { arraysSha256 } from "../task/records.ts";
 import { encodeShareable } from "../task/shareable-codec.ts";
@@ -38,14 +38,9 @@ export const runner: JobRunner = {
     job.setResult(state.result);
   },
 
-  async task(topic, bytes, job) {
-    const executors = await siteExecutors(job);
-    const executor = executors.get(topic);
-    if (executor === undefined)
-      throw new FedbridgeError(
-        Code.Unimplemented,
-        `no executor for task '${topic}' at ${job.site} (tasks: ${[...executors.keys()].join(", ")})`,
-      );
+  site(job) {
+    const tasks = createSiteTasks(job);
+    let executors: Promise<Map<string, Executor>> | undefined;
     const context: ExecutorContext = {
       site: job.site,
       jobId: job.jobId,
@@ -55,23 +50,30 @@ export const runner: JobRunner = {
       log: job.log,
       signal: job.signal,
     };
-    return runSiteTask(topic, bytes, job, (data) => executor.execute(topic, data, context));
+    return {
+      async task(topic, bytes) {
+        executors ??= siteExecutors(job);
+        const byTask = await executors;
+        const executor = byTask.get(topic);
+        if (executor === undefined)
+          throw new FedbridgeError(
+            Code.Unimplemented,
+            `no executor for task '${topic}' at ${job.site} (tasks: ${[...byTask.keys()].join(", ")})`,
+          );
+        return tasks.run(topic, bytes, (data) => executor.execute(topic, data, context));
+      },
+    };
   },
 };
 
-let executors: Promise<Map<string, Executor>> | undefined;
-
-/** A site's executors by task, loaded once per job process. */
-function siteExecutors(job: SiteJobContext): Promise<Map<string, Executor>> {
-  executors ??= (async () => {
-    const byTask = new Map<string, Executor>();
-    for (const { tasks, path } of parseWorkflowJobConfig(job.config).executors) {
-      const module = (await importFromJob(job.dir, path)) as { executor?: Executor };
-      if (module.executor === undefined)
-        throw new FedbridgeError(Code.InvalidArgument, `${path} exports no executor`);
-      for (const task of tasks) byTask.set(task, module.executor);
-    }
-    return byTask;
-  })();
-  return executors;
+/** A site's executors by task, loaded at the job's first task. */
+async function siteExecutors(job: SiteJobContext): Promise<Map<string, Executor>> {
+  const byTask = new Map<string, Executor>();
+  for (const { tasks, path } of parseWorkflowJobConfig(job.config).executors) {
+    const module = (await importFromJob(job.dir, path)) as { executor?: Executor };
+    if (module.executor === undefined)
+      throw new FedbridgeError(Code.InvalidArgument, `${path} exports no executor`);
+    for (const task of tasks) byTask.set(task, module.executor);
+  }
+  return byTask;
 }

@@ -26,11 +26,13 @@ export const runner: JobRunner = {
     context.setResult({ sums, sites: [...context.sites] });
   },
 
-  async site(topic, payload, context) {
-    if (topic !== "add") throw new Error(`sum job: unknown topic ${topic}`);
-    const { value, position } = payload as { value: number; position: number };
-    const delayMs = Number(context.config.delayMs ?? 0);
-    if (delayMs > 0) await sleep(delayMs, undefined, { signal: context.signal });
-    return value * position;
-  },
+  site: (context) => ({
+    async request(topic, payload) {
+      if (topic !== "add") throw new Error(`sum job: unknown topic ${topic}`);
+      const { value, position } = payload as { value: number; position: number };
+      const delayMs = Number(context.config.delayMs ?? 0);
+      if (delayMs > 0) await sleep(delayMs, undefined, { signal: context.signal });
+      return value * position;
+    },
+  }),
 };
