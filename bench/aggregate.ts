@@ -3,15 +3,17 @@
  *
  * The baseline is `Float32Array.set` copying a 10M float32 array (each client's in turn, so the
  * source comes from memory as the kernel's inputs do), in bytes read per second. The kernel's
- * throughput is the client input it consumes per second (10 × 40 MB per aggregation). Runs
- * alternate between the baseline and the kernels, after a warm-up, and each figure is the median
- * of the repetitions (`BENCH_REPS`, default 7).
+ * throughput is the client input it consumes per second (10 × 40 MB per aggregation). The
+ * runtime's fold (addScaledFloat32, one client at a time, ScatterAndGather's order) is measured
+ * the same way. Runs alternate between the baseline and the kernels, after a warm-up, and each
+ * figure is the median of the repetitions (`BENCH_REPS`, default 7).
  */
 import {
+  addScaledFloat32,
   hasWasmSimd,
   weightedSumFloat32,
   weightedSumFloat32Js,
-} from "../src/flower-api/aggregation/weighted-sum.ts";
+} from "../src/core/weighted-sum.ts";
 import { median } from "../src/flower-api/strategy/float-arrays.ts";
 
 export const description = "FedAvg kernel (10 clients × 10M float32) vs Float32Array.set copy";
@@ -32,19 +34,29 @@ export function run(): void {
   };
   const simd = () => weightedSumFloat32(inputs, weights, out);
   const js = () => weightedSumFloat32Js(inputs, weights, out);
+  const fold = () => {
+    out.fill(0);
+    // Raw weights (example counts), as ScatterAndGather folds them.
+    for (const [c, input] of inputs.entries()) addScaledFloat32(out, input, c + 1);
+  };
+  const kernels = { baseline, simd, js, fold };
 
   if (!hasWasmSimd()) console.log("aggregate: no WebAssembly SIMD here; the kernel runs in JS");
   const expected = weightedSumFloat32Js(inputs, weights).slice();
   simd();
   if (!sameBits(expected, out)) throw new Error("aggregate: SIMD and JS sums differ");
 
-  const samples = { baseline: [] as number[], simd: [] as number[], js: [] as number[] };
+  const names = Object.keys(kernels) as (keyof typeof kernels)[];
+  const samples = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<
+    (typeof names)[number],
+    number[]
+  >;
   for (let r = -1; r < reps; r++) {
     // Rep -1 warms up; the order rotates so that no kernel always follows the same one.
-    const order = (["baseline", "simd", "js"] as const).map((_, i, all) => all[(i + r + 3) % 3]);
+    const order = names.map((_, i) => names[(i + r + names.length) % names.length]);
     for (const which of order) {
       if (which === undefined) continue;
-      const seconds = time(which === "baseline" ? baseline : which === "simd" ? simd : js);
+      const seconds = time(kernels[which]);
       if (r >= 0) samples[which].push(inputBytes / seconds / 1e9);
     }
   }
@@ -52,6 +64,7 @@ export function run(): void {
   const baselineGBps = median(samples.baseline);
   const simdGBps = median(samples.simd);
   const jsGBps = median(samples.js);
+  const foldGBps = median(samples.fold);
   const line = (label: string, gbps: number, ratio?: number) =>
     console.log(
       `  ${label.padEnd(28)} ${gbps.toFixed(2).padStart(6)} GB/s` +
@@ -63,14 +76,17 @@ export function run(): void {
   line("baseline (Float32Array.set)", baselineGBps);
   line("SIMD kernel (WebAssembly)", simdGBps, simdGBps / baselineGBps);
   line("JS fallback", jsGBps, jsGBps / baselineGBps);
+  line("runtime fold (JS, float64)", foldGBps, foldGBps / baselineGBps);
   console.log(
     JSON.stringify({
       bench: "aggregate",
       baselineGBps: round(baselineGBps),
       simdGBps: round(simdGBps),
       jsGBps: round(jsGBps),
+      foldGBps: round(foldGBps),
       simdRatio: round(simdGBps / baselineGBps),
       jsRatio: round(jsGBps / baselineGBps),
+      foldRatio: round(foldGBps / baselineGBps),
     }),
   );
 }

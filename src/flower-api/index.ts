@@ -9,7 +9,7 @@ export {
   hasWasmSimd,
   weightedSumFloat32,
   weightedSumFloat32Js,
-} from "./aggregation/weighted-sum.ts";
+} from "../core/weighted-sum.ts";
 export type { ClientAppOptions, HandlerOptions, Lifespan } from "./app/client-app.ts";
 export { ClientApp } from "./app/client-app.ts";
 export type { Context, UserConfig, UserConfigValue } from "./app/context.ts";
