@@ -1,8 +1,10 @@
 import { createHash } from "node:crypto";
 
 /**
- * A seeded pseudo-random generator (xoshiro128**): every random choice in fedbridge draws
- * from one of these, so a run is reproducible bit for bit from its seed.
+ * A seeded pseudo-random generator (xoshiro128**) for choices that need not stay secret: data,
+ * initial models, node sampling, SecAgg+'s neighbours and rounding. They draw from one of these,
+ * so a run is reproducible bit for bit from its seed. Privacy noise draws from privacy-random.ts
+ * instead: xoshiro's state, and so its next draws, can be recovered from a few outputs.
  */
 export interface Rng {
   /** A float in [0, 1) with 32 random bits. */

@@ -2,6 +2,8 @@
 
 export type { NumericDtype, NumericTypedArray } from "../core/npy.ts";
 export { NUMPY_STYPE } from "../core/npy.ts";
+export type { PrivacyRandom } from "../core/privacy-random.ts";
+export { createPrivacyRandom, createSecureRandom } from "../core/privacy-random.ts";
 export type { Rng } from "../core/random.ts";
 export { createRng, deriveSeed } from "../core/random.ts";
 export type { ConfigType } from "../core/typed-config.ts";

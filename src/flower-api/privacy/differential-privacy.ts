@@ -1,5 +1,5 @@
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import type { Rng } from "../../core/random.ts";
+import type { PrivacyRandom } from "../../core/privacy-random.ts";
 import { Array } from "../records/array.ts";
 import { ArrayRecord } from "../records/array-record.ts";
 
@@ -65,15 +65,19 @@ export function computeClipModelUpdate(
   return clipped;
 }
 
-/** Adds independent N(0, stdDev²) noise to every value, drawn from `rng`. */
+/**
+ * Adds independent N(0, stdDev²) noise to every value, drawn from `random`: a PrivacyRandom (an
+ * AES-CTR keystream), as the runtime's privacy filters use, since whoever could recover a plain
+ * PRNG's state from some of the noise could predict, and take off, the rest.
+ */
 export function addGaussianNoiseInplace(
   arrays: readonly FloatArray[],
   stdDev: number,
-  rng: Rng,
+  random: PrivacyRandom,
 ): void {
   if (stdDev === 0) return;
   for (const values of arrays)
-    for (let i = 0; i < values.length; i++) values[i] += stdDev * rng.normal();
+    for (let i = 0; i < values.length; i++) values[i] += stdDev * random.normal();
 }
 
 /**
