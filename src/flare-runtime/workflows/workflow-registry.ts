@@ -3,6 +3,7 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { z } from "zod";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { parseOrRefuse } from "../../core/parse-or-refuse.ts";
 import { createCrossSiteEval, crossSiteEvalArgs } from "./cross-site-eval.ts";
 import { createCyclic, cyclicArgs } from "./cyclic.ts";
 import { createScatterAndGather, scatterAndGatherArgs } from "./scatter-and-gather.ts";
@@ -32,15 +33,8 @@ export async function createWorkflow(
       throw new FedbridgeError(Code.InvalidArgument, `${spec.name} exports no workflow`);
     return module.workflow;
   }
-  const parsed = builtIn.args.safeParse(spec.args ?? {});
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new FedbridgeError(
-      Code.InvalidArgument,
-      `workflow ${spec.name}: ${issue?.path.map(String).join(".") || "args"}: ${issue?.message}`,
-    );
-  }
-  return builtIn.create(parsed.data as never);
+  const args = parseOrRefuse(builtIn.args, spec.args ?? {}, `workflow ${spec.name}`, "args");
+  return builtIn.create(args as never);
 }
 
 /** Imports a module of the job's folder; paths may not leave it. */
