@@ -1,4 +1,5 @@
 import { createCipheriv, createHash, randomBytes } from "node:crypto";
+import { boxMuller } from "./box-muller.ts";
 
 /**
  * Random numbers for privacy noise, on both sides: the runtime's privacy filters and the
@@ -59,23 +60,12 @@ function fromKey(key: Uint8Array): PrivacyRandom {
   // 53 bits in [0, 2^53), shifted by half a step so 0 and 1 are never returned.
   const uniform = (): number =>
     ((nextUint32() >>> 5) * TWO_POW_26 + (nextUint32() >>> 6) + 0.5) / TWO_POW_53;
-  let spareNormal: number | undefined;
   return {
     uniform,
     int(n) {
       return Math.min(n - 1, Math.floor(uniform() * n));
     },
-    normal() {
-      if (spareNormal !== undefined) {
-        const value = spareNormal;
-        spareNormal = undefined;
-        return value;
-      }
-      const radius = Math.sqrt(-2 * Math.log(uniform()));
-      const angle = 2 * Math.PI * uniform();
-      spareNormal = radius * Math.sin(angle);
-      return radius * Math.cos(angle);
-    },
+    normal: boxMuller(uniform, uniform),
     laplace(scale) {
       // Inverse CDF: u in (0, 1/2) gives the left half, [1/2, 1) the right.
       const u = uniform();

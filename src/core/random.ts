@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { boxMuller } from "./box-muller.ts";
 
 /**
  * A seeded pseudo-random generator (xoshiro128**) for choices that need not stay secret: data,
@@ -42,22 +43,10 @@ export function createRng(...seedParts: readonly (string | number | bigint)[]): 
     return result;
   };
   const next = (): number => nextUint32() / 2 ** 32;
-  let spareNormal: number | undefined;
   return {
     next,
     int: (n) => Math.floor(next() * n),
-    normal() {
-      if (spareNormal !== undefined) {
-        const z = spareNormal;
-        spareNormal = undefined;
-        return z;
-      }
-      const u = 1 - next(); // (0, 1]: log stays finite
-      const v = next();
-      const r = Math.sqrt(-2 * Math.log(u));
-      spareNormal = r * Math.sin(2 * Math.PI * v);
-      return r * Math.cos(2 * Math.PI * v);
-    },
+    normal: boxMuller(() => 1 - next(), next), // 1 − next() is in (0, 1]: the log stays finite
     shuffle(items) {
       for (let i = items.length - 1; i > 0; i--) {
         const j = Math.floor(next() * (i + 1));
