@@ -4,6 +4,7 @@ import { pathToFileURL } from "node:url";
 import type { z } from "zod";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { parseOrRefuse } from "../../core/parse-or-refuse.ts";
+import { pathInside } from "../../core/path-inside.ts";
 import { createCrossSiteEval, crossSiteEvalArgs } from "./cross-site-eval.ts";
 import { createCyclic, cyclicArgs } from "./cyclic.ts";
 import { createScatterAndGather, scatterAndGatherArgs } from "./scatter-and-gather.ts";
@@ -40,9 +41,7 @@ export async function createWorkflow(
 /** Imports a module of the job's folder; paths may not leave it. */
 export async function importFromJob(jobDir: string, path: string): Promise<unknown> {
   const root = resolve(jobDir);
-  const file = resolve(join(root, path));
-  if (!file.startsWith(`${root}/`))
-    throw new FedbridgeError(Code.InvalidArgument, `${path} is outside the job's folder`);
+  const file = pathInside(root, path);
   try {
     return await import(pathToFileURL(file).href);
   } catch (error) {

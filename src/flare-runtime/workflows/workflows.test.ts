@@ -23,6 +23,7 @@ import { InTimeAggregator } from "./in-time-aggregator.ts";
 import { createScatterAndGather, scatterAndGatherArgs } from "./scatter-and-gather.ts";
 import { createInMemoryJob, type InMemoryJob } from "./testing/in-memory-job.ts";
 import type { WorkflowState } from "./workflow.ts";
+import { createWorkflow } from "./workflow-registry.ts";
 
 const SITES = ["site-1", "site-2", "site-3"];
 const model = (values: number[], meta: Shareable["meta"] = {}): Shareable =>
@@ -233,5 +234,17 @@ describe("Cyclic and CrossSiteEval", () => {
     expect(Object.keys(matrix)).toEqual(["site-1", "site-2", "site-3", "server"]);
     expect(matrix["site-2"]?.["site-3"]?.acc).toBeCloseTo(2.3);
     expect(matrix.server?.["site-1"]?.acc).toBeCloseTo(5.1);
+  });
+});
+
+describe("createWorkflow", () => {
+  it("refuses a workflow module or args it cannot use, in one line", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "fedbridge-job-"));
+    await expect(createWorkflow({ name: "./../outside.ts" }, dir)).rejects.toThrow(
+      /^\.\/\.\.\/outside\.ts would lead outside .*: refused$/,
+    );
+    await expect(
+      createWorkflow({ name: "ScatterAndGather", args: { numRounds: 0 } }, dir),
+    ).rejects.toThrow(/^workflow ScatterAndGather: numRounds: /);
   });
 });
