@@ -3,15 +3,18 @@
  *
  * The baseline is `Float32Array.set` copying a 10M float32 array (each client's in turn, so the
  * source comes from memory as the kernel's inputs do), in bytes read per second. The kernel's
- * throughput is the client input it consumes per second (10 × 40 MB per aggregation). Runs
- * alternate between the baseline and the kernels, after a warm-up, and each figure is the median
- * of the repetitions (`BENCH_REPS`, default 7).
+ * throughput is the client input it consumes per second (10 × 40 MB per aggregation). The
+ * runtime's fold (addScaledFloat32, one client at a time, ScatterAndGather's order) is measured
+ * the same way, afterwards, against a baseline of its own. Runs alternate between the baseline
+ * and the kernels, after a warm-up, and each figure is the median of the repetitions
+ * (`BENCH_REPS`, default 7).
  */
 import {
+  addScaledFloat32,
   hasWasmSimd,
   weightedSumFloat32,
   weightedSumFloat32Js,
-} from "../src/flower-api/aggregation/weighted-sum.ts";
+} from "../src/core/weighted-sum.ts";
 import { median } from "../src/flower-api/strategy/float-arrays.ts";
 
 export const description = "FedAvg kernel (10 clients × 10M float32) vs Float32Array.set copy";
@@ -32,26 +35,21 @@ export function run(): void {
   };
   const simd = () => weightedSumFloat32(inputs, weights, out);
   const js = () => weightedSumFloat32Js(inputs, weights, out);
+  const fold = () => {
+    out.fill(0);
+    // Raw weights (example counts), as ScatterAndGather folds them.
+    for (const [c, input] of inputs.entries()) addScaledFloat32(out, input, c + 1);
+  };
 
   if (!hasWasmSimd()) console.log("aggregate: no WebAssembly SIMD here; the kernel runs in JS");
   const expected = weightedSumFloat32Js(inputs, weights).slice();
   simd();
   if (!sameBits(expected, out)) throw new Error("aggregate: SIMD and JS sums differ");
 
-  const samples = { baseline: [] as number[], simd: [] as number[], js: [] as number[] };
-  for (let r = -1; r < reps; r++) {
-    // Rep -1 warms up; the order rotates so that no kernel always follows the same one.
-    const order = (["baseline", "simd", "js"] as const).map((_, i, all) => all[(i + r + 3) % 3]);
-    for (const which of order) {
-      if (which === undefined) continue;
-      const seconds = time(which === "baseline" ? baseline : which === "simd" ? simd : js);
-      if (r >= 0) samples[which].push(inputBytes / seconds / 1e9);
-    }
-  }
-
-  const baselineGBps = median(samples.baseline);
-  const simdGBps = median(samples.simd);
-  const jsGBps = median(samples.js);
+  // The FedAvg kernels first, as this bench has always run them; then the runtime's fold
+  // against a baseline of its own, so that adding it changed none of the earlier figures.
+  const [baselineGBps, simdGBps, jsGBps] = alternate(reps, inputBytes, [baseline, simd, js]);
+  const [foldBaselineGBps, foldGBps] = alternate(reps, inputBytes, [baseline, fold]);
   const line = (label: string, gbps: number, ratio?: number) =>
     console.log(
       `  ${label.padEnd(28)} ${gbps.toFixed(2).padStart(6)} GB/s` +
@@ -63,16 +61,35 @@ export function run(): void {
   line("baseline (Float32Array.set)", baselineGBps);
   line("SIMD kernel (WebAssembly)", simdGBps, simdGBps / baselineGBps);
   line("JS fallback", jsGBps, jsGBps / baselineGBps);
+  line("runtime fold (JS, float64)", foldGBps, foldGBps / foldBaselineGBps);
   console.log(
     JSON.stringify({
       bench: "aggregate",
       baselineGBps: round(baselineGBps),
       simdGBps: round(simdGBps),
       jsGBps: round(jsGBps),
+      foldGBps: round(foldGBps),
       simdRatio: round(simdGBps / baselineGBps),
       jsRatio: round(jsGBps / baselineGBps),
+      foldRatio: round(foldGBps / foldBaselineGBps),
     }),
   );
+}
+
+/**
+ * The median throughput of each kernel over `reps` rounds (after one to warm up), in GB/s of
+ * input; the order rotates so that no kernel always follows the same one.
+ */
+function alternate(reps: number, bytes: number, kernels: readonly (() => void)[]): number[] {
+  const samples = kernels.map((): number[] => []);
+  for (let r = -1; r < reps; r++) {
+    for (let i = 0; i < kernels.length; i++) {
+      const k = (i + r + kernels.length) % kernels.length;
+      const seconds = time(kernels[k] as () => void);
+      if (r >= 0) samples[k]?.push(bytes / seconds / 1e9);
+    }
+  }
+  return samples.map(median);
 }
 
 function time(f: () => void): number {

@@ -30,51 +30,74 @@ async function folderHashes(
 const resultOf = async (dir: string) =>
   JSON.parse(await readFile(join(dir, "result.json"), "utf8"));
 
+/**
+ * examples/quickstart with seed 7 on 3 nodes (and `runConfig`, if any) in simulation, in a
+ * native deployment and on the runtime through the bridge; each mode's result.json, and the
+ * runtime's job.
+ */
+async function runInThreeModes(app: string, runConfig: string[] = []) {
+  const out = (name: string) => mkdtemp(join(tmpdir(), `fedbridge-parity-${name}-`));
+
+  const simOut = await out("sim");
+  expect(
+    (
+      await runFedbridge([
+        "run",
+        app,
+        "--sim",
+        "--nodes",
+        "3",
+        "--seed",
+        "7",
+        ...runConfig,
+        "--out",
+        simOut,
+      ])
+    ).code,
+  ).toBe(0);
+
+  const { fleet, control } = await startTestSuperLink();
+  await Promise.all([0, 1, 2].map((i) => startTestSuperNode(fleet, i, 3)));
+  const depOut = await out("deployment");
+  expect(
+    (
+      await runFedbridge([
+        "run",
+        app,
+        "--superlink",
+        control,
+        "--insecure",
+        "--seed",
+        "7",
+        ...runConfig,
+        "--out",
+        depOut,
+      ])
+    ).code,
+  ).toBe(0);
+
+  const runtime = await startTestRuntime(3);
+  const submitted = await runtime.admin(["submit", app, "--seed", "7", ...runConfig]);
+  expect(submitted.code).toBe(0);
+  const jobId = submitted.stdout.trim().split("\n").at(-1) as string;
+  expect((await runtime.admin(["wait", jobId, "--timeout", "120"])).code).toBe(0);
+  const runtimeOut = await out("runtime");
+  expect((await runtime.admin(["download", jobId, "-o", runtimeOut])).code).toBe(0);
+
+  const [sim, dep, rt] = await Promise.all([
+    resultOf(simOut),
+    resultOf(depOut),
+    resultOf(runtimeOut),
+  ]);
+  expect([sim.mode, dep.mode, rt.mode]).toEqual(["simulation", "deployment", "runtime"]);
+  return { sim, dep, rt, runtime, jobId };
+}
+
 describe("the same app, seed and partitioning give the same model in all three modes", () => {
   it("examples/quickstart, seed 7, 3 nodes: simulation = native deployment = runtime through the bridge", async () => {
     const app = "examples/quickstart";
     const before = await folderHashes(app);
-    const out = (name: string) => mkdtemp(join(tmpdir(), `fedbridge-parity-${name}-`));
-
-    const simOut = await out("sim");
-    expect(
-      (await runFedbridge(["run", app, "--sim", "--nodes", "3", "--seed", "7", "--out", simOut]))
-        .code,
-    ).toBe(0);
-
-    const { fleet, control } = await startTestSuperLink();
-    await Promise.all([0, 1, 2].map((i) => startTestSuperNode(fleet, i, 3)));
-    const depOut = await out("deployment");
-    expect(
-      (
-        await runFedbridge([
-          "run",
-          app,
-          "--superlink",
-          control,
-          "--insecure",
-          "--seed",
-          "7",
-          "--out",
-          depOut,
-        ])
-      ).code,
-    ).toBe(0);
-
-    const runtime = await startTestRuntime(3);
-    const submitted = await runtime.admin(["submit", app, "--seed", "7"]);
-    expect(submitted.code).toBe(0);
-    const jobId = submitted.stdout.trim().split("\n").at(-1) as string;
-    expect((await runtime.admin(["wait", jobId, "--timeout", "120"])).code).toBe(0);
-    const runtimeOut = await out("runtime");
-    expect((await runtime.admin(["download", jobId, "-o", runtimeOut])).code).toBe(0);
-
-    const [sim, dep, rt] = await Promise.all([
-      resultOf(simOut),
-      resultOf(depOut),
-      resultOf(runtimeOut),
-    ]);
-    expect([sim.mode, dep.mode, rt.mode]).toEqual(["simulation", "deployment", "runtime"]);
+    const { sim, dep, rt, runtime, jobId } = await runInThreeModes(app);
     expect(dep.finalArraysSha256).toBe(sim.finalArraysSha256);
     expect(rt.finalArraysSha256).toBe(sim.finalArraysSha256);
     expect(rt.rounds).toEqual(sim.rounds);
@@ -90,6 +113,17 @@ describe("the same app, seed and partitioning give the same model in all three m
       (p) => p === "meta.json" || p === "pyproject.toml",
     );
     expect(ranAtSite).toEqual(before);
+  });
+
+  it("with central DP (dp=server-adaptive: model and clipped-count noise from the run seed), the same model too", async () => {
+    const { sim, dep, rt, runtime, jobId } = await runInThreeModes("examples/quickstart", [
+      "--run-config",
+      'num-server-rounds=2 dp="server-adaptive"',
+    ]);
+    expect(dep.finalArraysSha256).toBe(sim.finalArraysSha256);
+    expect(rt.finalArraysSha256).toBe(sim.finalArraysSha256);
+    const log = await readFile(join(runtime.kits, "server1", "jobs", jobId, "log.txt"), "utf8");
+    expect(log).toMatch(/privacy: \(ε = [\d.]+, δ = [\d.e-]+\) after 2 rounds/);
   });
 
   it("the shim: 3 sites, each a fedbridge bridge with a SuperNode connected to it, give the same model", async () => {

@@ -6,6 +6,9 @@ import { Code, FedbridgeError } from "./fedbridge-error.ts";
  * We write exactly what numpy writes, so array bytes (and object ids) match Python's.
  */
 
+/** The stype Flower gives arrays whose data is NPY bytes (numpy arrays). */
+export const NUMPY_STYPE = "numpy.ndarray";
+
 /** The numeric dtypes, by numpy name, with their NPY descriptor and typed array. */
 export const NUMERIC_DTYPES = {
   float32: { descr: "<f4", typed: Float32Array },

@@ -1,8 +1,11 @@
 import { createHash } from "node:crypto";
+import { boxMuller } from "./box-muller.ts";
 
 /**
- * A seeded pseudo-random generator (xoshiro128**): every random choice in fedbridge draws
- * from one of these, so a run is reproducible bit for bit from its seed.
+ * A seeded pseudo-random generator (xoshiro128**) for choices that need not stay secret: data,
+ * initial models, node sampling, SecAgg+'s neighbours and rounding. They draw from one of these,
+ * so a run is reproducible bit for bit from its seed. Privacy noise draws from privacy-random.ts
+ * instead: xoshiro's state, and so its next draws, can be recovered from a few outputs.
  */
 export interface Rng {
   /** A float in [0, 1) with 32 random bits. */
@@ -40,22 +43,10 @@ export function createRng(...seedParts: readonly (string | number | bigint)[]): 
     return result;
   };
   const next = (): number => nextUint32() / 2 ** 32;
-  let spareNormal: number | undefined;
   return {
     next,
     int: (n) => Math.floor(next() * n),
-    normal() {
-      if (spareNormal !== undefined) {
-        const z = spareNormal;
-        spareNormal = undefined;
-        return z;
-      }
-      const u = 1 - next(); // (0, 1]: log stays finite
-      const v = next();
-      const r = Math.sqrt(-2 * Math.log(u));
-      spareNormal = r * Math.sin(2 * Math.PI * v);
-      return r * Math.cos(2 * Math.PI * v);
-    },
+    normal: boxMuller(() => 1 - next(), next), // 1 − next() is in (0, 1]: the log stays finite
     shuffle(items) {
       for (let i = items.length - 1; i > 0; i--) {
         const j = Math.floor(next() * (i + 1));

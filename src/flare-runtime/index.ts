@@ -1,6 +1,8 @@
 // fedbridge/runtime: the runtime's job model, FLARE-style: a controller and workflows on the
 // server, executors and privacy filters at the sites, tasks carrying flwr.proto records.
 
+// Arrays hold NPY bytes with Flower's stype, so records pass between the two worlds unchanged.
+export { NUMPY_STYPE } from "../core/npy.ts";
 // Seeded randomness for executors and workflows (the same generator the Flower-style API uses).
 export type { Rng } from "../core/random.ts";
 export { createRng, deriveSeed } from "../core/random.ts";
@@ -35,7 +37,6 @@ export {
   float32Array,
   float32Values,
   metricValues,
-  NUMPY_STYPE,
   recordDict,
   removeArrays,
   zerosFloat32,

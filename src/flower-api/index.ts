@@ -1,6 +1,9 @@
 // The Flower-style API: Flower 1.28's names in camelCase.
 
 export type { NumericDtype, NumericTypedArray } from "../core/npy.ts";
+export { NUMPY_STYPE } from "../core/npy.ts";
+export type { PrivacyRandom } from "../core/privacy-random.ts";
+export { createPrivacyRandom, createSecureRandom } from "../core/privacy-random.ts";
 export type { Rng } from "../core/random.ts";
 export { createRng, deriveSeed } from "../core/random.ts";
 export type { ConfigType } from "../core/typed-config.ts";
@@ -8,7 +11,7 @@ export {
   hasWasmSimd,
   weightedSumFloat32,
   weightedSumFloat32Js,
-} from "./aggregation/weighted-sum.ts";
+} from "../core/weighted-sum.ts";
 export type { ClientAppOptions, HandlerOptions, Lifespan } from "./app/client-app.ts";
 export { ClientApp } from "./app/client-app.ts";
 export type { Context, UserConfig, UserConfigValue } from "./app/context.ts";
@@ -75,7 +78,7 @@ export {
   getPrivacySpent,
 } from "./privacy/rdp-accountant.ts";
 export type { ArrayInit, TensorFactory, TensorLike } from "./records/array.ts";
-export { Array, NUMPY_STYPE } from "./records/array.ts";
+export { Array } from "./records/array.ts";
 export type { ShapedValues } from "./records/array-record.ts";
 export { ArrayRecord } from "./records/array-record.ts";
 export type { ConfigValue } from "./records/config-record.ts";

@@ -5,6 +5,7 @@
  * deadline if the server stays away too long.
  */
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { type BackoffOptions, backoffDelay } from "../../core/backoff.ts";
 import { Code, codeName, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { LoadedStartupKit } from "../provision/index.ts";
@@ -135,7 +136,8 @@ export function createCellSite(options: CellSiteOptions): CellSite {
         retryInMs,
       });
       emit({ type: "disconnected", code: error.code, reason: error.message, retryInMs });
-      await sleep(retryInMs, closing.signal);
+      // Cut short when the site closes; the loop condition then ends the loop.
+      await sleep(retryInMs, undefined, { signal: closing.signal }).catch(() => {});
     }
   })();
 
@@ -187,16 +189,4 @@ export function createCellSite(options: CellSiteOptions): CellSite {
       await loop;
     },
   };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done);
-  });
 }

@@ -1,9 +1,9 @@
 import { z } from "zod";
 import {
+  createPrivacyRandom,
   createSecureRandom,
-  createSeededRandom,
-  type SeededRandom,
-} from "../../core/seeded-random.ts";
+  type PrivacyRandom,
+} from "../../core/privacy-random.ts";
 import type { FilterContext } from "./filter.ts";
 
 /**
@@ -19,9 +19,9 @@ export function filterRandom(
   filter: string,
   seed: string | number | undefined,
   context: FilterContext,
-): SeededRandom {
+): PrivacyRandom {
   if (seed === undefined) return createSecureRandom();
-  return createSeededRandom(
+  return createPrivacyRandom(
     filter,
     seed,
     context.site,

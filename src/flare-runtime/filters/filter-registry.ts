@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { parseOrRefuse } from "../../core/parse-or-refuse.ts";
 import { createExcludeVars, excludeVarsArgs } from "./exclude-vars.ts";
 import type { Filter } from "./filter.ts";
 import { createGaussianPrivacy, gaussianPrivacyArgs } from "./gaussian-privacy.ts";
@@ -33,14 +34,5 @@ export function createFilter(spec: unknown): Filter {
       Code.InvalidArgument,
       `unknown filter '${name}' (known: ${FILTER_NAMES.join(", ")})`,
     );
-  const checked = filter.args.safeParse(args);
-  if (!checked.success) {
-    const issue = checked.error.issues[0];
-    const field = issue?.path.map(String).join(".") || "args";
-    throw new FedbridgeError(
-      Code.InvalidArgument,
-      `filter ${name}: ${field}: ${issue?.message ?? "invalid"}`,
-    );
-  }
-  return filter.create(checked.data as never);
+  return filter.create(parseOrRefuse(filter.args, args, `filter ${name}`, "args") as never);
 }

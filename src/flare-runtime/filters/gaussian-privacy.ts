@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { clipScale } from "../../core/clip-scale.ts";
 import type { Filter } from "./filter.ts";
 import { filterRandom, seedArg } from "./filter-random.ts";
 import { dataKindsArg, filtersKind, readFloatUpdate } from "./float-update.ts";
@@ -34,10 +35,10 @@ export function createGaussianPrivacy(args: z.infer<typeof gaussianPrivacyArgs>)
       if (!filtersKind(args.dataKinds, shareable)) return shareable;
       const update = readFloatUpdate(shareable.records);
       if (update.size === 0) return shareable;
-      let squares = 0;
-      for (const { values } of update.tensors) for (const v of values) squares += v * v;
-      const norm = Math.sqrt(squares);
-      const scale = norm > args.clippingNorm ? args.clippingNorm / norm : 1;
+      const scale = clipScale(
+        update.tensors.map((t) => t.values),
+        args.clippingNorm,
+      );
       const random = std > 0 ? filterRandom("GaussianPrivacy", args.seed, context) : undefined;
       for (const { values } of update.tensors) {
         for (let i = 0; i < values.length; i++) {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import type { SeededRandom } from "../../core/seeded-random.ts";
+import type { PrivacyRandom } from "../../core/privacy-random.ts";
 import type { Filter } from "./filter.ts";
 import { filterRandom, seedArg } from "./filter-random.ts";
 import { dataKindsArg, filtersKind, readFloatUpdate } from "./float-update.ts";
@@ -169,7 +169,7 @@ export function svtBudget(
 }
 
 /** `count` of `items`, drawn uniformly with or without replacement. */
-function sample(items: number[], count: number, replace: boolean, random: SeededRandom): number[] {
+function sample(items: number[], count: number, replace: boolean, random: PrivacyRandom): number[] {
   if (replace)
     return Array.from({ length: count }, () => items[random.int(items.length)] as number);
   // A partial Fisher–Yates shuffle: the first `count` places end up a uniform draw.

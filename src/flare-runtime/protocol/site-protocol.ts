@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { FedbridgeError } from "../../core/fedbridge-error.ts";
+import { parseOrRefuse } from "../../core/parse-or-refuse.ts";
 import type { Payload } from "../job/job-runner.ts";
 import { checkJobId } from "../jobs/job-id.ts";
 import { decodePayload, encodePayload } from "./payload-codec.ts";
@@ -82,14 +83,6 @@ export function decodeSiteMessage<T extends SiteTopic>(
   topic: T,
   bytes: Uint8Array,
 ): SiteMessage<T> {
-  const parsed = SITE_TOPICS[topic].safeParse(decodePayload(bytes, `${topic} message`));
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue?.path.map(String).join(".") || "(top level)";
-    throw new FedbridgeError(
-      Code.InvalidArgument,
-      `malformed ${topic} message: ${field}: ${issue?.message ?? "invalid"}`,
-    );
-  }
-  return parsed.data as SiteMessage<T>;
+  const payload = decodePayload(bytes, `${topic} message`);
+  return parseOrRefuse(SITE_TOPICS[topic], payload, `malformed ${topic} message`) as SiteMessage<T>;
 }

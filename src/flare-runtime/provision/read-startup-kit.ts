@@ -2,6 +2,7 @@ import { readFile, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { z } from "zod";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { parseOrRefuse } from "../../core/parse-or-refuse.ts";
 import type { AuthorizationPolicy } from "./authorization-policy.ts";
 import {
   ADMIN_ROLES,
@@ -116,16 +117,7 @@ export async function readStartupKit(kitDir: string): Promise<LoadedStartupKit> 
         `${join(dir, name)}: ${(error as Error).message}`,
       );
     }
-    const parsed = schema.safeParse(data);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const field = issue?.path.map(String).join(".") || "(top level)";
-      throw new FedbridgeError(
-        Code.InvalidArgument,
-        `${join(dir, name)}: ${field}: ${issue?.message}`,
-      );
-    }
-    return parsed.data as T;
+    return parseOrRefuse(schema, data, join(dir, name)) as T;
   };
   const [rootCaPem, certPem, keyPem] = await Promise.all(
     [KIT_FILES.rootCa, KIT_FILES.cert, KIT_FILES.key].map(text),

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import { allocateNpy, decodeNpy, encodeNpy } from "../../core/npy.ts";
+import { allocateNpy, decodeNpy, encodeNpy, NUMPY_STYPE } from "../../core/npy.ts";
 import {
   type ArrayRecord,
   ArrayRecordSchema,
@@ -17,9 +17,6 @@ import {
  * Flower-style classes (the runtime may not import them). Arrays hold NPY bytes, as Flower's
  * do, so records pass between the two worlds unchanged.
  */
-
-/** The stype Flower gives numpy arrays. */
-export const NUMPY_STYPE = "numpy.ndarray";
 
 /** One array of a RecordDict, with where it sits. */
 export interface ArrayEntry {

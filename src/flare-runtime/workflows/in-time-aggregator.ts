@@ -1,4 +1,5 @@
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { addScaledFloat32 } from "../../core/weighted-sum.ts";
 import type { Array as ProtoArray, RecordDict } from "../../gen/flwr/proto/recorddict_pb.ts";
 import { ReturnCode, type TaskResult } from "../controller/task.ts";
 import {
@@ -38,6 +39,8 @@ interface Slot {
  * order: the sites' order, whatever order results arrive in. A result that comes before an
  * earlier site's waits (on disk: results are read only when folded), so the sum, float32
  * rounding and all, is the same in every run, and a resumed job ends with the same model.
+ * Each fold is core's addScaledFloat32 (weight × value and the sum in float64, rounded to
+ * float32 once), not the Flower-style FedAvg's order: changing it would change every model.
  * Memory: the running sum and the one result being folded.
  */
 export class InTimeAggregator {
@@ -134,7 +137,7 @@ export class InTimeAggregator {
         const sum = (slots[i] as Slot).sum;
         let at = 0;
         for await (const values of file.float32Chunks(array)) {
-          addScaled(sum, values, weight, at);
+          addScaledFloat32(sum.subarray(at, at + values.length), values, weight);
           at += values.length;
         }
       }
@@ -153,7 +156,8 @@ export class InTimeAggregator {
       entries,
       arrays.map((a) => a.length),
     );
-    for (const [i, slot] of slots.entries()) addScaled(slot.sum, arrays[i] as Float32Array, weight);
+    for (const [i, slot] of slots.entries())
+      addScaledFloat32(slot.sum, arrays[i] as Float32Array, weight);
     this.#counted(site, weight, shareable);
   }
 
@@ -201,10 +205,4 @@ export class InTimeAggregator {
     this.#totalWeight += weight;
     this.#sites.push(site);
   }
-}
-
-/** `sum[at + j] += weight · values[j]` for every value, in the sum's float32. */
-function addScaled(sum: Float32Array, values: Float32Array, weight: number, at = 0): void {
-  for (let j = 0; j < values.length; j++)
-    sum[at + j] = (sum[at + j] as number) + weight * (values[j] as number);
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { parseOrRefuse } from "../../core/parse-or-refuse.ts";
 
 const jobConfigSchema = z.looseObject({
   /** Run one after another on the server, e.g. ScatterAndGather then CrossSiteEval. */
@@ -43,15 +43,7 @@ const jobConfigSchema = z.looseObject({
 export type WorkflowJobConfig = z.infer<typeof jobConfigSchema>;
 
 export function parseWorkflowJobConfig(config: Record<string, unknown>): WorkflowJobConfig {
-  const parsed = jobConfigSchema.safeParse(substitute(config, config));
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new FedbridgeError(
-      Code.InvalidArgument,
-      `job config: ${issue?.path.map(String).join(".") || "(top level)"}: ${issue?.message}`,
-    );
-  }
-  return parsed.data;
+  return parseOrRefuse(jobConfigSchema, substitute(config, config), "job config");
 }
 
 /** Replaces every string "{key}" in `value` by `config[key]` when the config has that key. */

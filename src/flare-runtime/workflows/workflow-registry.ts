@@ -3,6 +3,8 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { z } from "zod";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { parseOrRefuse } from "../../core/parse-or-refuse.ts";
+import { pathInside } from "../../core/path-inside.ts";
 import { createCrossSiteEval, crossSiteEvalArgs } from "./cross-site-eval.ts";
 import { createCyclic, cyclicArgs } from "./cyclic.ts";
 import { createScatterAndGather, scatterAndGatherArgs } from "./scatter-and-gather.ts";
@@ -32,23 +34,14 @@ export async function createWorkflow(
       throw new FedbridgeError(Code.InvalidArgument, `${spec.name} exports no workflow`);
     return module.workflow;
   }
-  const parsed = builtIn.args.safeParse(spec.args ?? {});
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new FedbridgeError(
-      Code.InvalidArgument,
-      `workflow ${spec.name}: ${issue?.path.map(String).join(".") || "args"}: ${issue?.message}`,
-    );
-  }
-  return builtIn.create(parsed.data as never);
+  const args = parseOrRefuse(builtIn.args, spec.args ?? {}, `workflow ${spec.name}`, "args");
+  return builtIn.create(args as never);
 }
 
 /** Imports a module of the job's folder; paths may not leave it. */
 export async function importFromJob(jobDir: string, path: string): Promise<unknown> {
   const root = resolve(jobDir);
-  const file = resolve(join(root, path));
-  if (!file.startsWith(`${root}/`))
-    throw new FedbridgeError(Code.InvalidArgument, `${path} is outside the job's folder`);
+  const file = pathInside(root, path);
   try {
     return await import(pathToFileURL(file).href);
   } catch (error) {

@@ -23,6 +23,7 @@ import { InTimeAggregator } from "./in-time-aggregator.ts";
 import { createScatterAndGather, scatterAndGatherArgs } from "./scatter-and-gather.ts";
 import { createInMemoryJob, type InMemoryJob } from "./testing/in-memory-job.ts";
 import type { WorkflowState } from "./workflow.ts";
+import { createWorkflow } from "./workflow-registry.ts";
 
 const SITES = ["site-1", "site-2", "site-3"];
 const model = (values: number[], meta: Shareable["meta"] = {}): Shareable =>
@@ -132,6 +133,23 @@ describe("InTimeAggregator", () => {
     expect(b?.metrics).toEqual(a?.metrics);
   });
 
+  it("sums in the runtime's order: weight × value in float64, rounded to float32 once per site", async () => {
+    // The worked example of core's addScaledFloat32: 2^-22 + 3·(1 + 2^-23) rounds to 3 + 2^-21
+    // (Flower-style FedAvg, which rounds 3·x first, gets 3 + 3·2^-22); / 4 is exact.
+    const inputs: [string, Shareable][] = [
+      ["site-1", model([2 ** -22], { numExamples: 1 })],
+      ["site-2", model([1 + 2 ** -23], { numExamples: 3 })],
+    ];
+    const whole = new InTimeAggregator(["site-1", "site-2"]);
+    for (const [site, shareable] of inputs) whole.arrived(okResult(site, shareable));
+    const chunked = new InTimeAggregator(["site-1", "site-2"]);
+    for (const [site, shareable] of inputs) chunked.arrived(await fileResult(site, shareable));
+    for (const aggregate of [await whole.finish([]), await chunked.finish([])])
+      expect(aggregate && values({ ...aggregate, kind: "WEIGHTS", meta: {} })).toEqual([
+        0.75 + 2 ** -23,
+      ]);
+  });
+
   it("weights by numExamples and leaves out a result whose arrays do not match", async () => {
     const aggregator = new InTimeAggregator(SITES);
     aggregator.arrived(okResult("site-1", model([1, 2], { numExamples: 1 })));
@@ -216,5 +234,17 @@ describe("Cyclic and CrossSiteEval", () => {
     expect(Object.keys(matrix)).toEqual(["site-1", "site-2", "site-3", "server"]);
     expect(matrix["site-2"]?.["site-3"]?.acc).toBeCloseTo(2.3);
     expect(matrix.server?.["site-1"]?.acc).toBeCloseTo(5.1);
+  });
+});
+
+describe("createWorkflow", () => {
+  it("refuses a workflow module or args it cannot use, in one line", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "fedbridge-job-"));
+    await expect(createWorkflow({ name: "./../outside.ts" }, dir)).rejects.toThrow(
+      /^\.\/\.\.\/outside\.ts would lead outside .*: refused$/,
+    );
+    await expect(
+      createWorkflow({ name: "ScatterAndGather", args: { numRounds: 0 } }, dir),
+    ).rejects.toThrow(/^workflow ScatterAndGather: numRounds: /);
   });
 });

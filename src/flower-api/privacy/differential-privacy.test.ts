@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { createPrivacyRandom } from "../../core/privacy-random.ts";
 import { createRng } from "../../core/random.ts";
 import {
   addGaussianNoiseInplace,
@@ -15,21 +16,21 @@ describe("addGaussianNoiseInplace", () => {
   it("draws noise of the configured standard deviation (chi-square bound)", () => {
     for (const sigma of [0.37, 4]) {
       const values = new Float64Array(200_000);
-      addGaussianNoiseInplace([values], sigma, createRng("noise-test", sigma));
+      addGaussianNoiseInplace([values], sigma, createPrivacyRandom("noise-test", sigma));
       expectNormalSamples(values, sigma);
     }
   });
 
   it("the bound catches noise 2 % too large", () => {
     const values = new Float64Array(200_000);
-    addGaussianNoiseInplace([values], 1.02, createRng("noise-test", 1));
+    addGaussianNoiseInplace([values], 1.02, createPrivacyRandom("noise-test", 1));
     expect(() => expectNormalSamples(values, 1)).toThrow();
   });
 
   it("is reproducible from the generator's seed", () => {
     const draw = (...seed: number[]) => {
       const values = [new Float32Array(5), new Float64Array(3)];
-      addGaussianNoiseInplace(values, 0.5, createRng(...seed));
+      addGaussianNoiseInplace(values, 0.5, createPrivacyRandom(...seed));
       return values.flatMap((v) => [...v]);
     };
     expect(draw(1, 2)).toEqual(draw(1, 2));

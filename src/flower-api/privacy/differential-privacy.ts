@@ -1,5 +1,6 @@
+import { clipScale, l2Norm } from "../../core/clip-scale.ts";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import type { Rng } from "../../core/random.ts";
+import type { PrivacyRandom } from "../../core/privacy-random.ts";
 import { Array } from "../records/array.ts";
 import { ArrayRecord } from "../records/array-record.ts";
 
@@ -11,11 +12,9 @@ export const KEY_NORM_BIT = "norm_bit";
 /** The values of one model array that DP may change: float32 or float64. */
 export type FloatArray = Float32Array | Float64Array;
 
-/** The L2 norm of all the arrays flattened into one vector (summed in float64). */
+/** The L2 norm of all the arrays flattened into one vector (summed in float64): Flower's name. */
 export function getNorm(arrays: readonly FloatArray[]): number {
-  let sum = 0;
-  for (const values of arrays) for (const v of values) sum += v * v;
-  return Math.sqrt(sum);
+  return l2Norm(arrays);
 }
 
 /**
@@ -24,7 +23,7 @@ export function getNorm(arrays: readonly FloatArray[]): number {
  * Flower's "norm bit".
  */
 export function clipInputsInplace(arrays: readonly FloatArray[], clippingNorm: number): boolean {
-  const scale = Math.min(1, clippingNorm / getNorm(arrays));
+  const scale = clipScale(arrays, clippingNorm);
   if (scale < 1)
     for (const values of arrays) for (let i = 0; i < values.length; i++) values[i] *= scale;
   return scale < 1;
@@ -65,15 +64,19 @@ export function computeClipModelUpdate(
   return clipped;
 }
 
-/** Adds independent N(0, stdDev²) noise to every value, drawn from `rng`. */
+/**
+ * Adds independent N(0, stdDev²) noise to every value, drawn from `random`: a PrivacyRandom (an
+ * AES-CTR keystream), as the runtime's privacy filters use, since whoever could recover a plain
+ * PRNG's state from some of the noise could predict, and take off, the rest.
+ */
 export function addGaussianNoiseInplace(
   arrays: readonly FloatArray[],
   stdDev: number,
-  rng: Rng,
+  random: PrivacyRandom,
 ): void {
   if (stdDev === 0) return;
   for (const values of arrays)
-    for (let i = 0; i < values.length; i++) values[i] += stdDev * rng.normal();
+    for (let i = 0; i < values.length; i++) values[i] += stdDev * random.normal();
 }
 
 /**

@@ -118,7 +118,7 @@ abstract class DifferentialPrivacyAdaptiveBase extends DifferentialPrivacyStrate
     serverRound: number,
     grid: Grid,
   ): void {
-    const noise = this.clippedCountStddev * this.rng(grid, "clipped-count", serverRound).normal();
+    const noise = this.clippedCountStddev * this.noise(grid, "clipped-count", serverRound).normal();
     const clippedFraction = (clippedCount + noise) / total;
     this.clippingNorm *= Math.exp(
       -this.clipNormLr * (clippedFraction - this.targetClippedQuantile),

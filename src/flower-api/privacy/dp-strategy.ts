@@ -1,4 +1,4 @@
-import { createRng, type Rng } from "../../core/random.ts";
+import { createPrivacyRandom, type PrivacyRandom } from "../../core/privacy-random.ts";
 import { SummaryWriter } from "../../tracking/summary-writer.ts";
 import type { Grid } from "../app/grid.ts";
 import type { Message } from "../message/message.ts";
@@ -224,14 +224,17 @@ export abstract class DifferentialPrivacyStrategy extends Strategy {
     grid: Grid,
   ): ArrayRecord {
     const values = floatArraysOf(aggregated, "central DP noise");
-    addGaussianNoiseInplace(values, stdDev, this.rng(grid, "model-noise", serverRound));
+    addGaussianNoiseInplace(values, stdDev, this.noise(grid, "model-noise", serverRound));
     grid.observer.log(`aggregate_fit: central DP noise with ${stdDev.toFixed(4)} stdev added`);
     return withValues(aggregated, values);
   }
 
-  /** The generator of one kind of DP noise in one round, from the run seed. */
-  protected rng(grid: Grid, kind: string, serverRound: number): Rng {
-    return createRng(
+  /**
+   * The generator of one kind of DP noise in one round, from the run seed: the same seed gives
+   * the same noise, and so the same model, in simulation, deployment and the runtime.
+   */
+  protected noise(grid: Grid, kind: string, serverRound: number): PrivacyRandom {
+    return createPrivacyRandom(
       String(grid.run.runConfig.seed ?? 0),
       "differential-privacy",
       kind,

@@ -1,6 +1,5 @@
-import { randomBytes } from "node:crypto";
 import { FedbridgeError } from "../../core/fedbridge-error.ts";
-import { createRng } from "../../core/random.ts";
+import { createPrivacyRandom, createSecureRandom } from "../../core/privacy-random.ts";
 import type { Mod } from "../app/mod.ts";
 import type { ArrayRecord } from "../records/array-record.ts";
 import {
@@ -74,10 +73,10 @@ export function LocalDpMod(
       .find((config) => config.has("server-round"))
       ?.get("server-round");
     const secret = context.nodeConfig["local-dp-seed"];
-    const rng =
+    const random =
       secret === undefined
-        ? createRng(randomBytes(32).toString("hex"))
-        : createRng(
+        ? createSecureRandom()
+        : createPrivacyRandom(
             String(secret),
             "local-dp",
             String(context.nodeConfig["partition-id"] ?? context.nodeId),
@@ -87,7 +86,7 @@ export function LocalDpMod(
     try {
       const values = floatArraysOf(sent, "LocalDpMod");
       computeClipModelUpdate(values, floatArraysOf(received, "LocalDpMod"), clippingNorm);
-      addGaussianNoiseInplace(values, stdDev, rng);
+      addGaussianNoiseInplace(values, stdDev, random);
       out.set(key, withValues(sent, values));
     } catch (cause) {
       return modError(message, `LocalDpMod: ${FedbridgeError.from(cause).message}`);

@@ -4,12 +4,10 @@ import {
   encodeNpy,
   isNumericDtype,
   NUMERIC_DTYPES,
+  NUMPY_STYPE,
   type NumericDtype,
   type NumericTypedArray,
 } from "../../core/npy.ts";
-
-/** Flower's stype for arrays whose data is NPY bytes. */
-export const NUMPY_STYPE = "numpy.ndarray";
 
 export interface ArrayInit {
   /** Element type, numpy's name for it (`float32`, `int64`, ...). */

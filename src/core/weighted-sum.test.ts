@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { createRng } from "../../core/random.ts";
-import { hasWasmSimd, weightedSumFloat32, weightedSumFloat32Js } from "./weighted-sum.ts";
+import { createRng } from "./random.ts";
+import {
+  addScaledFloat32,
+  hasWasmSimd,
+  weightedSumFloat32,
+  weightedSumFloat32Js,
+} from "./weighted-sum.ts";
 
 /** The float32 bit patterns, so that -0, +0 and every last bit count. */
 const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
@@ -89,5 +94,29 @@ describe("weightedSumFloat32", () => {
       expect(() => sum([a, a], [1])).toThrow(/1 weights for 2 inputs/);
       expect(() => sum([a], [1], b)).toThrow(/out has length 5, the inputs have 4/);
     }
+  });
+});
+
+describe("addScaledFloat32", () => {
+  it("adds weight × value in float64, rounded to float32 once: not weightedSumFloat32's order (worked example)", () => {
+    const a = Float32Array.of(2 ** -22);
+    const x = Float32Array.of(1 + 2 ** -23);
+    const acc = new Float32Array(1);
+    addScaledFloat32(acc, a, 1);
+    addScaledFloat32(acc, x, 3);
+    // 2^-22 + 3·(1 + 2^-23) = 3 + 2.5·2^-22 exactly: a tie in float32 (ulp 2^-22), to even.
+    expect(acc[0]).toBe(3 + 2 ** -21);
+    // weightedSumFloat32 first rounds 3·x = 3 + 1.5·2^-22 (a tie) to 3 + 2^-21; + 2^-22 is exact.
+    for (const sum of [weightedSumFloat32, weightedSumFloat32Js])
+      expect(sum([a, x], [1, 3])[0]).toBe(3 + 3 * 2 ** -22);
+  });
+
+  it("adds into a subarray, and throws a RangeError on mismatched lengths", () => {
+    const acc = Float32Array.of(1, 1, 1, 1);
+    addScaledFloat32(acc.subarray(1, 3), Float32Array.of(2, 4), 0.5);
+    expect(Array.from(acc)).toEqual([1, 2, 3, 1]);
+    expect(() => addScaledFloat32(acc, new Float32Array(3), 1)).toThrow(
+      /values have length 3, acc has 4/,
+    );
   });
 });

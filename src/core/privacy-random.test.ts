@@ -1,24 +1,24 @@
 import { describe, expect, it } from "vitest";
-import { createSecureRandom, createSeededRandom } from "./seeded-random.ts";
+import { createPrivacyRandom, createSecureRandom } from "./privacy-random.ts";
 
 const draws = (n: number, draw: () => number) => Array.from({ length: n }, draw);
 
-describe("createSeededRandom", () => {
+describe("createPrivacyRandom", () => {
   it("gives the same stream for the same parts and another for other parts", () => {
-    const a = createSeededRandom("seed", 1, null);
-    const b = createSeededRandom("seed", 1, null);
-    const c = createSeededRandom("seed", 2, null);
+    const a = createPrivacyRandom("seed", 1, null);
+    const b = createPrivacyRandom("seed", 1, null);
+    const c = createPrivacyRandom("seed", 2, null);
     const first = draws(100, a.uniform);
     expect(draws(100, b.uniform)).toEqual(first);
     expect(draws(100, c.uniform)).not.toEqual(first);
     // Parts are joined unambiguously: ("ab", "c") is not ("a", "bc").
-    expect(createSeededRandom("ab", "c").uniform()).not.toBe(
-      createSeededRandom("a", "bc").uniform(),
+    expect(createPrivacyRandom("ab", "c").uniform()).not.toBe(
+      createPrivacyRandom("a", "bc").uniform(),
     );
   });
 
   it("draws uniforms in (0, 1) with mean 1/2 and variance 1/12", () => {
-    const values = draws(50_000, createSeededRandom(1).uniform);
+    const values = draws(50_000, createPrivacyRandom(1).uniform);
     expect(Math.min(...values)).toBeGreaterThan(0);
     expect(Math.max(...values)).toBeLessThan(1);
     const mean = values.reduce((s, v) => s + v, 0) / values.length;
@@ -29,7 +29,7 @@ describe("createSeededRandom", () => {
   });
 
   it("draws standard normals: mean 0, std 1, 95% within 1.96", () => {
-    const random = createSeededRandom(2);
+    const random = createPrivacyRandom(2);
     const values = draws(50_000, random.normal);
     const mean = values.reduce((s, v) => s + v, 0) / values.length;
     const std = Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / values.length);
@@ -40,7 +40,7 @@ describe("createSeededRandom", () => {
   });
 
   it("draws Laplace(scale): mean 0, E|x| = scale, P(|x| > scale ln 20) = 5%", () => {
-    const random = createSeededRandom(3);
+    const random = createPrivacyRandom(3);
     const values = draws(50_000, () => random.laplace(2));
     const mean = values.reduce((s, v) => s + v, 0) / values.length;
     const meanAbs = values.reduce((s, v) => s + Math.abs(v), 0) / values.length;
@@ -52,7 +52,7 @@ describe("createSeededRandom", () => {
   });
 
   it("draws integers in [0, n), each about equally often", () => {
-    const random = createSeededRandom(4);
+    const random = createPrivacyRandom(4);
     const counts = new Array(7).fill(0);
     for (let i = 0; i < 70_000; i++) counts[random.int(7)]++;
     // 10,000 each expected; the standard error is about 93.

@@ -1,12 +1,14 @@
 import { createCipheriv, createHash, randomBytes } from "node:crypto";
+import { boxMuller } from "./box-muller.ts";
 
 /**
- * Random numbers for privacy mechanisms: an AES-256-CTR keystream, so draws are as hard to
- * predict as the key is to guess (a plain PRNG's state can be recovered from its outputs, and
- * with it the noise a filter added). Seeded from parts, the stream is reproducible bit for bit;
- * unseeded, its key comes from the operating system's entropy.
+ * Random numbers for privacy noise, on both sides: the runtime's privacy filters and the
+ * Flower-style DP wrappers and LocalDpMod. An AES-256-CTR keystream, so draws are as hard to
+ * predict as the key is to guess (a plain PRNG's state, xoshiro's in random.ts for one, can be
+ * recovered from its outputs, and with it the rest of the noise). Seeded from parts, the stream
+ * is reproducible bit for bit; unseeded, its key comes from the operating system's entropy.
  */
-export interface SeededRandom {
+export interface PrivacyRandom {
   /** A float in (0, 1), never 0 or 1, with 53 random bits. */
   uniform(): number;
   /** An integer in [0, n), for n ≤ 2^53 (bias at most n / 2^53). */
@@ -28,19 +30,19 @@ const TWO_POW_53 = 2 ** 53;
  * the parts can replay the stream, so a secret belongs among them where the draws must stay
  * private.
  */
-export function createSeededRandom(
+export function createPrivacyRandom(
   ...parts: readonly (string | number | boolean | null | undefined)[]
-): SeededRandom {
+): PrivacyRandom {
   const key = createHash("sha256").update(JSON.stringify(parts)).digest();
   return fromKey(key);
 }
 
 /** A generator keyed from the operating system's entropy: not reproducible. */
-export function createSecureRandom(): SeededRandom {
+export function createSecureRandom(): PrivacyRandom {
   return fromKey(randomBytes(32));
 }
 
-function fromKey(key: Uint8Array): SeededRandom {
+function fromKey(key: Uint8Array): PrivacyRandom {
   // A key is used for one stream only, so a zero counter block is safe.
   const cipher = createCipheriv("aes-256-ctr", key, Buffer.alloc(16));
   const zeros = Buffer.alloc(REFILL_BYTES);
@@ -58,23 +60,12 @@ function fromKey(key: Uint8Array): SeededRandom {
   // 53 bits in [0, 2^53), shifted by half a step so 0 and 1 are never returned.
   const uniform = (): number =>
     ((nextUint32() >>> 5) * TWO_POW_26 + (nextUint32() >>> 6) + 0.5) / TWO_POW_53;
-  let spareNormal: number | undefined;
   return {
     uniform,
     int(n) {
       return Math.min(n - 1, Math.floor(uniform() * n));
     },
-    normal() {
-      if (spareNormal !== undefined) {
-        const value = spareNormal;
-        spareNormal = undefined;
-        return value;
-      }
-      const radius = Math.sqrt(-2 * Math.log(uniform()));
-      const angle = 2 * Math.PI * uniform();
-      spareNormal = radius * Math.sin(angle);
-      return radius * Math.cos(angle);
-    },
+    normal: boxMuller(uniform, uniform),
     laplace(scale) {
       // Inverse CDF: u in (0, 1/2) gives the left half, [1/2, 1) the right.
       const u = uniform();

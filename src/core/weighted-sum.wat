@@ -1,7 +1,7 @@
 ;; FedAvg kernel: a weighted sum of float32 vectors in f32x4 SIMD.
 ;;
 ;; Source of weighted-sum-wasm.ts; assemble with `node bin/run-ts.mjs scripts/build-wasm.ts`.
-;; The memory is imported: weighted-sum.ts lays out the accumulator, the weights and the staging
+;; The memory is imported: weighted-sum-simd.ts lays out the accumulator, the weights and the staging
 ;; area in it and copies each client's block into the staging area before each call.
 
 (module
