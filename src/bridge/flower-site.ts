@@ -29,9 +29,12 @@ export function flowerSitePart(job: SiteJobContext): SitePart {
         throw new FedbridgeError(Code.Unimplemented, `the flower runner has no task ${topic}`);
       app ??= loadSiteApp(job);
       const { worker, context } = await app;
-      return tasks.run(topic, bytes, async (task) =>
-        replyToShareable(await worker.handle(messageForSite(task, job.site), context)),
-      );
+      return tasks.run(topic, bytes, async (task) => {
+        const reply = await worker.handle(messageForSite(task, job.site), context);
+        // The site's own record of what its ClientApp answered when it failed.
+        if (reply.hasError()) job.log(`the ClientApp's reply is an error: ${reply.error}`);
+        return replyToShareable(reply);
+      });
     },
   };
 }

@@ -1,6 +1,10 @@
 import { packFolder } from "../core/folder-bundle.ts";
 import type { AdminSession } from "../flare-runtime/admin/admin-client.ts";
-import { JOB_META_FILE, parseJobMeta } from "../flare-runtime/jobs/job-meta.ts";
+import {
+  JOB_META_FILE,
+  parseJobMeta,
+  RUNTIME_CONFIG_KEYS,
+} from "../flare-runtime/jobs/job-meta.ts";
 import { signBundle } from "../flare-runtime/jobs/job-signature.ts";
 import { readAppManifest } from "../flower-api/app/load-app.ts";
 import { checkRunConfig } from "../flower-api/app/run-config.ts";
@@ -21,7 +25,7 @@ export async function submitApp(
   overridesLabel = "run config",
 ): Promise<JobInfo> {
   const manifest = await readAppManifest(appDir);
-  checkRunConfig(manifest, overrides, overridesLabel);
+  checkRunConfig(manifest, overrides, overridesLabel, RUNTIME_CONFIG_KEYS);
   const config: Record<string, unknown> = { ...manifest.config, seed: 0, ...overrides };
   const meta = parseJobMeta(
     {

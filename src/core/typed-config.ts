@@ -51,20 +51,20 @@ export function typeConfig(
 
 /**
  * Refuses an override of an unknown key, or of the wrong type, with one line that names the
- * key, the value and what was expected. `seed` is always allowed, as an integer.
+ * key, the value and what was expected. `seed` is always allowed, as an integer; `extraKeys`
+ * are keys the place the config goes to understands besides its owner's (the runtime's
+ * `privacyScope`).
  */
 export function checkConfigOverrides(
   config: TypedConfig,
   overrides: Record<string, unknown>,
   source: OverrideSource,
+  extraKeys: Readonly<Record<string, ConfigType>> = {},
 ): void {
   const { where, owner } = source;
+  const known: Record<string, ConfigType> = { seed: "integer", ...extraKeys, ...config.types };
   for (const [key, value] of Object.entries(overrides)) {
-    const type = Object.hasOwn(config.types, key)
-      ? config.types[key]
-      : key === "seed"
-        ? "integer"
-        : undefined;
+    const type = Object.hasOwn(known, key) ? known[key] : undefined;
     if (type === undefined) {
       const keys = Object.keys(config.types);
       const known = keys.length

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { checkConfigOverrides, typeConfig } from "../../core/typed-config.ts";
 import type { JobInfo } from "../../gen/fedbridge/v1/admin_pb.ts";
 import { packJob } from "../jobs/job-bundle.ts";
-import { JOB_META_FILE } from "../jobs/job-meta.ts";
+import { JOB_META_FILE, RUNTIME_CONFIG_KEYS } from "../jobs/job-meta.ts";
 import { signBundle } from "../jobs/job-signature.ts";
 import type { AdminSession } from "./admin-client.ts";
 
@@ -21,10 +21,12 @@ export async function submitJob(
 ): Promise<JobInfo> {
   const bundle = await packJob(jobDir);
   const metaText = await readFile(join(jobDir, JOB_META_FILE), "utf8");
-  checkConfigOverrides(typeConfig(bundle.meta.config, metaText, ["config"]), overrides, {
-    where: overridesLabel,
-    owner: "job",
-  });
+  checkConfigOverrides(
+    typeConfig(bundle.meta.config, metaText, ["config"]),
+    overrides,
+    { where: overridesLabel, owner: "job" },
+    RUNTIME_CONFIG_KEYS,
+  );
   return session.client.submitJob({
     bundle: bundle.bytes,
     bundleSha256: bundle.sha256,

@@ -183,3 +183,10 @@ function describe(issue: z.core.$ZodIssue): string {
     .replace(/^[A-Z]/, (c) => c.toLowerCase());
   return `${where || "(top level)"} ${message}`;
 }
+
+/**
+ * Config keys the runtime itself reads from any job's config, so `admin submit --run-config`
+ * may set them whatever the job's own keys: the privacy scope of the sites' privacy.json the
+ * job runs under.
+ */
+export const RUNTIME_CONFIG_KEYS = { privacyScope: "string" } as const;

@@ -1,5 +1,5 @@
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import { checkConfigOverrides } from "../../core/typed-config.ts";
+import { type ConfigType, checkConfigOverrides } from "../../core/typed-config.ts";
 import type { UserConfig, UserConfigValue } from "./context.ts";
 import type { AppManifest } from "./load-app.ts";
 
@@ -46,9 +46,12 @@ export function checkRunConfig(
   manifest: Pick<AppManifest, "config" | "configTypes">,
   overrides: Record<string, unknown>,
   where = "run config",
+  extraKeys: Readonly<Record<string, ConfigType>> = {},
 ): void {
-  checkConfigOverrides({ values: manifest.config, types: manifest.configTypes }, overrides, {
-    where,
-    owner: "app",
-  });
+  checkConfigOverrides(
+    { values: manifest.config, types: manifest.configTypes },
+    overrides,
+    { where, owner: "app" },
+    extraKeys,
+  );
 }
