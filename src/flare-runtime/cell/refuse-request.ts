@@ -40,6 +40,10 @@ export function refuseRequest(
     });
     stream.end(JSON.stringify(errorToJson(failure, undefined)));
   }
-  // NO_ERROR after a complete answer: "stop sending", sent once the answer is out.
-  stream.close(http2.constants.NGHTTP2_NO_ERROR);
+  // NO_ERROR after a complete answer: "stop sending". nghttp2 sends a reset ahead of frames
+  // still queued, so it waits until the answer has gone out (sent when this turn's callbacks
+  // are done); a caller that stopped already sees nothing more.
+  setTimeout(() => {
+    if (!stream.closed && !stream.destroyed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+  }, 20).unref();
 }
