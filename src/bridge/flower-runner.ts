@@ -4,7 +4,8 @@ import { Controller } from "../flare-runtime/controller/controller.ts";
 import type { JobRunner } from "../flare-runtime/job/job-runner.ts";
 import { createContext, type UserConfig } from "../flower-api/app/context.ts";
 import { importApp, readAppManifest } from "../flower-api/app/load-app.ts";
-import type { RoundSummary } from "../flower-api/app/run-observer.ts";
+import { Replay } from "../flower-api/app/replay.ts";
+import type { RoundSummary, RunObserver } from "../flower-api/app/run-observer.ts";
 import { ServerApp } from "../flower-api/app/server-app.ts";
 import { SERVER_NODE_ID } from "../flower-api/message/metadata.ts";
 import { summarizeResult } from "../flower-api/run-output.ts";
@@ -13,6 +14,7 @@ import { setHostTrackingSink } from "../tracking/summary-writer.ts";
 import { SERVER_RUN } from "../tracking/tensorboard-sink.ts";
 import type { TrackingEvent } from "../tracking/tracking-event.ts";
 import { flowerSitePart } from "./flower-site.ts";
+import { ReplyJournal } from "./reply-journal.ts";
 import { RuntimeGrid } from "./runtime-grid.ts";
 import { jobRunId, siteNodes } from "./site-nodes.ts";
 import { trackingObserver } from "./tracking-observer.ts";
@@ -29,15 +31,29 @@ export const runner: JobRunner = {
     // This process only sends tracking events; the server parent checks and writes them.
     const send = (events: TrackingEvent[]) => job.track(events);
     const appEvents = createForwardSink(send);
-    // The ServerApp's own SummaryWriter goes to the server's tracking too, as "server".
+    let replaying = () => false;
+    // The ServerApp's own SummaryWriter goes to the server's tracking too, as "server"; what it
+    // logs again while it is replayed after a restart was logged the first time.
     setHostTrackingSink(
       {
-        write: (event) => appEvents.write({ ...event, site: SERVER_RUN }),
+        write: (event) =>
+          replaying() ? undefined : appEvents.write({ ...event, site: SERVER_RUN }),
         flush: () => appEvents.flush?.(),
       },
       { job: job.jobId },
     );
     const app = await importApp(manifest.serverappUrl, ServerApp, "serverapp");
+    // Every reply the ServerApp takes is journaled; a restarted server runs the ServerApp again
+    // from the start against the journal (replay.ts), so the job resumes with no checkpoint
+    // code of the app's. The checkpoint at round 0 marks the job as one that can resume.
+    // Beside the job's checkpoints, which the runtime keeps until the job completes.
+    const store = new ReplyJournal(join(job.workspace, "checkpoints", "journal"));
+    const replay = new Replay(store.entries());
+    if (job.resume)
+      job.log(
+        `resuming: the ServerApp runs again from the start, answered from its journal of ${replay.journaled} replies until its first message without one`,
+      );
+    else await job.saveCheckpoint(0, [new TextEncoder().encode("journal")]);
     const runConfig = job.config as UserConfig;
     const runId = jobRunId(job.jobId);
     const nodes = siteNodes(job.sites);
@@ -47,7 +63,7 @@ export const runner: JobRunner = {
     const siteName = (nodeId: bigint) =>
       nodes.find((n) => n.nodeId === nodeId)?.site ?? `node-${nodeId}`;
     const shown = new Set<string>();
-    const observer = trackingObserver(
+    const tracked = trackingObserver(
       {
         roundStarted: () => {},
         roundFinished: (summary) => {
@@ -65,7 +81,25 @@ export const runner: JobRunner = {
       rounds,
       siteName,
     );
-    const grid = new RuntimeGrid({ runId, runConfig }, observer, nodes, new Controller(job));
+    // A round replayed from the journal was tracked and reported the first time.
+    const observer: RunObserver = {
+      ...tracked,
+      roundFinished: (summary) => {
+        if (grid.replaying) job.log(`round ${summary.round} replayed from the journal`);
+        else tracked.roundFinished(summary);
+      },
+    };
+    const grid: RuntimeGrid = new RuntimeGrid(
+      { runId, runConfig },
+      observer,
+      nodes,
+      new Controller(job),
+      {
+        store,
+        replay,
+      },
+    );
+    replaying = () => grid.replaying;
     const result = await app
       .run(grid, createContext({ runId, nodeId: SERVER_NODE_ID, runConfig }))
       .finally(() => {
@@ -73,7 +107,9 @@ export const runner: JobRunner = {
         rounds.close?.();
         appEvents.close?.();
         setHostTrackingSink(undefined);
+        store.close();
       });
+    replay.finish();
     if (result === undefined) {
       job.setResult({ mode: "runtime", rounds: [], note: "the ServerApp returned no Result" });
       return;

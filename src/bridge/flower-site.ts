@@ -4,7 +4,13 @@ import type { SiteJobContext, SitePart } from "../flare-runtime/job/job-runner.t
 import { type Context, createContext, type UserConfig } from "../flower-api/app/context.ts";
 import { readAppManifest } from "../flower-api/app/load-app.ts";
 import { ClientAppWorker } from "../flower-api/clientapp-worker/clientapp-worker.ts";
-import { MESSAGE_TASK, messageForSite, replyToShareable } from "./message-task.ts";
+import { Message } from "../flower-api/message/message.ts";
+import {
+  MESSAGE_TASK,
+  messageForSite,
+  messageKeyForSite,
+  replyToShareable,
+} from "./message-task.ts";
 import { RUN_TRACKING_SETUP_URL, type RunTrackingSetup } from "./run-tracking.ts";
 import { jobRunId, siteNodeConfig, siteNodeId } from "./site-nodes.ts";
 
@@ -23,6 +29,7 @@ interface SiteApp {
 export function flowerSitePart(job: SiteJobContext): SitePart {
   const tasks = createSiteTasks(job);
   let app: Promise<SiteApp> | undefined;
+  const answered = new AnsweredMessages();
   return {
     async task(topic, bytes) {
       if (topic !== MESSAGE_TASK)
@@ -30,13 +37,64 @@ export function flowerSitePart(job: SiteJobContext): SitePart {
       app ??= loadSiteApp(job);
       const { worker, context } = await app;
       return tasks.run(topic, bytes, async (task) => {
-        const reply = await worker.handle(messageForSite(task, job.site), context);
-        // The site's own record of what its ClientApp answered when it failed.
-        if (reply.hasError()) job.log(`the ClientApp's reply is an error: ${reply.error}`);
-        return replyToShareable(reply);
+        const key = messageKeyForSite(task, job.site);
+        // A message sent again (its server restarted) gets the reply it had, not a new one.
+        const again = () =>
+          job.log(
+            `message ${key?.slice(0, 12)} came again (the server restarted): it gets the reply it had`,
+          );
+        const instruction = messageForSite(task, job.site);
+        const reply = await answered.once(key, again, async () => {
+          const reply = await worker.handle(instruction, context);
+          // The site's own record of what its ClientApp answered when it failed.
+          if (reply.hasError()) job.log(`the ClientApp's reply is an error: ${reply.error}`);
+          return reply;
+        });
+        // A reply given again answers this instruction (its id changed with its creation time).
+        const body = reply.hasError() ? reply.error : reply.content;
+        const answer =
+          reply.metadata.replyToMessageId === instruction.metadata.messageId
+            ? reply
+            : new Message(body, { replyTo: instruction });
+        // Made anew each time: the filters change the shareable they are given, never the reply.
+        return replyToShareable(answer);
       });
     },
   };
+}
+
+/** How many recent replies a site keeps for messages that may come again. */
+const KEPT_REPLIES = 4;
+
+/**
+ * The replies of a site's most recent messages, by message key: a server that restarts
+ * mid-round sends again what its sites were working on, and each gets the reply it had (the
+ * same reply, its node state already moved on) — a message is never handled twice. One sent
+ * again while its first is still being handled waits for that one.
+ */
+class AnsweredMessages {
+  readonly #replies = new Map<string, Promise<Message>>();
+
+  once(
+    key: string | undefined,
+    onAgain: () => void,
+    handle: () => Promise<Message>,
+  ): Promise<Message> {
+    if (key === undefined) return handle();
+    const earlier = this.#replies.get(key);
+    if (earlier !== undefined) {
+      onAgain();
+      return earlier;
+    }
+    const reply = handle();
+    this.#replies.set(key, reply);
+    reply.catch(() => this.#replies.delete(key));
+    for (const old of this.#replies.keys()) {
+      if (this.#replies.size <= KEPT_REPLIES) break;
+      this.#replies.delete(old);
+    }
+    return reply;
+  }
 }
 
 /**

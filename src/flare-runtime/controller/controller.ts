@@ -1,3 +1,5 @@
+import { mkdir, readFile, rename } from "node:fs/promises";
+import { dirname } from "node:path";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { ServerJobContext, SiteReply } from "../job/job-runner.ts";
 import type { Shareable } from "../task/shareable.ts";
@@ -178,21 +180,31 @@ function taskResult(site: string, reply: SiteReply): TaskResult {
       taken = true;
     };
     const { file } = reply;
+    let kept: string | undefined;
     return {
       site,
       code: ReturnCode.OK,
       read: async () => {
         take();
-        return decodeShareable(await reply.read(), `result of ${site}`);
+        const bytes = kept === undefined ? await reply.read() : await readFile(kept);
+        return decodeShareable(bytes, `result of ${site}`);
       },
       ...(file === undefined
         ? {}
         : {
+            keep: async (path: string) => {
+              if (kept !== undefined)
+                throw new FedbridgeError(Code.FailedPrecondition, `${site}'s result was kept`);
+              await mkdir(dirname(path), { recursive: true });
+              await rename(file, path);
+              kept = path;
+            },
             open: async () => {
               take();
-              const opened = await ShareableFile.open(file, `result of ${site}`);
+              const opened = await ShareableFile.open(kept ?? file, `result of ${site}`);
               const close = opened.close.bind(opened);
-              opened.close = () => close().finally(() => reply.discard());
+              // A kept file belongs to whoever kept it.
+              opened.close = () => close().finally(() => (kept ? undefined : reply.discard()));
               return opened;
             },
           }),

@@ -37,6 +37,11 @@ export interface TaskResult {
    */
   read(): Promise<Shareable>;
   /**
+   * For an OK result waiting on disk: moves its file to `path` (same file system), where it
+   * stays after `read` — a journal keeps results this way without copying them.
+   */
+  keep?(path: string): Promise<void>;
+  /**
    * For an OK result waiting on disk: the file, to read arrays in chunks (a running sum of
    * large models never holds one whole). Closing it drops the result.
    */

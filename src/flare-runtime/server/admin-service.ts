@@ -1,6 +1,6 @@
 import { X509Certificate } from "node:crypto";
 import { readdir, readFile, stat } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { join, relative, sep } from "node:path";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { Notifier } from "../../core/notifier.ts";
@@ -249,6 +249,9 @@ export function jobInfo(
   };
 }
 
+/** A job's folders that stay at the server: its unpacked app, its resume data, its transfers. */
+const NOT_DOWNLOADED = new Set(["app", "checkpoints", "transfer"]);
+
 /** The files a download carries: everything under the job's folder but its unpacked app. */
 async function listFiles(dir: string): Promise<string[]> {
   if (!(await stat(dir).catch(() => undefined))?.isDirectory()) return [];
@@ -256,7 +259,7 @@ async function listFiles(dir: string): Promise<string[]> {
   return entries
     .filter((e) => e.isFile())
     .map((e) => join(e.parentPath, e.name))
-    .filter((path) => !relative(dir, path).startsWith("app"))
+    .filter((path) => !NOT_DOWNLOADED.has(relative(dir, path).split(sep)[0] ?? ""))
     .sort();
 }
 

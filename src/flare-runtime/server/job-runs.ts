@@ -111,7 +111,7 @@ export class JobRuns {
       const { dir: appDir } = await unpackJobBundle(bundle, rootCaPem, join(dir, "app"));
       log(
         resume
-          ? `resuming after round ${resume.round}: deploying to ${sites.join(", ")}`
+          ? `resuming${resume.round > 0 ? ` after round ${resume.round}` : ""}: deploying to ${sites.join(", ")}`
           : `deploying to ${sites.join(", ")}`,
       );
       await Promise.all(sites.map((site) => this.#deploy(job, site, sites)));

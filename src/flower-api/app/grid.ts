@@ -131,13 +131,16 @@ export abstract class BaseGrid implements Grid {
       if (woken === undefined) break;
       await woken;
     }
-    return instructions.map(
-      (ins) =>
-        replies.get(ins.metadata.messageId) ??
-        new Message(new Error(ErrorCode.REPLY_MESSAGE_UNAVAILABLE, "no reply before the timeout"), {
-          replyTo: ins,
-        }),
-    );
+    return instructions.map((ins) => replies.get(ins.metadata.messageId) ?? this.noReply(ins));
+  }
+
+  /**
+   * The reply standing in for one that did not come before the timeout:
+   * REPLY_MESSAGE_UNAVAILABLE. A grid that journals what the ServerApp got records it here.
+   */
+  protected noReply(instruction: Message): Message {
+    const error = new Error(ErrorCode.REPLY_MESSAGE_UNAVAILABLE, "no reply before the timeout");
+    return new Message(error, { replyTo: instruction });
   }
 
   /**

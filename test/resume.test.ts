@@ -1,0 +1,142 @@
+import { mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { killAll } from "./processes.ts";
+import { runFedbridge } from "./run-fedbridge.ts";
+import { startTestRuntime, type TestRuntime } from "./runtime-harness.ts";
+import { quickstartWith } from "./test-apps.ts";
+
+// A bridged Flower-style job survives a server SIGKILL: the restarted server runs its
+// ServerApp again from the start against the journal of the replies it got, and the job ends
+// with the model an undisturbed run gives; no site handles a message twice. Three sites; the
+// app (test/apps/resumable) takes a second per message, so the kill lands mid-phase.
+
+afterAll(killAll);
+
+let runtime: TestRuntime;
+let app: string;
+const jobIdOf = (stdout: string) => stdout.trim().split("\n").at(-1) as string;
+
+beforeAll(async () => {
+  runtime = await startTestRuntime(3);
+  app = await quickstartWith("resumable");
+}, 120_000);
+
+const tempDir = () => mkdtemp(join(tmpdir(), "fedbridge-resume-"));
+
+/** The final model's hash of the app simulated on 3 nodes: what every mode gives. */
+async function simulated(config: string): Promise<string> {
+  const out = await tempDir();
+  const run = ["run", app, "--sim", "--nodes", "3", "--seed", "7", "--out", out];
+  const sim = await runFedbridge([...run, "--run-config", `delay-ms=0 ${config}`.trim()]);
+  expect(sim.code, sim.stderr).toBe(0);
+  return JSON.parse(await readFile(join(out, "result.json"), "utf8")).finalArraysSha256;
+}
+
+/**
+ * Runs the app as a job; with `killAt`, SIGKILLs the server once a site logs that line of the
+ * job, and starts it again. Resolves with the job's final status and its id.
+ */
+async function job(config: string, killAt?: RegExp) {
+  const submitted = await runtime.admin(["submit", app, "--seed", "7", "--run-config", config]);
+  const jobId = jobIdOf(submitted.stdout);
+  if (killAt !== undefined) {
+    const site = runtime.sites.get("site-1");
+    await site?.waitFor(new RegExp(`${killAt.source}[^\\n]*job=${jobId}`), 120_000);
+    runtime.server.child.kill("SIGKILL");
+    await runtime.server.exited;
+    await runtime.restartServer();
+  }
+  await runtime.admin(["wait", jobId, "--timeout", "180"]);
+  const status = JSON.parse((await runtime.admin(["status", jobId, "--json"])).stdout);
+  return { jobId, status };
+}
+
+async function finalSha(jobId: string): Promise<string> {
+  const out = await tempDir();
+  expect((await runtime.admin(["download", jobId, "-o", out])).code).toBe(0);
+  return JSON.parse(await readFile(join(out, "result.json"), "utf8")).finalArraysSha256;
+}
+
+/** How often each site handled each round's message of `phase`, from the sites' own logs. */
+function handled(jobId: string, phase: "trains" | "evaluates"): number[][] {
+  return [...runtime.sites.values()].map((site) => {
+    const rounds = [
+      ...site.output().matchAll(new RegExp(`${phase} round (\\d+)[^\\n]*job=${jobId}`, "g")),
+    ];
+    const counts = [0, 0, 0];
+    for (const [, round] of rounds)
+      counts[Number(round) - 1] = (counts[Number(round) - 1] ?? 0) + 1;
+    return counts;
+  });
+}
+
+describe("a bridged job whose server is SIGKILLed and restarted", () => {
+  let reference = "";
+  beforeAll(async () => {
+    reference = await simulated("");
+  }, 120_000);
+
+  it.each([
+    ["in round 1's training", /trains round 1/],
+    ["in round 2's training", /trains round 2/],
+    ["in the final evaluation", /evaluates round 3/],
+  ])(
+    "killed %s: completes with the undisturbed model, each message handled once",
+    async (_, at) => {
+      const { jobId, status } = await job("", at);
+      expect(status.status, status.reason).toBe("FINISHED:COMPLETED");
+      expect(await finalSha(jobId)).toBe(reference);
+      expect(handled(jobId, "trains")).toEqual([
+        [1, 1, 1],
+        [1, 1, 1],
+        [1, 1, 1],
+      ]);
+      expect(handled(jobId, "evaluates")).toEqual([
+        [1, 1, 1],
+        [1, 1, 1],
+        [1, 1, 1],
+      ]);
+      const log = await readFile(join(runtime.kits, "server1", "jobs", jobId, "log.txt"), "utf8");
+      expect(log).toMatch(
+        /resuming: the ServerApp runs again from the start, answered from its journal/,
+      );
+      // Tracking shows each round once: the replayed rounds were tracked the first time.
+      const shown = await runFedbridge([
+        "tracking",
+        "show",
+        jobId,
+        "--workspace",
+        join(runtime.kits, "server1"),
+        "--json",
+      ]);
+      const scalars = JSON.parse(shown.stdout) as { site: string; tag: string; step: number }[];
+      const points = scalars.map((s) => `${s.site} ${s.tag} ${s.step}`);
+      expect(new Set(points).size).toBe(points.length);
+      expect(points.filter((p) => p.startsWith("server train/")).length).toBeGreaterThan(0);
+      for (const round of [1, 2, 3]) expect(points).toContain(`server evaluate/eval-loss ${round}`);
+    },
+  );
+
+  it("keeps a strategy's server-side state (FedAdam's moments): killed in round 3", async () => {
+    const expected = await simulated('strategy="fedadam"');
+    const { jobId, status } = await job('strategy="fedadam"', /trains round 3/);
+    expect(status.status, status.reason).toBe("FINISHED:COMPLETED");
+    expect(await finalSha(jobId)).toBe(expected);
+  });
+
+  it("samples the same sites again (fractionTrain 0.5, seeded): killed in round 2's evaluation", async () => {
+    const undisturbed = await job("fraction-train=0.5");
+    expect(undisturbed.status.status).toBe("FINISHED:COMPLETED");
+    const killed = await job("fraction-train=0.5", /evaluates round 2/);
+    expect(killed.status.status, killed.status.reason).toBe("FINISHED:COMPLETED");
+    expect(await finalSha(killed.jobId)).toBe(await finalSha(undisturbed.jobId));
+  });
+
+  it("fails a ServerApp that uses the clock, saying it is not deterministic", async () => {
+    const { status } = await job("clock=true", /trains round 2/);
+    expect(status.status).toBe("FINISHED:FAILED");
+    expect(status.reason).toMatch(/the ServerApp is not deterministic/);
+  });
+});
