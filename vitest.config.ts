@@ -20,5 +20,8 @@ export default defineConfig({
     testTimeout: 180_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // Two files at a time: most multi-process tests wait on their children, so the second
+    // worker fills the idle core (the suite takes ~13 min instead of ~19 on 2 cores).
+    maxWorkers: 2,
   },
 });
