@@ -2,7 +2,7 @@ import type { JsonValue as ProtoJson } from "@bufbuild/protobuf";
 import { z } from "zod";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
 import type { JsonValue } from "../flare-runtime/jobs/job-meta.ts";
-import { DataKind, MetaKey, type Shareable } from "../flare-runtime/task/shareable.ts";
+import { DataKind, MetaKey, type Shareable } from "../flare-runtime/shareable/shareable.ts";
 import { Error as FlowerError } from "../flower-api/message/error.ts";
 import { Message } from "../flower-api/message/message.ts";
 import { metadataFromJson, metadataToJson } from "../flower-api/message/message-serde.ts";

@@ -1,17 +1,17 @@
 // The Flower-style API: Flower 1.28's names in camelCase.
 
-export type { NumericDtype, NumericTypedArray } from "../core/npy.ts";
-export { NUMPY_STYPE } from "../core/npy.ts";
-export type { PrivacyRandom } from "../core/privacy-random.ts";
-export { createPrivacyRandom, createSecureRandom } from "../core/privacy-random.ts";
-export type { Rng } from "../core/random.ts";
-export { createRng, deriveSeed } from "../core/random.ts";
-export type { ConfigType } from "../core/typed-config.ts";
+export type { NumericDtype, NumericTypedArray } from "../core/numeric/npy.ts";
+export { NUMPY_STYPE } from "../core/numeric/npy.ts";
+export type { PrivacyRandom } from "../core/numeric/privacy-random.ts";
+export { createPrivacyRandom, createSecureRandom } from "../core/numeric/privacy-random.ts";
+export type { Rng } from "../core/numeric/random.ts";
+export { createRng, deriveSeed } from "../core/numeric/random.ts";
 export {
   hasWasmSimd,
   weightedSumFloat32,
   weightedSumFloat32Js,
-} from "../core/weighted-sum.ts";
+} from "../core/numeric/weighted-sum.ts";
+export type { ConfigType } from "../core/typed-config.ts";
 export type { ClientAppOptions, HandlerOptions, Lifespan } from "./app/client-app.ts";
 export { ClientApp } from "./app/client-app.ts";
 export type { Context, UserConfig, UserConfigValue } from "./app/context.ts";

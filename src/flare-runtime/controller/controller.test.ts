@@ -8,8 +8,8 @@ import {
   float32Array,
   float32Values,
   recordDict,
-} from "../task/records.ts";
-import { createShareable, DataKind, type Shareable } from "../task/shareable.ts";
+} from "../shareable/records.ts";
+import { createShareable, DataKind, type Shareable } from "../shareable/shareable.ts";
 import { createInMemoryJob } from "../workflows/testing/in-memory-job.ts";
 import { Controller } from "./controller.ts";
 import { ReturnCode } from "./task.ts";

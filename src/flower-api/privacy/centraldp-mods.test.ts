@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createRng } from "../../core/random.ts";
+import { createRng } from "../../core/numeric/random.ts";
 import { createContext } from "../app/context.ts";
 import type { ClientAppCallable } from "../app/mod.ts";
 import { ErrorCode } from "../message/error.ts";

@@ -1,6 +1,6 @@
-import { clipScale, l2Norm } from "../../core/clip-scale.ts";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import type { PrivacyRandom } from "../../core/privacy-random.ts";
+import { clipScale, l2Norm } from "../../core/numeric/clip-scale.ts";
+import type { PrivacyRandom } from "../../core/numeric/privacy-random.ts";
 import { Array } from "../records/array.ts";
 import { ArrayRecord } from "../records/array-record.ts";
 

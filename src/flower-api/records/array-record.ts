@@ -1,5 +1,5 @@
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import type { NumericTypedArray } from "../../core/npy.ts";
+import type { NumericTypedArray } from "../../core/numeric/npy.ts";
 import { Array } from "./array.ts";
 import { entriesOf, type RecordInit } from "./typed-record.ts";
 

@@ -7,7 +7,7 @@ import {
   NUMPY_STYPE,
   type NumericDtype,
   type NumericTypedArray,
-} from "../../core/npy.ts";
+} from "../../core/numeric/npy.ts";
 
 export interface ArrayInit {
   /** Element type, numpy's name for it (`float32`, `int64`, ...). */

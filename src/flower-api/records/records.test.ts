@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FedbridgeError } from "../../core/fedbridge-error.ts";
-import { decodeNpy } from "../../core/npy.ts";
+import { decodeNpy } from "../../core/numeric/npy.ts";
 import { Array } from "./array.ts";
 import { ArrayRecord } from "./array-record.ts";
 import { ConfigRecord } from "./config-record.ts";

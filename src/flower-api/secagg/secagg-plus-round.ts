@@ -1,5 +1,5 @@
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import { createRng } from "../../core/random.ts";
+import { createRng } from "../../core/numeric/random.ts";
 import type { Grid } from "../app/grid.ts";
 import { Error, ErrorCode } from "../message/error.ts";
 import { Message } from "../message/message.ts";

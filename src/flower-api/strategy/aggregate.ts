@@ -1,5 +1,5 @@
-import type { NumericTypedArray } from "../../core/npy.ts";
-import { weightedSumFloat32 } from "../../core/weighted-sum.ts";
+import type { NumericTypedArray } from "../../core/numeric/npy.ts";
+import { weightedSumFloat32 } from "../../core/numeric/weighted-sum.ts";
 import type { Message } from "../message/message.ts";
 import { deflateRecordDict } from "../objects/deflate.ts";
 import { Array } from "../records/array.ts";
