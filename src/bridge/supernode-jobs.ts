@@ -6,7 +6,7 @@ import { joinPieces } from "../flare-runtime/shareable/shareable-codec.ts";
 import type { SiteKit } from "../flare-runtime/site/read-site-kit.ts";
 import type { DeployedJob, SiteJobs } from "../flare-runtime/site/site-jobs.ts";
 import type { UserConfig } from "../flower-api/app/context.ts";
-import { ErrorCode, Error as FlowerError } from "../flower-api/message/error.ts";
+import { ErrorCode, MessageError } from "../flower-api/message/error.ts";
 import { Message } from "../flower-api/message/message.ts";
 import { computeMessageId } from "../flower-api/objects/deflate.ts";
 import type { MessageRouter } from "../flower-api/superlink/message-router.ts";
@@ -126,7 +126,7 @@ export class SuperNodeJobs implements SiteJobs {
     if (nodeId === undefined) {
       const reason = `no SuperNode is connected to ${kit.config.name}'s bridge (fedbridge bridge, port ${fleet.port})`;
       log.warn(`${reason}: the message is answered NODE_UNAVAILABLE`);
-      return new Message(new FlowerError(ErrorCode.NODE_UNAVAILABLE, reason), {
+      return new Message(new MessageError(ErrorCode.NODE_UNAVAILABLE, reason), {
         replyTo: instruction,
       });
     }

@@ -29,7 +29,8 @@ export type { NodeMetrics, RoundSummary, RunObserver } from "./app/run-observer.
 export { silentObserver } from "./app/run-observer.ts";
 export type { ServerAppMain, ServerLifespan } from "./app/server-app.ts";
 export { ServerApp } from "./app/server-app.ts";
-export { Error, ErrorCode } from "./message/error.ts";
+// Flower's names (Array, Error) for apps, and names that do not hide JavaScript's globals.
+export { ErrorCode, MessageError as Error, MessageError } from "./message/error.ts";
 export type { InstructionOptions, ReplyOptions, RestoreOptions } from "./message/message.ts";
 export { Message } from "./message/message.ts";
 export {
@@ -78,7 +79,7 @@ export {
   getPrivacySpent,
 } from "./privacy/rdp-accountant.ts";
 export type { ArrayInit, TensorFactory, TensorLike } from "./records/array.ts";
-export { Array } from "./records/array.ts";
+export { FlowerArray as Array, FlowerArray } from "./records/array.ts";
 export type { ShapedValues } from "./records/array-record.ts";
 export { ArrayRecord } from "./records/array-record.ts";
 export type { ConfigValue } from "./records/config-record.ts";

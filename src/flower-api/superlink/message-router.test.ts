@@ -10,7 +10,7 @@ import {
 } from "../objects/deflate.ts";
 import { objectTreeOf } from "../objects/inflate.ts";
 import { ObjectStore } from "../objects/object-store.ts";
-import { Array } from "../records/array.ts";
+import { FlowerArray } from "../records/array.ts";
 import { ArrayRecord } from "../records/array-record.ts";
 import { ConfigRecord } from "../records/config-record.ts";
 import { MetricRecord } from "../records/metric-record.ts";
@@ -19,7 +19,7 @@ import { MessageRouter } from "./message-router.ts";
 import { NodeRegistry } from "./node-registry.ts";
 
 const RUN_ID = 7n;
-const model = new ArrayRecord({ w: Array.fromTypedArray(new Float32Array([1, 2, 3])) });
+const model = new ArrayRecord({ w: FlowerArray.fromTypedArray(new Float32Array([1, 2, 3])) });
 
 let nodes: NodeRegistry;
 afterEach(() => nodes.close());
@@ -49,7 +49,7 @@ function instruct(router: MessageRouter, dstNodeId: bigint): Message {
 
 /** A node's reply: its own weights and the given metrics. */
 function reply(to: Message, weights: number[], metrics: MetricRecord): Message {
-  const arrays = new ArrayRecord({ w: Array.fromTypedArray(new Float32Array(weights)) });
+  const arrays = new ArrayRecord({ w: FlowerArray.fromTypedArray(new Float32Array(weights)) });
   const message = new Message(new RecordDict({ arrays, metrics }), { replyTo: to });
   message.metadata.messageId = computeMessageId(message);
   return message;

@@ -6,7 +6,7 @@ import {
   MessageSchema,
   type ObjectTree,
 } from "../../gen/flwr/proto/message_pb.ts";
-import { Error, ErrorCode } from "../message/error.ts";
+import { ErrorCode, MessageError } from "../message/error.ts";
 import { Message } from "../message/message.ts";
 import { messageFromProto, messageToProto } from "../message/message-serde.ts";
 import { SERVER_NODE_ID } from "../message/metadata.ts";
@@ -203,7 +203,7 @@ export class MessageRouter {
       } else if (!this.nodes.isOnline(instruction.message.metadata.dstNodeId)) {
         const reason = `node ${instruction.message.metadata.dstNodeId} failed to report a heartbeat within 2 × its expected interval`;
         out.push(
-          new Message(new Error(ErrorCode.NODE_UNAVAILABLE, reason), {
+          new Message(new MessageError(ErrorCode.NODE_UNAVAILABLE, reason), {
             replyTo: instruction.message,
           }),
         );

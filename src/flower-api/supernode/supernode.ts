@@ -15,7 +15,7 @@ import { scalarsToConfig } from "../app/scalars.ts";
 import { ClientAppWorker } from "../clientapp-worker/clientapp-worker.ts";
 import type { WorkerSetup } from "../clientapp-worker/protocol.ts";
 import { unpackApp } from "../fab/app-bundle.ts";
-import { Error, ErrorCode } from "../message/error.ts";
+import { ErrorCode, MessageError } from "../message/error.ts";
 import { Message } from "../message/message.ts";
 import { messageFromProto, messageToProto } from "../message/message-serde.ts";
 import { type DeflatedObject, deflateMessage } from "../objects/deflate.ts";
@@ -232,7 +232,7 @@ export class SuperNode {
         failure.code === Code.DataLoss
           ? ErrorCode.INVALID_FAB
           : ErrorCode.LOAD_CLIENT_APP_EXCEPTION;
-      return new Message(new Error(code, failure.message), { replyTo: instruction });
+      return new Message(new MessageError(code, failure.message), { replyTo: instruction });
     }
     const { runId } = instruction.metadata;
     const stopped = new AbortController();
