@@ -14,7 +14,7 @@ import {
   hasWasmSimd,
   weightedSumFloat32,
   weightedSumFloat32Js,
-} from "../src/core/weighted-sum.ts";
+} from "../src/core/numeric/weighted-sum.ts";
 import { median } from "../src/flower-api/strategy/float-arrays.ts";
 
 export const description = "FedAvg kernel (10 clients × 10M float32) vs Float32Array.set copy";

@@ -12,13 +12,13 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { credentials } from "@grpc/grpc-js";
 import { submitApp } from "../src/bridge/index.ts";
-import { runOnSuperLink } from "../src/flower-api/deployment/run-on-superlink.ts";
+import { runOnSuperLink } from "../src/flower-api/control/run-on-superlink.ts";
+import { silentObserver } from "../src/flower-api/index.ts";
+import { median } from "../src/flower-api/strategy/float-arrays.ts";
 import {
   type SuperLinkTls,
   writeSuperLinkTls,
-} from "../src/flower-api/deployment/testing/superlink-tls.ts";
-import { silentObserver } from "../src/flower-api/index.ts";
-import { median } from "../src/flower-api/strategy/float-arrays.ts";
+} from "../src/flower-api/superlink/testing/superlink-tls.ts";
 import { BenchProcesses } from "./lib/spawn.ts";
 
 export const description =

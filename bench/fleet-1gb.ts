@@ -1,5 +1,5 @@
 import { credentials } from "@grpc/grpc-js";
-import { runOnSuperLink } from "../src/flower-api/deployment/run-on-superlink.ts";
+import { runOnSuperLink } from "../src/flower-api/control/run-on-superlink.ts";
 import { silentObserver } from "../src/flower-api/index.ts";
 import { procStatusBytes } from "./lib/proc.ts";
 import { BenchProcesses } from "./lib/spawn.ts";

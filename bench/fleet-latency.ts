@@ -9,9 +9,13 @@
  * the app). The baseline is the median of 500 unary calls of a grpc-js echo service.
  */
 import { credentials, Server, ServerCredentials } from "@grpc/grpc-js";
-import { GrpcClient } from "../src/core/grpc-client.ts";
-import { implementation, rawServiceDefinition, unaryHandler } from "../src/core/grpc-service.ts";
-import { runOnSuperLink } from "../src/flower-api/deployment/run-on-superlink.ts";
+import { GrpcClient } from "../src/core/wire/grpc-client.ts";
+import {
+  implementation,
+  rawServiceDefinition,
+  unaryHandler,
+} from "../src/core/wire/grpc-service.ts";
+import { runOnSuperLink } from "../src/flower-api/control/run-on-superlink.ts";
 import { silentObserver } from "../src/flower-api/index.ts";
 import { median } from "../src/flower-api/strategy/float-arrays.ts";
 import { Control } from "../src/gen/fedbridge/v1/control_pb.ts";

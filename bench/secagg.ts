@@ -7,7 +7,7 @@
  * elsewhere. Rounds alternate after a warm-up; figures are medians of `BENCH_REPS` (default 3).
  */
 
-import { createRng } from "../src/core/random.ts";
+import { createRng } from "../src/core/numeric/random.ts";
 import { ClientApp } from "../src/flower-api/app/client-app.ts";
 import type { Mod } from "../src/flower-api/app/mod.ts";
 import type { Message as MessageType } from "../src/flower-api/message/message.ts";

@@ -23,8 +23,8 @@ interface Kernel {
 const root = fileURLToPath(new URL("..", import.meta.url));
 const kernels: readonly Kernel[] = [
   {
-    wat: "src/core/weighted-sum.wat",
-    out: "src/core/weighted-sum-wasm.ts",
+    wat: "src/core/numeric/weighted-sum.wat",
+    out: "src/core/numeric/weighted-sum-wasm.ts",
     constant: "weightedSumWasmBase64",
   },
 ];

@@ -8,7 +8,7 @@ import { readEventFiles } from "../src/tracking/index.ts";
 import { runFedbridge } from "./run-fedbridge.ts";
 import { quickstartWith } from "./test-apps.ts";
 
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 const tempDir = () => mkdtemp(join(tmpdir(), "fedbridge-test-"));
 
 async function simulate(seed: number, extra: string[] = []) {
@@ -182,7 +182,7 @@ describe("fedbridge run: bad input gets one clear line and a non-zero exit", () 
     ];
     const runs = await Promise.all(cases.map(([config]) => runWith(config)));
     runs.forEach((run, i) => {
-      expectOneLineFailure(run, new RegExp(escape(cases[i]?.[1] ?? "")));
+      expectOneLineFailure(run, new RegExp(escapeRegExp(cases[i]?.[1] ?? "")));
       expect(run.stdout).not.toMatch(/round \d/);
     });
   });

@@ -2,7 +2,7 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { writeSuperLinkTls } from "../src/flower-api/deployment/testing/superlink-tls.ts";
+import { writeSuperLinkTls } from "../src/flower-api/superlink/testing/superlink-tls.ts";
 import { killAll, startFedbridge } from "./processes.ts";
 import { runFedbridge } from "./run-fedbridge.ts";
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { credentials } from "@grpc/grpc-js";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../src/core/free-port.ts";
-import { GrpcClient } from "../src/core/grpc-client.ts";
+import { GrpcClient } from "../src/core/wire/grpc-client.ts";
 import { Control } from "../src/gen/fedbridge/v1/control_pb.ts";
 import { readEventFiles } from "../src/tracking/index.ts";
 import { killAll, startFedbridge, startTestSuperLink, startTestSuperNode } from "./processes.ts";

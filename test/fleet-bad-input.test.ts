@@ -1,16 +1,16 @@
 import { createHash } from "node:crypto";
 import { Client, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GrpcClient } from "../src/core/grpc-client.ts";
+import { GrpcClient } from "../src/core/wire/grpc-client.ts";
 import type { UserConfig } from "../src/flower-api/app/context.ts";
-import { packApp } from "../src/flower-api/deployment/app-bundle.ts";
-import { FleetConnection } from "../src/flower-api/deployment/fleet-connection.ts";
+import { configToScalars } from "../src/flower-api/app/scalars.ts";
+import { packApp } from "../src/flower-api/fab/app-bundle.ts";
 import {
   applyAuthMetadata,
   createNodeKeyPair,
   signAuthMetadata,
-} from "../src/flower-api/deployment/node-auth.ts";
-import { configToScalars } from "../src/flower-api/deployment/scalars.ts";
+} from "../src/flower-api/superlink/node-auth.ts";
+import { FleetConnection } from "../src/flower-api/supernode/fleet-connection.ts";
 import { Control } from "../src/gen/fedbridge/v1/control_pb.ts";
 import { Fleet } from "../src/gen/flwr/proto/fleet_pb.ts";
 import { killAll, startTestSuperLink } from "./processes.ts";

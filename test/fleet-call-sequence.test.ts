@@ -9,7 +9,7 @@ import {
   type sendUnaryData,
 } from "@grpc/grpc-js";
 import { afterAll, describe, expect, it } from "vitest";
-import { rawServiceDefinition } from "../src/core/grpc-service.ts";
+import { rawServiceDefinition } from "../src/core/wire/grpc-service.ts";
 import { Fleet } from "../src/gen/flwr/proto/fleet_pb.ts";
 import { killAll, startTestSuperLink, startTestSuperNode } from "./processes.ts";
 import { runFedbridge } from "./run-fedbridge.ts";

@@ -12,7 +12,7 @@ import { ADMIN_MAX_REQUEST_BYTES } from "../src/flare-runtime/server/admin-gate.
 import {
   CONTROL_MAX_REQUEST_BYTES,
   FLEET_MAX_REQUEST_BYTES,
-} from "../src/flower-api/deployment/request-limits.ts";
+} from "../src/flower-api/superlink/request-limits.ts";
 import { Admin } from "../src/gen/fedbridge/v1/admin_pb.ts";
 import { Control, NodeTracking } from "../src/gen/fedbridge/v1/control_pb.ts";
 import { Fleet } from "../src/gen/flwr/proto/fleet_pb.ts";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { freePort } from "../../src/core/free-port.ts";
 import { type AdminSession, connectAdmin } from "../../src/flare-runtime/admin/admin-client.ts";
 import { localProjectYml, provisionProject } from "../../src/flare-runtime/provision/index.ts";
-import type { SuperLinkTls } from "../../src/flower-api/deployment/testing/superlink-tls.ts";
+import type { SuperLinkTls } from "../../src/flower-api/superlink/testing/superlink-tls.ts";
 
 /** `fedbridge` processes started by a benchmark, killed together at the end. */
 export class BenchProcesses {

@@ -1,11 +1,11 @@
-import { Array, ArrayRecord } from "fedbridge";
+import { ArrayRecord, FlowerArray } from "fedbridge";
 import type { NamedWeight } from "fedbridge/ml";
 
-/** A model's weights as an ArrayRecord (one float32 Array per weight, by name) and back. */
+/** A model's weights as an ArrayRecord (one float32 FlowerArray per weight, by name) and back. */
 
 export function toRecord(weights: readonly NamedWeight[]): ArrayRecord {
   return new ArrayRecord(
-    weights.map(({ name, shape, data }) => [name, Array.fromTypedArray(data, shape)]),
+    weights.map(({ name, shape, data }) => [name, FlowerArray.fromTypedArray(data, shape)]),
   );
 }
 

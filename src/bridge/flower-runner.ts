@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Controller } from "../flare-runtime/controller/controller.ts";
-import type { JobRunner } from "../flare-runtime/job/job-runner.ts";
+import type { JobRunner } from "../flare-runtime/job-process/job-runner.ts";
 import { createContext, type UserConfig } from "../flower-api/app/context.ts";
 import { importApp, readAppManifest } from "../flower-api/app/load-app.ts";
 import { Replay } from "../flower-api/app/replay.ts";
@@ -9,6 +9,7 @@ import type { RoundSummary, RunObserver } from "../flower-api/app/run-observer.t
 import { ServerApp } from "../flower-api/app/server-app.ts";
 import { SERVER_NODE_ID } from "../flower-api/message/metadata.ts";
 import { summarizeResult } from "../flower-api/run-output.ts";
+import { trackingObserver } from "../tracking/flower-runs/tracking-observer.ts";
 import { createForwardSink } from "../tracking/forward-sink.ts";
 import { setHostTrackingSink } from "../tracking/summary-writer.ts";
 import { SERVER_RUN } from "../tracking/tensorboard-sink.ts";
@@ -17,7 +18,6 @@ import { flowerSitePart } from "./flower-site.ts";
 import { ReplyJournal } from "./reply-journal.ts";
 import { RuntimeGrid } from "./runtime-grid.ts";
 import { jobRunId, siteNodes } from "./site-nodes.ts";
-import { trackingObserver } from "./tracking-observer.ts";
 
 /**
  * The job runner `flower`: an unchanged Flower-style app as a runtime job. The ServerApp runs

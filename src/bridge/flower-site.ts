@@ -1,17 +1,20 @@
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
-import { createSiteTasks } from "../flare-runtime/controller/site-task.ts";
-import type { SiteJobContext, SitePart } from "../flare-runtime/job/job-runner.ts";
+import { createSiteTasks } from "../flare-runtime/executor/site-task.ts";
+import type { SiteJobContext, SitePart } from "../flare-runtime/job-process/job-runner.ts";
 import { type Context, createContext, type UserConfig } from "../flower-api/app/context.ts";
 import { readAppManifest } from "../flower-api/app/load-app.ts";
 import { ClientAppWorker } from "../flower-api/clientapp-worker/clientapp-worker.ts";
 import { Message } from "../flower-api/message/message.ts";
+import {
+  RUN_TRACKING_SETUP_URL,
+  type RunTrackingSetup,
+} from "../tracking/flower-runs/run-tracking.ts";
 import {
   MESSAGE_TASK,
   messageForSite,
   messageKeyForSite,
   replyToShareable,
 } from "./message-task.ts";
-import { RUN_TRACKING_SETUP_URL, type RunTrackingSetup } from "./run-tracking.ts";
 import { jobRunId, siteNodeConfig, siteNodeId } from "./site-nodes.ts";
 
 /** A site's ClientApp and the Context it keeps across the job's messages. */

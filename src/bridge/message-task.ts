@@ -2,8 +2,8 @@ import type { JsonValue as ProtoJson } from "@bufbuild/protobuf";
 import { z } from "zod";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
 import type { JsonValue } from "../flare-runtime/jobs/job-meta.ts";
-import { DataKind, MetaKey, type Shareable } from "../flare-runtime/task/shareable.ts";
-import { Error as FlowerError } from "../flower-api/message/error.ts";
+import { DataKind, MetaKey, type Shareable } from "../flare-runtime/shareable/shareable.ts";
+import { MessageError } from "../flower-api/message/error.ts";
 import { Message } from "../flower-api/message/message.ts";
 import { metadataFromJson, metadataToJson } from "../flower-api/message/message-serde.ts";
 import type { Metadata } from "../flower-api/message/metadata.ts";
@@ -87,7 +87,7 @@ export function replyFromShareable(result: Shareable): Message {
     const error = errorShape.safeParse(result.meta.error);
     if (!error.success)
       throw new FedbridgeError(Code.InvalidArgument, "a bridged reply carries a malformed error");
-    return new Message(new FlowerError(error.data.code, error.data.reason), { metadata });
+    return new Message(new MessageError(error.data.code, error.data.reason), { metadata });
   }
   return new Message(recordDictFromProto(result.records), { metadata });
 }

@@ -4,8 +4,8 @@ import type Database from "better-sqlite3";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
 import { openSqliteStore } from "../core/sqlite-store.ts";
 import type { TaskResult } from "../flare-runtime/controller/task.ts";
-import type { Shareable } from "../flare-runtime/task/shareable.ts";
-import { decodeShareable } from "../flare-runtime/task/shareable-codec.ts";
+import type { Shareable } from "../flare-runtime/shareable/shareable.ts";
+import { decodeShareable } from "../flare-runtime/shareable/shareable-codec.ts";
 import type { JournalEntry } from "../flower-api/app/replay.ts";
 
 const SCHEMA = `

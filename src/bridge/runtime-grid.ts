@@ -4,7 +4,7 @@ import { BaseGrid, type RunInfo } from "../flower-api/app/grid.ts";
 import { contentId, type Replay } from "../flower-api/app/replay.ts";
 import { ReplyBox } from "../flower-api/app/reply-box.ts";
 import type { RunObserver } from "../flower-api/app/run-observer.ts";
-import { ErrorCode, Error as FlowerError } from "../flower-api/message/error.ts";
+import { ErrorCode, MessageError } from "../flower-api/message/error.ts";
 import { Message } from "../flower-api/message/message.ts";
 import type { RecordDict } from "../flower-api/records/record-dict.ts";
 import { MESSAGE_TASK, messagesToShareable, replyFromShareable } from "./message-task.ts";
@@ -98,7 +98,7 @@ export class RuntimeGrid extends BaseGrid {
       if (node === undefined) {
         const reason = `node ${message.metadata.dstNodeId} is not a site of this job`;
         this.#box.put(
-          new Message(new FlowerError(ErrorCode.NODE_UNAVAILABLE, reason), { replyTo: message }),
+          new Message(new MessageError(ErrorCode.NODE_UNAVAILABLE, reason), { replyTo: message }),
         );
         continue;
       }
@@ -126,7 +126,7 @@ export class RuntimeGrid extends BaseGrid {
     const journaled = await (this.#journal as GridJournal).store.load(key);
     const body =
       journaled.kind === "failure"
-        ? new FlowerError(journaled.code, journaled.reason)
+        ? new MessageError(journaled.code, journaled.reason)
         : replyBody(replyFromShareable(journaled.shareable));
     this.#box.put(new Message(body, { replyTo: instruction }));
   }
@@ -179,6 +179,6 @@ export class RuntimeGrid extends BaseGrid {
 }
 
 /** What a reply carries: its content, or its error. */
-function replyBody(reply: Message): RecordDict | FlowerError {
+function replyBody(reply: Message): RecordDict | MessageError {
   return reply.hasError() ? reply.error : reply.content;
 }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { naturalCompare } from "../core/natural-order.ts";
+import { naturalCompare } from "../core/numeric/natural-order.ts";
 import type { UserConfig } from "../flower-api/app/context.ts";
 
 /**

@@ -21,10 +21,10 @@ import { JobProcesses } from "../flare-runtime/site/job-processes.ts";
 import type { SiteKit } from "../flare-runtime/site/read-site-kit.ts";
 import type { SiteJobs } from "../flare-runtime/site/site-jobs.ts";
 import { serveSite } from "../flare-runtime/site/site-service.ts";
-import { MessageRouter } from "../flower-api/deployment/message-router.ts";
-import { NodeRegistry } from "../flower-api/deployment/node-registry.ts";
-import { RunRegistry } from "../flower-api/deployment/run-registry.ts";
 import { ObjectStore } from "../flower-api/objects/object-store.ts";
+import { MessageRouter } from "../flower-api/superlink/message-router.ts";
+import { NodeRegistry } from "../flower-api/superlink/node-registry.ts";
+import { RunRegistry } from "../flower-api/superlink/run-registry.ts";
 import { SuperNodeJobs } from "./supernode-jobs.ts";
 
 // The site protocol is one: a site parent (job processes) and the bridge's shim (SuperNodes)

@@ -1,17 +1,17 @@
 import { readFile, rm } from "node:fs/promises";
 import type { Logger } from "pino";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
-import { createSiteTasks, type SiteTasks } from "../flare-runtime/controller/site-task.ts";
+import { createSiteTasks, type SiteTasks } from "../flare-runtime/executor/site-task.ts";
+import { joinPieces } from "../flare-runtime/shareable/shareable-codec.ts";
 import type { SiteKit } from "../flare-runtime/site/read-site-kit.ts";
 import type { DeployedJob, SiteJobs } from "../flare-runtime/site/site-jobs.ts";
-import { joinPieces } from "../flare-runtime/task/shareable-codec.ts";
 import type { UserConfig } from "../flower-api/app/context.ts";
-import type { MessageRouter } from "../flower-api/deployment/message-router.ts";
-import type { NodeRegistry } from "../flower-api/deployment/node-registry.ts";
-import type { RunRecord, RunRegistry } from "../flower-api/deployment/run-registry.ts";
-import { ErrorCode, Error as FlowerError } from "../flower-api/message/error.ts";
+import { ErrorCode, MessageError } from "../flower-api/message/error.ts";
 import { Message } from "../flower-api/message/message.ts";
 import { computeMessageId } from "../flower-api/objects/deflate.ts";
+import type { MessageRouter } from "../flower-api/superlink/message-router.ts";
+import type { NodeRegistry } from "../flower-api/superlink/node-registry.ts";
+import type { RunRecord, RunRegistry } from "../flower-api/superlink/run-registry.ts";
 import { MESSAGE_TASK, messageForSite, replyToShareable } from "./message-task.ts";
 import { jobRunId, siteNodeConfig } from "./site-nodes.ts";
 
@@ -126,7 +126,7 @@ export class SuperNodeJobs implements SiteJobs {
     if (nodeId === undefined) {
       const reason = `no SuperNode is connected to ${kit.config.name}'s bridge (fedbridge bridge, port ${fleet.port})`;
       log.warn(`${reason}: the message is answered NODE_UNAVAILABLE`);
-      return new Message(new FlowerError(ErrorCode.NODE_UNAVAILABLE, reason), {
+      return new Message(new MessageError(ErrorCode.NODE_UNAVAILABLE, reason), {
         replyTo: instruction,
       });
     }

@@ -1,5 +1,5 @@
 import { ReturnCode, type TaskResult } from "../flare-runtime/controller/task.ts";
-import { ErrorCode, Error as FlowerError } from "../flower-api/message/error.ts";
+import { ErrorCode, MessageError } from "../flower-api/message/error.ts";
 import { Message } from "../flower-api/message/message.ts";
 
 /**
@@ -24,5 +24,5 @@ const FLOWER_CODE: Record<Exclude<ReturnCode, "OK">, number> = {
 export function failedTaskReply(instruction: Message, result: TaskResult): Message {
   const code = result.code === ReturnCode.OK ? ErrorCode.UNKNOWN : FLOWER_CODE[result.code];
   const reason = `${result.site}: ${result.code}: ${result.message ?? "no reason given"}`;
-  return new Message(new FlowerError(code, reason), { replyTo: instruction });
+  return new Message(new MessageError(code, reason), { replyTo: instruction });
 }

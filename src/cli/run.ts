@@ -1,13 +1,7 @@
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
-import {
-  nodeEventsToFolder,
-  RUN_TRACKING_SETUP_URL,
-  useRunFolderTracking,
-} from "../bridge/run-tracking.ts";
-import { trackingObserver } from "../bridge/tracking-observer.ts";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
-import { runOnSuperLink } from "../flower-api/deployment/run-on-superlink.ts";
+import { runOnSuperLink } from "../flower-api/control/run-on-superlink.ts";
 import {
   type Result,
   type RunMode,
@@ -17,6 +11,12 @@ import {
   type UserConfig,
   writeRunOutput,
 } from "../flower-api/index.ts";
+import {
+  nodeEventsToFolder,
+  RUN_TRACKING_SETUP_URL,
+  useRunFolderTracking,
+} from "../tracking/flower-runs/run-tracking.ts";
+import { trackingObserver } from "../tracking/flower-runs/tracking-observer.ts";
 import { createTensorBoardSink } from "../tracking/index.ts";
 import { integer, positiveInt, runConfig } from "./options.ts";
 import { createTerminalProgress } from "./progress.ts";

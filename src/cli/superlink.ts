@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
 import { createLogger, type LogFormat } from "../core/logger.ts";
-import { startSuperLink, type TlsFiles } from "../flower-api/deployment/superlink.ts";
+import { startSuperLink, type TlsFiles } from "../flower-api/superlink/superlink.ts";
 import { setHostTrackingSink } from "../tracking/index.ts";
 import { logFormatOption, positiveInt } from "./options.ts";
 import { readPem } from "./tls-flags.ts";

@@ -1,8 +1,8 @@
 import type { Command } from "commander";
-import { RUN_TRACKING_SETUP_URL } from "../bridge/run-tracking.ts";
 import { createLogger, type LogFormat } from "../core/logger.ts";
-import { SuperNode } from "../flower-api/deployment/supernode.ts";
 import { parseConfigOverrides, type UserConfig } from "../flower-api/index.ts";
+import { SuperNode } from "../flower-api/supernode/supernode.ts";
+import { RUN_TRACKING_SETUP_URL } from "../tracking/flower-runs/run-tracking.ts";
 import { logFormatOption, positiveNumber } from "./options.ts";
 import { untilSignal } from "./superlink.ts";
 import { channelCredentials } from "./tls-flags.ts";

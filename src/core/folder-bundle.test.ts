@@ -107,9 +107,9 @@ describe("folder bundle", () => {
     const content = strToU8(`../evil,${sha256Hex(evil)},${evil.length * 8}\n`);
     const bytes = zipSync({ "../evil": evil, [CONTENT_PATH]: content }, { level: 0 });
     const dest = join(tmp, "evil", "run");
-    const escape = await failure(unpackFolder(bytes, sha256Hex(bytes), dest));
-    expect(escape.code).toBe(Code.InvalidArgument);
-    expect(escape.message).toContain('bundle entry "../evil" is unsafe');
+    const escaped = await failure(unpackFolder(bytes, sha256Hex(bytes), dest));
+    expect(escaped.code).toBe(Code.InvalidArgument);
+    expect(escaped.message).toContain('bundle entry "../evil" is unsafe');
     expect(await exists(join(tmp, "evil"))).toBe(false);
 
     const bundle = await packFolder(src);

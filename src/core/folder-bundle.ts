@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { unzipSync, Zip, ZipPassThrough } from "fflate";
 import { Code, FedbridgeError } from "./fedbridge-error.ts";
-import { writeFileInside } from "./path-inside.ts";
+import { writeFileInside } from "./security/path-inside.ts";
 
 /** Flower's FAB_MAX_SIZE: 10 MiB. */
 export const DEFAULT_MAX_BUNDLE_BYTES = 10 * 1024 * 1024;

@@ -1,17 +1,17 @@
 // The Flower-style API: Flower 1.28's names in camelCase.
 
-export type { NumericDtype, NumericTypedArray } from "../core/npy.ts";
-export { NUMPY_STYPE } from "../core/npy.ts";
-export type { PrivacyRandom } from "../core/privacy-random.ts";
-export { createPrivacyRandom, createSecureRandom } from "../core/privacy-random.ts";
-export type { Rng } from "../core/random.ts";
-export { createRng, deriveSeed } from "../core/random.ts";
-export type { ConfigType } from "../core/typed-config.ts";
+export type { NumericDtype, NumericTypedArray } from "../core/numeric/npy.ts";
+export { NUMPY_STYPE } from "../core/numeric/npy.ts";
+export type { PrivacyRandom } from "../core/numeric/privacy-random.ts";
+export { createPrivacyRandom, createSecureRandom } from "../core/numeric/privacy-random.ts";
+export type { Rng } from "../core/numeric/random.ts";
+export { createRng, deriveSeed } from "../core/numeric/random.ts";
 export {
   hasWasmSimd,
   weightedSumFloat32,
   weightedSumFloat32Js,
-} from "../core/weighted-sum.ts";
+} from "../core/numeric/weighted-sum.ts";
+export type { ConfigType } from "../core/typed-config.ts";
 export type { ClientAppOptions, HandlerOptions, Lifespan } from "./app/client-app.ts";
 export { ClientApp } from "./app/client-app.ts";
 export type { Context, UserConfig, UserConfigValue } from "./app/context.ts";
@@ -29,7 +29,8 @@ export type { NodeMetrics, RoundSummary, RunObserver } from "./app/run-observer.
 export { silentObserver } from "./app/run-observer.ts";
 export type { ServerAppMain, ServerLifespan } from "./app/server-app.ts";
 export { ServerApp } from "./app/server-app.ts";
-export { Error, ErrorCode } from "./message/error.ts";
+// Flower's names (Array, Error) for apps, and names that do not hide JavaScript's globals.
+export { ErrorCode, MessageError as Error, MessageError } from "./message/error.ts";
 export type { InstructionOptions, ReplyOptions, RestoreOptions } from "./message/message.ts";
 export { Message } from "./message/message.ts";
 export {
@@ -78,7 +79,7 @@ export {
   getPrivacySpent,
 } from "./privacy/rdp-accountant.ts";
 export type { ArrayInit, TensorFactory, TensorLike } from "./records/array.ts";
-export { Array } from "./records/array.ts";
+export { FlowerArray as Array, FlowerArray } from "./records/array.ts";
 export type { ShapedValues } from "./records/array-record.ts";
 export { ArrayRecord } from "./records/array-record.ts";
 export type { ConfigValue } from "./records/config-record.ts";

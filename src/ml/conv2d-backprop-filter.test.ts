@@ -1,6 +1,6 @@
 import type { Conv2DBackpropFilterAttrs, Tensor, Tensor4D } from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createRng } from "../core/random.ts";
+import { createRng } from "../core/numeric/random.ts";
 import { initTfjs, type Tfjs } from "./tfjs-backend.ts";
 
 let tf: Tfjs;

@@ -1,4 +1,4 @@
-import { createRng, type Rng } from "../core/random.ts";
+import { createRng, type Rng } from "../core/numeric/random.ts";
 
 /**
  * The quickstart's task, for any app or job to use: logistic regression, y = sigmoid(w·x + b),

@@ -1,6 +1,6 @@
 import type { Tensor } from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createRng } from "../core/random.ts";
+import { createRng } from "../core/numeric/random.ts";
 import { initTfjs, type Tfjs } from "./tfjs-backend.ts";
 import { registerWasmTransposedMatMul } from "./transposed-mat-mul.ts";
 

@@ -7,7 +7,7 @@ import {
 } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import { tlsTrustFailure } from "../../core/tls-trust.ts";
+import { tlsTrustFailure } from "../../core/security/tls-trust.ts";
 import { Admin } from "../../gen/fedbridge/v1/admin_pb.ts";
 import type { AdminConfig } from "../provision/kit-config.ts";
 import { readStartupKit } from "../provision/read-startup-kit.ts";

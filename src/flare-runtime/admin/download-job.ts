@@ -1,5 +1,5 @@
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import { writeFileInside } from "../../core/path-inside.ts";
+import { writeFileInside } from "../../core/security/path-inside.ts";
 import { checkJobId } from "../jobs/job-id.ts";
 import type { AdminSession } from "./admin-client.ts";
 

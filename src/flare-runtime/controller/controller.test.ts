@@ -8,8 +8,8 @@ import {
   float32Array,
   float32Values,
   recordDict,
-} from "../task/records.ts";
-import { createShareable, DataKind, type Shareable } from "../task/shareable.ts";
+} from "../shareable/records.ts";
+import { createShareable, DataKind, type Shareable } from "../shareable/shareable.ts";
 import { createInMemoryJob } from "../workflows/testing/in-memory-job.ts";
 import { Controller } from "./controller.ts";
 import { ReturnCode } from "./task.ts";
@@ -22,7 +22,7 @@ const number = (value: number): Shareable =>
       arrays: { model: arrayRecord([["x", float32Array(Float32Array.of(value), [1])]]) },
     }),
   );
-const valueOf = (shareable: Shareable) =>
+const numberIn = (shareable: Shareable) =>
   float32Values((arrayEntries(shareable.records)[0] as ArrayEntry).array)[0];
 
 describe("Controller.broadcastAndWait", () => {
@@ -35,11 +35,11 @@ describe("Controller.broadcastAndWait", () => {
     };
     const job = createInMemoryJob(SITES, async (site, _task, data) => {
       await sleep(delays[site]);
-      return number((valueOf(data) as number) + Number(site.at(-1)));
+      return number((numberIn(data) as number) + Number(site.at(-1)));
     });
     const results = await new Controller(job).broadcastAndWait({ name: "train", data: number(10) });
     expect(results.map((r) => [r.site, r.code])).toEqual(SITES.map((s) => [s, ReturnCode.OK]));
-    expect(await Promise.all(results.map(async (r) => valueOf(await r.read())))).toEqual([
+    expect(await Promise.all(results.map(async (r) => numberIn(await r.read())))).toEqual([
       11, 12, 13, 14,
     ]);
   });
@@ -121,11 +121,11 @@ describe("Controller.send and relay", () => {
   it("relay hands each site's result to the next site, skipping a site that fails", async () => {
     const job = createInMemoryJob(SITES, async (site, _task, data) => {
       if (site === "site-3") throw new Error("down");
-      return number((valueOf(data) as number) * 10 + Number(site.at(-1)));
+      return number((numberIn(data) as number) * 10 + Number(site.at(-1)));
     });
     const { data, results } = await new Controller(job).relay({ name: "train", data: number(0) });
     // 0 → site-1: 1 → site-2: 12 → (site-3 fails) → site-4: 124.
-    expect(valueOf(data)).toBe(124);
+    expect(numberIn(data)).toBe(124);
     expect(results.map((r) => r.code)).toEqual(["OK", "OK", "ERROR", "OK"]);
   });
 });

@@ -1,10 +1,10 @@
 import { mkdir, readFile, rename } from "node:fs/promises";
 import { dirname } from "node:path";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import type { ServerJobContext, SiteReply } from "../job/job-runner.ts";
-import type { Shareable } from "../task/shareable.ts";
-import { decodeShareable, encodeShareable } from "../task/shareable-codec.ts";
-import { ShareableFile } from "../task/shareable-file.ts";
+import type { ServerJobContext, SiteReply } from "../job-process/job-runner.ts";
+import type { Shareable } from "../shareable/shareable.ts";
+import { decodeShareable, encodeShareable } from "../shareable/shareable-codec.ts";
+import { ShareableFile } from "../shareable/shareable-file.ts";
 import { ReturnCode, type Task, type TaskResult } from "./task.ts";
 
 export interface BroadcastOptions {

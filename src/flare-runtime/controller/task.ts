@@ -1,5 +1,5 @@
-import type { Shareable } from "../task/shareable.ts";
-import type { ShareableFile } from "../task/shareable-file.ts";
+import type { Shareable } from "../shareable/shareable.ts";
+import type { ShareableFile } from "../shareable/shareable-file.ts";
 
 /** How a site's part in a task ended. */
 export const ReturnCode = {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FedbridgeError } from "../../core/fedbridge-error.ts";
-import { arrayEntries, metricValues } from "../task/records.ts";
-import type { Shareable } from "../task/shareable.ts";
+import { arrayEntries, metricValues } from "../shareable/records.ts";
+import type { Shareable } from "../shareable/shareable.ts";
 import { type ApplyFiltersOptions, applyFilters } from "./apply-filters.ts";
 import type { Filter } from "./filter.ts";
 import { createFilter } from "./filter-registry.ts";

@@ -1,5 +1,5 @@
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import { DataKind, type Shareable } from "../task/shareable.ts";
+import { DataKind, type Shareable } from "../shareable/shareable.ts";
 import type { Filter, FilterContext } from "./filter.ts";
 import { type ReceivedModel, seesUpdate, updateView } from "./update-view.ts";
 

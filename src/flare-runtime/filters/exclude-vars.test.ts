@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { metricValues } from "../task/records.ts";
+import { metricValues } from "../shareable/records.ts";
 import { createFilter } from "./filter-registry.ts";
 import { contextOf, shareableOf, valuesOf } from "./test-shareables.ts";
 

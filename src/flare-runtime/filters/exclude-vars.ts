@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { removeArrays } from "../task/records.ts";
+import { removeArrays } from "../shareable/records.ts";
 import type { Filter } from "./filter.ts";
 
 export const excludeVarsArgs = z.strictObject({

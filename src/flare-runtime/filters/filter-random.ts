@@ -3,7 +3,7 @@ import {
   createPrivacyRandom,
   createSecureRandom,
   type PrivacyRandom,
-} from "../../core/privacy-random.ts";
+} from "../../core/numeric/privacy-random.ts";
 import type { FilterContext } from "./filter.ts";
 
 /**

@@ -1,4 +1,4 @@
-import type { Shareable } from "../task/shareable.ts";
+import type { Shareable } from "../shareable/shareable.ts";
 
 /** Which way a task's data is going when a filter sees it. */
 export type FilterDirection = "taskData" | "taskResult";

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { encodeNpy } from "../../core/npy.ts";
+import { encodeNpy } from "../../core/numeric/npy.ts";
 import type { RecordDict } from "../../gen/flwr/proto/recorddict_pb.ts";
-import { type ArrayEntry, arrayEntries, float32Values } from "../task/records.ts";
-import { DataKind, type Shareable } from "../task/shareable.ts";
+import { type ArrayEntry, arrayEntries, float32Values } from "../shareable/records.ts";
+import { DataKind, type Shareable } from "../shareable/shareable.ts";
 
 /**
  * The model update a privacy filter works on: which kinds of shareable it touches, and the

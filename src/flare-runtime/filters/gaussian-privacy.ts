@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { clipScale } from "../../core/clip-scale.ts";
+import { clipScale } from "../../core/numeric/clip-scale.ts";
 import type { Filter } from "./filter.ts";
 import { filterRandom, seedArg } from "./filter-random.ts";
 import { dataKindsArg, filtersKind, readFloatUpdate } from "./float-update.ts";

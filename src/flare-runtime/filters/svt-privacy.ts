@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import type { PrivacyRandom } from "../../core/privacy-random.ts";
+import type { PrivacyRandom } from "../../core/numeric/privacy-random.ts";
 import type { Filter } from "./filter.ts";
 import { filterRandom, seedArg } from "./filter-random.ts";
 import { dataKindsArg, filtersKind, readFloatUpdate } from "./float-update.ts";

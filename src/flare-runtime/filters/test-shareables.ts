@@ -4,8 +4,8 @@ import {
   float32Array,
   float32Values,
   recordDict,
-} from "../task/records.ts";
-import { createShareable, type Shareable } from "../task/shareable.ts";
+} from "../shareable/records.ts";
+import { createShareable, type Shareable } from "../shareable/shareable.ts";
 import type { FilterContext } from "./filter.ts";
 
 /** Test helpers: shareables of named float32 arrays, and their values read back. */

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { encodeNpy } from "../../core/npy.ts";
+import { encodeNpy } from "../../core/numeric/npy.ts";
 import type { Array as ProtoArray } from "../../gen/flwr/proto/recorddict_pb.ts";
-import { arrayEntries, float32Values, metricValues } from "../task/records.ts";
-import type { Shareable } from "../task/shareable.ts";
+import { arrayEntries, float32Values, metricValues } from "../shareable/records.ts";
+import type { Shareable } from "../shareable/shareable.ts";
 import { createFilter } from "./filter-registry.ts";
 import { f32, shareableOf, valuesOf } from "./test-shareables.ts";
 import { receivedModel, seesUpdate, updateView } from "./update-view.ts";

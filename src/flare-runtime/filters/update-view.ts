@@ -1,13 +1,13 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import { decodeNpy } from "../../core/npy.ts";
+import { decodeNpy } from "../../core/numeric/npy.ts";
 import {
   ArrayRecordSchema,
   type Array as ProtoArray,
   RecordDictSchema,
 } from "../../gen/flwr/proto/recorddict_pb.ts";
-import { arrayEntries, float32Values, zerosFloat32 } from "../task/records.ts";
-import { DataKind, type Shareable } from "../task/shareable.ts";
+import { arrayEntries, float32Values, zerosFloat32 } from "../shareable/records.ts";
+import { DataKind, type Shareable } from "../shareable/shareable.ts";
 import type { Filter } from "./filter.ts";
 
 /**

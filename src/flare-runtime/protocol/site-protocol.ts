@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { FedbridgeError } from "../../core/fedbridge-error.ts";
 import { parseOrRefuse } from "../../core/parse-or-refuse.ts";
-import type { Payload } from "../job/job-runner.ts";
+import type { Payload } from "../job-process/job-runner.ts";
 import { checkJobId } from "../jobs/job-id.ts";
 import { decodePayload, encodePayload } from "./payload-codec.ts";
 

@@ -1,5 +1,5 @@
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import { joinPieces } from "../task/shareable-codec.ts";
+import { joinPieces } from "../shareable/shareable-codec.ts";
 
 /**
  * A job's task as a cell carries it from the server to a site: a short JSON header naming the

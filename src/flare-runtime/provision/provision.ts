@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import {
   type CertificateAuthority,
   createCertificateAuthority,
   loadCertificateAuthority,
-} from "../../core/certificates.ts";
-import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+} from "../../core/security/certificates.ts";
 import { CA_FILES, CA_FOLDER, type ParticipantType } from "./kit-config.ts";
 import { loadProject } from "./project.ts";
 import { buildStartupKits, type StartupKit } from "./startup-kits.ts";

@@ -1,4 +1,4 @@
-import { type CertificateAuthority, issueCertificate } from "../../core/certificates.ts";
+import { type CertificateAuthority, issueCertificate } from "../../core/security/certificates.ts";
 import { defaultAuthorizationPolicy } from "./authorization-policy.ts";
 import {
   type AdminConfig,

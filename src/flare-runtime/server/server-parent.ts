@@ -8,7 +8,7 @@ import { pinoCellLogger } from "../cell/cell-logger.ts";
 import { createCellServer } from "../cell/cell-server.ts";
 import { cellRoutes } from "../cell/cell-service.ts";
 import { createMtlsServer } from "../cell/mtls-server.ts";
-import { BUILTIN_RUNNERS, type RunnerRegistry } from "../job/runner-registry.ts";
+import { BUILTIN_RUNNERS, type RunnerRegistry } from "../job-process/runner-registry.ts";
 import { AuditLog } from "../jobs/audit-log.ts";
 import { JobStore } from "../jobs/job-store.ts";
 import type { SiteCapacity, SiteState } from "../jobs/scheduler.ts";

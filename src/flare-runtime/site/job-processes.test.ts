@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "../../core/logger.ts";
-import { BUILTIN_RUNNERS } from "../job/runner-registry.ts";
+import { BUILTIN_RUNNERS } from "../job-process/runner-registry.ts";
 import { JobProcesses } from "./job-processes.ts";
 import type { SiteKit } from "./read-site-kit.ts";
 import type { DeployedJob } from "./site-jobs.ts";

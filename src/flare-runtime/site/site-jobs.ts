@@ -1,4 +1,4 @@
-import type { Payload } from "../job/job-runner.ts";
+import type { Payload } from "../job-process/job-runner.ts";
 import type { CheckedJobBundle } from "../jobs/job-bundle.ts";
 import type { SiteMessage } from "../protocol/site-protocol.ts";
 

@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createLogger, type LogFormat } from "../../core/logger.ts";
 import type { CellSite } from "../cell/cell-site.ts";
-import { BUILTIN_RUNNERS, type RunnerRegistry } from "../job/runner-registry.ts";
+import { BUILTIN_RUNNERS, type RunnerRegistry } from "../job-process/runner-registry.ts";
 import { JobProcesses } from "./job-processes.ts";
 import { readSiteKit } from "./read-site-kit.ts";
 import { serveSite } from "./site-service.ts";

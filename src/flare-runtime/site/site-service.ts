@@ -3,7 +3,7 @@ import { mkdir, open, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Logger } from "pino";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import { pathInside } from "../../core/path-inside.ts";
+import { pathInside } from "../../core/security/path-inside.ts";
 import { pinoCellLogger } from "../cell/cell-logger.ts";
 import { type CellSite, cellSiteOptionsFromKit, createCellSite } from "../cell/cell-site.ts";
 import { jobFilterChains } from "../filters/filter-chain.ts";

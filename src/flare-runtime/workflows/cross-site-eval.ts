@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ReturnCode, type TaskResult } from "../controller/task.ts";
-import { metricValues } from "../task/records.ts";
-import { DataKind, type Shareable } from "../task/shareable.ts";
+import { metricValues } from "../shareable/records.ts";
+import { DataKind, type Shareable } from "../shareable/shareable.ts";
 import type { Workflow } from "./workflow.ts";
 
 export const crossSiteEvalArgs = z.strictObject({

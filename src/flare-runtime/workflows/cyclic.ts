@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { ReturnCode } from "../controller/task.ts";
-import { DataKind, MetaKey, type Shareable } from "../task/shareable.ts";
-import { decodeShareable, encodeShareable } from "../task/shareable-codec.ts";
+import { DataKind, MetaKey, type Shareable } from "../shareable/shareable.ts";
+import { decodeShareable, encodeShareable } from "../shareable/shareable-codec.ts";
 import type { ModelPersistor, Workflow } from "./workflow.ts";
 
 export const cyclicArgs = z.strictObject({

@@ -1,5 +1,5 @@
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import { addScaledFloat32 } from "../../core/weighted-sum.ts";
+import { addScaledFloat32 } from "../../core/numeric/weighted-sum.ts";
 import type { Array as ProtoArray, RecordDict } from "../../gen/flwr/proto/recorddict_pb.ts";
 import { ReturnCode, type TaskResult } from "../controller/task.ts";
 import {
@@ -10,8 +10,8 @@ import {
   metricValues,
   recordDict,
   zerosFloat32,
-} from "../task/records.ts";
-import { MetaKey, type Shareable } from "../task/shareable.ts";
+} from "../shareable/records.ts";
+import { MetaKey, type Shareable } from "../shareable/shareable.ts";
 
 /** What a round's aggregation gives. */
 export interface Aggregate {

@@ -2,9 +2,9 @@ import { z } from "zod";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { ReturnCode, type Task } from "../controller/task.ts";
 import type { JsonValue } from "../jobs/job-meta.ts";
-import { arrayEntries, float32Array, float32Values } from "../task/records.ts";
-import { DataKind, MetaKey, type Shareable } from "../task/shareable.ts";
-import { decodeShareable, encodeShareable } from "../task/shareable-codec.ts";
+import { arrayEntries, float32Array, float32Values } from "../shareable/records.ts";
+import { DataKind, MetaKey, type Shareable } from "../shareable/shareable.ts";
+import { decodeShareable, encodeShareable } from "../shareable/shareable-codec.ts";
 import { InTimeAggregator } from "./in-time-aggregator.ts";
 import type { ModelPersistor, Workflow, WorkflowContext } from "./workflow.ts";
 

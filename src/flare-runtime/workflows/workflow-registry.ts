@@ -4,7 +4,7 @@ import { pathToFileURL } from "node:url";
 import type { z } from "zod";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { parseOrRefuse } from "../../core/parse-or-refuse.ts";
-import { pathInside } from "../../core/path-inside.ts";
+import { pathInside } from "../../core/security/path-inside.ts";
 import { createCrossSiteEval, crossSiteEvalArgs } from "./cross-site-eval.ts";
 import { createCyclic, cyclicArgs } from "./cyclic.ts";
 import { createScatterAndGather, scatterAndGatherArgs } from "./scatter-and-gather.ts";

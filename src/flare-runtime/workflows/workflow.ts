@@ -1,6 +1,6 @@
 import type { Controller } from "../controller/controller.ts";
-import type { ServerJobContext } from "../job/job-runner.ts";
-import type { Shareable } from "../task/shareable.ts";
+import type { ServerJobContext } from "../job-process/job-runner.ts";
+import type { Shareable } from "../shareable/shareable.ts";
 
 /** What the workflows of one job share as they run one after another. */
 export interface WorkflowState {

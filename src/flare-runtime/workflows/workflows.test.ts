@@ -13,10 +13,10 @@ import {
   float32Array,
   float32Values,
   recordDict,
-} from "../task/records.ts";
-import { createShareable, DataKind, type Shareable } from "../task/shareable.ts";
-import { encodeShareable, joinPieces } from "../task/shareable-codec.ts";
-import { ShareableFile } from "../task/shareable-file.ts";
+} from "../shareable/records.ts";
+import { createShareable, DataKind, type Shareable } from "../shareable/shareable.ts";
+import { encodeShareable, joinPieces } from "../shareable/shareable-codec.ts";
+import { ShareableFile } from "../shareable/shareable-file.ts";
 import { createCrossSiteEval } from "./cross-site-eval.ts";
 import { createCyclic } from "./cyclic.ts";
 import { InTimeAggregator } from "./in-time-aggregator.ts";
@@ -45,7 +45,7 @@ const okResult = (site: string, shareable: Shareable): TaskResult => {
   return {
     site,
     code: ReturnCode.OK,
-    read: async () => (await import("../task/shareable-codec.ts")).decodeShareable(bytes),
+    read: async () => (await import("../shareable/shareable-codec.ts")).decodeShareable(bytes),
   };
 };
 /** A result waiting in a file, read in chunks by whoever opens it (as the server's are). */

@@ -1,5 +1,5 @@
 import { FedbridgeError } from "../../core/fedbridge-error.ts";
-import { Error, ErrorCode } from "../message/error.ts";
+import { ErrorCode, MessageError } from "../message/error.ts";
 import { Message } from "../message/message.ts";
 import { BaseGrid, type RunInfo } from "./grid.ts";
 import { ReplyBox } from "./reply-box.ts";
@@ -67,5 +67,5 @@ export abstract class DispatchGrid<Node> extends BaseGrid {
 }
 
 function errorReply(to: Message, code: number, reason: string): Message {
-  return new Message(new Error(code, reason), { replyTo: to });
+  return new Message(new MessageError(code, reason), { replyTo: to });
 }

@@ -1,5 +1,5 @@
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import { Error, ErrorCode } from "../message/error.ts";
+import { ErrorCode, MessageError } from "../message/error.ts";
 import { Message } from "../message/message.ts";
 import { SERVER_NODE_ID } from "../message/metadata.ts";
 import { computeMessageId } from "../objects/deflate.ts";
@@ -139,7 +139,10 @@ export abstract class BaseGrid implements Grid {
    * REPLY_MESSAGE_UNAVAILABLE. A grid that journals what the ServerApp got records it here.
    */
   protected noReply(instruction: Message): Message {
-    const error = new Error(ErrorCode.REPLY_MESSAGE_UNAVAILABLE, "no reply before the timeout");
+    const error = new MessageError(
+      ErrorCode.REPLY_MESSAGE_UNAVAILABLE,
+      "no reply before the timeout",
+    );
     return new Message(error, { replyTo: instruction });
   }
 

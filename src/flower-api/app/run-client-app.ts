@@ -1,5 +1,5 @@
 import { FedbridgeError } from "../../core/fedbridge-error.ts";
-import { Error, ErrorCode } from "../message/error.ts";
+import { ErrorCode, MessageError } from "../message/error.ts";
 import { Message } from "../message/message.ts";
 import type { ClientApp } from "./client-app.ts";
 import type { Context } from "./context.ts";
@@ -24,7 +24,7 @@ export async function runClientApp(
     return reply;
   } catch (cause) {
     const reason = `${FedbridgeError.from(cause).message}`;
-    return new Message(new Error(ErrorCode.CLIENT_APP_RAISED_EXCEPTION, reason), {
+    return new Message(new MessageError(ErrorCode.CLIENT_APP_RAISED_EXCEPTION, reason), {
       replyTo: message,
     });
   }

@@ -1,7 +1,7 @@
 import { Worker } from "node:worker_threads";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { Context } from "../app/context.ts";
-import { Error, ErrorCode } from "../message/error.ts";
+import { ErrorCode, MessageError } from "../message/error.ts";
 import { Message } from "../message/message.ts";
 import { decodeMessage, encodeMessage } from "../message/message-serde.ts";
 import { decodeRecordDict, encodeRecordDict } from "../records/serde.ts";
@@ -92,7 +92,7 @@ export class ClientAppWorker {
 
   async #handleNow(message: Message, context: Context, signal?: AbortSignal): Promise<Message> {
     const fail = (code: number, reason: string) =>
-      new Message(new Error(code, reason), { replyTo: message });
+      new Message(new MessageError(code, reason), { replyTo: message });
     if (this.#closed) return fail(ErrorCode.CLIENT_APP_CRASHED, "the node is shutting down");
     const thread = this.#current();
     try {

@@ -1,4 +1,4 @@
-/** Flower 1.28's error codes for a message's Error (flwr.common.constant.ErrorCode). */
+/** Flower 1.28's error codes for a message's MessageError (flwr.common.constant.ErrorCode). */
 export const ErrorCode = {
   UNKNOWN: 0,
   LOAD_CLIENT_APP_EXCEPTION: 1,
@@ -17,7 +17,7 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
  * The error a reply carries instead of content, as Flower 1.28's `Error`: a code and a
  * reason. A value object, not a thrown exception.
  */
-export class Error {
+export class MessageError {
   constructor(
     readonly code: number,
     readonly reason = "",

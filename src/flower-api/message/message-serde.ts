@@ -7,7 +7,7 @@ import {
 } from "../../gen/flwr/proto/message_pb.ts";
 import { RecordDictSchema } from "../../gen/flwr/proto/recorddict_pb.ts";
 import { decodeOrThrow, recordDictFromProto, recordDictToProto } from "../records/serde.ts";
-import { Error } from "./error.ts";
+import { MessageError } from "./error.ts";
 import { Message } from "./message.ts";
 import type { Metadata } from "./metadata.ts";
 
@@ -53,7 +53,7 @@ export function messageToProto(message: Message): MessageProto {
 export function messageFromProto(proto: MessageProto): Message {
   const metadata = metadataFromProto(proto.metadata);
   const body = proto.error
-    ? new Error(Number(proto.error.code), proto.error.reason)
+    ? new MessageError(Number(proto.error.code), proto.error.reason)
     : recordDictFromProto(proto.content ?? create(RecordDictSchema));
   return new Message(body, { metadata });
 }

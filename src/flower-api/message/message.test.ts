@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigRecord } from "../records/config-record.ts";
 import { RecordDict } from "../records/record-dict.ts";
-import { Error, ErrorCode } from "./error.ts";
+import { ErrorCode, MessageError } from "./error.ts";
 import { Message } from "./message.ts";
 import { decodeMessage, encodeMessage } from "./message-serde.ts";
 import { parseMessageType } from "./message-type.ts";
@@ -52,7 +52,9 @@ describe("Message", () => {
   it("carries an error instead of content, through the wire format", () => {
     const ins = instruction();
     const reply = decodeMessage(
-      encodeMessage(new Message(new Error(ErrorCode.NODE_UNAVAILABLE, "gone"), { replyTo: ins })),
+      encodeMessage(
+        new Message(new MessageError(ErrorCode.NODE_UNAVAILABLE, "gone"), { replyTo: ins }),
+      ),
     );
     expect(reply.hasError()).toBe(true);
     expect(reply.error.code).toBe(5);
@@ -67,7 +69,7 @@ describe("Message", () => {
     expect(() => new Message(new RecordDict(), { dstNodeId: 1n, messageType: "" })).toThrow(
       /messageType is required/,
     );
-    expect(() => new Message(new Error(0), { dstNodeId: 1n, messageType: "train" })).toThrow(
+    expect(() => new Message(new MessageError(0), { dstNodeId: 1n, messageType: "train" })).toThrow(
       /carries content/,
     );
   });

@@ -1,6 +1,6 @@
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { RecordDict } from "../records/record-dict.ts";
-import { Error } from "./error.ts";
+import { MessageError } from "./error.ts";
 import { DEFAULT_TTL, type Metadata, nowSeconds } from "./metadata.ts";
 
 /** Options of an instruction (a message from the ServerApp to a node). */
@@ -35,27 +35,28 @@ const TTL_TOLERANCE = 1e-1;
  * @example
  * const ins = new Message(content, { dstNodeId, messageType: MessageType.TRAIN });
  * const reply = new Message(new RecordDict({ arrays, metrics }), { replyTo: ins });
- * const failed = new Message(new Error(ErrorCode.UNKNOWN, "no data"), { replyTo: ins });
+ * const failed = new Message(new MessageError(ErrorCode.UNKNOWN, "no data"), { replyTo: ins });
  */
 export class Message {
   readonly metadata: Metadata;
   #content: RecordDict | undefined;
-  #error: Error | undefined;
+  #error: MessageError | undefined;
 
   constructor(
-    body: RecordDict | Error,
+    body: RecordDict | MessageError,
     options: InstructionOptions | ReplyOptions | RestoreOptions,
   ) {
-    if (body instanceof Error) this.#error = body;
+    if (body instanceof MessageError) this.#error = body;
     else this.#content = body;
     if ("metadata" in options) {
       this.metadata = { ...options.metadata };
     } else if ("replyTo" in options) {
-      if (!(body instanceof Error) && !isRecordDict(body))
+      if (!(body instanceof MessageError) && !isRecordDict(body))
         throw invalid("a reply's body must be a RecordDict or an Error");
       this.metadata = replyMetadata(options.replyTo, options.ttl);
     } else {
-      if (body instanceof Error) throw invalid("an instruction carries content, not an Error");
+      if (body instanceof MessageError)
+        throw invalid("an instruction carries content, not an Error");
       if (typeof options.dstNodeId !== "bigint")
         throw invalid("dstNodeId must be a bigint node id");
       if (typeof options.messageType !== "string" || options.messageType === "")
@@ -80,7 +81,7 @@ export class Message {
     return this.#content;
   }
 
-  get error(): Error {
+  get error(): MessageError {
     if (this.#error === undefined) throw invalid("message has no error; it carries content");
     return this.#error;
   }

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { Message } from "../message/message.ts";
 import { decodeMessage } from "../message/message-serde.ts";
-import { Array } from "../records/array.ts";
+import { FlowerArray } from "../records/array.ts";
 import { ArrayRecord } from "../records/array-record.ts";
 import { ConfigRecord } from "../records/config-record.ts";
 import { RecordDict } from "../records/record-dict.ts";
@@ -46,7 +46,7 @@ describe("deflate (Flower's object ids)", () => {
   it("splits array data into 5 MiB chunks and lists repeated chunks once", () => {
     const data = new Uint8Array(2 * ARRAY_CHUNK_SIZE + 1); // two equal chunks and a tail
     const deflated = deflateArray(
-      new Array({ dtype: "uint8", shape: [data.length], stype: "raw", data }),
+      new FlowerArray({ dtype: "uint8", shape: [data.length], stype: "raw", data }),
     );
     expect(deflated.children).toHaveLength(2);
     const body = new TextDecoder().decode(deflated.bytes.subarray(deflated.bytes.indexOf(0) + 1));
@@ -74,7 +74,7 @@ describe("deflate keeps insertion order of names", () => {
   it("writes integer-like names where they were inserted, as Python's dict does", () => {
     const one = ArrayRecord.fromTypedArrays([{ values: new Float32Array([1]), shape: [1] }]).get(
       "0",
-    ) as Array;
+    ) as FlowerArray;
     const record = new ArrayRecord([
       ["b", one],
       ["10", one],

@@ -3,7 +3,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { MessageSchema } from "../../gen/flwr/proto/message_pb.ts";
 import { ConfigRecordSchema, MetricRecordSchema } from "../../gen/flwr/proto/recorddict_pb.ts";
 import type { Message } from "../message/message.ts";
-import type { Array } from "../records/array.ts";
+import type { FlowerArray } from "../records/array.ts";
 import { ArrayRecord } from "../records/array-record.ts";
 import { MetricRecord } from "../records/metric-record.ts";
 import type { AnyRecord, RecordDict } from "../records/record-dict.ts";
@@ -12,7 +12,7 @@ import { pythonJson } from "./python-json.ts";
 
 /**
  * Flower's content-addressed objects ("inflatable objects"): every Message, RecordDict,
- * record, Array and 5 MiB ArrayChunk becomes `<Type> <child ids> <body length>\0<body>`,
+ * record, FlowerArray and 5 MiB ArrayChunk becomes `<Type> <child ids> <body length>\0<body>`,
  * and its id is the SHA-256 of those bytes. A message's id is the id of its object, so
  * deflating here gives the same ids Flower 1.28 computes.
  */
@@ -67,9 +67,9 @@ function uniqueById(objects: readonly DeflatedObject[]): DeflatedObject[] {
 const utf8 = (text: string) => new TextEncoder().encode(text);
 
 // Arrays are immutable and often shared (one model sent to every node): hash each once.
-const arrayCache = new WeakMap<Array, DeflatedObject>();
+const arrayCache = new WeakMap<FlowerArray, DeflatedObject>();
 
-export function deflateArray(array: Array): DeflatedObject {
+export function deflateArray(array: FlowerArray): DeflatedObject {
   const cached = arrayCache.get(array);
   if (cached) return cached;
   const chunks: DeflatedObject[] = [];

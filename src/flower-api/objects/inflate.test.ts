@@ -14,11 +14,11 @@ import {
   PullObjectResponseSchema,
   PushObjectRequestSchema,
 } from "../../gen/flwr/proto/message_pb.ts";
-import { Error } from "../message/error.ts";
+import { MessageError } from "../message/error.ts";
 import { Message } from "../message/message.ts";
 import { messageFromProto } from "../message/message-serde.ts";
 import type { Metadata } from "../message/metadata.ts";
-import { Array } from "../records/array.ts";
+import { FlowerArray } from "../records/array.ts";
 import { ArrayRecord } from "../records/array-record.ts";
 import { ConfigRecord } from "../records/config-record.ts";
 import { MetricRecord } from "../records/metric-record.ts";
@@ -78,9 +78,9 @@ describe("inflate (Flower's object tree back to a Message)", () => {
   it("round-trips every record type, keeping the order of names", () => {
     const content = new RecordDict({
       model: new ArrayRecord({
-        w: Array.fromTypedArray(new Float32Array([1, 2, 3, 4, 5, 6]), [2, 3]),
-        b: Array.fromTypedArray(new BigInt64Array([-1n, 2n ** 40n])),
-        empty: new Array({ dtype: "str", shape: [0], stype: "raw", data: new Uint8Array(0) }),
+        w: FlowerArray.fromTypedArray(new Float32Array([1, 2, 3, 4, 5, 6]), [2, 3]),
+        b: FlowerArray.fromTypedArray(new BigInt64Array([-1n, 2n ** 40n])),
+        empty: new FlowerArray({ dtype: "str", shape: [0], stype: "raw", data: new Uint8Array(0) }),
       }),
       metrics: new MetricRecord({ loss: 0.25, n: 10, big: 2n ** 63n, hist: [1, 2, 3] }),
       config: new ConfigRecord({ zeta: "é", lr: 0.1, flag: true, blob: new Uint8Array([0, 1]) }),
@@ -109,7 +109,9 @@ describe("inflate (Flower's object tree back to a Message)", () => {
     const ins = new Message(new RecordDict(), {
       metadata: { ...metadata, messageId: "a".repeat(64) },
     });
-    const failed = roundTrip(new Message(new Error(2, "ClientApp raised"), { replyTo: ins }));
+    const failed = roundTrip(
+      new Message(new MessageError(2, "ClientApp raised"), { replyTo: ins }),
+    );
     expect(failed.hasError()).toBe(true);
     expect(failed.error.code).toBe(2);
     expect(failed.error.reason).toBe("ClientApp raised");
@@ -120,7 +122,7 @@ describe("inflate (Flower's object tree back to a Message)", () => {
   it("rebuilds a >5 MiB array from repeated chunks in one allocation, reading each chunk once", () => {
     const data = new Uint8Array(2 * ARRAY_CHUNK_SIZE + 1000);
     for (let i = 0; i < data.length; i++) data[i] = (i % ARRAY_CHUNK_SIZE) % 251;
-    const array = new Array({ dtype: "uint8", shape: [data.length], stype: "raw", data });
+    const array = new FlowerArray({ dtype: "uint8", shape: [data.length], stype: "raw", data });
     const shared = new ArrayRecord({ a: array, again: array });
     const message = new Message(new RecordDict({ x: shared, y: new ArrayRecord({ z: array }) }), {
       metadata,
@@ -132,10 +134,10 @@ describe("inflate (Flower's object tree back to a Message)", () => {
       reads.set(id, (reads.get(id) ?? 0) + 1);
       return objects.get(id);
     });
-    const out = (back.content.get("x") as ArrayRecord).get("a") as Array;
+    const out = (back.content.get("x") as ArrayRecord).get("a") as FlowerArray;
     expect(out.data.buffer.byteLength).toBe(data.length);
     expect(Buffer.compare(out.data, data)).toBe(0);
-    expect((back.content.get("y") as ArrayRecord).get("z")).toBe(out); // one id, one Array
+    expect((back.content.get("y") as ArrayRecord).get("z")).toBe(out); // one id, one FlowerArray
     const chunkIds = deflated.children[0]?.children[0]?.children[0]?.children.map((c) => c.id);
     expect(chunkIds).toHaveLength(2);
     for (const id of chunkIds ?? []) expect(reads.get(id)).toBe(1);
@@ -222,7 +224,7 @@ describe("inflate (Flower's object tree back to a Message)", () => {
   });
 
   it("lists a tree's ids once, children first, and rebuilds the ObjectTree", () => {
-    const array = Array.fromTypedArray(new Float32Array(3));
+    const array = FlowerArray.fromTypedArray(new Float32Array(3));
     const content = new RecordDict({
       a: new ArrayRecord({ x: array }),
       b: new ArrayRecord({ y: array }),

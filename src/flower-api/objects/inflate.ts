@@ -10,7 +10,7 @@ import { ConfigRecordSchema, MetricRecordSchema } from "../../gen/flwr/proto/rec
 import { Message } from "../message/message.ts";
 import { messageFromProto } from "../message/message-serde.ts";
 import type { Metadata } from "../message/metadata.ts";
-import { Array } from "../records/array.ts";
+import { FlowerArray } from "../records/array.ts";
 import { ArrayRecord } from "../records/array-record.ts";
 import { type AnyRecord, RecordDict } from "../records/record-dict.ts";
 import { configRecordFromProto, decodeOrThrow, metricRecordFromProto } from "../records/serde.ts";
@@ -131,7 +131,7 @@ export function inflateMessage(
 
 /** Reads objects of one message; Arrays are immutable, so each id is inflated once. */
 class TreeReader {
-  readonly #arrays = new Map<string, Array>();
+  readonly #arrays = new Map<string, FlowerArray>();
 
   constructor(readonly getObject: GetObject) {}
 
@@ -175,7 +175,7 @@ class TreeReader {
     return record;
   }
 
-  array(id: string, where: string): Array {
+  array(id: string, where: string): FlowerArray {
     const cached = this.#arrays.get(id);
     if (cached !== undefined) return cached;
     const { childIds, body } = this.read(id, where, "Array");
@@ -205,7 +205,7 @@ class TreeReader {
       indices.length === 1
         ? (chunks[indices[0] as number] as Uint8Array)
         : concatenate(chunks, indices);
-    const array = new Array({ dtype, shape, stype, data });
+    const array = new FlowerArray({ dtype, shape, stype, data });
     this.#arrays.set(id, array);
     return array;
   }
@@ -230,7 +230,7 @@ function concatenate(chunks: readonly Uint8Array[], indices: readonly number[]):
  */
 function nameMap(body: Uint8Array, childIds: readonly string[], what: string): Map<string, string> {
   const parsed = parseJson(body, what);
-  if (parsed === null || typeof parsed !== "object" || globalThis.Array.isArray(parsed)) {
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
     throw invalid(`${what} body is not a JSON object`);
   }
   const values = parsed as Record<string, unknown>;
@@ -255,11 +255,9 @@ function nameMap(body: Uint8Array, childIds: readonly string[], what: string): M
   return entries;
 }
 
-/** A list of integers in [0, max): a shape, or indices into an Array's chunks. */
+/** A list of integers in [0, max): a shape, or indices into a FlowerArray's chunks. */
 function isIndexList(value: unknown, max: number): value is number[] {
-  return (
-    globalThis.Array.isArray(value) && value.every((i) => Number.isInteger(i) && i >= 0 && i < max)
-  );
+  return Array.isArray(value) && value.every((i) => Number.isInteger(i) && i >= 0 && i < max);
 }
 
 function parseJson(body: Uint8Array, what: string): unknown {

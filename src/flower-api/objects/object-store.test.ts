@@ -4,7 +4,7 @@ import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { ObjectTreeSchema } from "../../gen/flwr/proto/message_pb.ts";
 import { Message } from "../message/message.ts";
 import type { Metadata } from "../message/metadata.ts";
-import { Array } from "../records/array.ts";
+import { FlowerArray } from "../records/array.ts";
 import { ArrayRecord } from "../records/array-record.ts";
 import { ConfigRecord } from "../records/config-record.ts";
 import { RecordDict } from "../records/record-dict.ts";
@@ -12,7 +12,7 @@ import { type DeflatedObject, deflateMessage } from "./deflate.ts";
 import { inflateMessage, listPostOrder, objectId, objectTreeOf } from "./inflate.ts";
 import { ObjectStore } from "./object-store.ts";
 
-const model = new ArrayRecord({ w: Array.fromTypedArray(new Float32Array([1, 2, 3])) });
+const model = new ArrayRecord({ w: FlowerArray.fromTypedArray(new Float32Array([1, 2, 3])) });
 
 /** An instruction to `dstNodeId` carrying the shared model. */
 function instruction(dstNodeId: bigint, runId = 1n): DeflatedObject {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { createRng } from "../../core/random.ts";
+import { createRng } from "../../core/numeric/random.ts";
 import { createContext } from "../app/context.ts";
 import type { ClientAppCallable } from "../app/mod.ts";
 import { ErrorCode } from "../message/error.ts";
 import { Message } from "../message/message.ts";
-import { Array } from "../records/array.ts";
+import { FlowerArray } from "../records/array.ts";
 import { ArrayRecord } from "../records/array-record.ts";
 import { ConfigRecord, type ConfigValue } from "../records/config-record.ts";
 import { MetricRecord } from "../records/metric-record.ts";
@@ -67,8 +67,8 @@ describe("fixedClippingMod", () => {
   it("keeps the reply's keys, shapes and dtypes", async () => {
     const arrays = (w: number[], b: number) =>
       new ArrayRecord({
-        w: Array.fromTypedArray(Float32Array.from(w), [2, 2]),
-        b: Array.fromTypedArray(Float32Array.from([b]), [1]),
+        w: FlowerArray.fromTypedArray(Float32Array.from(w), [2, 2]),
+        b: FlowerArray.fromTypedArray(Float32Array.from([b]), [1]),
       });
     const reply = await fixedClippingMod(
       instruction(arrays([0, 0, 0, 0], 0), { clipping_norm: 1 }),
@@ -105,7 +105,7 @@ describe("fixedClippingMod", () => {
     expect(noConfig.error.reason).toBe(
       "fixedClippingMod expects exactly one ConfigRecord, but found 0 ConfigRecord(s).",
     );
-    const renamed = new ArrayRecord({ other: Array.fromTypedArray(new Float64Array([1])) });
+    const renamed = new ArrayRecord({ other: FlowerArray.fromTypedArray(new Float64Array([1])) });
     const mismatch = await fixedClippingMod(
       instruction(float64Model([0]), { clipping_norm: 1 }),
       context,

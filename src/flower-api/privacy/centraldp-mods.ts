@@ -1,7 +1,7 @@
 import { FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { Context } from "../app/context.ts";
 import type { ClientAppCallable, Mod } from "../app/mod.ts";
-import { ErrorCode, Error as MessageError } from "../message/error.ts";
+import { ErrorCode, MessageError } from "../message/error.ts";
 import { Message } from "../message/message.ts";
 import { MessageType, parseMessageType } from "../message/message-type.ts";
 import type { ArrayRecord } from "../records/array-record.ts";

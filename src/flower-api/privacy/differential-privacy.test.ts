@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createPrivacyRandom } from "../../core/privacy-random.ts";
-import { createRng } from "../../core/random.ts";
+import { createPrivacyRandom } from "../../core/numeric/privacy-random.ts";
+import { createRng } from "../../core/numeric/random.ts";
 import {
   addGaussianNoiseInplace,
   clipInputsInplace,

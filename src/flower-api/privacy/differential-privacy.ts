@@ -1,7 +1,7 @@
-import { clipScale, l2Norm } from "../../core/clip-scale.ts";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import type { PrivacyRandom } from "../../core/privacy-random.ts";
-import { Array } from "../records/array.ts";
+import { clipScale, l2Norm } from "../../core/numeric/clip-scale.ts";
+import type { PrivacyRandom } from "../../core/numeric/privacy-random.ts";
+import { FlowerArray } from "../records/array.ts";
 import { ArrayRecord } from "../records/array-record.ts";
 
 /** ConfigRecord key with which a client-side clipping wrapper sends its norm to the mods. */
@@ -161,7 +161,7 @@ export function withValues(record: ArrayRecord, values: readonly FloatArray[]): 
   return new ArrayRecord(
     arrays.map(([name, array], i) => [
       name,
-      Array.fromTypedArray(values[i] as FloatArray, array.shape),
+      FlowerArray.fromTypedArray(values[i] as FloatArray, array.shape),
     ]),
   );
 }

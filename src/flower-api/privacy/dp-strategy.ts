@@ -1,4 +1,4 @@
-import { createPrivacyRandom, type PrivacyRandom } from "../../core/privacy-random.ts";
+import { createPrivacyRandom, type PrivacyRandom } from "../../core/numeric/privacy-random.ts";
 import { SummaryWriter } from "../../tracking/summary-writer.ts";
 import type { Grid } from "../app/grid.ts";
 import type { Message } from "../message/message.ts";

@@ -1,5 +1,5 @@
 import { FedbridgeError } from "../../core/fedbridge-error.ts";
-import { createPrivacyRandom, createSecureRandom } from "../../core/privacy-random.ts";
+import { createPrivacyRandom, createSecureRandom } from "../../core/numeric/privacy-random.ts";
 import type { Mod } from "../app/mod.ts";
 import type { ArrayRecord } from "../records/array-record.ts";
 import {

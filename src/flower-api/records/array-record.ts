@@ -1,6 +1,6 @@
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import type { NumericTypedArray } from "../../core/npy.ts";
-import { Array } from "./array.ts";
+import type { NumericTypedArray } from "../../core/numeric/npy.ts";
+import { FlowerArray } from "./array.ts";
 import { entriesOf, type RecordInit } from "./typed-record.ts";
 
 /** A typed array with its shape, the plain form of one array of a model. */
@@ -16,16 +16,16 @@ export interface ShapedValues {
  * const model = ArrayRecord.fromTypedArrays([{ values: weights, shape: [784, 10] }]);
  * const [w] = model.toTypedArrays();
  */
-export class ArrayRecord extends Map<string, Array> {
-  constructor(init?: RecordInit<Array>) {
+export class ArrayRecord extends Map<string, FlowerArray> {
+  constructor(init?: RecordInit<FlowerArray>) {
     super();
     for (const [key, value] of entriesOf(init)) this.set(key, value);
   }
 
-  override set(key: string, value: Array): this {
+  override set(key: string, value: FlowerArray): this {
     if (typeof key !== "string")
       throw new FedbridgeError(Code.InvalidArgument, "ArrayRecord keys must be strings");
-    if (!(value instanceof Array)) {
+    if (!(value instanceof FlowerArray)) {
       throw new FedbridgeError(
         Code.InvalidArgument,
         `ArrayRecord value for '${key}' must be an Array`,
@@ -37,7 +37,7 @@ export class ArrayRecord extends Map<string, Array> {
   /** Named "0", "1", ... in order, as Flower names a list of numpy arrays. */
   static fromTypedArrays(arrays: readonly ShapedValues[]): ArrayRecord {
     return new ArrayRecord(
-      arrays.map(({ values, shape }, i) => [String(i), Array.fromTypedArray(values, shape)]),
+      arrays.map(({ values, shape }, i) => [String(i), FlowerArray.fromTypedArray(values, shape)]),
     );
   }
 

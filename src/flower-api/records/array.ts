@@ -7,7 +7,7 @@ import {
   NUMPY_STYPE,
   type NumericDtype,
   type NumericTypedArray,
-} from "../../core/npy.ts";
+} from "../../core/numeric/npy.ts";
 
 export interface ArrayInit {
   /** Element type, numpy's name for it (`float32`, `int64`, ...). */
@@ -53,10 +53,10 @@ const TYPED_TO_DTYPE = new Map<unknown, NumericDtype>([
  * travel to and from Python nodes unchanged.
  *
  * @example
- * const w = Array.fromTypedArray(new Float32Array([1, 2, 3, 4]), [2, 2]);
+ * const w = FlowerArray.fromTypedArray(new Float32Array([1, 2, 3, 4]), [2, 2]);
  * w.toTypedArray(); // Float32Array [1, 2, 3, 4]
  */
-export class Array {
+export class FlowerArray {
   readonly dtype: string;
   readonly shape: readonly number[];
   readonly stype: string;
@@ -73,7 +73,7 @@ export class Array {
   static fromTypedArray(
     values: NumericTypedArray,
     shape: readonly number[] = [values.length],
-  ): Array {
+  ): FlowerArray {
     const dtype = TYPED_TO_DTYPE.get(values.constructor);
     if (dtype === undefined)
       throw new FedbridgeError(Code.InvalidArgument, "unsupported typed array type");
@@ -84,17 +84,22 @@ export class Array {
         `shape [${shape.join(", ")}] does not fit ${values.length} values`,
       );
     }
-    return new Array({ dtype, shape, stype: NUMPY_STYPE, data: encodeNpy(dtype, shape, values) });
+    return new FlowerArray({
+      dtype,
+      shape,
+      stype: NUMPY_STYPE,
+      data: encodeNpy(dtype, shape, values),
+    });
   }
 
   /** Serializes a tfjs tensor (float32, int32 or bool). */
-  static fromTensor(tensor: TensorLike): Array {
+  static fromTensor(tensor: TensorLike): FlowerArray {
     const values = tensor.dataSync();
     if (tensor.dtype === "bool") {
       const data = encodeNpy("bool", tensor.shape, Uint8Array.from(values));
-      return new Array({ dtype: "bool", shape: tensor.shape, stype: NUMPY_STYPE, data });
+      return new FlowerArray({ dtype: "bool", shape: tensor.shape, stype: NUMPY_STYPE, data });
     }
-    return Array.fromTypedArray(values as NumericTypedArray, tensor.shape);
+    return FlowerArray.fromTypedArray(values as NumericTypedArray, tensor.shape);
   }
 
   /** The values, a view on `data` where alignment allows. Only for numeric NPY arrays. */

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { decodeMessage, encodeMessage } from "../message/message-serde.ts";
-import { Array } from "./array.ts";
+import { FlowerArray } from "./array.ts";
 import {
   decodeArrayRecord,
   decodeConfigRecord,
@@ -31,11 +31,13 @@ describe("golden files from Flower 1.28", () => {
     expect(record.get("i")?.toTypedArray()).toEqual(new BigInt64Array([1n, -2n, 3n]));
     expect(encodeArrayRecord(record)).toEqual(bytes);
     // Our NPY writer produces numpy.save's bytes exactly.
-    expect(Array.fromTypedArray(new Float32Array([3]), [1]).data).toEqual(record.get("w")?.data);
-    expect(Array.fromTypedArray(new Float32Array([0, 1, 2, 3, 4, 5]), [2, 3]).data).toEqual(
+    expect(FlowerArray.fromTypedArray(new Float32Array([3]), [1]).data).toEqual(
+      record.get("w")?.data,
+    );
+    expect(FlowerArray.fromTypedArray(new Float32Array([0, 1, 2, 3, 4, 5]), [2, 3]).data).toEqual(
       record.get("b")?.data,
     );
-    expect(Array.fromTypedArray(new BigInt64Array([1n, -2n, 3n])).data).toEqual(
+    expect(FlowerArray.fromTypedArray(new BigInt64Array([1n, -2n, 3n])).data).toEqual(
       record.get("i")?.data,
     );
   });

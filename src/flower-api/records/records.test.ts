@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FedbridgeError } from "../../core/fedbridge-error.ts";
-import { decodeNpy } from "../../core/npy.ts";
-import { Array } from "./array.ts";
+import { decodeNpy } from "../../core/numeric/npy.ts";
+import { FlowerArray } from "./array.ts";
 import { ArrayRecord } from "./array-record.ts";
 import { ConfigRecord } from "./config-record.ts";
 import { MetricRecord } from "./metric-record.ts";
@@ -31,14 +31,14 @@ describe("Array", () => {
       new BigUint64Array([2n ** 64n - 1n]),
     ];
     for (const values of cases) {
-      const array = Array.fromTypedArray(values);
+      const array = FlowerArray.fromTypedArray(values);
       expect(array.stype).toBe("numpy.ndarray");
       expect(array.toTypedArray()).toEqual(values);
     }
   });
 
   it("writes the NPY header numpy writes, data on a 64-byte boundary", () => {
-    const array = Array.fromTypedArray(new Float32Array(6), [2, 3]);
+    const array = FlowerArray.fromTypedArray(new Float32Array(6), [2, 3]);
     const header = new TextDecoder().decode(array.data.subarray(10, 128));
     expect(header).toBe(
       `${"{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }".padEnd(117)}\n`,
@@ -49,7 +49,7 @@ describe("Array", () => {
 
   it("converts to and from tensor-like objects", () => {
     const tensor = { shape: [2], dtype: "float32", dataSync: () => new Float32Array([1, 2]) };
-    const array = Array.fromTensor(tensor);
+    const array = FlowerArray.fromTensor(tensor);
     const tf = {
       tensor: (values: unknown, shape: number[], dtype?: string) => ({ values, shape, dtype }),
     };
@@ -61,10 +61,10 @@ describe("Array", () => {
   });
 
   it("refuses a shape that does not fit and bad NPY bytes", () => {
-    expect(() => Array.fromTypedArray(new Float32Array(3), [2, 2])).toThrow(
+    expect(() => FlowerArray.fromTypedArray(new Float32Array(3), [2, 2])).toThrow(
       /shape \[2, 2\] does not fit 3 values/,
     );
-    const bad = new Array({
+    const bad = new FlowerArray({
       dtype: "float32",
       shape: [1],
       stype: "numpy.ndarray",

@@ -14,7 +14,7 @@ import {
   type RecordDict as RecordDictProto,
   RecordDictSchema,
 } from "../../gen/flwr/proto/recorddict_pb.ts";
-import { Array } from "./array.ts";
+import { FlowerArray } from "./array.ts";
 import { ArrayRecord } from "./array-record.ts";
 import { ConfigRecord, type ConfigValue } from "./config-record.ts";
 import { MetricRecord, type MetricValue } from "./metric-record.ts";
@@ -23,7 +23,7 @@ import type { TypedRecord, ValueKind } from "./typed-record.ts";
 
 /** Records to and from `flwr.proto` messages, exactly as Flower 1.28 serializes them. */
 
-export function arrayToProto(array: Array): ArrayProto {
+export function arrayToProto(array: FlowerArray): ArrayProto {
   return create(ArraySchema, {
     dtype: array.dtype,
     shape: [...array.shape],
@@ -32,8 +32,8 @@ export function arrayToProto(array: Array): ArrayProto {
   });
 }
 
-export function arrayFromProto(proto: ArrayProto): Array {
-  return new Array({
+export function arrayFromProto(proto: ArrayProto): FlowerArray {
+  return new FlowerArray({
     dtype: proto.dtype,
     shape: proto.shape,
     stype: proto.stype,

@@ -32,7 +32,7 @@ export function inferKind(value: unknown): ValueKind | string {
   if (value instanceof Uint8Array) return "bytes";
   if (typeof value === "number") return Number.isSafeInteger(value) ? "sint64" : "double";
   if (typeof value === "bigint") return bigintKind(value) ?? "an integer outside the 64-bit range";
-  if (!globalThis.Array.isArray(value)) return `unsupported type ${describe(value)}`;
+  if (!Array.isArray(value)) return `unsupported type ${describe(value)}`;
   if (value.length === 0) return "doubleList";
   const types = new Set(value.map(describe));
   if (types.size > 1) return `a mixed list (${[...types].join(", ")})`;
@@ -63,7 +63,7 @@ function bigintKind(value: bigint): "sint64" | "uint64" | undefined {
 function describe(value: unknown): string {
   if (value === null) return "null";
   if (value instanceof Uint8Array) return "bytes";
-  if (globalThis.Array.isArray(value)) return "list";
+  if (Array.isArray(value)) return "list";
   return typeof value;
 }
 

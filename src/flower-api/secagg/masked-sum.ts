@@ -1,4 +1,4 @@
-import { Array } from "../records/array.ts";
+import { FlowerArray } from "../records/array.ts";
 import { ArrayRecord } from "../records/array-record.ts";
 import type { RecordDict } from "../records/record-dict.ts";
 import type { ConfigReader } from "./config-values.ts";
@@ -155,7 +155,7 @@ export class MaskedSum {
         values[k] =
           dequantizeSum(this.#vector[offset + k] as number, summed.size, this.#options) * scale;
       }
-      out.set(name, Array.fromTypedArray(values, shape));
+      out.set(name, FlowerArray.fromTypedArray(values, shape));
       offset += size;
     });
     return out;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createRng } from "../../core/random.ts";
+import { createRng } from "../../core/numeric/random.ts";
 import { addMask, expandMask, reduceModulo } from "./mask.ts";
 import { dequantizeSum, quantizeInto, quantizeWeight } from "./quantization.ts";
 

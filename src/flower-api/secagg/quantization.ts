@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import { createRng, type Rng } from "../../core/random.ts";
+import { createRng, type Rng } from "../../core/numeric/random.ts";
 import type { ArrayRecord } from "../records/array-record.ts";
 
 /** How floats map to the integers that are masked and summed. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createRng } from "../../core/random.ts";
+import { createRng } from "../../core/numeric/random.ts";
 import { ClientApp } from "../app/client-app.ts";
 import type { Grid } from "../app/grid.ts";
 import type { Mod } from "../app/mod.ts";

@@ -4,7 +4,7 @@ import type { Context } from "../app/context.ts";
 import type { ClientAppCallable, Mod } from "../app/mod.ts";
 import { Message } from "../message/message.ts";
 import { MessageType, parseMessageType } from "../message/message-type.ts";
-import { Array } from "../records/array.ts";
+import { FlowerArray } from "../records/array.ts";
 import { ArrayRecord } from "../records/array-record.ts";
 import { ConfigRecord } from "../records/config-record.ts";
 import { RecordDict } from "../records/record-dict.ts";
@@ -222,7 +222,7 @@ async function collectMaskedVectors(
   for (const [key, array] of arrays) {
     masked.set(
       key,
-      Array.fromTypedArray(vector.subarray(offset, offset + array.size), array.shape),
+      FlowerArray.fromTypedArray(vector.subarray(offset, offset + array.size), array.shape),
     );
     offset += array.size;
   }

@@ -1,7 +1,7 @@
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import { createRng } from "../../core/random.ts";
+import { createRng } from "../../core/numeric/random.ts";
 import type { Grid } from "../app/grid.ts";
-import { Error, ErrorCode } from "../message/error.ts";
+import { ErrorCode, MessageError } from "../message/error.ts";
 import { Message } from "../message/message.ts";
 import type { ArrayRecord } from "../records/array-record.ts";
 import { ConfigRecord, type ConfigValue } from "../records/config-record.ts";
@@ -87,7 +87,7 @@ class SecAggPlusRound {
         const slot = this.#slot(ins.metadata.dstNodeId);
         return (
           slot.failure ??
-          new Message(new Error(ErrorCode.UNKNOWN, `SecAgg+ round aborted: ${reason}`), {
+          new Message(new MessageError(ErrorCode.UNKNOWN, `SecAgg+ round aborted: ${reason}`), {
             replyTo: slot.last,
           })
         );
@@ -256,7 +256,7 @@ class SecAggPlusRound {
       const slot = this.#slot(instruction.metadata.dstNodeId);
       if (reply.hasError()) {
         slot.failure = new Message(
-          new Error(reply.error.code, `SecAgg+ ${stage}: ${reply.error.reason}`),
+          new MessageError(reply.error.code, `SecAgg+ ${stage}: ${reply.error.reason}`),
           { metadata: reply.metadata },
         );
         return;
@@ -268,7 +268,7 @@ class SecAggPlusRound {
         ok.add(instruction.metadata.dstNodeId);
       } catch (cause) {
         slot.failure = new Message(
-          new Error(
+          new MessageError(
             ErrorCode.UNKNOWN,
             `SecAgg+ ${stage}: malformed reply (${FedbridgeError.from(cause).message})`,
           ),

@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import { createRng } from "../../core/random.ts";
+import { createRng } from "../../core/numeric/random.ts";
 import { createContext, type UserConfig } from "../app/context.ts";
 import { importApp, readAppManifest } from "../app/load-app.ts";
 import { checkRunConfig } from "../app/run-config.ts";

@@ -1,8 +1,8 @@
-import type { NumericTypedArray } from "../../core/npy.ts";
-import { weightedSumFloat32 } from "../../core/weighted-sum.ts";
+import type { NumericTypedArray } from "../../core/numeric/npy.ts";
+import { weightedSumFloat32 } from "../../core/numeric/weighted-sum.ts";
 import type { Message } from "../message/message.ts";
 import { deflateRecordDict } from "../objects/deflate.ts";
-import { Array } from "../records/array.ts";
+import { FlowerArray } from "../records/array.ts";
 import { ArrayRecord } from "../records/array-record.ts";
 import { MetricRecord, type MetricValue } from "../records/metric-record.ts";
 import type { RecordDict } from "../records/record-dict.ts";
@@ -61,7 +61,7 @@ export function aggregateArrayRecords(
       dtype === "float32"
         ? weightedSumFloat32(values as Float32Array[], weights)
         : weightedSumFloat64(values, weights);
-    out.set(name, Array.fromTypedArray(sum, shape));
+    out.set(name, FlowerArray.fromTypedArray(sum, shape));
   }
   return out;
 }

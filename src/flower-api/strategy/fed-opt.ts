@@ -1,6 +1,6 @@
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { Grid } from "../app/grid.ts";
-import type { Array } from "../records/array.ts";
+import type { FlowerArray } from "../records/array.ts";
 import { ArrayRecord } from "../records/array-record.ts";
 import type { RecordDict } from "../records/record-dict.ts";
 import { FedAvg, type FedAvgOptions } from "./fedavg.ts";
@@ -76,7 +76,7 @@ export abstract class FedOpt extends FedAvg {
     const out = new ArrayRecord();
     for (const [key, array] of current) {
       const x = toFloat64(array);
-      const avg = toFloat64(average.get(key) as Array);
+      const avg = toFloat64(average.get(key) as FlowerArray);
       const m = mT.get(key) ?? new Float64Array(x.length);
       const v = vT.get(key) ?? new Float64Array(x.length);
       const next = new Float64Array(x.length);

@@ -1,5 +1,5 @@
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import { Array } from "../records/array.ts";
+import { FlowerArray } from "../records/array.ts";
 import { ArrayRecord } from "../records/array-record.ts";
 import type { RecordDict } from "../records/record-dict.ts";
 
@@ -17,14 +17,14 @@ export function arraysOf(content: RecordDict): ArrayRecord {
   return arrays;
 }
 
-export function toFloat64(array: Array): Float64Array {
+export function toFloat64(array: FlowerArray): Float64Array {
   return Float64Array.from(array.toTypedArray() as ArrayLike<number>, Number);
 }
 
-/** `values` as an Array shaped like `like`, in its dtype if float32, else in float64. */
-export function fromFloat64(values: Float64Array, like: Array): Array {
+/** `values` as a FlowerArray shaped like `like`, in its dtype if float32, else in float64. */
+export function fromFloat64(values: Float64Array, like: FlowerArray): FlowerArray {
   const typed = like.dtype === "float32" ? Float32Array.from(values) : values;
-  return Array.fromTypedArray(typed, like.shape);
+  return FlowerArray.fromTypedArray(typed, like.shape);
 }
 
 /**
@@ -39,7 +39,7 @@ export function combineArrays(
   const out = new ArrayRecord();
   if (first === undefined) return out;
   for (const [key, like] of first) {
-    const layers = records.map((record) => toFloat64(record.get(key) as Array));
+    const layers = records.map((record) => toFloat64(record.get(key) as FlowerArray));
     out.set(key, fromFloat64(combine(layers, key), like));
   }
   return out;

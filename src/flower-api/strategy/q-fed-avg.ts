@@ -1,5 +1,5 @@
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import type { Array } from "../records/array.ts";
+import type { FlowerArray } from "../records/array.ts";
 import { ArrayRecord } from "../records/array-record.ts";
 import type { RecordDict } from "../records/record-dict.ts";
 import { FedAvg, type FedAvgOptions } from "./fedavg.ts";
@@ -79,7 +79,7 @@ export class QFedAvg extends FedAvg {
         key,
         fromFloat64(
           g.map((w, j) => w - (sum[j] as number) / sumH),
-          array as Array,
+          array as FlowerArray,
         ),
       );
     });

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import { createRng } from "../../core/random.ts";
+import { createRng } from "../../core/numeric/random.ts";
 import type { Grid } from "../app/grid.ts";
 
 export interface SampleOptions {

@@ -1,4 +1,4 @@
-import { Array, ArrayRecord, ClientApp, Message, RecordDict } from "fedbridge";
+import { ArrayRecord, ClientApp, FlowerArray, Message, RecordDict } from "fedbridge";
 
 /**
  * Answers every query with two arrays: "w", the "w" it was sent moved by 0.5 (so [1.5, 2.5]
@@ -9,11 +9,11 @@ export const app = new ClientApp().query((msg) => {
   const arrays = new ArrayRecord()
     .set(
       "w",
-      Array.fromTypedArray(
+      FlowerArray.fromTypedArray(
         sent.map((v) => v + 0.5),
         [sent.length],
       ),
     )
-    .set("secret", Array.fromTypedArray(Float32Array.of(42), [1]));
+    .set("secret", FlowerArray.fromTypedArray(Float32Array.of(42), [1]));
   return new Message(new RecordDict({ arrays }), { replyTo: msg });
 });

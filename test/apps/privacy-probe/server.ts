@@ -1,4 +1,4 @@
-import { Array, ArrayRecord, MessageType, RecordDict, ServerApp } from "fedbridge";
+import { ArrayRecord, FlowerArray, MessageType, RecordDict, ServerApp } from "fedbridge";
 
 /**
  * Sends every node a model, w = [1, 2], in one query and logs, for each reply as it reached
@@ -9,7 +9,7 @@ export const app = new ServerApp();
 
 app.main(async (grid) => {
   const nodes = await grid.getNodeIds();
-  const model = new ArrayRecord().set("w", Array.fromTypedArray(Float32Array.of(1, 2), [2]));
+  const model = new ArrayRecord().set("w", FlowerArray.fromTypedArray(Float32Array.of(1, 2), [2]));
   const replies = await grid.sendAndReceive(
     nodes.map((node) =>
       grid.createMessage(new RecordDict({ arrays: model }), MessageType.QUERY, node),

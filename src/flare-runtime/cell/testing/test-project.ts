@@ -10,7 +10,7 @@ import {
   createCertificateAuthority,
   issueCertificate,
   loadCertificateAuthority,
-} from "../../../core/certificates.ts";
+} from "../../../core/security/certificates.ts";
 import {
   CA_FILES,
   CA_FOLDER,

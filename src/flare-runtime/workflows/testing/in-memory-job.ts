@@ -1,7 +1,7 @@
 import { Code, FedbridgeError } from "../../../core/fedbridge-error.ts";
-import type { ServerJobContext } from "../../job/job-runner.ts";
-import type { Shareable } from "../../task/shareable.ts";
-import { decodeShareable, encodeShareable, joinPieces } from "../../task/shareable-codec.ts";
+import type { ServerJobContext } from "../../job-process/job-runner.ts";
+import type { Shareable } from "../../shareable/shareable.ts";
+import { decodeShareable, encodeShareable, joinPieces } from "../../shareable/shareable-codec.ts";
 
 /** A site's behaviour in an in-memory job: its result, or a throw (an ERROR result). */
 export type SiteBehaviour = (

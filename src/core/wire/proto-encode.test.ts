@@ -1,0 +1,63 @@
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { describe, expect, it } from "vitest";
+import { CellFrameSchema } from "../../gen/fedbridge/v1/cell_pb.ts";
+import {
+  PullObjectResponseSchema,
+  PushObjectRequestSchema,
+} from "../../gen/flwr/proto/message_pb.ts";
+import { encodeMessage } from "./proto-encode.ts";
+
+const content = (n: number) => {
+  const bytes = new Uint8Array(n);
+  for (let i = 0; i < n; i++) bytes[i] = (i * 7 + 3) & 0xff;
+  return bytes;
+};
+const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
+
+describe("encodeMessage", () => {
+  it("writes the same bytes as toBinary for a message ending in a large bytes field", () => {
+    for (const size of [0, 10, 64 * 1024, 5 * 2 ** 20 + 3]) {
+      const push = create(PushObjectRequestSchema, {
+        node: { nodeId: 12n },
+        runId: 2n ** 60n,
+        objectId: "ab".repeat(32),
+        objectContent: content(size),
+      });
+      expect(
+        same(encodeMessage(PushObjectRequestSchema, push), toBinary(PushObjectRequestSchema, push)),
+      ).toBe(true);
+      const pull = create(PullObjectResponseSchema, {
+        objectFound: true,
+        objectAvailable: true,
+        objectContent: content(size),
+      });
+      const encoded = encodeMessage(PullObjectResponseSchema, pull);
+      expect(same(encoded, toBinary(PullObjectResponseSchema, pull))).toBe(true);
+      expect(same(fromBinary(PullObjectResponseSchema, encoded).objectContent, content(size))).toBe(
+        true,
+      );
+    }
+  });
+
+  it("keeps fields it does not know, and messages of other shapes, as toBinary writes them", () => {
+    const withUnknown = fromBinary(
+      PullObjectResponseSchema,
+      Uint8Array.from([
+        ...toBinary(
+          PullObjectResponseSchema,
+          create(PullObjectResponseSchema, { objectContent: content(70_000) }),
+        ),
+        0x78,
+        0x01,
+      ]),
+    );
+    expect(
+      same(
+        encodeMessage(PullObjectResponseSchema, withUnknown),
+        toBinary(PullObjectResponseSchema, withUnknown),
+      ),
+    ).toBe(true);
+    const frame = create(CellFrameSchema, { kind: { case: "heartbeat", value: { sentAtMs: 5n } } });
+    expect(encodeMessage(CellFrameSchema, frame)).toEqual(toBinary(CellFrameSchema, frame));
+  });
+});

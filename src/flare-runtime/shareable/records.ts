@@ -1,0 +1,142 @@
+import { createHash } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
+import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { allocateNpy, decodeNpy, encodeNpy, NUMPY_STYPE } from "../../core/numeric/npy.ts";
+import {
+  type ArrayRecord,
+  ArrayRecordSchema,
+  ArraySchema,
+  MetricRecordSchema,
+  type Array as ProtoArray,
+  type RecordDict,
+  RecordDictSchema,
+} from "../../gen/flwr/proto/recorddict_pb.ts";
+
+/**
+ * The runtime's view of flwr.proto records: named float arrays and metrics, with no
+ * Flower-style classes (the runtime may not import them). Arrays hold NPY bytes, as Flower's
+ * do, so records pass between the two worlds unchanged.
+ */
+
+/** One array of a RecordDict, with where it sits. */
+export interface ArrayEntry {
+  /** The ArrayRecord's key in the RecordDict. */
+  record: string;
+  /** The array's key in its ArrayRecord. */
+  name: string;
+  array: ProtoArray;
+}
+
+/** Every array of `records`, in order: record by record, array by array. */
+export function arrayEntries(records: RecordDict): ArrayEntry[] {
+  return records.items.flatMap((item) =>
+    item.value.case === "arrayRecord"
+      ? item.value.value.items.flatMap((entry) =>
+          entry.value ? [{ record: item.key, name: entry.key, array: entry.value }] : [],
+        )
+      : [],
+  );
+}
+
+export function protoArrays(records: RecordDict): ProtoArray[] {
+  return arrayEntries(records).map((entry) => entry.array);
+}
+
+/** A float32 array's values: a view into its bytes where aligned, else a copy. */
+export function float32Values(array: ProtoArray, what = "array"): Float32Array {
+  if (array.dtype !== "float32")
+    throw new FedbridgeError(Code.InvalidArgument, `${what} is ${array.dtype}, not float32`);
+  return decodeNpy(array.data).values as Float32Array;
+}
+
+/** A float32 proto Array of `values` (copied into NPY bytes). */
+export function float32Array(values: Float32Array, shape: readonly number[]): ProtoArray {
+  return create(ArraySchema, {
+    dtype: "float32",
+    shape: [...shape],
+    stype: NUMPY_STYPE,
+    data: encodeNpy("float32", shape, values),
+  });
+}
+
+/**
+ * A float32 proto Array of zeros and the view to fill it through: a large model built in
+ * place, without a second copy.
+ */
+export function zerosFloat32(shape: readonly number[]): {
+  array: ProtoArray;
+  values: Float32Array;
+} {
+  const { bytes, dataStart } = allocateNpy("float32", shape);
+  const values = new Float32Array(bytes.buffer, dataStart, (bytes.byteLength - dataStart) / 4);
+  const array = create(ArraySchema, {
+    dtype: "float32",
+    shape: [...shape],
+    stype: NUMPY_STYPE,
+    data: bytes,
+  });
+  return { array, values };
+}
+
+/** An ArrayRecord of named arrays, in the order given. */
+export function arrayRecord(arrays: Iterable<[string, ProtoArray]>): ArrayRecord {
+  return create(ArrayRecordSchema, {
+    items: [...arrays].map(([key, value]) => ({ key, value })),
+  });
+}
+
+/** A RecordDict of ArrayRecords and flat metric records (numbers as doubles). */
+export function recordDict(parts: {
+  arrays?: Record<string, ArrayRecord>;
+  metrics?: Record<string, Record<string, number>>;
+}): RecordDict {
+  const items: RecordDict["items"] = [];
+  for (const [key, value] of Object.entries(parts.arrays ?? {}))
+    items.push({ key, value: { case: "arrayRecord", value } } as RecordDict["items"][number]);
+  for (const [key, metrics] of Object.entries(parts.metrics ?? {})) {
+    const value = create(MetricRecordSchema, {
+      items: Object.entries(metrics).map(([name, number]) => ({
+        key: name,
+        value: { value: { case: "double" as const, value: number } },
+      })),
+    });
+    items.push({ key, value: { case: "metricRecord", value } } as RecordDict["items"][number]);
+  }
+  return create(RecordDictSchema, { items });
+}
+
+/** Every number of every MetricRecord of `records`, by name (lists are left out). */
+export function metricValues(records: RecordDict): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const item of records.items) {
+    if (item.value.case !== "metricRecord") continue;
+    for (const entry of item.value.value.items) {
+      const value = entry.value?.value;
+      if (value?.case === "double") out[entry.key] = value.value;
+      else if (value?.case === "sint64" || value?.case === "uint64")
+        out[entry.key] = Number(value.value);
+    }
+  }
+  return out;
+}
+
+/** Removes the arrays `drop` says to; returns how many went. */
+export function removeArrays(records: RecordDict, drop: (entry: ArrayEntry) => boolean): number {
+  let removed = 0;
+  for (const item of records.items) {
+    if (item.value.case !== "arrayRecord") continue;
+    const kept = item.value.value.items.filter(
+      (entry) => !(entry.value && drop({ record: item.key, name: entry.key, array: entry.value })),
+    );
+    removed += item.value.value.items.length - kept.length;
+    item.value.value.items = kept;
+  }
+  return removed;
+}
+
+/** SHA-256 over every array's bytes, in order: a model's fingerprint. */
+export function arraysSha256(records: RecordDict): string {
+  const hash = createHash("sha256");
+  for (const array of protoArrays(records)) hash.update(array.data);
+  return hash.digest("hex");
+}

@@ -1,0 +1,89 @@
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { create } from "@bufbuild/protobuf";
+import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { implementation, serverStreamHandler, unaryHandler } from "../../core/wire/grpc-service.ts";
+import { Control, type RunEvent, RunEventSchema } from "../../gen/fedbridge/v1/control_pb.ts";
+import { readAppManifest } from "../app/load-app.ts";
+import { checkRunConfig } from "../app/run-config.ts";
+import { scalarsToConfig } from "../app/scalars.ts";
+import { unpackApp } from "../fab/app-bundle.ts";
+import { fabId } from "../fab/flower-pyproject.ts";
+import type { MessageRouter } from "../superlink/message-router.ts";
+import type { NodeRegistry } from "../superlink/node-registry.ts";
+import type { RunRegistry } from "../superlink/run-registry.ts";
+import { runServerApp } from "../superlink/server-app-runner.ts";
+
+export interface ControlState {
+  runs: RunRegistry;
+  router: MessageRouter;
+  nodes: NodeRegistry;
+  /** Where run bundles are unpacked. */
+  workDir: string;
+}
+
+/** How often a follower with nothing new re-checks its run, in ms (events wake it sooner). */
+const STREAM_IDLE_MS = 5_000;
+
+/**
+ * The control API behind `fedbridge run APP --superlink`: start a run from an app bundle
+ * (checked against its SHA-256, unpacked, ServerApp started), follow its events, stop it.
+ */
+export function createControlServicer(state: ControlState) {
+  const { runs, router, nodes, workDir } = state;
+  const m = Control.method;
+
+  return implementation({
+    StartRun: unaryHandler(m.startRun, async (req) => {
+      const actual = createHash("sha256").update(req.appBundle).digest("hex");
+      if (actual !== req.appBundleSha256) {
+        throw new FedbridgeError(
+          Code.InvalidArgument,
+          `app bundle hash mismatch: expected ${req.appBundleSha256 || "(none)"}, got ${actual}`,
+        );
+      }
+      const overrides = scalarsToConfig(req.runConfig);
+      const dir = join(workDir, "bundles", actual);
+      const manifest = await readAppManifest(await unpackApp(req.appBundle, actual, dir));
+      checkRunConfig(manifest, overrides); // answers INVALID_ARGUMENT before the run exists
+      const run = runs.create(
+        { hash: actual, id: fabId(manifest), version: manifest.version },
+        req.appBundle,
+        { ...manifest.config, ...overrides },
+        overrides,
+      );
+      void runServerApp(run, manifest.serverappUrl, { runs, router, nodes });
+      return { runId: run.runId };
+    }),
+    StreamRun: serverStreamHandler(m.streamRun, async (req, send, ctx) => {
+      const run = runs.get(req.runId);
+      if (run === undefined) throw new FedbridgeError(Code.NotFound, `no run ${req.runId}`);
+      let sent = 0;
+      for (;;) {
+        while (sent < run.events.length) send(run.events[sent++] as RunEvent);
+        const finished = run.events.some((e) => e.event.case === "runFinished");
+        if (finished || ctx.signal.aborted) return;
+        if (run.status === "finished") {
+          // Stopped from elsewhere: say so, once.
+          send(
+            create(RunEventSchema, {
+              event: {
+                case: "runFinished",
+                value: { status: run.subStatus, details: run.details },
+              },
+            }),
+          );
+          return;
+        }
+        await runs.waitForChange(STREAM_IDLE_MS, ctx.signal);
+      }
+    }),
+    StopRun: unaryHandler(m.stopRun, (req) => {
+      const run = runs.get(req.runId);
+      if (run === undefined) throw new FedbridgeError(Code.NotFound, `no run ${req.runId}`);
+      runs.finish(run, "stopped", "stopped by the user");
+      router.dropRun(run.runId);
+      return {};
+    }),
+  });
+}

@@ -1,0 +1,161 @@
+import { create } from "@bufbuild/protobuf";
+import type { Metadata } from "@grpc/grpc-js";
+import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { type CallContext, implementation, unaryHandler } from "../../core/wire/grpc-service.ts";
+import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
+import { RunSchema } from "../../gen/flwr/proto/run_pb.ts";
+import { configToScalars } from "../app/scalars.ts";
+import type { ObjectStore } from "../objects/object-store.ts";
+import type { MessageRouter } from "./message-router.ts";
+import { verifyAuthMetadata } from "./node-auth.ts";
+import type { NodeRegistry } from "./node-registry.ts";
+import type { RunRegistry } from "./run-registry.ts";
+
+export interface FleetServicerOptions {
+  /** How long PullMessages holds a call open waiting for an instruction, in ms. Default: 10 000. */
+  pullWaitMs?: number;
+}
+
+/**
+ * fedbridge's extension of the Fleet API, negotiated per call by this request header: a
+ * message up to INLINE_MAX_BYTES travels with its records in PullMessages / PushMessages, so
+ * no PushObject or PullObject calls are needed. The message id still addresses the content,
+ * so each side checks it; Flower's nodes never send the header and see the standard protocol.
+ */
+export const INLINE_HEADER = "fedbridge-inline";
+export const INLINE_MAX_BYTES = 1 << 20;
+
+function wantsInline(context: CallContext): boolean {
+  return context.metadata.get(INLINE_HEADER)[0] === "1";
+}
+
+export interface FleetState {
+  nodes: NodeRegistry;
+  runs: RunRegistry;
+  router: MessageRouter;
+  objects: ObjectStore;
+}
+
+/**
+ * Flower 1.28's Fleet service: what SuperNodes (ours, or Python Flower's) call. Every call is
+ * authenticated by its signed metadata, and a node may only act as itself. PullMessages holds
+ * the call until an instruction is queued (bounded), so idle nodes get work at once.
+ */
+export function createFleetServicer(state: FleetState, options: FleetServicerOptions = {}) {
+  const { nodes, runs, router, objects } = state;
+  const pullWaitMs = options.pullWaitMs ?? 10_000;
+
+  /** The caller's public key, after checking the signature and timestamp. */
+  const callerKey = (metadata: Metadata): string => {
+    const { publicKeyPem } = verifyAuthMetadata((key) => metadata.get(key)[0]);
+    return Buffer.from(publicKeyPem).toString("latin1");
+  };
+  /** Checks that the caller is the node it claims to be. */
+  const asNode = (context: CallContext, nodeId: bigint | undefined): bigint => {
+    if (nodeId === undefined || nodes.nodeIdForKey(callerKey(context.metadata)) !== nodeId) {
+      throw new FedbridgeError(Code.Unauthenticated, "Invalid node ID");
+    }
+    return nodeId;
+  };
+  const sameKey = (context: CallContext, bodyKey: Uint8Array): string => {
+    const key = callerKey(context.metadata);
+    if (Buffer.from(bodyKey).toString("latin1") !== key) {
+      throw new FedbridgeError(
+        Code.Unauthenticated,
+        "the public key in the request differs from the one in the metadata",
+      );
+    }
+    return key;
+  };
+  const m = Fleet.method;
+
+  return implementation({
+    RegisterNode: unaryHandler(m.registerNode, (req, ctx) => ({
+      nodeId: nodes.register(sameKey(ctx, req.publicKey)),
+    })),
+    ActivateNode: unaryHandler(m.activateNode, (req, ctx) => ({
+      nodeId: nodes.activate(sameKey(ctx, req.publicKey), req.heartbeatInterval),
+    })),
+    DeactivateNode: unaryHandler(m.deactivateNode, (req, ctx) => {
+      nodes.deactivate(asNode(ctx, req.nodeId));
+      return {};
+    }),
+    UnregisterNode: unaryHandler(m.unregisterNode, (req, ctx) => {
+      nodes.unregister(asNode(ctx, req.nodeId));
+      return {};
+    }),
+    SendNodeHeartbeat: unaryHandler(m.sendNodeHeartbeat, (req, ctx) => ({
+      success: nodes.heartbeat(asNode(ctx, req.node?.nodeId), req.heartbeatInterval),
+    })),
+    PullMessages: unaryHandler(m.pullMessages, async (req, ctx) => {
+      const nodeId = asNode(ctx, req.node?.nodeId);
+      const inlineUpTo = wantsInline(ctx) ? INLINE_MAX_BYTES : 0;
+      const next = await router.pullInstruction(nodeId, pullWaitMs, ctx.signal, inlineUpTo);
+      return next ? { messagesList: [next.message], messageObjectTrees: [next.tree] } : {};
+    }),
+    PushMessages: unaryHandler(m.pushMessages, (req, ctx) => {
+      const nodeId = asNode(ctx, req.node?.nodeId);
+      const [reply] = req.messagesList;
+      if (reply === undefined)
+        throw new FedbridgeError(Code.InvalidArgument, "PushMessages carries no message");
+      runs.running(reply.metadata?.runId ?? 0n);
+      const objectsToPush = router.pushReply(
+        nodeId,
+        reply,
+        req.messageObjectTrees[0],
+        wantsInline(ctx),
+      );
+      return {
+        reconnect: { reconnect: 5n },
+        results: { [reply.metadata?.messageId ?? ""]: 0 },
+        objectsToPush,
+      };
+    }),
+    GetRun: unaryHandler(m.getRun, (req, ctx) => {
+      asNode(ctx, req.node?.nodeId);
+      const run = runs.running(req.runId);
+      return {
+        run: create(RunSchema, {
+          runId: run.runId,
+          fabId: run.fabId,
+          fabVersion: run.fabVersion,
+          fabHash: run.fabHash,
+          overrideConfig: configToScalars(run.overrideConfig),
+          runningAt: run.startedAt.toISOString(),
+          status: { status: run.status, subStatus: run.subStatus },
+          federation: "default",
+          runType: "serverapp",
+        }),
+      };
+    }),
+    GetFab: unaryHandler(m.getFab, (req, ctx) => {
+      asNode(ctx, req.node?.nodeId);
+      const run = runs.running(req.runId);
+      const content = run.fabHash === req.hashStr ? runs.bundle(req.hashStr) : undefined;
+      if (content === undefined)
+        throw new FedbridgeError(Code.PermissionDenied, `Found no FAB with hash: ${req.hashStr}`);
+      return { fab: { hashStr: req.hashStr, content } };
+    }),
+    PushObject: unaryHandler(m.pushObject, (req, ctx) => {
+      const nodeId = asNode(ctx, req.node?.nodeId);
+      runs.running(req.runId);
+      const stored = objects.put(req.objectId, req.objectContent);
+      if (stored) router.objectStored(nodeId, req.objectId);
+      return { stored };
+    }),
+    PullObject: unaryHandler(m.pullObject, (req, ctx) => {
+      asNode(ctx, req.node?.nodeId);
+      runs.running(req.runId);
+      const { found, available, bytes } = objects.get(req.objectId);
+      return {
+        objectFound: found,
+        objectAvailable: available,
+        objectContent: bytes ?? new Uint8Array(),
+      };
+    }),
+    ConfirmMessageReceived: unaryHandler(m.confirmMessageReceived, (req, ctx) => {
+      router.confirmReceived(asNode(ctx, req.node?.nodeId), req.messageObjectId);
+      return {};
+    }),
+  });
+}

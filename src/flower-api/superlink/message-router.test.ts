@@ -1,0 +1,135 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { Message } from "../message/message.ts";
+import { messageToProto } from "../message/message-serde.ts";
+import { SERVER_NODE_ID } from "../message/metadata.ts";
+import {
+  computeMessageId,
+  type DeflatedObject,
+  deflateMessage,
+  deflateRecord,
+} from "../objects/deflate.ts";
+import { objectTreeOf } from "../objects/inflate.ts";
+import { ObjectStore } from "../objects/object-store.ts";
+import { FlowerArray } from "../records/array.ts";
+import { ArrayRecord } from "../records/array-record.ts";
+import { ConfigRecord } from "../records/config-record.ts";
+import { MetricRecord } from "../records/metric-record.ts";
+import { RecordDict } from "../records/record-dict.ts";
+import { MessageRouter } from "./message-router.ts";
+import { NodeRegistry } from "./node-registry.ts";
+
+const RUN_ID = 7n;
+const model = new ArrayRecord({ w: FlowerArray.fromTypedArray(new Float32Array([1, 2, 3])) });
+
+let nodes: NodeRegistry;
+afterEach(() => nodes.close());
+
+/** A SuperLink's router with `count` nodes online. */
+function superlink(count: number) {
+  nodes = new NodeRegistry();
+  const objects = new ObjectStore();
+  const router = new MessageRouter(objects, nodes);
+  const nodeIds: bigint[] = [];
+  for (let i = 0; i < count; i++) {
+    nodes.register(`key-${i}`);
+    nodeIds.push(nodes.activate(`key-${i}`, 60));
+  }
+  return { objects, router, nodeIds };
+}
+
+/** Queues a train instruction carrying the shared model, as a ServerApp's grid does. */
+function instruct(router: MessageRouter, dstNodeId: bigint): Message {
+  const content = new RecordDict({ arrays: model, config: new ConfigRecord({ lr: 0.1 }) });
+  const message = new Message(content, { dstNodeId, messageType: "train" });
+  Object.assign(message.metadata, { runId: RUN_ID, srcNodeId: SERVER_NODE_ID });
+  message.metadata.messageId = computeMessageId(message);
+  router.pushInstruction(message);
+  return message;
+}
+
+/** A node's reply: its own weights and the given metrics. */
+function reply(to: Message, weights: number[], metrics: MetricRecord): Message {
+  const arrays = new ArrayRecord({ w: FlowerArray.fromTypedArray(new Float32Array(weights)) });
+  const message = new Message(new RecordDict({ arrays, metrics }), { replyTo: to });
+  message.metadata.messageId = computeMessageId(message);
+  return message;
+}
+
+/** A reply's objects by id, as the node pushes them. */
+function objectsOf(root: DeflatedObject, out = new Map<string, Uint8Array>()) {
+  out.set(root.id, root.bytes);
+  for (const child of root.children) objectsOf(child, out);
+  return out;
+}
+
+/** PushMessages then the node's view of it: the ids to push, and a PushObject for each. */
+function pushReply(
+  { objects, router }: ReturnType<typeof superlink>,
+  nodeId: bigint,
+  message: Message,
+) {
+  const deflated = deflateMessage(message);
+  const missing = router.pushReply(nodeId, messageToProto(message), objectTreeOf(deflated));
+  const bytes = objectsOf(deflated);
+  /** PushObject, as the Fleet servicer handles it. */
+  const pushObject = (id: string): boolean => {
+    const stored = objects.put(id, bytes.get(id) as Uint8Array);
+    if (stored) router.objectStored(nodeId, id);
+    return stored;
+  };
+  return { missing, pushObject };
+}
+
+describe("MessageRouter", () => {
+  it("completes a reply once its node has pushed every missing object", async () => {
+    const link = superlink(1);
+    const [node] = link.nodeIds as [bigint];
+    const ins = instruct(link.router, node);
+    expect((await link.router.pullInstruction(node, 0))?.tree.objectId).toBe(
+      ins.metadata.messageId,
+    );
+    const sent = reply(ins, [4, 5, 6], new MetricRecord({ loss: 0.5 }));
+
+    const { missing, pushObject } = pushReply(link, node, sent);
+    expect(missing).toContain(sent.metadata.messageId);
+    for (const id of missing.slice(0, -1)) expect(pushObject(id)).toBe(true);
+    expect(link.router.takeReplies([ins.metadata.messageId])).toEqual([]);
+    expect(pushObject(missing.at(-1) as string)).toBe(true);
+
+    const [got] = link.router.takeReplies([ins.metadata.messageId]);
+    expect(got?.metadata).toEqual(sent.metadata);
+    expect(got && computeMessageId(got)).toBe(sent.metadata.messageId);
+    expect(link.objects.has(sent.metadata.messageId)).toBe(false); // consumed, then dropped
+  });
+
+  it("does not complete a node's reply when another node pushes an object they share", () => {
+    const link = superlink(2);
+    const [node1, node2] = link.nodeIds as [bigint, bigint];
+    const [ins1, ins2] = [instruct(link.router, node1), instruct(link.router, node2)];
+    // Equal metrics are one content-addressed object in both replies; the weights differ.
+    const metrics = new MetricRecord({ acc: 0.9 });
+    const shared = deflateRecord(metrics).id;
+    const sent1 = reply(ins1, [1, 1, 1], metrics);
+    const sent2 = reply(ins2, [2, 2, 2], new MetricRecord({ acc: 0.9 }));
+
+    const push1 = pushReply(link, node1, sent1);
+    const push2 = pushReply(link, node2, sent2);
+    expect(push1.missing).toContain(shared);
+    expect(push2.missing).toContain(shared);
+    // Node 2's pushes run concurrently: all but the shared one land first (its root included).
+    for (const id of push2.missing.filter((id) => id !== shared))
+      expect(push2.pushObject(id)).toBe(true);
+    for (const id of push1.missing) expect(push1.pushObject(id)).toBe(true);
+
+    // The ServerApp pulls both: only node 1's reply is complete, as node 1 pushed only for it.
+    const ids = [ins1.metadata.messageId, ins2.metadata.messageId];
+    const [got1, ...early] = link.router.takeReplies(ids);
+    expect(early).toEqual([]);
+    expect(got1 && computeMessageId(got1)).toBe(sent1.metadata.messageId);
+    // Node 1's reply is dropped, yet node 2's still holds the shared object: its push is stored.
+    expect(push2.pushObject(shared)).toBe(true);
+    const [got2] = link.router.takeReplies(ids);
+    expect(got2?.metadata).toEqual(sent2.metadata);
+    expect(got2 && computeMessageId(got2)).toBe(sent2.metadata.messageId);
+  });
+});

@@ -1,0 +1,81 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { credentials, Server, ServerCredentials, type UntypedHandleCall } from "@grpc/grpc-js";
+import { afterEach, describe, expect, it } from "vitest";
+import { rawServiceDefinition } from "../../core/wire/grpc-service.ts";
+import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
+import { ObjectStore } from "../objects/object-store.ts";
+import { createFleetServicer } from "../superlink/fleet-servicer.ts";
+import { MessageRouter } from "../superlink/message-router.ts";
+import { NodeRegistry } from "../superlink/node-registry.ts";
+import { RunRegistry } from "../superlink/run-registry.ts";
+import { SuperNode } from "./supernode.ts";
+
+const cleanups: (() => void | Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/**
+ * A Fleet API that answers PullMessages at once with nothing, as a Flower 1.28 SuperLink does
+ * (ours holds the call for 10 s), counting the pulls.
+ */
+async function startQuickFleet(): Promise<{ address: string; pulls(): number }> {
+  const nodes = new NodeRegistry();
+  const objects = new ObjectStore();
+  const state = {
+    nodes,
+    runs: new RunRegistry(),
+    objects,
+    router: new MessageRouter(objects, nodes),
+  };
+  const servicer = createFleetServicer(state, { pullWaitMs: 0 });
+  let pulls = 0;
+  const pullMessages = servicer.PullMessages as (...args: unknown[]) => void;
+  const counted = {
+    ...servicer,
+    PullMessages: (...args: unknown[]) => {
+      pulls++;
+      pullMessages(...args);
+    },
+  };
+  const server = new Server();
+  server.addService(rawServiceDefinition(Fleet), counted as Record<string, UntypedHandleCall>);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, p) =>
+      error ? reject(error) : resolve(p),
+    ),
+  );
+  cleanups.push(() => {
+    nodes.close();
+    server.forceShutdown();
+  });
+  return { address: `127.0.0.1:${port}`, pulls: () => pulls };
+}
+
+describe("SuperNode against a SuperLink that does not hold PullMessages", () => {
+  it("backs off instead of polling hundreds of times a second", async () => {
+    const fleet = await startQuickFleet();
+    let onConnected = () => {};
+    const connected = new Promise<void>((resolve) => {
+      onConnected = resolve;
+    });
+    const node = new SuperNode({
+      superlink: fleet.address,
+      credentials: credentials.createInsecure(),
+      log: (line) => {
+        if (line.startsWith("connected to")) onConnected();
+      },
+    });
+    const running = node.run();
+    cleanups.push(async () => {
+      await node.stop();
+      await running;
+    });
+    await connected;
+    const before = fleet.pulls();
+    await sleep(3_000);
+    // With the backoff (0.1 s doubling to 1 s): about 6 pulls in 3 s; without, hundreds.
+    expect(fleet.pulls() - before).toBeLessThan(20);
+    expect(fleet.pulls()).toBeGreaterThan(0);
+  });
+});
