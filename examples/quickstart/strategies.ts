@@ -1,3 +1,4 @@
+import type { UserConfig } from "fedbridge";
 import {
   Bulyan,
   FedAdagrad,
@@ -11,8 +12,7 @@ import {
   Krum,
   MultiKrum,
   QFedAvg,
-  type UserConfig,
-} from "fedbridge";
+} from "fedbridge/strategy";
 import { choiceFromConfig } from "./run-config.ts";
 
 /** Every node trains and evaluates each round, as the quickstart always did. */
