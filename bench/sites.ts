@@ -107,6 +107,7 @@ function startSites(kits: string, names: string[], children: ChildProcess[]): Pr
     let out = "";
     const onData = (chunk: Buffer) => {
       out += chunk;
+      if (process.env.BENCH_VERBOSE) process.stdout.write(chunk);
       if (/^ready$/m.test(out)) resolve();
     };
     child.stdout.on("data", onData);

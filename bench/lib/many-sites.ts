@@ -33,6 +33,10 @@ if (kits === undefined || names.length === 0) throw new Error("usage: many-sites
 const workspace = await mkdtemp(join(tmpdir(), "fedbridge-bench-sites-"));
 const log = pino({ level: "silent" });
 let connected = 0;
+/** Why connection attempts failed on the way, by reason (printed with each progress line). */
+const drops = new Map<string, number>();
+const dropsText = () =>
+  [...drops].map(([reason, n]) => `${n}× ${reason.slice(0, 120)}`).join("; ") || "none";
 for (const name of names) {
   const kit = await readSiteKit(join(kits, name));
   const cell = serveSite({ kit, workspace, jobs: noJobs, log });
@@ -41,11 +45,13 @@ for (const name of names) {
     if (counted) return;
     counted = true;
     connected++;
-    if (connected % 100 === 0 || connected === names.length) console.log(`connected ${connected}`);
+    if (connected % 100 === 0 || connected === names.length)
+      console.log(`connected ${connected} (failed attempts: ${dropsText()})`);
     if (connected === names.length) console.log("ready");
   };
   cell.subscribe((event) => {
     if (event.type === "connected") count();
+    else drops.set(event.reason, (drops.get(event.reason) ?? 0) + 1);
   });
   if (cell.connected) count();
 }
