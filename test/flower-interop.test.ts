@@ -1,0 +1,148 @@
+/**
+ * fedbridge with a real Flower 1.28 (FEDBRIDGE_FLOWER_BIN; see test/flower-peer.ts): Flower's
+ * own SuperNodes on our SuperLink, a mixed federation, a TypeScript-only app on a Python node,
+ * and Flower's CLI on our Control API. The app is test/apps/pyquick: a numpy-only Flower app
+ * (publisher `lab`, version 2.1.0) whose node p trains to p+1 with num-examples 10(p+1), with a
+ * TypeScript twin; two nodes give (1*10 + 2*20)/30 = 1.6667 in float32.
+ */
+import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { decodeArrayRecord } from "../src/flower-api/records/serde.ts";
+import {
+  flowerBin,
+  flwr,
+  flwrHome,
+  killFlower,
+  SKIP_NO_FLOWER,
+  startFlowerSuperNode,
+} from "./flower-peer.ts";
+import { killAll, startFedbridge, startTestSuperLink, startTestSuperNode } from "./processes.ts";
+import { runFedbridge } from "./run-fedbridge.ts";
+
+const APP = "test/apps/pyquick";
+/**
+ * FedAvg of [1,1,1,1] (10 examples) and [2,2,2,2] (20 examples) in float32: 1.6667, exactly
+ * the value Flower's own SuperLink gives for this app (its ServerApp prints 1.6666667461395264).
+ */
+const EXPECTED = 1.6666667461395264;
+
+if (flowerBin === undefined) {
+  describe("fedbridge with a real Flower 1.28", () => {
+    it.skip(`${SKIP_NO_FLOWER} (set FEDBRIDGE_FLOWER_BIN to its bin folder)`, () => {});
+  });
+  console.log(`flower-interop: ${SKIP_NO_FLOWER}`);
+} else {
+  afterEach(() => {
+    killFlower();
+    killAll();
+  });
+  const dirs: string[] = [];
+  afterAll(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+  const tempDir = async (name: string) => {
+    const dir = await mkdtemp(join(tmpdir(), name));
+    dirs.push(dir);
+    return dir;
+  };
+
+  /** `fedbridge run APP --superlink` with --out; resolves with the run and its final arrays. */
+  async function runApp(app: string, control: string) {
+    const out = await tempDir("flower-interop-out-");
+    const run = await runFedbridge(
+      ["run", app, "--superlink", control, "--insecure", "--out", out],
+      180_000,
+    );
+    const arrays =
+      run.code === 0 ? decodeArrayRecord(await readFile(join(out, "final-arrays.pb"))) : undefined;
+    return { run, arrays };
+  }
+
+  const values = (arrays: Awaited<ReturnType<typeof runApp>>["arrays"]) =>
+    [...(arrays?.values() ?? [])].map((a) => [a.dtype, [...a.toTypedArray()]]);
+
+  describe("fedbridge with a real Flower 1.28", () => {
+    it("2 real flower-supernodes load the app (publisher lab, version 2.1.0) and train to 1.6667", async () => {
+      const { fleet, control } = await startTestSuperLink();
+      const nodes = [
+        await startFlowerSuperNode(fleet, 0, 2),
+        await startFlowerSuperNode(fleet, 1, 2),
+      ];
+      const { run, arrays } = await runApp(APP, control);
+      expect(run.stderr).toBe("");
+      expect(run.code).toBe(0);
+      expect(values(arrays)).toEqual([["float32", [EXPECTED, EXPECTED, EXPECTED, EXPECTED]]]);
+      // Flower installed it under the app's own identity, not one we made up.
+      for (const node of nodes)
+        expect(node.output()).toMatch(
+          /Successfully installed pyquick to .*lab\.pyquick\.2\.1\.0\./,
+        );
+    }, 300_000);
+
+    it("1 real flower-supernode (Python ClientApp) and 1 of ours (its TypeScript twin) give the same value", async () => {
+      const { fleet, control } = await startTestSuperLink();
+      const python = await startFlowerSuperNode(fleet, 0, 2);
+      await startTestSuperNode(fleet, 1, 2);
+      const { run, arrays } = await runApp(APP, control);
+      expect(run.stderr).toBe("");
+      expect(run.code).toBe(0);
+      expect(values(arrays)).toEqual([["float32", [EXPECTED, EXPECTED, EXPECTED, EXPECTED]]]);
+      expect(python.output()).toMatch(/lab\.pyquick\.2\.1\.0\./);
+    }, 300_000);
+
+    it("a TypeScript-only app on a Python node: a clear error reply in our output, the node still running", async () => {
+      const app = await tempDir("flower-interop-tsonly-");
+      for (const file of ["package.json", "server.ts", "client.ts"])
+        await cp(join(APP, file), join(app, file));
+      const { fleet, control } = await startTestSuperLink();
+      const python = await startFlowerSuperNode(fleet, 0, 2);
+      await startTestSuperNode(fleet, 1, 2);
+      const { run, arrays } = await runApp(app, control);
+      const reason =
+        "this app's ClientApp is TypeScript (client.ts): run a fedbridge supernode at this site";
+      // The node's reply names the reason, and our output shows it, not only the code.
+      expect(run.stderr).toContain(
+        `CLIENT_APP_RAISED_EXCEPTION: <class 'RuntimeError'>:<'${reason}'>`,
+      );
+      // The strategy refuses rounds with a failed reply, so the model stays as it was; exit 0.
+      expect(run.stdout + run.stderr).toContain("(1 failed replies)");
+      expect(run.code).toBe(0);
+      expect(values(arrays)).toEqual([["float32", [0, 0, 0, 0]]]);
+      expect(python.alive()).toBe(true);
+      expect(python.output()).toContain(`RuntimeError: ${reason}`);
+    }, 300_000);
+
+    it("Flower's CLI on our Control API: flwr run, ls, log and stop", async () => {
+      const { fleet, control } = await startTestSuperLink();
+      const home = await flwrHome(control);
+      const app = await tempDir("flower-interop-flwr-");
+      await cp(APP, app, { recursive: true });
+
+      // A run with a TypeScript ServerApp that waits for its 2 nodes: ls, log and stop it.
+      const waiting = startFedbridge(["run", resolve(APP), "--superlink", control, "--insecure"]);
+      const [, runId] = await waiting.waitFor(/started run (\d+)/);
+      const ls = await flwr(["ls", "fb"], home, app);
+      expect(ls.code).toBe(0);
+      expect(ls.output).toContain(runId);
+      expect(ls.output).toContain("@lab/pyquick");
+      expect(ls.output).toContain("running");
+      const log = await flwr(["log", runId as string, "fb", "--show"], home, app);
+      expect(log.output).toMatch(/wait/i);
+      const stop = await flwr(["stop", runId as string, "fb"], home, app);
+      expect(stop.code).toBe(0);
+      expect(stop.output).toMatch(/successfully stopped/i);
+      expect(await waiting.exited).not.toBe(0);
+      expect(waiting.output()).toMatch(/stopped/);
+
+      // flwr run . of the Python app: the FAB (no .ts files) starts a run; the ServerApp is
+      // Python, which this SuperLink runs only through ServerAppIo, and its log says so.
+      await startFlowerSuperNode(fleet, 0, 2);
+      const started = await flwr(["run", ".", "fb", "--stream"], home, app);
+      expect(started.output).toMatch(/Successfully started run \d+/);
+      expect(started.output).toContain("this app's ServerApp is Python (pyquick.server_app:app)");
+      const listed = await flwr(["ls", "fb"], home, app);
+      expect(listed.output).toMatch(/finished/);
+      void fleet;
+    }, 300_000);
+  });
+}
