@@ -5,7 +5,7 @@
  * (publisher `lab`, version 2.1.0) whose node p trains to p+1 with num-examples 10(p+1), with a
  * TypeScript twin; two nodes give (1*10 + 2*20)/30 = 1.6667 in float32.
  */
-import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
+import { cp, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -20,6 +20,7 @@ import {
 } from "./flower-peer.ts";
 import { killAll, startFedbridge, startTestSuperLink, startTestSuperNode } from "./processes.ts";
 import { runFedbridge } from "./run-fedbridge.ts";
+import { freePort, startTestRuntime } from "./runtime-harness.ts";
 
 const APP = "test/apps/pyquick";
 /**
@@ -58,7 +59,15 @@ if (flowerBin === undefined) {
     return { run, arrays };
   }
 
-  const values = (arrays: Awaited<ReturnType<typeof runApp>>["arrays"]) =>
+  /** The path of the first file called `name` under `dir`. */
+  async function findFile(dir: string, name: string): Promise<string> {
+    const entries = await readdir(dir, { recursive: true });
+    const found = entries.find((entry) => entry === name || entry.endsWith(`/${name}`));
+    if (found === undefined) throw new Error(`no ${name} under ${dir}: ${entries.join(", ")}`);
+    return join(dir, found);
+  }
+
+  const values = (arrays: ReturnType<typeof decodeArrayRecord> | undefined) =>
     [...(arrays?.values() ?? [])].map((a) => [a.dtype, [...a.toTypedArray()]]);
 
   describe("fedbridge with a real Flower 1.28", () => {
@@ -111,6 +120,35 @@ if (flowerBin === undefined) {
       expect(python.alive()).toBe(true);
       expect(python.output()).toContain(`RuntimeError: ${reason}`);
     }, 300_000);
+
+    it("through the runtime: 2 sites, each a bridge with a real flower-supernode, train the app (lab 2.1.0) to 1.6667", async () => {
+      const runtime = await startTestRuntime(0, 2);
+      const nodes = [];
+      for (const i of [1, 2]) {
+        const fleetPort = await freePort();
+        const bridge = startFedbridge([
+          "bridge",
+          "--kit",
+          join(runtime.kits, `site-${i}`),
+          "--fleet-api-address",
+          `127.0.0.1:${fleetPort}`,
+        ]);
+        await bridge.waitFor(/connected to server1/);
+        nodes.push(await startFlowerSuperNode(`127.0.0.1:${fleetPort}`, i - 1, 2));
+      }
+      const submitted = await runtime.admin(["submit", APP]);
+      expect(submitted.code).toBe(0);
+      const jobId = submitted.stdout.trim().split("\n").at(-1) as string;
+      const waited = await runtime.admin(["wait", jobId, "--timeout", "240"]);
+      expect(waited.stdout + waited.stderr).toContain("COMPLETED");
+      expect(waited.code).toBe(0);
+      const out = await tempDir("flower-interop-job-");
+      expect((await runtime.admin(["download", jobId, "-o", out])).code).toBe(0);
+      const arrays = decodeArrayRecord(await readFile(await findFile(out, "final-arrays.pb")));
+      expect(values(arrays)).toEqual([["float32", [EXPECTED, EXPECTED, EXPECTED, EXPECTED]]]);
+      // The shim sent the app's own identity (it sent fab version 0.0.0 and no pyproject.toml).
+      for (const node of nodes) expect(node.output()).toMatch(/lab\.pyquick\.2\.1\.0\./);
+    }, 400_000);
 
     it("Flower's CLI on our Control API: flwr run, ls, log and stop", async () => {
       const { fleet, control } = await startTestSuperLink();
