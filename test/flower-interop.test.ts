@@ -5,10 +5,11 @@
  * (publisher `lab`, version 2.1.0) whose node p trains to p+1 with num-examples 10(p+1), with a
  * TypeScript twin; two nodes give (1*10 + 2*20)/30 = 1.6667 in float32.
  */
-import { cp, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { siteNodeId } from "../src/bridge/site-nodes.ts";
 import { decodeArrayRecord } from "../src/flower-api/records/serde.ts";
 import {
   flowerBin,
@@ -20,7 +21,7 @@ import {
 } from "./flower-peer.ts";
 import { killAll, startFedbridge, startTestSuperLink, startTestSuperNode } from "./processes.ts";
 import { runFedbridge } from "./run-fedbridge.ts";
-import { freePort, startTestRuntime } from "./runtime-harness.ts";
+import { excludeAtSite, freePort, startTestRuntime } from "./runtime-harness.ts";
 
 const APP = "test/apps/pyquick";
 /**
@@ -148,6 +149,77 @@ if (flowerBin === undefined) {
       expect(values(arrays)).toEqual([["float32", [EXPECTED, EXPECTED, EXPECTED, EXPECTED]]]);
       // The shim sent the app's own identity (it sent fab version 0.0.0 and no pyproject.toml).
       for (const node of nodes) expect(node.output()).toMatch(/lab\.pyquick\.2\.1\.0\./);
+    }, 400_000);
+
+    it("through the runtime, a site's ExcludeVars removes an array from its Python ClientApp's reply", async () => {
+      // test/apps/privacy-probe (TypeScript ServerApp) with a Python ClientApp: it answers w+0.5
+      // and an array "secret" it was not sent.
+      const app = await tempDir("flower-interop-probe-");
+      await cp("test/apps/privacy-probe", app, { recursive: true });
+      await mkdir(join(app, "probe_py"));
+      await writeFile(join(app, "probe_py", "__init__.py"), "");
+      await writeFile(
+        join(app, "probe_py", "client_app.py"),
+        [
+          "import numpy as np",
+          "from flwr.app import Array, ArrayRecord, Message, RecordDict",
+          "from flwr.clientapp import ClientApp",
+          "",
+          "app = ClientApp()",
+          "",
+          "",
+          "@app.query()",
+          "def query(msg, context):",
+          '    w = msg.content["arrays"]["w"].numpy()',
+          "    secret = np.array([42], dtype=np.float32)",
+          '    arrays = ArrayRecord({"w": Array(w + 0.5), "secret": Array(secret)})',
+          '    return Message(content=RecordDict({"arrays": arrays}), reply_to=msg)',
+          "",
+        ].join("\n"),
+      );
+      await writeFile(
+        join(app, "pyproject.toml"),
+        [
+          "[project]",
+          'name = "privacy-probe"',
+          'version = "1.0.0"',
+          "[tool.flwr.app]",
+          'publisher = "lab"',
+          "[tool.flwr.app.components]",
+          "# The ServerApp is server.ts; a Flower node only loads the ClientApp.",
+          'serverapp = "probe_py.client_app:app"',
+          'clientapp = "probe_py.client_app:app"',
+          "[tool.flwr.app.config]",
+          "",
+        ].join("\n"),
+      );
+      const runtime = await startTestRuntime(0, 2, {
+        beforeSitesStart: (kits) => excludeAtSite(kits, "site-2", ["secret"]),
+      });
+      for (const i of [1, 2]) {
+        const fleetPort = await freePort();
+        const bridge = startFedbridge([
+          "bridge",
+          "--kit",
+          join(runtime.kits, `site-${i}`),
+          "--fleet-api-address",
+          `127.0.0.1:${fleetPort}`,
+        ]);
+        await bridge.waitFor(/connected to server1/);
+        await startFlowerSuperNode(`127.0.0.1:${fleetPort}`, i - 1, 2);
+      }
+      const submitted = await runtime.admin(["submit", app]);
+      expect(submitted.code, submitted.stderr).toBe(0);
+      const jobId = submitted.stdout.trim().split("\n").at(-1) as string;
+      const waited = await runtime.admin(["wait", jobId, "--timeout", "240"]);
+      expect(waited.stdout).toMatch(/FINISHED:COMPLETED/);
+      const log = await readFile(join(runtime.kits, "server1", "jobs", jobId, "log.txt"), "utf8");
+      const reply = (site: string) =>
+        new RegExp(`reply from node ${siteNodeId(site)}: arrays (\\S*) w (\\S*)`)
+          .exec(log)
+          ?.slice(1);
+      expect(reply("site-1")).toEqual(["w,secret", "[1.5,2.5]"]);
+      expect(reply("site-2")).toEqual(["w", "[1.5,2.5]"]);
     }, 400_000);
 
     it("Flower's CLI on our Control API: flwr run, ls, log and stop", async () => {
