@@ -17,6 +17,7 @@ import {
   flwrHome,
   killFlower,
   SKIP_NO_FLOWER,
+  startFlowerSuperLink,
   startFlowerSuperNode,
 } from "./flower-peer.ts";
 import { killAll, startFedbridge, startTestSuperLink, startTestSuperNode } from "./processes.ts";
@@ -221,6 +222,15 @@ if (flowerBin === undefined) {
       expect(reply("site-1")).toEqual(["w,secret", "[1.5,2.5]"]);
       expect(reply("site-2")).toEqual(["w", "[1.5,2.5]"]);
     }, 400_000);
+
+    it("fedbridge run --superlink against Flower's own SuperLink says which is which", async () => {
+      const flower = await startFlowerSuperLink();
+      const run = await runFedbridge(["run", APP, "--superlink", flower.control, "--insecure"]);
+      expect(run.code).not.toBe(0);
+      expect(run.stderr).toContain(
+        `${flower.control} does not serve fedbridge's control API (fedbridge.v1.Control); it is likely Flower's own SuperLink`,
+      );
+    }, 120_000);
 
     it("Flower's CLI on our Control API: flwr run, ls, log and stop", async () => {
       const { fleet, control } = await startTestSuperLink();

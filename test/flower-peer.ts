@@ -45,23 +45,13 @@ export interface FlowerProcess {
   alive(): boolean;
 }
 
-/** A real `flower-supernode` for partition `i` of `n`, registered once it prints its node id. */
-export async function startFlowerSuperNode(fleet: string, i: number, n: number) {
-  const home = await mkdtemp(join(tmpdir(), `flwr-supernode-${i}-`));
-  const port = await freePort();
-  const child = spawn(
-    join(flowerBin as string, "flower-supernode"),
-    [
-      "--insecure",
-      "--superlink",
-      fleet,
-      "--clientappio-api-address",
-      `127.0.0.1:${port}`,
-      "--node-config",
-      `partition-id=${i} num-partitions=${n}`,
-    ],
-    { env: flowerEnv(home), detached: true },
-  );
+/** Starts a Flower command from the bin folder, with its own FLWR_HOME, and waits for `ready`. */
+async function startFlowerProcess(command: string, args: string[], ready: RegExp) {
+  const home = await mkdtemp(join(tmpdir(), `${command}-`));
+  const child = spawn(join(flowerBin as string, command), args, {
+    env: flowerEnv(home),
+    detached: true, // its own process group: killFlower ends its children too
+  });
   started.add(child);
   let output = "";
   const listeners = new Set<() => void>();
@@ -71,7 +61,7 @@ export async function startFlowerSuperNode(fleet: string, i: number, n: number) 
   };
   child.stdout?.on("data", append);
   child.stderr?.on("data", append);
-  const node: FlowerProcess = {
+  const flower: FlowerProcess = {
     child,
     output: () => output,
     alive: () => child.exitCode === null && child.signalCode === null,
@@ -83,15 +73,15 @@ export async function startFlowerSuperNode(fleet: string, i: number, n: number) 
             listeners.delete(check);
             clearTimeout(timer);
             resolve(match);
-          } else if (!node.alive()) {
+          } else if (!flower.alive()) {
             listeners.delete(check);
             clearTimeout(timer);
-            reject(new Error(`flower-supernode exited waiting for ${pattern}:\n${output}`));
+            reject(new Error(`${command} exited waiting for ${pattern}:\n${output}`));
           }
         };
         const timer = setTimeout(() => {
           listeners.delete(check);
-          reject(new Error(`timed out waiting for ${pattern}; flower-supernode said:\n${output}`));
+          reject(new Error(`timed out waiting for ${pattern}; ${command} said:\n${output}`));
         }, timeoutMs);
         listeners.add(check);
         child.on("exit", check);
@@ -99,8 +89,37 @@ export async function startFlowerSuperNode(fleet: string, i: number, n: number) 
       });
     },
   };
-  await node.waitFor(/SuperNode ID: \d+/);
-  return node;
+  await flower.waitFor(ready);
+  return flower;
+}
+
+/** A real `flower-supernode` for partition `i` of `n`, registered once it prints its node id. */
+export async function startFlowerSuperNode(fleet: string, i: number, n: number) {
+  const port = await freePort();
+  const args = ["--insecure", "--superlink", fleet, "--clientappio-api-address"];
+  args.push(`127.0.0.1:${port}`, "--node-config", `partition-id=${i} num-partitions=${n}`);
+  return startFlowerProcess("flower-supernode", args, /SuperNode ID: \d+/);
+}
+
+/** Flower's own SuperLink (in-memory state) on free ports; its Fleet and Control addresses. */
+export async function startFlowerSuperLink() {
+  const [serverAppIo, fleet, control] = [await freePort(), await freePort(), await freePort()];
+  const process = await startFlowerProcess(
+    "flower-superlink",
+    [
+      "--insecure",
+      "--database",
+      ":flwr-in-memory:",
+      "--serverappio-api-address",
+      `127.0.0.1:${serverAppIo}`,
+      "--fleet-api-address",
+      `127.0.0.1:${fleet}`,
+      "--control-api-address",
+      `127.0.0.1:${control}`,
+    ],
+    /Starting Fleet API/,
+  );
+  return { process, fleet: `127.0.0.1:${fleet}`, control: `127.0.0.1:${control}` };
 }
 
 /** A FLWR_HOME whose config.toml names our SuperLink's control API as connection `fb`. */
