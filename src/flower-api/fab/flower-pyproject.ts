@@ -9,8 +9,8 @@ import { tomlString, tomlValue } from "./toml-write.ts";
 export const PYPROJECT_PATH = "pyproject.toml";
 /** `[tool.flwr.app].publisher` of a generated pyproject.toml; Flower's fab_id is `publisher/name`. */
 export const FAB_PUBLISHER = "fedbridge";
-/** The Python module a generated pyproject.toml names as both components: it refuses, clearly. */
 export type { FabIdentity };
+/** The Python module a generated pyproject.toml names as both components: it refuses, clearly. */
 export const TYPESCRIPT_APP_MODULE = "fedbridge_typescript_app";
 
 /** A pyproject.toml for a bundle, and the extra files it needs there (none for an app's own). */
