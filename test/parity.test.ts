@@ -93,6 +93,9 @@ async function runInThreeModes(app: string, runConfig: string[] = []) {
   return { sim, dep, rt, runtime, jobId };
 }
 
+/** What submitting adds to an app's files: the job's meta.json and Flower's pyproject.toml with its module. */
+const GENERATED = ["meta.json", "pyproject.toml", "fedbridge_typescript_app.py"];
+
 describe("the same app, seed and partitioning give the same model in all three modes", () => {
   it("examples/quickstart, seed 7, 3 nodes: simulation = native deployment = runtime through the bridge", async () => {
     const app = "examples/quickstart";
@@ -105,12 +108,11 @@ describe("the same app, seed and partitioning give the same model in all three m
     expect(await folderHashes(app)).toEqual(before);
     const ranAtServer = await folderHashes(
       join(runtime.kits, "server1", "jobs", jobId, "app"),
-      (p) => p === "meta.json" || p === "pyproject.toml",
+      (p) => GENERATED.includes(p),
     );
     expect(ranAtServer).toEqual(before);
-    const ranAtSite = await folderHashes(
-      join(runtime.kits, "site-2", "jobs", jobId, "app"),
-      (p) => p === "meta.json" || p === "pyproject.toml",
+    const ranAtSite = await folderHashes(join(runtime.kits, "site-2", "jobs", jobId, "app"), (p) =>
+      GENERATED.includes(p),
     );
     expect(ranAtSite).toEqual(before);
   });

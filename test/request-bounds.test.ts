@@ -15,6 +15,7 @@ import {
 } from "../src/flower-api/superlink/request-limits.ts";
 import { Admin } from "../src/gen/fedbridge/v1/admin_pb.ts";
 import { Control, NodeTracking } from "../src/gen/fedbridge/v1/control_pb.ts";
+import { Control as FlowerControl } from "../src/gen/flwr/proto/control_pb.ts";
 import { Fleet } from "../src/gen/flwr/proto/fleet_pb.ts";
 import { type FedbridgeProcess, killAll, startFedbridge, startTestSuperLink } from "./processes.ts";
 import { filler, grpcFrame, grpcPrefix, openSession, type RawBody, rawCall } from "./raw-rpc.ts";
@@ -210,6 +211,21 @@ describe("every server bounds what one request may cost, and names what was wron
       "amplifying",
     );
     expect(config.code, config.what).toBe(Code.ResourceExhausted);
+
+    // Flower's Control API on the same port (flwr run, ls, log, stop).
+    const served = ["StartRun", "StreamLogs", "ListRuns", "StopRun"];
+    const flowerControl = {
+      typeName: FlowerControl.typeName,
+      methods: FlowerControl.methods.filter((m) => served.includes(m.name)),
+    } as unknown as DescService;
+    await sweep(control, flowerControl, CONTROL_MAX_REQUEST_BYTES, (method, body) => {
+      if (body === "over the limit") return Code.ResourceExhausted;
+      if (method === "ListRuns") return malformed(body) ?? OK;
+      // An empty request: no FAB (its hash cannot match), or run 0, which does not exist.
+      return malformed(body) ?? (method === "StartRun" ? Code.InvalidArgument : Code.NotFound);
+    });
+    const flwrStartRun = await huge(control, "/flwr.proto.Control/StartRun");
+    expect(flwrStartRun.code, flwrStartRun.what).toBe(Code.ResourceExhausted);
   });
 
   it("a bridge's Fleet API", async () => {

@@ -8,12 +8,14 @@ import {
 import { signBundle } from "../flare-runtime/jobs/job-signature.ts";
 import { readAppManifest } from "../flower-api/app/load-app.ts";
 import { checkRunConfig } from "../flower-api/app/run-config.ts";
+import { bundlePyproject } from "../flower-api/fab/flower-pyproject.ts";
 import type { JobInfo } from "../gen/fedbridge/v1/admin_pb.ts";
 
 /**
  * Wraps a Flower-style app folder as a runtime job and submits it: meta.json is made from the
  * app (runner `flower`, every site, the app's config as the job's config) and packed with the
- * app's files, so the folder itself stays unchanged. `min-available-nodes` in the app's config,
+ * app's files and a pyproject.toml (the app's own, or one generated: see `bundlePyproject`), so
+ * the folder itself stays unchanged. `min-available-nodes` in the app's config,
  * if any, sets the job's minimum number of sites (default 2, FedAvg's default). Overrides are
  * checked against the app's config first (`checkRunConfig`): a bad one is refused here, not
  * when the job runs.
@@ -37,9 +39,14 @@ export async function submitApp(
     },
     `${appDir} (as a job)`,
   );
+  // A site's shim serves the bundle to Flower SuperNodes as the FAB: it carries a pyproject.toml.
+  const { extraFiles } = await bundlePyproject(manifest);
   const bundle = await packFolder(manifest.dir, {
     label: "job bundle",
-    extraFiles: { [JOB_META_FILE]: new TextEncoder().encode(`${JSON.stringify(meta, null, 2)}\n`) },
+    extraFiles: {
+      ...extraFiles,
+      [JOB_META_FILE]: new TextEncoder().encode(`${JSON.stringify(meta, null, 2)}\n`),
+    },
   });
   return session.client.submitJob({
     bundle: bundle.bytes,

@@ -1,11 +1,14 @@
 import { readFile, rm } from "node:fs/promises";
 import type { Logger } from "pino";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
+import { readBundle } from "../core/folder-bundle.ts";
 import { createSiteTasks, type SiteTasks } from "../flare-runtime/executor/site-task.ts";
 import { joinPieces } from "../flare-runtime/shareable/shareable-codec.ts";
 import type { SiteKit } from "../flare-runtime/site/read-site-kit.ts";
 import type { DeployedJob, SiteJobs } from "../flare-runtime/site/site-jobs.ts";
 import type { UserConfig } from "../flower-api/app/context.ts";
+import { nodeOverrides, PYPROJECT_PATH } from "../flower-api/fab/flower-pyproject.ts";
+import { type FabIdentity, pyprojectIdentity } from "../flower-api/fab/pyproject-identity.ts";
 import { ErrorCode, MessageError } from "../flower-api/message/error.ts";
 import { Message } from "../flower-api/message/message.ts";
 import { computeMessageId } from "../flower-api/objects/deflate.ts";
@@ -14,6 +17,19 @@ import type { NodeRegistry } from "../flower-api/superlink/node-registry.ts";
 import type { RunRecord, RunRegistry } from "../flower-api/superlink/run-registry.ts";
 import { MESSAGE_TASK, messageForSite, replyToShareable } from "./message-task.ts";
 import { jobRunId, siteNodeConfig } from "./site-nodes.ts";
+
+/** A job bundle's fab id, version and config keys, from its pyproject.toml (submitApp adds one). */
+function bundleIdentity(bytes: Uint8Array, sha256: string): FabIdentity {
+  const pyproject = readBundle(bytes, sha256, { label: "job bundle", maxBytes: bytes.length }).get(
+    PYPROJECT_PATH,
+  );
+  if (pyproject === undefined)
+    throw new FedbridgeError(
+      Code.FailedPrecondition,
+      `the job bundle has no ${PYPROJECT_PATH}, so a Flower SuperNode could not load it; submit the app with this fedbridge (admin submit APP_FOLDER)`,
+    );
+  return pyprojectIdentity(new TextDecoder().decode(pyproject), `job bundle ${PYPROJECT_PATH}`);
+}
 
 export interface SuperNodeJobsOptions {
   kit: SiteKit;
@@ -48,10 +64,18 @@ export class SuperNodeJobs implements SiteJobs {
       );
     const { jobId, config } = deployment;
     const runId = jobRunId(jobId);
-    const fab = { hash: deployment.sha256, id: `fedbridge/${checked.meta.name}`, version: "0.0.0" };
+    // The identity Flower's SuperNodes check comes from the bundle's own pyproject.toml.
+    const identity = bundleIdentity(deployment.bytes, deployment.sha256);
+    const fab = { hash: deployment.sha256, id: identity.fabId, version: identity.fabVersion };
     const runConfig = config as UserConfig;
     this.#runs.set(jobId, {
-      run: fleet.runs.create(fab, deployment.bytes, runConfig, runConfig, runId),
+      run: fleet.runs.create(
+        fab,
+        deployment.bytes,
+        runConfig,
+        nodeOverrides(identity, runConfig),
+        runId,
+      ),
       tasks: createSiteTasks({
         site: kit.config.name,
         jobId,

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
@@ -8,7 +9,8 @@ import { readAppManifest } from "../app/load-app.ts";
 import { checkRunConfig } from "../app/run-config.ts";
 import { scalarsToConfig } from "../app/scalars.ts";
 import { unpackApp } from "../fab/app-bundle.ts";
-import { fabId } from "../fab/flower-pyproject.ts";
+import { nodeOverrides, PYPROJECT_PATH } from "../fab/flower-pyproject.ts";
+import { pyprojectIdentity } from "../fab/pyproject-identity.ts";
 import type { MessageRouter } from "../superlink/message-router.ts";
 import type { NodeRegistry } from "../superlink/node-registry.ts";
 import type { RunRegistry } from "../superlink/run-registry.ts";
@@ -46,11 +48,19 @@ export function createControlServicer(state: ControlState) {
       const dir = join(workDir, "bundles", actual);
       const manifest = await readAppManifest(await unpackApp(req.appBundle, actual, dir));
       checkRunConfig(manifest, overrides); // answers INVALID_ARGUMENT before the run exists
+      // The identity Flower's nodes check: from the bundle's pyproject.toml (packApp adds one).
+      const pyproject = await readFile(join(dir, PYPROJECT_PATH), "utf8").catch(() => {
+        throw new FedbridgeError(
+          Code.InvalidArgument,
+          `the app bundle has no ${PYPROJECT_PATH}, so Flower's nodes could not read it; pack it with this fedbridge`,
+        );
+      });
+      const identity = pyprojectIdentity(pyproject, `app bundle ${PYPROJECT_PATH}`);
       const run = runs.create(
-        { hash: actual, id: fabId(manifest), version: manifest.version },
+        { hash: actual, id: identity.fabId, version: identity.fabVersion },
         req.appBundle,
         { ...manifest.config, ...overrides },
-        overrides,
+        nodeOverrides(identity, overrides),
       );
       void runServerApp(run, manifest.serverappUrl, { runs, router, nodes });
       return { runId: run.runId };

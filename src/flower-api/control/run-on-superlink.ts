@@ -30,6 +30,19 @@ export interface RunOnSuperLinkOptions {
 }
 
 /**
+ * A SuperLink without fedbridge's control API (Flower's own) answers UNIMPLEMENTED: say which
+ * is which, and what works there, instead of "Method not found".
+ */
+function notOurs(error: unknown, address: string): unknown {
+  if (!(error instanceof FedbridgeError) || error.code !== Code.Unimplemented) return error;
+  return new FedbridgeError(
+    Code.Unimplemented,
+    `${address} does not serve fedbridge's control API (fedbridge.v1.Control); it is likely Flower's own SuperLink, whose Control API is flwr.proto.Control. fedbridge run --superlink needs a fedbridge SuperLink (fedbridge superlink); against Flower's, use flwr run (${error.message})`,
+    { cause: error },
+  );
+}
+
+/**
  * Packs an app, starts it as a run on a SuperLink and follows it to the end, reporting each
  * round to `observer`. Resolves with the ServerApp's Result (if it returned one); a failed or
  * stopped run rejects with the SuperLink's reason.
@@ -42,11 +55,15 @@ export async function runOnSuperLink(
   checkRunConfig(bundle.manifest, options.runConfig ?? {}, options.runConfigLabel);
   const client = new GrpcClient(Control, options.address, options.credentials);
   try {
-    const { runId } = await client.unary(Control.method.startRun, {
-      appBundle: bundle.bytes,
-      appBundleSha256: bundle.sha256,
-      runConfig: configToScalars(options.runConfig ?? {}),
-    });
+    const { runId } = await client
+      .unary(Control.method.startRun, {
+        appBundle: bundle.bytes,
+        appBundleSha256: bundle.sha256,
+        runConfig: configToScalars(options.runConfig ?? {}),
+      })
+      .catch((error: unknown) => {
+        throw notOurs(error, options.address);
+      });
     options.onStarted?.(runId);
     const stop = () => void client.unary(Control.method.stopRun, { runId }).catch(() => {});
     // Aborted while StartRun was on its way: the run exists now, so stop it at once.

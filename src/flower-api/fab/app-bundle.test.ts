@@ -55,6 +55,7 @@ describe("app bundle", () => {
     const names = Object.keys(unzipSync(bundle.bytes));
     expect(names).toEqual([
       "client.ts",
+      "fedbridge_typescript_app.py",
       "package.json",
       "privacy.ts",
       "pyproject.toml",
@@ -155,14 +156,57 @@ describe("app bundle", () => {
 });
 
 describe("the pyproject.toml a Flower SuperNode reads", () => {
-  it("is added with the app's name, components and config (plus seed)", async () => {
-    const files = unzipSync((await packApp("examples/quickstart")).bytes);
+  it("is generated for a TypeScript app: its name and version, every config key and seed", async () => {
+    const bundle = await packApp("examples/quickstart");
+    const files = unzipSync(bundle.bytes);
     const pyproject = new TextDecoder().decode(files["pyproject.toml"]);
     expect(pyproject).toContain('name = "quickstart"');
     expect(pyproject).toContain('publisher = "fedbridge"');
-    expect(pyproject).toContain('clientapp = "client:app"');
+    expect(pyproject).toContain('clientapp = "fedbridge_typescript_app:clientapp"');
     expect(pyproject).toContain('"seed" = 0');
     expect(pyproject).toContain('"lr" = 0.1');
     expect(pyproject).toContain('"num-server-rounds" = 3');
+    expect(bundle.identity).toMatchObject({ fabId: "fedbridge/quickstart", fabVersion: "0.0.0" });
+    expect(bundle.identity.own).toBe(false);
+    const config = (await readAppManifest("examples/quickstart")).config;
+    expect(bundle.identity.configKeys.sort()).toEqual(["seed", ...Object.keys(config)].sort());
+    // The components' module loads on a Flower node and refuses each message, saying why.
+    const module = new TextDecoder().decode(files["fedbridge_typescript_app.py"]);
+    expect(module).toContain(
+      "this app's ClientApp is TypeScript (client.ts): run a fedbridge supernode at this site",
+    );
+    expect(module).toContain("clientapp = ClientApp(client_fn=_refuse)");
+  });
+
+  it("is the app's own when it has one: identity and config keys from it, nothing added", async () => {
+    const bundle = await packApp("test/apps/pyquick");
+    const files = unzipSync(bundle.bytes);
+    expect(files["fedbridge_typescript_app.py"]).toBeUndefined();
+    expect(new TextDecoder().decode(files["pyproject.toml"])).toBe(
+      await readFile("test/apps/pyquick/pyproject.toml", "utf8"),
+    );
+    expect(bundle.identity).toMatchObject({
+      fabId: "lab/pyquick",
+      fabVersion: "2.1.0",
+      configKeys: ["num-server-rounds"],
+      components: { serverapp: "pyquick.server_app:app", clientapp: "pyquick.client_app:app" },
+      own: true,
+    });
+  });
+
+  it("refuses an app's own pyproject.toml without a publisher, naming the file", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "app-bundle-pyproject-"));
+    try {
+      await cp("test/apps/pyquick", dir, { recursive: true });
+      const text = await readFile(join(dir, "pyproject.toml"), "utf8");
+      await writeFile(join(dir, "pyproject.toml"), text.replace('publisher = "lab"', ""));
+      const error = await failure(packApp(dir));
+      expect(error.code).toBe(Code.InvalidArgument);
+      expect(error.message).toContain(
+        `${join(dir, "pyproject.toml")}: [tool.flwr.app] needs "publisher"`,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -8,7 +8,7 @@ import {
   unpackFolder,
 } from "../../core/folder-bundle.ts";
 import { type AppManifest, readAppManifest } from "../app/load-app.ts";
-import { flowerPyproject, PYPROJECT_PATH } from "./flower-pyproject.ts";
+import { bundlePyproject, type FabIdentity } from "./flower-pyproject.ts";
 
 export { CONTENT_PATH, DEFAULT_MAX_BUNDLE_BYTES };
 
@@ -26,13 +26,16 @@ export interface AppBundle {
   /** Hex SHA-256 of `bytes`: the key a SuperLink stores the bundle under. */
   sha256: string;
   manifest: AppManifest;
+  /** Its fab id, version and config keys, from the pyproject.toml it carries. */
+  identity: FabIdentity;
 }
 
 /**
  * Packs an app folder into a FAB-style zip (`packFolder`: deterministic, stored entries,
  * `.info/CONTENT`, no `node_modules/` or dot paths, symlinks refused). On top of that, the
  * app's serverapp and clientapp modules must be among the bundled files, or the bundle would
- * not run where it is unpacked, and a pyproject.toml is added so Flower's own nodes can read it.
+ * not run where it is unpacked. It always carries a valid pyproject.toml, so Flower's own nodes
+ * can read it: the app's own (checked), or one generated (see `bundlePyproject`).
  *
  * @example
  * const { bytes, sha256 } = await packApp("examples/quickstart");
@@ -51,14 +54,14 @@ export async function packApp(appDir: string, options: AppBundleOptions = {}): P
       }
     }
   };
+  const { identity, extraFiles } = await bundlePyproject(manifest);
   const { bytes, sha256 } = await packFolder(manifest.dir, {
     ...options,
     label: LABEL,
     checkPaths,
-    // A Flower SuperNode reads pyproject.toml first; an app's own one wins.
-    extraFiles: { [PYPROJECT_PATH]: new TextEncoder().encode(flowerPyproject(manifest)) },
+    extraFiles,
   });
-  return { bytes, sha256, manifest };
+  return { bytes, sha256, manifest, identity };
 }
 
 /**

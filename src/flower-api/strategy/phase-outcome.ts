@@ -11,6 +11,15 @@ const KEPT_ERRORS = 5;
 /** Error codes that mean the app itself cannot run on a node, whatever the round. */
 const CANNOT_LOAD = new Set<number>([ErrorCode.LOAD_CLIENT_APP_EXCEPTION, ErrorCode.INVALID_FAB]);
 
+/** The reason a Flower 1.28 node gives for any ClientApp it cannot load, whatever the cause. */
+const FLOWER_LOAD_REASON = "An exception was raised when attempting to load `ClientApp`";
+
+/** A reply's reason as a person needs it: Flower's fixed load reason says where to look. */
+export function explainReason(reason: string): string {
+  if (reason !== FLOWER_LOAD_REASON) return reason;
+  return `${reason} (a Flower node: its own log has the traceback; it refuses a ClientApp whose pyproject.toml identity differs from the run's fab id and version, or whose imports are missing there)`;
+}
+
 /** How a phase's replies went: counts and the first failure of each distinct reason. */
 export function tallyReplies(
   replies: readonly Message[],
@@ -22,7 +31,8 @@ export function tallyReplies(
   for (const reply of replies) {
     if (!reply.hasError()) continue;
     failed++;
-    const { codeName: code, reason } = reply.error;
+    const code = reply.error.codeName;
+    const reason = explainReason(reply.error.reason);
     if (seen.has(`${code} ${reason}`) || errors.length >= KEPT_ERRORS) continue;
     seen.add(`${code} ${reason}`);
     errors.push({ nodeId: reply.metadata.srcNodeId, phase, code, reason });

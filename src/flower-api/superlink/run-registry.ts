@@ -25,6 +25,8 @@ export interface RunRecord {
   finishedAt: Date | undefined;
   /** Every event so far, so a late follower sees the whole run. */
   events: RunEvent[];
+  /** When each event came, in unix seconds (Flower's log timestamps). */
+  eventTimes: number[];
   /** Aborted when the run is stopped: the ServerApp's grid calls fail from then on. */
   abort: AbortController;
 }
@@ -61,10 +63,16 @@ export class RunRegistry {
       startedAt: new Date(),
       finishedAt: undefined,
       events: [],
+      eventTimes: [],
       abort: new AbortController(),
     };
     this.#runs.set(runId, run);
     return run;
+  }
+
+  /** Every run, oldest first. */
+  all(): RunRecord[] {
+    return [...this.#runs.values()];
   }
 
   get(runId: bigint): RunRecord | undefined {
@@ -87,6 +95,9 @@ export class RunRegistry {
 
   emit(run: RunRecord, event: RunEvent): void {
     run.events.push(event);
+    // Strictly increasing, so a log follower resuming "after" a time never skips an event.
+    const last = run.eventTimes.at(-1) ?? 0;
+    run.eventTimes.push(Math.max((performance.timeOrigin + performance.now()) / 1000, last + 1e-6));
     this.#changed.notify();
   }
 

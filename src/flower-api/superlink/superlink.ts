@@ -7,8 +7,13 @@ import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { boundedServerOptions } from "../../core/wire/grpc-server-options.ts";
 import { rawServiceDefinition } from "../../core/wire/grpc-service.ts";
 import { Control, NodeTracking, RunEventSchema } from "../../gen/fedbridge/v1/control_pb.ts";
+import { Control as FlowerControl } from "../../gen/flwr/proto/control_pb.ts";
 import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
 import { createControlServicer } from "../control/control-servicer.ts";
+import {
+  createFlowerControlServicer,
+  type PythonServerAppLauncher,
+} from "../control/flower-control-servicer.ts";
 import { SERVER_NODE_ID } from "../message/metadata.ts";
 import { ObjectStore } from "../objects/object-store.ts";
 import { createFleetServicer } from "./fleet-servicer.ts";
@@ -38,6 +43,8 @@ export interface SuperLinkOptions {
   pullWaitMs?: number;
   /** Folder for unpacked app bundles. Default: a new temporary folder, removed on close. */
   workDir?: string;
+  /** Runs a FAB's Python ServerApp (Flower's ServerAppIo); without it such runs fail, saying why. */
+  pythonServerApp?: PythonServerAppLauncher;
 }
 
 export interface SuperLink {
@@ -53,7 +60,8 @@ export interface SuperLink {
 
 /**
  * The native deployment's server: the Fleet API for SuperNodes (Flower 1.28's wire protocol)
- * and the control API for `fedbridge run --superlink`. Runs' ServerApps execute here.
+ * and, on the control port, both the control API for `fedbridge run --superlink` and Flower's
+ * Control API for `flwr run`, `flwr ls`, `flwr log` and `flwr stop`. Runs' ServerApps execute here.
  */
 export async function startSuperLink(options: SuperLinkOptions = {}): Promise<SuperLink> {
   const ownWorkDir = options.workDir === undefined;
@@ -82,6 +90,17 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
   control.addService(
     rawServiceDefinition(Control),
     createControlServicer({ runs, router, nodes, workDir }),
+  );
+  // Flower's CLI (flwr run, ls, log, stop) on the same port: the services' names differ.
+  control.addService(
+    rawServiceDefinition(FlowerControl),
+    createFlowerControlServicer({
+      runs,
+      router,
+      nodes,
+      workDir,
+      ...(options.pythonServerApp ? { pythonServerApp: options.pythonServerApp } : {}),
+    }),
   );
 
   const fleetPort = await bind(

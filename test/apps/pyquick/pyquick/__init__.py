@@ -1,0 +1,1 @@
+"""pyquick: a numpy-only Flower app for interop tests."""
