@@ -3,6 +3,7 @@ import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { Notifier } from "../../core/notifier.ts";
 import type { RunEvent } from "../../gen/fedbridge/v1/control_pb.ts";
 import type { UserConfig } from "../app/context.ts";
+import type { StoredRun, SuperLinkDatabase } from "./superlink-database.ts";
 
 /** Flower's run statuses; a finished run has a sub-status. */
 export type RunStatus = "running" | "finished";
@@ -29,11 +30,45 @@ export interface RunRecord {
   abort: AbortController;
 }
 
-/** The SuperLink's runs, their app bundles (by SHA-256) and their event logs. */
+/** What of the runs the registry writes to the SuperLink's database. */
+export type RunStore = Pick<SuperLinkDatabase, "saveRun" | "saveBundle" | "saveEvent">;
+
+/**
+ * The SuperLink's runs, their app bundles (by SHA-256) and their event logs; with a store,
+ * each of them is also written to the database as it changes.
+ */
 export class RunRegistry {
   readonly #runs = new Map<bigint, RunRecord>();
   readonly #bundles = new Map<string, Uint8Array>();
   readonly #changed = new Notifier();
+  #store: RunStore | undefined;
+
+  constructor(store?: RunStore) {
+    this.#store = store;
+  }
+
+  /** Takes back a run a previous SuperLink process kept; its config comes from its bundle. */
+  restore(stored: StoredRun, bundle: Uint8Array | undefined, runConfig: UserConfig): RunRecord {
+    if (bundle !== undefined) this.#bundles.set(stored.fabHash, bundle);
+    const run: RunRecord = {
+      runId: stored.runId,
+      fabHash: stored.fabHash,
+      fabId: stored.fabId,
+      fabVersion: stored.fabVersion,
+      runConfig,
+      overrideConfig: stored.overrideConfig,
+      status: stored.status,
+      subStatus: stored.subStatus as RunSubStatus,
+      details: stored.details,
+      startedAt: stored.startedAt,
+      finishedAt: stored.finishedAt,
+      events: stored.events,
+      abort: new AbortController(),
+    };
+    if (run.status === "finished") run.abort.abort();
+    this.#runs.set(run.runId, run);
+    return run;
+  }
 
   create(
     fab: { hash: string; id: string; version: string },
@@ -64,6 +99,8 @@ export class RunRegistry {
       abort: new AbortController(),
     };
     this.#runs.set(runId, run);
+    this.#store?.saveBundle(fabHash, bundle);
+    this.#save(run);
     return run;
   }
 
@@ -87,14 +124,31 @@ export class RunRegistry {
 
   emit(run: RunRecord, event: RunEvent): void {
     run.events.push(event);
+    this.#store?.saveEvent(run.runId, run.events.length - 1, event);
     this.#changed.notify();
   }
 
   finish(run: RunRecord, subStatus: Exclude<RunSubStatus, "">, details = ""): void {
     if (run.status === "finished") return;
     Object.assign(run, { status: "finished", subStatus, details, finishedAt: new Date() });
+    this.#save(run);
     run.abort.abort(new FedbridgeError(Code.Aborted, `run ${run.runId} ${subStatus}`));
     this.#changed.notify();
+  }
+
+  #save(run: RunRecord): void {
+    this.#store?.saveRun(run);
+  }
+
+  /**
+   * The SuperLink is going away (SIGTERM): running runs are stopped here, but the database
+   * keeps them running, so the next SuperLink on it resumes them.
+   */
+  close(): void {
+    this.#store = undefined;
+    for (const run of this.#runs.values())
+      if (run.status === "running")
+        run.abort.abort(new FedbridgeError(Code.Unavailable, "the SuperLink is shutting down"));
   }
 
   /** Resolves when any run gets an event or finishes, or after `ms`. */
