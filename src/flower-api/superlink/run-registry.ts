@@ -42,9 +42,15 @@ export class RunRegistry {
   readonly #bundles = new Map<string, Uint8Array>();
   readonly #changed = new Notifier();
   #store: RunStore | undefined;
+  readonly #onStoreError: (error: FedbridgeError) => void;
 
-  constructor(store?: RunStore) {
+  /**
+   * `onStoreError` hears of a write to the database that failed (a full disk): the run goes on
+   * in memory, but may not resume as it should after a restart.
+   */
+  constructor(store?: RunStore, onStoreError: (error: FedbridgeError) => void = () => {}) {
     this.#store = store;
+    this.#onStoreError = onStoreError;
   }
 
   /** Takes back a run a previous SuperLink process kept; its config comes from its bundle. */
@@ -98,8 +104,8 @@ export class RunRegistry {
       events: [],
       abort: new AbortController(),
     };
+    this.#store?.saveBundle(fabHash, bundle); // a full disk fails StartRun here, saying so
     this.#runs.set(runId, run);
-    this.#store?.saveBundle(fabHash, bundle);
     this.#save(run);
     return run;
   }
@@ -124,7 +130,7 @@ export class RunRegistry {
 
   emit(run: RunRecord, event: RunEvent): void {
     run.events.push(event);
-    this.#store?.saveEvent(run.runId, run.events.length - 1, event);
+    this.#write(() => this.#store?.saveEvent(run.runId, run.events.length - 1, event));
     this.#changed.notify();
   }
 
@@ -137,7 +143,15 @@ export class RunRegistry {
   }
 
   #save(run: RunRecord): void {
-    this.#store?.saveRun(run);
+    this.#write(() => this.#store?.saveRun(run));
+  }
+
+  #write(write: () => void): void {
+    try {
+      write();
+    } catch (error) {
+      this.#onStoreError(FedbridgeError.from(error));
+    }
   }
 
   /**

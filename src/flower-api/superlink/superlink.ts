@@ -72,7 +72,10 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
     options.database === undefined ? undefined : new SuperLinkDatabase(options.database);
   const nodes = new NodeRegistry(database === undefined ? {} : { store: database });
   if (database !== undefined) nodes.restore(database.nodes());
-  const runs = new RunRegistry(database);
+  const log = options.log ?? (() => {});
+  const runs = new RunRegistry(database, (error) =>
+    log(`cannot write the SuperLink database ${options.database}: ${error.message}`),
+  );
   const objects = new ObjectStore();
   const router = new MessageRouter(objects, nodes);
   const credentials = options.tls
@@ -109,8 +112,7 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
     credentials,
     "control API",
   );
-  if (database !== undefined)
-    await resumeRuns(database, { runs, router, nodes }, workDir, options.log ?? (() => {}));
+  if (database !== undefined) await resumeRuns(database, { runs, router, nodes }, workDir, log);
   return {
     fleetPort,
     controlPort,
