@@ -8,6 +8,7 @@
  * time between consecutive round ends, leaving out each run's round 1. The bridge also runs
  * without its reply journal (FEDBRIDGE_BENCH_NO_JOURNAL=1 in the runtime's environment), in
  * the same turns: the journal's cost is the ratio of the two. Goal: at most 1.05.
+ * `BENCH_JOURNAL_ONLY=1` runs only those two, for the journal's figure.
  */
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -41,28 +42,43 @@ export async function run(): Promise<void> {
     bridge: [] as number[],
     bridgeNoJournal: [] as number[],
   };
+  const journalOnly = process.env.BENCH_JOURNAL_ONLY === "1";
   for (let i = 0; i < repeats; i++) {
-    times.deployment.push(...(await deploymentRounds(rounds)));
-    times.deploymentTls.push(...(await deploymentRounds(rounds, tls)));
+    if (!journalOnly) {
+      times.deployment.push(...(await deploymentRounds(rounds)));
+      times.deploymentTls.push(...(await deploymentRounds(rounds, tls)));
+    }
     times.bridge.push(...(await bridgeRounds(rounds)));
     times.bridgeNoJournal.push(...(await bridgeRounds(rounds, { journal: false })));
   }
+  const bridgeNoJournalMs = median(times.bridgeNoJournal);
+  const bridgeMs = median(times.bridge);
+  const journalRatio = bridgeMs / bridgeNoJournalMs;
+  const journalLine = `bridged round with its reply journal: ${bridgeMs.toFixed(0)} ms, without: ${bridgeNoJournalMs.toFixed(0)} ms; with / without: ${journalRatio.toFixed(3)} (goal: at most 1.05)`;
+  if (journalOnly) {
+    console.log(journalLine);
+    console.log(
+      JSON.stringify({
+        bench: "bridge",
+        bridgeRoundMs: bridgeMs,
+        bridgeNoJournalRoundMs: bridgeNoJournalMs,
+        journalRatio,
+        samples: { bridge: times.bridge, bridgeNoJournal: times.bridgeNoJournal },
+      }),
+    );
+    return;
+  }
   const deploymentMs = median(times.deployment);
   const deploymentTlsMs = median(times.deploymentTls);
-  const bridgeMs = median(times.bridge);
   const ratio = bridgeMs / deploymentMs;
   const ratioTls = bridgeMs / deploymentTlsMs;
-  const bridgeNoJournalMs = median(times.bridgeNoJournal);
-  const journalRatio = bridgeMs / bridgeNoJournalMs;
   console.log(
     `native deployment round: ${deploymentMs.toFixed(0)} ms (over TLS: ${deploymentTlsMs.toFixed(0)} ms); through the bridge (mTLS): ${bridgeMs.toFixed(0)} ms`,
   );
   console.log(
     `bridge / deployment: ${ratio.toFixed(2)}; bridge / deployment over TLS: ${ratioTls.toFixed(2)} (goal: at most 1.10)`,
   );
-  console.log(
-    `bridged round without its reply journal: ${bridgeNoJournalMs.toFixed(0)} ms; with / without: ${journalRatio.toFixed(3)} (goal: at most 1.05)`,
-  );
+  console.log(journalLine);
   console.log(
     JSON.stringify({
       bench: "bridge",
