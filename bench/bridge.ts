@@ -5,12 +5,16 @@
  * most 1.10. The deployment runs twice: without TLS (Flower's --insecure), and over TLS, as the
  * runtime always is: the second ratio compares like with like. The three take turns
  * (`BENCH_REPEATS`, default 2, of `BENCH_ROUNDS` rounds, default 4); each figure is the median
- * time between consecutive round ends, leaving out each run's round 1.
+ * time between consecutive round ends, leaving out each run's round 1. The bridge also runs
+ * without its reply journal (FEDBRIDGE_BENCH_NO_JOURNAL=1 in the runtime's environment), in
+ * the same turns: the journal's cost is the ratio of the two. Goal: at most 1.05.
+ * `BENCH_JOURNAL_ONLY=1` runs only those two, for the journal's figure.
  */
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { credentials } from "@grpc/grpc-js";
+import { JOURNAL_OFF_ENV } from "../src/bridge/flower-runner.ts";
 import { submitApp } from "../src/bridge/index.ts";
 import { silentObserver } from "../src/flower-api/app/run-observer.ts";
 import { runOnSuperLink } from "../src/flower-api/control/run-on-superlink.ts";
@@ -36,15 +40,36 @@ export async function run(): Promise<void> {
     deployment: [] as number[],
     deploymentTls: [] as number[],
     bridge: [] as number[],
+    bridgeNoJournal: [] as number[],
   };
+  const journalOnly = process.env.BENCH_JOURNAL_ONLY === "1";
   for (let i = 0; i < repeats; i++) {
-    times.deployment.push(...(await deploymentRounds(rounds)));
-    times.deploymentTls.push(...(await deploymentRounds(rounds, tls)));
+    if (!journalOnly) {
+      times.deployment.push(...(await deploymentRounds(rounds)));
+      times.deploymentTls.push(...(await deploymentRounds(rounds, tls)));
+    }
     times.bridge.push(...(await bridgeRounds(rounds)));
+    times.bridgeNoJournal.push(...(await bridgeRounds(rounds, { journal: false })));
+  }
+  const bridgeNoJournalMs = median(times.bridgeNoJournal);
+  const bridgeMs = median(times.bridge);
+  const journalRatio = bridgeMs / bridgeNoJournalMs;
+  const journalLine = `bridged round with its reply journal: ${bridgeMs.toFixed(0)} ms, without: ${bridgeNoJournalMs.toFixed(0)} ms; with / without: ${journalRatio.toFixed(3)} (goal: at most 1.05)`;
+  if (journalOnly) {
+    console.log(journalLine);
+    console.log(
+      JSON.stringify({
+        bench: "bridge",
+        bridgeRoundMs: bridgeMs,
+        bridgeNoJournalRoundMs: bridgeNoJournalMs,
+        journalRatio,
+        samples: { bridge: times.bridge, bridgeNoJournal: times.bridgeNoJournal },
+      }),
+    );
+    return;
   }
   const deploymentMs = median(times.deployment);
   const deploymentTlsMs = median(times.deploymentTls);
-  const bridgeMs = median(times.bridge);
   const ratio = bridgeMs / deploymentMs;
   const ratioTls = bridgeMs / deploymentTlsMs;
   console.log(
@@ -53,14 +78,17 @@ export async function run(): Promise<void> {
   console.log(
     `bridge / deployment: ${ratio.toFixed(2)}; bridge / deployment over TLS: ${ratioTls.toFixed(2)} (goal: at most 1.10)`,
   );
+  console.log(journalLine);
   console.log(
     JSON.stringify({
       bench: "bridge",
       deploymentRoundMs: deploymentMs,
       deploymentTlsRoundMs: deploymentTlsMs,
       bridgeRoundMs: bridgeMs,
+      bridgeNoJournalRoundMs: bridgeNoJournalMs,
       ratio,
       ratioTls,
+      journalRatio,
     }),
   );
 }
@@ -87,12 +115,15 @@ async function deploymentRounds(rounds: number, tls?: SuperLinkTls): Promise<num
   }
 }
 
-/** Round times (ms) through the bridge, leaving out round 1. */
-async function bridgeRounds(rounds: number): Promise<number[]> {
+/** Round times (ms) through the bridge, leaving out round 1; optionally without the journal. */
+async function bridgeRounds(rounds: number, options = { journal: true }): Promise<number[]> {
   const processes = new BenchProcesses();
   const root = await mkdtemp(join(tmpdir(), "fedbridge-bench-bridge-"));
+  // The runtime's processes inherit the environment: the server's job process reads this.
+  if (!options.journal) process.env[JOURNAL_OFF_ENV] = "1";
   try {
     const { admin } = await processes.runtime(root, NODES);
+    delete process.env[JOURNAL_OFF_ENV];
     const job = await submitApp(admin, resolve(APP), { "num-server-rounds": rounds });
     const ends: number[] = [];
     let last = 0;
@@ -106,6 +137,7 @@ async function bridgeRounds(rounds: number): Promise<number[]> {
     }
     return ends.slice(1).map((t, i) => t - (ends[i] as number));
   } finally {
+    delete process.env[JOURNAL_OFF_ENV];
     processes.killAll();
   }
 }

@@ -20,6 +20,14 @@ import { RuntimeGrid } from "./runtime-grid.ts";
 import { jobRunId, siteNodes } from "./site-nodes.ts";
 
 /**
+ * Benchmarks only (bench/bridge.ts measures what the journal costs): with this variable set to
+ * 1 in the server's environment, bridged jobs run without their reply journal, and so cannot
+ * resume after a server restart; each such job says so in its log.
+ */
+export const JOURNAL_OFF_ENV = "FEDBRIDGE_BENCH_NO_JOURNAL";
+const JOURNAL_OFF = process.env[JOURNAL_OFF_ENV] === "1";
+
+/**
  * The job runner `flower`: an unchanged Flower-style app as a runtime job. The ServerApp runs
  * in the server's job process with a RuntimeGrid; each site's job process runs the ClientApp
  * on the messages it is sent. The job's run id is derived from its id, the app's config
@@ -47,9 +55,15 @@ export const runner: JobRunner = {
     // from the start against the journal (replay.ts), so the job resumes with no checkpoint
     // code of the app's. The checkpoint at round 0 marks the job as one that can resume.
     // Beside the job's checkpoints, which the runtime keeps until the job completes.
-    const store = new ReplyJournal(join(job.workspace, "checkpoints", "journal"));
-    const replay = new Replay(store.entries());
-    if (job.resume)
+    const store = JOURNAL_OFF
+      ? undefined
+      : new ReplyJournal(join(job.workspace, "checkpoints", "journal"));
+    const replay = new Replay(store?.entries() ?? new Map());
+    if (store === undefined)
+      job.log(
+        `the reply journal is off (${JOURNAL_OFF_ENV}=1, for benchmarks only): this job cannot resume after a server restart`,
+      );
+    else if (job.resume)
       job.log(
         `resuming: the ServerApp runs again from the start, answered from its journal of ${replay.journaled} replies until its first message without one`,
       );
@@ -94,10 +108,7 @@ export const runner: JobRunner = {
       observer,
       nodes,
       new Controller(job),
-      {
-        store,
-        replay,
-      },
+      store === undefined ? undefined : { store, replay },
     );
     replaying = () => grid.replaying;
     const result = await app
@@ -107,7 +118,7 @@ export const runner: JobRunner = {
         rounds.close?.();
         appEvents.close?.();
         setHostTrackingSink(undefined);
-        store.close();
+        store?.close();
       });
     replay.finish();
     if (result === undefined) {

@@ -12,6 +12,13 @@ export function positiveInt(value: string): number {
   return n;
 }
 
+/** A run id as a SuperLink gives it: a decimal unsigned 64-bit integer. */
+export function runIdOption(value: string): bigint {
+  if (!/^\d{1,20}$/.test(value) || BigInt(value) >= 2n ** 64n)
+    throw new InvalidArgumentError(`expected a run id (an unsigned integer), got '${value}'`);
+  return BigInt(value);
+}
+
 export function positiveNumber(value: string): number {
   const n = Number(value);
   if (value.trim() === "" || !(n > 0))

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
 import type { UserConfig } from "../flower-api/app/context.ts";
 import type { RunObserver } from "../flower-api/app/run-observer.ts";
-import { runOnSuperLink } from "../flower-api/control/run-on-superlink.ts";
+import { attachToRun, runOnSuperLink } from "../flower-api/control/run-on-superlink.ts";
 import { type RunMode, summarizeResult, writeRunOutput } from "../flower-api/run-output.ts";
 import { runSimulation } from "../flower-api/simulation/run-simulation.ts";
 import type { Result } from "../flower-api/strategy/result.ts";
@@ -14,7 +14,7 @@ import {
 } from "../tracking/flower-runs/run-tracking.ts";
 import { trackingObserver } from "../tracking/flower-runs/tracking-observer.ts";
 import { createTensorBoardSink } from "../tracking/index.ts";
-import { integer, positiveInt, runConfig } from "./options.ts";
+import { integer, positiveInt, runConfig, runIdOption } from "./options.ts";
 import { createTerminalProgress } from "./progress.ts";
 import { channelCredentials } from "./tls-flags.ts";
 
@@ -30,6 +30,7 @@ interface RunFlags {
   rootCertificates?: string;
   verbose?: boolean;
   json?: boolean;
+  resume?: bigint;
 }
 
 export function registerRun(program: Command): void {
@@ -38,7 +39,7 @@ export function registerRun(program: Command): void {
     .description(
       "run a Flower-style app: in simulation (--sim) or on a native deployment (--superlink)",
     )
-    .argument("<app>", 'app folder: a package.json with a "fedbridge" field')
+    .argument("[app]", 'app folder: a package.json with a "fedbridge" field (not with --resume)')
     .option("--sim", "simulate every node on this machine")
     .option("--nodes <n>", "simulated nodes, partition-ids 0..n-1", positiveInt, 2)
     .option("--seed <s>", "seed of every random choice of the run", integer, 0)
@@ -56,15 +57,27 @@ export function registerRun(program: Command): void {
     .option("--superlink <host:port>", "the control API of a native deployment")
     .option("--insecure", "with --superlink: connect without TLS")
     .option("--root-certificates <file>", "with --superlink: CA certificate of the SuperLink")
+    .option(
+      "--resume <run-id>",
+      "with --superlink, instead of an app: follow this run to its end (after `run` was killed, or the SuperLink restarted) and print its result",
+      runIdOption,
+    )
     .option("--verbose", "print the strategy's log to stderr")
     .option("--json", "print result.json to stdout when done")
-    .action(async (app: string, flags: RunFlags) => {
+    .action(async (app: string | undefined, flags: RunFlags) => {
       if (Boolean(flags.sim) === (flags.superlink !== undefined)) {
         throw new FedbridgeError(
           Code.InvalidArgument,
           "choose where to run: --sim, or --superlink HOST:PORT",
         );
       }
+      if (flags.resume !== undefined && (flags.superlink === undefined || app !== undefined))
+        throw new FedbridgeError(
+          Code.InvalidArgument,
+          "--resume RUN_ID takes --superlink HOST:PORT and no app (the run has its own)",
+        );
+      if (flags.resume === undefined && app === undefined)
+        throw new FedbridgeError(Code.InvalidArgument, "missing the app folder to run");
       // With --json, stdout holds only the JSON: progress and notes go to stderr.
       const progress = createTerminalProgress({
         verbose: flags.verbose ?? false,
@@ -81,7 +94,7 @@ export function registerRun(program: Command): void {
         : progress;
       const running =
         flags.superlink === undefined
-          ? simulate(app, flags, observer, log)
+          ? simulate(app as string, flags, observer, log)
           : deploy(app, flags.superlink, flags, observer, log);
       const outcome = await running.finally(async () => {
         progress.stop();
@@ -141,7 +154,7 @@ async function simulate(
 }
 
 async function deploy(
-  app: string,
+  app: string | undefined,
   address: string,
   flags: RunFlags,
   observer: RunObserver,
@@ -160,19 +173,26 @@ async function deploy(
       ? undefined
       : nodeEventsToFolder(join(resolve(flags.out), "tb_events"), console.error);
   try {
-    const outcome = await runOnSuperLink({
+    const common = {
       address,
       credentials: await channelCredentials(flags),
-      appDir: app,
-      runConfig: { ...flags.runConfig, seed: flags.seed },
-      runConfigLabel: "--run-config",
       observer,
       signal: stop.signal,
-      onStarted: (runId) => log(`started run ${runId} on ${address}`),
       ...(nodeEvents
         ? { tracking: (nodeId: bigint, events: object[]) => nodeEvents.write(nodeId, events) }
         : {}),
-    });
+    };
+    if (flags.resume !== undefined) log(`following run ${flags.resume} on ${address}`);
+    const outcome =
+      flags.resume !== undefined
+        ? await attachToRun({ ...common, runId: flags.resume })
+        : await runOnSuperLink({
+            ...common,
+            appDir: app as string,
+            runConfig: { ...flags.runConfig, seed: flags.seed },
+            runConfigLabel: "--run-config",
+            onStarted: (runId) => log(`started run ${runId} on ${address}`),
+          });
     log(`run ${outcome.runId} on ${address} finished`);
     return outcome;
   } catch (error) {

@@ -14,6 +14,7 @@ interface SuperLinkFlags {
   fleetApiAddress: string;
   controlApiAddress: string;
   pullWaitMs?: number;
+  database?: string;
   logFormat?: LogFormat;
 }
 
@@ -33,6 +34,10 @@ export function registerSuperLink(program: Command): void {
       "where `fedbridge run --superlink` connects",
       "0.0.0.0:9093",
     )
+    .option(
+      "--database <path>",
+      "SQLite file keeping nodes, runs and reply journals: a SuperLink restarted on it resumes its runs (default: in memory, lost at a restart)",
+    )
     .option("--pull-wait-ms <ms>", "how long an idle node's PullMessages is held open", positiveInt)
     .addOption(logFormatOption())
     .action(async (flags: SuperLinkFlags) => {
@@ -44,10 +49,17 @@ export function registerSuperLink(program: Command): void {
         fleetApiAddress: flags.fleetApiAddress,
         controlApiAddress: flags.controlApiAddress,
         ...(flags.pullWaitMs ? { pullWaitMs: flags.pullWaitMs } : {}),
+        ...(flags.database ? { database: flags.database } : {}),
+        log: (line) => log.info(line),
         ...(await tls(flags)),
       });
       // A ServerApp's own SummaryWriter goes to its run's follower (`run --superlink --out`).
       setHostTrackingSink({ write: (event) => superlink.trackServerApp([event]) });
+      log.info(
+        flags.database
+          ? `keeping nodes, runs and reply journals in ${flags.database}: a SuperLink restarted on it resumes its runs`
+          : "no --database: nodes, runs and replies are kept in memory only, and a restart of this SuperLink loses them",
+      );
       log.info(
         `SuperLink: Fleet API on port ${superlink.fleetPort}, control API on port ${superlink.controlPort}`,
       );

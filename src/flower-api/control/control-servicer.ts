@@ -15,6 +15,7 @@ import type { MessageRouter } from "../superlink/message-router.ts";
 import type { NodeRegistry } from "../superlink/node-registry.ts";
 import type { RunRegistry } from "../superlink/run-registry.ts";
 import { runServerApp } from "../superlink/server-app-runner.ts";
+import type { SuperLinkDatabase } from "../superlink/superlink-database.ts";
 
 export interface ControlState {
   runs: RunRegistry;
@@ -22,6 +23,8 @@ export interface ControlState {
   nodes: NodeRegistry;
   /** Where run bundles are unpacked. */
   workDir: string;
+  /** Keeps runs and their reply journals (`superlink --database`). Default: none. */
+  database?: SuperLinkDatabase;
 }
 
 /** How often a follower with nothing new re-checks its run, in ms (events wake it sooner). */
@@ -62,7 +65,12 @@ export function createControlServicer(state: ControlState) {
         { ...manifest.config, ...overrides },
         nodeOverrides(identity, overrides),
       );
-      void runServerApp(run, manifest.serverappUrl, { runs, router, nodes });
+      void runServerApp(
+        run,
+        manifest.serverappUrl,
+        { runs, router, nodes },
+        state.database?.journal(run.runId),
+      );
       return { runId: run.runId };
     }),
     StreamRun: serverStreamHandler(m.streamRun, async (req, send, ctx) => {

@@ -7,9 +7,8 @@ import { checkRunConfig } from "../app/run-config.ts";
 import { type RunObserver, silentObserver } from "../app/run-observer.ts";
 import { configToScalars } from "../app/scalars.ts";
 import { packApp } from "../fab/app-bundle.ts";
-import { metricRecordFromProto } from "../records/serde.ts";
 import type { Result } from "../strategy/result.ts";
-import { failureFromProto, resultFromProto } from "./run-result-proto.ts";
+import { followRun } from "./follow-run.ts";
 
 export interface RunOnSuperLinkOptions {
   /** The SuperLink's control API, host:port. */
@@ -27,6 +26,8 @@ export interface RunOnSuperLinkOptions {
   onStarted?: (runId: bigint) => void;
   /** Receives the tracking events the run's nodes send (an app's SummaryWriter). */
   tracking?: (nodeId: bigint, events: object[]) => void;
+  /** How long to wait for the SuperLink to come back if it goes away, in s. Default: 300. */
+  reconnectTimeout?: number;
 }
 
 /**
@@ -44,8 +45,9 @@ function notOurs(error: unknown, address: string): unknown {
 
 /**
  * Packs an app, starts it as a run on a SuperLink and follows it to the end, reporting each
- * round to `observer`. Resolves with the ServerApp's Result (if it returned one); a failed or
- * stopped run rejects with the SuperLink's reason.
+ * round to `observer` (follow-run.ts: through a restart of the SuperLink too). Resolves with
+ * the ServerApp's Result (if it returned one); a failed or stopped run rejects with the
+ * SuperLink's reason.
  */
 export async function runOnSuperLink(
   options: RunOnSuperLinkOptions,
@@ -69,58 +71,50 @@ export async function runOnSuperLink(
     // Aborted while StartRun was on its way: the run exists now, so stop it at once.
     if (options.signal?.aborted) stop();
     else options.signal?.addEventListener("abort", stop, { once: true });
-    for await (const { event } of client.serverStream(Control.method.streamRun, { runId })) {
-      switch (event.case) {
-        case "roundStarted":
-          observer.roundStarted(event.value.round, event.value.numRounds);
-          break;
-        case "roundFinished": {
-          const e = event.value;
-          observer.roundFinished({
-            round: e.round,
-            numRounds: e.numRounds,
-            ...(e.train ? { train: metricRecordFromProto(e.train) } : {}),
-            ...(e.evaluate ? { evaluate: metricRecordFromProto(e.evaluate) } : {}),
-            ...(e.serverEvaluate
-              ? { serverEvaluate: metricRecordFromProto(e.serverEvaluate) }
-              : {}),
-            failures: { train: e.trainFailures, evaluate: e.evaluateFailures },
-            errors: e.errors.map(failureFromProto),
-            nodes: e.nodes.flatMap((n) =>
-              n.metrics && (n.phase === "train" || n.phase === "evaluate")
-                ? [{ nodeId: n.nodeId, phase: n.phase, metrics: metricRecordFromProto(n.metrics) }]
-                : [],
-            ),
-          });
-          break;
-        }
-        case "log":
-          observer.log(event.value);
-          break;
-        case "waiting":
-          observer.waiting?.(event.value);
-          break;
-        case "tracking": {
-          const events = JSON.parse(event.value.eventsJson) as unknown;
-          if (Array.isArray(events)) options.tracking?.(event.value.nodeId, events as object[]);
-          break;
-        }
-        case "runFinished": {
-          const { status, details, result } = event.value;
-          if (status !== "completed")
-            throw new FedbridgeError(
-              status === "stopped" ? Code.Aborted : Code.Unknown,
-              `run ${runId} ${status}: ${details}`,
-            );
-          return { runId, result: result ? resultFromProto(result) : undefined };
-        }
-      }
-    }
-    throw new FedbridgeError(
-      Code.Unavailable,
-      `the SuperLink closed run ${runId}'s event stream before it finished`,
-    );
+    return await followRun({
+      address: options.address,
+      credentials: options.credentials,
+      runId,
+      observer,
+      ...(options.tracking ? { tracking: options.tracking } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.reconnectTimeout ? { reconnectTimeout: options.reconnectTimeout } : {}),
+    });
   } finally {
     client.close();
+  }
+}
+
+/**
+ * Follows a run already on a SuperLink to its end, as `runOnSuperLink` does after starting
+ * one (`fedbridge run --resume RUN_ID`): for a follower that was killed, or a run the
+ * SuperLink resumed after a restart. A finished run answers at once with its outcome.
+ */
+export async function attachToRun(
+  options: Omit<RunOnSuperLinkOptions, "appDir" | "runConfig" | "runConfigLabel" | "onStarted"> & {
+    runId: bigint;
+  },
+): Promise<{ runId: bigint; result: Result | undefined }> {
+  const { runId } = options;
+  const stop = () => {
+    const client = new GrpcClient(Control, options.address, options.credentials);
+    void client
+      .unary(Control.method.stopRun, { runId })
+      .catch(() => {})
+      .finally(() => client.close());
+  };
+  options.signal?.addEventListener("abort", stop, { once: true });
+  try {
+    return await followRun({
+      address: options.address,
+      credentials: options.credentials,
+      runId,
+      ...(options.observer ? { observer: options.observer } : {}),
+      ...(options.tracking ? { tracking: options.tracking } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.reconnectTimeout ? { reconnectTimeout: options.reconnectTimeout } : {}),
+    });
+  } finally {
+    options.signal?.removeEventListener("abort", stop);
   }
 }

@@ -14,6 +14,21 @@ export interface NodeRecord {
   heartbeatInterval: number;
   /** Unix ms after which the node counts as offline. */
   onlineUntil: number;
+  /**
+   * Loaded from the database after a SuperLink restart and not activated since: it counts as
+   * online for one patience period, so its work waits for it to reconnect.
+   */
+  restored?: boolean;
+}
+
+/** Where the registry writes what must survive a SuperLink restart (superlink-database.ts). */
+export interface NodeStore {
+  saveNode(node: {
+    nodeId: bigint;
+    publicKey: string;
+    heartbeatInterval: number;
+    unregistered: boolean;
+  }): void;
 }
 
 export interface NodeRegistryOptions {
@@ -21,6 +36,8 @@ export interface NodeRegistryOptions {
   minHeartbeatInterval?: number;
   /** Longest, in seconds. Default: 1800. */
   maxHeartbeatInterval?: number;
+  /** Keeps nodes and their keys across restarts. Default: none (memory only). */
+  store?: NodeStore;
 }
 
 /**
@@ -35,10 +52,42 @@ export class NodeRegistry {
   readonly #listeners = new Set<(node: NodeRecord) => void>();
   readonly #min: number;
   readonly #max: number;
+  readonly #store: NodeStore | undefined;
 
   constructor(options: NodeRegistryOptions = {}) {
     this.#min = options.minHeartbeatInterval ?? 1;
     this.#max = options.maxHeartbeatInterval ?? 1800;
+    this.#store = options.store;
+  }
+
+  /**
+   * Takes back the nodes a previous SuperLink process kept. A node that had activated counts
+   * as online for one patience period (2 × its interval), as if it had just sent a heartbeat:
+   * the work of a resumed run waits that long for it to reconnect with its key.
+   */
+  restore(
+    nodes: readonly {
+      nodeId: bigint;
+      publicKey: string;
+      heartbeatInterval: number;
+      unregistered: boolean;
+    }[],
+  ): void {
+    for (const stored of nodes) {
+      const node: NodeRecord = {
+        nodeId: stored.nodeId,
+        publicKey: stored.publicKey,
+        status: stored.unregistered ? "unregistered" : "registered",
+        heartbeatInterval: 0,
+        onlineUntil: 0,
+      };
+      this.#nodes.set(node.nodeId, node);
+      this.#byKey.set(node.publicKey, node.nodeId);
+      if (!stored.unregistered && stored.heartbeatInterval > 0) {
+        node.restored = true;
+        this.#beat(node, stored.heartbeatInterval);
+      }
+    }
   }
 
   /** Calls `listener` whenever a node's status changes. Returns an unsubscribe function. */
@@ -60,6 +109,7 @@ export class NodeRegistry {
       onlineUntil: 0,
     });
     this.#byKey.set(publicKey, nodeId);
+    this.#save(this.#nodes.get(nodeId) as NodeRecord);
     return nodeId;
   }
 
@@ -72,12 +122,13 @@ export class NodeRegistry {
       );
     }
     this.#checkInterval(heartbeatInterval);
-    if (node.status === "online") {
+    if (node.status === "online" && !node.restored) {
       throw new FedbridgeError(
         Code.FailedPrecondition,
         `SuperNode with node ID ${node.nodeId} could not be activated.`,
       );
     }
+    node.restored = false;
     this.#beat(node, heartbeatInterval);
     return node.nodeId;
   }
@@ -104,6 +155,7 @@ export class NodeRegistry {
       throw new FedbridgeError(Code.FailedPrecondition, `node ${nodeId} is not registered`);
     }
     this.#setStatus(node, "unregistered");
+    this.#save(node);
   }
 
   /** The node a public key belongs to, unless it is unknown or unregistered. */
@@ -140,7 +192,9 @@ export class NodeRegistry {
   }
 
   #beat(node: NodeRecord, interval: number): void {
+    const changed = node.heartbeatInterval !== interval;
     node.heartbeatInterval = interval;
+    if (changed && !node.restored) this.#save(node);
     const patienceMs = HEARTBEAT_PATIENCE * interval * 1000;
     node.onlineUntil = Date.now() + patienceMs;
     clearTimeout(this.#timers.get(node.nodeId));
@@ -148,6 +202,15 @@ export class NodeRegistry {
     timer.unref();
     this.#timers.set(node.nodeId, timer);
     if (node.status !== "online") this.#setStatus(node, "online");
+  }
+
+  #save(node: NodeRecord): void {
+    this.#store?.saveNode({
+      nodeId: node.nodeId,
+      publicKey: node.publicKey,
+      heartbeatInterval: node.heartbeatInterval,
+      unregistered: node.status === "unregistered",
+    });
   }
 
   #setStatus(node: NodeRecord, status: NodeStatus): void {

@@ -3,6 +3,7 @@ import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { Notifier } from "../../core/notifier.ts";
 import type { RunEvent } from "../../gen/fedbridge/v1/control_pb.ts";
 import type { UserConfig } from "../app/context.ts";
+import type { StoredRun, SuperLinkDatabase } from "./superlink-database.ts";
 
 /** Flower's run statuses; a finished run has a sub-status. */
 export type RunStatus = "running" | "finished";
@@ -31,11 +32,53 @@ export interface RunRecord {
   abort: AbortController;
 }
 
-/** The SuperLink's runs, their app bundles (by SHA-256) and their event logs. */
+/** What of the runs the registry writes to the SuperLink's database. */
+export type RunStore = Pick<SuperLinkDatabase, "saveRun" | "saveBundle" | "saveEvent">;
+
+/**
+ * The SuperLink's runs, their app bundles (by SHA-256) and their event logs; with a store,
+ * each of them is also written to the database as it changes.
+ */
 export class RunRegistry {
   readonly #runs = new Map<bigint, RunRecord>();
   readonly #bundles = new Map<string, Uint8Array>();
   readonly #changed = new Notifier();
+  #store: RunStore | undefined;
+  readonly #onStoreError: (error: FedbridgeError) => void;
+
+  /**
+   * `onStoreError` hears of a write to the database that failed (a full disk): the run goes on
+   * in memory, but may not resume as it should after a restart.
+   */
+  constructor(store?: RunStore, onStoreError: (error: FedbridgeError) => void = () => {}) {
+    this.#store = store;
+    this.#onStoreError = onStoreError;
+  }
+
+  /** Takes back a run a previous SuperLink process kept; its config comes from its bundle. */
+  restore(stored: StoredRun, bundle: Uint8Array | undefined, runConfig: UserConfig): RunRecord {
+    if (bundle !== undefined) this.#bundles.set(stored.fabHash, bundle);
+    const run: RunRecord = {
+      runId: stored.runId,
+      fabHash: stored.fabHash,
+      fabId: stored.fabId,
+      fabVersion: stored.fabVersion,
+      runConfig,
+      overrideConfig: stored.overrideConfig,
+      status: stored.status,
+      subStatus: stored.subStatus as RunSubStatus,
+      details: stored.details,
+      startedAt: stored.startedAt,
+      finishedAt: stored.finishedAt,
+      events: stored.events,
+      // Kept events have no time of their own: the run's start, still strictly increasing.
+      eventTimes: stored.events.map((_, i) => stored.startedAt.getTime() / 1000 + i * 1e-6),
+      abort: new AbortController(),
+    };
+    if (run.status === "finished") run.abort.abort();
+    this.#runs.set(run.runId, run);
+    return run;
+  }
 
   create(
     fab: { hash: string; id: string; version: string },
@@ -66,7 +109,9 @@ export class RunRegistry {
       eventTimes: [],
       abort: new AbortController(),
     };
+    this.#store?.saveBundle(fabHash, bundle); // a full disk fails StartRun here, saying so
     this.#runs.set(runId, run);
+    this.#save(run);
     return run;
   }
 
@@ -98,14 +143,39 @@ export class RunRegistry {
     // Strictly increasing, so a log follower resuming "after" a time never skips an event.
     const last = run.eventTimes.at(-1) ?? 0;
     run.eventTimes.push(Math.max((performance.timeOrigin + performance.now()) / 1000, last + 1e-6));
+    this.#write(() => this.#store?.saveEvent(run.runId, run.events.length - 1, event));
     this.#changed.notify();
   }
 
   finish(run: RunRecord, subStatus: Exclude<RunSubStatus, "">, details = ""): void {
     if (run.status === "finished") return;
     Object.assign(run, { status: "finished", subStatus, details, finishedAt: new Date() });
+    this.#save(run);
     run.abort.abort(new FedbridgeError(Code.Aborted, `run ${run.runId} ${subStatus}`));
     this.#changed.notify();
+  }
+
+  #save(run: RunRecord): void {
+    this.#write(() => this.#store?.saveRun(run));
+  }
+
+  #write(write: () => void): void {
+    try {
+      write();
+    } catch (error) {
+      this.#onStoreError(FedbridgeError.from(error));
+    }
+  }
+
+  /**
+   * The SuperLink is going away (SIGTERM): running runs are stopped here, but the database
+   * keeps them running, so the next SuperLink on it resumes them.
+   */
+  close(): void {
+    this.#store = undefined;
+    for (const run of this.#runs.values())
+      if (run.status === "running")
+        run.abort.abort(new FedbridgeError(Code.Unavailable, "the SuperLink is shutting down"));
   }
 
   /** Resolves when any run gets an event or finishes, or after `ms`. */

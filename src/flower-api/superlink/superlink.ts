@@ -21,8 +21,10 @@ import { MessageRouter } from "./message-router.ts";
 import { NodeRegistry } from "./node-registry.ts";
 import { createNodeTrackingServicer } from "./node-tracking-servicer.ts";
 import { CONTROL_MAX_REQUEST_BYTES, FLEET_MAX_REQUEST_BYTES } from "./request-limits.ts";
+import { resumeRuns } from "./resume-runs.ts";
 import { RunRegistry } from "./run-registry.ts";
-import { runOfCaller } from "./server-app-runner.ts";
+import { isReplaying, runOfCaller } from "./server-app-runner.ts";
+import { SuperLinkDatabase } from "./superlink-database.ts";
 
 /** TLS material for both APIs, as PEM bytes. */
 export interface TlsFiles {
@@ -45,6 +47,14 @@ export interface SuperLinkOptions {
   workDir?: string;
   /** Runs a FAB's Python ServerApp (Flower's ServerAppIo); without it such runs fail, saying why. */
   pythonServerApp?: PythonServerAppLauncher;
+  /**
+   * SQLite file that keeps nodes, runs and each run's reply journal, so that a SuperLink
+   * started again on it resumes the runs that were running. Default: none, everything in
+   * memory (as Flower's default), lost at a restart.
+   */
+  database?: string;
+  /** Reports what the SuperLink does on its own (resuming runs). Default: silent. */
+  log?: (line: string) => void;
 }
 
 export interface SuperLink {
@@ -66,8 +76,14 @@ export interface SuperLink {
 export async function startSuperLink(options: SuperLinkOptions = {}): Promise<SuperLink> {
   const ownWorkDir = options.workDir === undefined;
   const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), "fedbridge-superlink-")));
-  const nodes = new NodeRegistry();
-  const runs = new RunRegistry();
+  const database =
+    options.database === undefined ? undefined : new SuperLinkDatabase(options.database);
+  const nodes = new NodeRegistry(database === undefined ? {} : { store: database });
+  if (database !== undefined) nodes.restore(database.nodes());
+  const log = options.log ?? (() => {});
+  const runs = new RunRegistry(database, (error) =>
+    log(`cannot write the SuperLink database ${options.database}: ${error.message}`),
+  );
   const objects = new ObjectStore();
   const router = new MessageRouter(objects, nodes);
   const credentials = options.tls
@@ -89,7 +105,7 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
   const control = new Server(boundedServerOptions(CONTROL_MAX_REQUEST_BYTES));
   control.addService(
     rawServiceDefinition(Control),
-    createControlServicer({ runs, router, nodes, workDir }),
+    createControlServicer({ runs, router, nodes, workDir, ...(database ? { database } : {}) }),
   );
   // Flower's CLI (flwr run, ls, log, stop) on the same port: the services' names differ.
   control.addService(
@@ -115,19 +131,22 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
     credentials,
     "control API",
   );
+  if (database !== undefined) await resumeRuns(database, { runs, router, nodes }, workDir, log);
   return {
     fleetPort,
     controlPort,
     trackServerApp(events) {
       const run = runOfCaller();
-      if (run === undefined || run.status !== "running") return;
+      if (run === undefined || run.status !== "running" || isReplaying(run)) return;
       const value = { nodeId: SERVER_NODE_ID, eventsJson: JSON.stringify(events) };
       runs.emit(run, create(RunEventSchema, { event: { case: "tracking", value } }));
     },
     async close() {
+      runs.close();
       nodes.close();
       fleet.forceShutdown();
       control.forceShutdown();
+      database?.close();
       if (ownWorkDir) await rm(workDir, { recursive: true, force: true });
     },
   };

@@ -15,16 +15,19 @@ type FleetMethod = (typeof Fleet)["method"][keyof (typeof Fleet)["method"]] & De
 
 /**
  * A SuperNode's connection to a Fleet API: every call signed with the node's key, as
- * Flower's node auth interceptor does. A fresh key per connection, as Flower's
- * self-registering nodes make (the SuperLink refuses a reused key).
+ * Flower's node auth interceptor does. The node's key (default: a fresh one, as Flower's
+ * self-registering nodes make) is its identity: a SuperNode keeps it across reconnections, so a
+ * SuperLink restarted on its database knows it again as the same node.
  */
 export class FleetConnection {
   readonly #client: GrpcClient<typeof Fleet>;
   readonly #tracking: GrpcClient<typeof NodeTracking>;
-  readonly keys: NodeKeyPair = createNodeKeyPair();
-  readonly #sign = createAuthSigner(this.keys);
+  readonly keys: NodeKeyPair;
+  readonly #sign: ReturnType<typeof createAuthSigner>;
 
-  constructor(address: string, credentials: ChannelCredentials) {
+  constructor(address: string, credentials: ChannelCredentials, keys = createNodeKeyPair()) {
+    this.keys = keys;
+    this.#sign = createAuthSigner(keys);
     this.#client = new GrpcClient(Fleet, address, credentials);
     this.#tracking = new GrpcClient(NodeTracking, address, credentials);
   }

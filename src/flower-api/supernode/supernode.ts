@@ -21,7 +21,9 @@ import { messageFromProto, messageToProto } from "../message/message-serde.ts";
 import { type DeflatedObject, deflateMessage } from "../objects/deflate.ts";
 import { inflateMessage, listPostOrder, objectTreeOf, verifyObject } from "../objects/inflate.ts";
 import { INLINE_MAX_BYTES } from "../superlink/fleet-servicer.ts";
+import { createNodeKeyPair } from "../superlink/node-auth.ts";
 import { FleetConnection } from "./fleet-connection.ts";
+import { KeptReplies } from "./kept-replies.ts";
 import { PullPacer } from "./pull-pacer.ts";
 
 export interface SuperNodeOptions {
@@ -72,7 +74,9 @@ const LIVE_RUN_THREADS = 2;
 /**
  * A SuperNode: dials a SuperLink's Fleet API, registers with a fresh key, sends heartbeats,
  * and handles instructions one at a time with the run's ClientApp, in the same sequence of
- * calls as a Flower 1.28 SuperNode. Reconnects with backoff when the SuperLink goes away.
+ * calls as a Flower 1.28 SuperNode. Reconnects with backoff when the SuperLink goes away,
+ * with the same key: a SuperLink restarted on its database knows it as the same node, and
+ * resends it the messages of resumed runs, which it answers with the replies it already has.
  */
 export class SuperNode {
   readonly #options: SuperNodeOptions;
@@ -81,6 +85,9 @@ export class SuperNode {
   /** Objects are content-addressed, so a cached one is valid for any message that names it. */
   readonly #objectCache = new ByteBoundedCache(OBJECT_CACHE_BYTES);
   #connection: FleetConnection | undefined;
+  /** The node's identity, kept for the life of the process. */
+  readonly #keys = createNodeKeyPair();
+  readonly #kept = new KeptReplies();
   #nodeId = 0n;
   #heartbeat: NodeJS.Timeout | undefined;
   #workDir: string | undefined;
@@ -138,18 +145,40 @@ export class SuperNode {
   }
 
   async #connect(): Promise<void> {
-    const connection = new FleetConnection(this.#options.superlink, this.#options.credentials);
+    const connection = new FleetConnection(
+      this.#options.superlink,
+      this.#options.credentials,
+      this.#keys,
+    );
     this.#connection = connection;
     const interval = this.#options.heartbeatInterval ?? 30;
     const publicKey = connection.keys.publicKeyPem;
-    await connection.call(Fleet.method.registerNode, { publicKey }, { timeout: 10 });
-    const { nodeId } = await connection.call(
-      Fleet.method.activateNode,
-      { publicKey, heartbeatInterval: interval },
-      { timeout: 10 },
-    );
+    const reconnecting = this.#nodeId !== 0n;
+    this.#kept.newConnection();
+    await connection
+      .call(Fleet.method.registerNode, { publicKey }, { timeout: 10 })
+      .catch((error) => {
+        // A SuperLink that kept its nodes (--database, or one still up) knows this key already.
+        if (!reconnecting || FedbridgeError.from(error).code !== Code.FailedPrecondition)
+          throw error;
+      });
+    const activate = () =>
+      connection.call(
+        Fleet.method.activateNode,
+        { publicKey, heartbeatInterval: interval },
+        { timeout: 10 },
+      );
+    const { nodeId } = await activate().catch(async (error) => {
+      // Still online there after a lost connection: leave, then come back.
+      if (!reconnecting || FedbridgeError.from(error).code !== Code.FailedPrecondition) throw error;
+      await connection.call(Fleet.method.deactivateNode, { nodeId: this.#nodeId }, { timeout: 10 });
+      return activate();
+    });
+    const same = reconnecting && nodeId === this.#nodeId;
     this.#nodeId = nodeId;
-    this.#log(`connected to ${this.#options.superlink} as node ${nodeId}`);
+    this.#log(
+      `connected to ${this.#options.superlink} as node ${nodeId}${same ? " (the same node as before)" : ""}`,
+    );
     const beat = () =>
       connection
         .call(
@@ -212,8 +241,15 @@ export class SuperNode {
         messageObjectId: tree.objectId,
       });
     }
-    const reply = await this.#runClientApp(connection, run, instruction);
+    const contentId = tree.children[0]?.objectId ?? "";
+    const kept = this.#kept.take(instruction, contentId);
+    if (kept !== undefined)
+      this.#log(
+        `run ${metadata.runId}: the ${metadata.messageType} message ${metadata.messageId} was handled before the SuperLink restarted; sending that reply again`,
+      );
+    const reply = kept ?? (await this.#runClientApp(connection, run, instruction));
     if (reply === undefined) return; // its run was stopped meanwhile: nobody waits for it
+    this.#kept.keep(instruction, contentId, reply);
     await this.#pushReply(connection, reply, (performance.now() - started) / 1000);
   }
 

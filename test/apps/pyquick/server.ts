@@ -1,4 +1,5 @@
-import { ArrayRecord, ConfigRecord, FedAvg, ServerApp } from "fedbridge";
+import { ArrayRecord, ConfigRecord, ServerApp } from "fedbridge";
+import { FedAvg } from "fedbridge/strategy";
 
 /** pyquick.server_app in TypeScript: FedAvg over 2 nodes from a float32[4] of zeros. */
 export const app = new ServerApp();
