@@ -9,6 +9,8 @@ import { checkRunConfig } from "../app/run-config.ts";
 import { scalarsToConfig } from "../app/scalars.ts";
 import { unpackApp } from "../fab/app-bundle.ts";
 import { fabId } from "../fab/flower-pyproject.ts";
+import { findPythonServerApp, pythonRunConfig } from "../fab/python-app.ts";
+import type { PythonServerAppLauncher } from "../superlink/flower-serverapp-process.ts";
 import type { MessageRouter } from "../superlink/message-router.ts";
 import type { NodeRegistry } from "../superlink/node-registry.ts";
 import type { RunRegistry } from "../superlink/run-registry.ts";
@@ -20,6 +22,8 @@ export interface ControlState {
   nodes: NodeRegistry;
   /** Where run bundles are unpacked. */
   workDir: string;
+  /** Starts Flower's ServerApp process for an app whose ServerApp is Python. */
+  pythonServerApps: PythonServerAppLauncher;
 }
 
 /** How often a follower with nothing new re-checks its run, in ms (events wake it sooner). */
@@ -30,7 +34,7 @@ const STREAM_IDLE_MS = 5_000;
  * (checked against its SHA-256, unpacked, ServerApp started), follow its events, stop it.
  */
 export function createControlServicer(state: ControlState) {
-  const { runs, router, nodes, workDir } = state;
+  const { runs, router, nodes, workDir, pythonServerApps } = state;
   const m = Control.method;
 
   return implementation({
@@ -43,8 +47,17 @@ export function createControlServicer(state: ControlState) {
         );
       }
       const overrides = scalarsToConfig(req.runConfig);
-      const dir = join(workDir, "bundles", actual);
-      const manifest = await readAppManifest(await unpackApp(req.appBundle, actual, dir));
+      const dir = await unpackApp(req.appBundle, actual, join(workDir, "bundles", actual));
+      const python = await findPythonServerApp(dir);
+      if (python !== undefined) {
+        const { runConfig, overrideConfig } = pythonRunConfig(python.toml, overrides);
+        pythonServerApps.check(); // FAILED_PRECONDITION, saying why, before the run exists
+        const fab = { hash: actual, id: python.fabId, version: python.toml.version };
+        const run = runs.create(fab, req.appBundle, runConfig, overrideConfig, undefined, "python");
+        pythonServerApps.launch(run);
+        return { runId: run.runId };
+      }
+      const manifest = await readAppManifest(dir);
       checkRunConfig(manifest, overrides); // answers INVALID_ARGUMENT before the run exists
       const run = runs.create(
         { hash: actual, id: fabId(manifest), version: manifest.version },

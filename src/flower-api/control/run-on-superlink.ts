@@ -1,3 +1,5 @@
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
 import type { ChannelCredentials } from "@grpc/grpc-js";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { GrpcClient } from "../../core/wire/grpc-client.ts";
@@ -7,6 +9,7 @@ import { checkRunConfig } from "../app/run-config.ts";
 import { type RunObserver, silentObserver } from "../app/run-observer.ts";
 import { configToScalars } from "../app/scalars.ts";
 import { packApp } from "../fab/app-bundle.ts";
+import { findPythonServerApp, packPythonApp } from "../fab/python-app.ts";
 import { metricRecordFromProto } from "../records/serde.ts";
 import type { Result } from "../strategy/result.ts";
 import { failureFromProto, resultFromProto } from "./run-result-proto.ts";
@@ -38,8 +41,15 @@ export async function runOnSuperLink(
   options: RunOnSuperLinkOptions,
 ): Promise<{ runId: bigint; result: Result | undefined }> {
   const observer = options.observer ?? silentObserver;
-  const bundle = await packApp(options.appDir);
-  checkRunConfig(bundle.manifest, options.runConfig ?? {}, options.runConfigLabel);
+  // A Python Flower app (pyproject.toml, no package.json): the SuperLink checks its config.
+  const python = await isPythonOnlyApp(options.appDir);
+  let bundle: { bytes: Uint8Array; sha256: string };
+  if (python) bundle = await packPythonApp(options.appDir);
+  else {
+    const app = await packApp(options.appDir);
+    checkRunConfig(app.manifest, options.runConfig ?? {}, options.runConfigLabel);
+    bundle = app;
+  }
   const client = new GrpcClient(Control, options.address, options.credentials);
   try {
     const { runId } = await client.unary(Control.method.startRun, {
@@ -106,4 +116,9 @@ export async function runOnSuperLink(
   } finally {
     client.close();
   }
+}
+
+async function isPythonOnlyApp(dir: string): Promise<boolean> {
+  if ((await stat(join(dir, "package.json")).catch(() => undefined)) !== undefined) return false;
+  return (await findPythonServerApp(dir)) !== undefined;
 }

@@ -4,8 +4,12 @@ import { Notifier } from "../../core/notifier.ts";
 import type { RunEvent } from "../../gen/fedbridge/v1/control_pb.ts";
 import type { UserConfig } from "../app/context.ts";
 
-/** Flower's run statuses; a finished run has a sub-status. */
-export type RunStatus = "running" | "finished";
+/**
+ * Flower's run statuses; a finished run has a sub-status. A run whose ServerApp is Flower's
+ * own process is pending until a launcher takes its token, starting until the process pulls
+ * its inputs; a TypeScript ServerApp's run is running from the start.
+ */
+export type RunStatus = "pending" | "starting" | "running" | "finished";
 export type RunSubStatus = "" | "completed" | "failed" | "stopped";
 
 export interface RunRecord {
@@ -22,7 +26,14 @@ export interface RunRecord {
   subStatus: RunSubStatus;
   details: string;
   startedAt: Date;
+  /** When the ServerApp process took its token and when it pulled its inputs (Flower's run). */
+  startingAt: Date | undefined;
+  runningAt: Date | undefined;
   finishedAt: Date | undefined;
+  /** Where the ServerApp runs: in this process (TypeScript) or as Flower's flwr-serverapp. */
+  serverApp: "typescript" | "python";
+  /** The token of the run's ServerApp process, once a launcher asked for it (ServerAppIo). */
+  appToken: string | undefined;
   /** Every event so far, so a late follower sees the whole run. */
   events: RunEvent[];
   /** Aborted when the run is stopped: the ServerApp's grid calls fail from then on. */
@@ -42,6 +53,7 @@ export class RunRegistry {
     overrideConfig: UserConfig,
     /** The run's id when it is given (the bridge's shim reuses the job's); default: a random one. */
     requestedRunId?: bigint,
+    serverApp: RunRecord["serverApp"] = "typescript",
   ): RunRecord {
     const fabHash = fab.hash;
     let runId = requestedRunId ?? 0n;
@@ -55,11 +67,15 @@ export class RunRegistry {
       fabVersion: fab.version,
       runConfig,
       overrideConfig,
-      status: "running",
+      status: serverApp === "python" ? "pending" : "running",
       subStatus: "",
       details: "",
       startedAt: new Date(),
+      startingAt: undefined,
+      runningAt: serverApp === "python" ? undefined : new Date(),
       finishedAt: undefined,
+      serverApp,
+      appToken: undefined,
       events: [],
       abort: new AbortController(),
     };
@@ -83,6 +99,27 @@ export class RunRegistry {
 
   bundle(fabHash: string): Uint8Array | undefined {
     return this.#bundles.get(fabHash);
+  }
+
+  /** Every run, oldest first. */
+  all(): RunRecord[] {
+    return [...this.#runs.values()];
+  }
+
+  /** The run whose ServerApp process holds `token`, if any. */
+  byToken(token: string): RunRecord | undefined {
+    if (token === "") return undefined;
+    return this.all().find((run) => run.appToken === token);
+  }
+
+  /** Moves a run on to `starting` or `running` (never back), waking followers. */
+  advance(run: RunRecord, status: "starting" | "running"): void {
+    const order = ["pending", "starting", "running", "finished"];
+    if (order.indexOf(status) <= order.indexOf(run.status)) return;
+    run.status = status;
+    if (status === "starting") run.startingAt = new Date();
+    else run.runningAt = new Date();
+    this.#changed.notify();
   }
 
   emit(run: RunRecord, event: RunEvent): void {

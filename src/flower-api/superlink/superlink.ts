@@ -8,16 +8,19 @@ import { boundedServerOptions } from "../../core/wire/grpc-server-options.ts";
 import { rawServiceDefinition } from "../../core/wire/grpc-service.ts";
 import { Control, NodeTracking, RunEventSchema } from "../../gen/fedbridge/v1/control_pb.ts";
 import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
+import { ServerAppIo } from "../../gen/flwr/proto/serverappio_pb.ts";
 import { createControlServicer } from "../control/control-servicer.ts";
 import { SERVER_NODE_ID } from "../message/metadata.ts";
 import { ObjectStore } from "../objects/object-store.ts";
 import { createFleetServicer } from "./fleet-servicer.ts";
+import { createFlowerServerAppLauncher } from "./flower-serverapp-process.ts";
 import { MessageRouter } from "./message-router.ts";
 import { NodeRegistry } from "./node-registry.ts";
 import { createNodeTrackingServicer } from "./node-tracking-servicer.ts";
 import { CONTROL_MAX_REQUEST_BYTES, FLEET_MAX_REQUEST_BYTES } from "./request-limits.ts";
 import { RunRegistry } from "./run-registry.ts";
 import { runOfCaller } from "./server-app-runner.ts";
+import { createServerAppIoServicer } from "./serverappio-servicer.ts";
 
 /** TLS material for both APIs, as PEM bytes. */
 export interface TlsFiles {
@@ -32,6 +35,20 @@ export interface SuperLinkOptions {
   fleetApiAddress?: string;
   /** Control API address. Default: 0.0.0.0:9093. */
   controlApiAddress?: string;
+  /**
+   * ServerAppIo API address, for Flower's ServerApp processes. Always plaintext and, as in
+   * Flower 1.28, authenticated only by each run's token: keep it on loopback. Default:
+   * 127.0.0.1 on a free port, told to the processes this SuperLink starts; with isolation
+   * "process", 127.0.0.1:9091 (Flower's port), where an outside launcher finds it.
+   */
+  serverAppIoApiAddress?: string;
+  /**
+   * Who starts the ServerApp process of a run whose app has a Python ServerApp: "subprocess"
+   * (this SuperLink, with flwr-serverapp from FEDBRIDGE_FLOWER_BIN or PATH) or "process"
+   * (someone else, e.g. Flower's flower-superexec, polling ListAppsToLaunch). Default:
+   * "subprocess". Flower's `--isolation`.
+   */
+  isolation?: "subprocess" | "process";
   /** TLS for both APIs; without it they are plaintext (`--insecure`). */
   tls?: TlsFiles;
   /** How long PullMessages holds an idle node's call, in ms. Default: 10 000. */
@@ -43,6 +60,7 @@ export interface SuperLinkOptions {
 export interface SuperLink {
   fleetPort: number;
   controlPort: number;
+  serverAppIoPort: number;
   /**
    * Tracking events of the ServerApp code now calling (an app's SummaryWriter): they become
    * events of its run, as the server's ("node" 1). Outside a run's code they are dropped.
@@ -78,10 +96,31 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
     rawServiceDefinition(Fleet),
     createFleetServicer({ nodes, runs, router, objects }, options),
   );
+  const serverAppIo = new Server(boundedServerOptions(FLEET_MAX_REQUEST_BYTES));
+  serverAppIo.addService(
+    rawServiceDefinition(ServerAppIo),
+    createServerAppIoServicer({ runs, router, nodes, objects }, options),
+  );
+  const serverAppIoAddress =
+    options.serverAppIoApiAddress ??
+    (options.isolation === "process" ? "127.0.0.1:9091" : "127.0.0.1:0");
+  const serverAppIoHost = serverAppIoAddress.replace(/:\d+$/, "");
+  let serverAppIoPort = 0;
+  const launcher = createFlowerServerAppLauncher({
+    runs,
+    router,
+    serverAppIoAddress: () =>
+      `${/^(0\.0\.0\.0|\[::\])$/.test(serverAppIoHost) ? "127.0.0.1" : serverAppIoHost}:${serverAppIoPort}`,
+    flwrHome: join(workDir, "flwr-home"),
+  });
+  const pythonServerApps =
+    options.isolation === "process"
+      ? { check() {}, launch() {}, close() {} } // an outside launcher polls ListAppsToLaunch
+      : launcher;
   const control = new Server(boundedServerOptions(CONTROL_MAX_REQUEST_BYTES));
   control.addService(
     rawServiceDefinition(Control),
-    createControlServicer({ runs, router, nodes, workDir }),
+    createControlServicer({ runs, router, nodes, workDir, pythonServerApps }),
   );
 
   const fleetPort = await bind(
@@ -96,9 +135,16 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
     credentials,
     "control API",
   );
+  serverAppIoPort = await bind(
+    serverAppIo,
+    serverAppIoAddress,
+    ServerCredentials.createInsecure(),
+    "ServerAppIo API",
+  );
   return {
     fleetPort,
     controlPort,
+    serverAppIoPort,
     trackServerApp(events) {
       const run = runOfCaller();
       if (run === undefined || run.status !== "running") return;
@@ -107,8 +153,10 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
     },
     async close() {
       nodes.close();
+      pythonServerApps.close();
       fleet.forceShutdown();
       control.forceShutdown();
+      serverAppIo.forceShutdown();
       if (ownWorkDir) await rm(workDir, { recursive: true, force: true });
     },
   };
