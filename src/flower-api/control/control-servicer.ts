@@ -9,8 +9,11 @@ import { checkRunConfig } from "../app/run-config.ts";
 import { scalarsToConfig } from "../app/scalars.ts";
 import { unpackApp } from "../fab/app-bundle.ts";
 import { fabId } from "../fab/flower-pyproject.ts";
-import { findPythonServerApp, pythonRunConfig } from "../fab/python-app.ts";
-import type { PythonServerAppLauncher } from "../superlink/flower-serverapp-process.ts";
+import { findPythonServerApp, hasTypeScriptApp } from "../fab/python-app.ts";
+import {
+  type PythonServerAppLauncher,
+  startPythonRun,
+} from "../superlink/flower-serverapp-process.ts";
 import type { MessageRouter } from "../superlink/message-router.ts";
 import type { NodeRegistry } from "../superlink/node-registry.ts";
 import type { RunRegistry } from "../superlink/run-registry.ts";
@@ -48,13 +51,11 @@ export function createControlServicer(state: ControlState) {
       }
       const overrides = scalarsToConfig(req.runConfig);
       const dir = await unpackApp(req.appBundle, actual, join(workDir, "bundles", actual));
-      const python = await findPythonServerApp(dir);
+      // An app with a TypeScript ServerApp runs that one; otherwise its Python one, if any.
+      const python = (await hasTypeScriptApp(dir)) ? undefined : await findPythonServerApp(dir);
       if (python !== undefined) {
-        const { runConfig, overrideConfig } = pythonRunConfig(python.toml, overrides);
-        pythonServerApps.check(); // FAILED_PRECONDITION, saying why, before the run exists
-        const fab = { hash: actual, id: python.fabId, version: python.toml.version };
-        const run = runs.create(fab, req.appBundle, runConfig, overrideConfig, undefined, "python");
-        pythonServerApps.launch(run);
+        const bundle = { hash: actual, bytes: req.appBundle };
+        const run = startPythonRun(python, bundle, overrides, { runs, pythonServerApps });
         return { runId: run.runId };
       }
       const manifest = await readAppManifest(dir);

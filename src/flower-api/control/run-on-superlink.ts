@@ -1,5 +1,3 @@
-import { stat } from "node:fs/promises";
-import { join } from "node:path";
 import type { ChannelCredentials } from "@grpc/grpc-js";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { GrpcClient } from "../../core/wire/grpc-client.ts";
@@ -9,7 +7,7 @@ import { checkRunConfig } from "../app/run-config.ts";
 import { type RunObserver, silentObserver } from "../app/run-observer.ts";
 import { configToScalars } from "../app/scalars.ts";
 import { packApp } from "../fab/app-bundle.ts";
-import { findPythonServerApp, packPythonApp } from "../fab/python-app.ts";
+import { findPythonServerApp, hasTypeScriptApp, packPythonApp } from "../fab/python-app.ts";
 import { metricRecordFromProto } from "../records/serde.ts";
 import type { Result } from "../strategy/result.ts";
 import { failureFromProto, resultFromProto } from "./run-result-proto.ts";
@@ -41,7 +39,7 @@ export async function runOnSuperLink(
   options: RunOnSuperLinkOptions,
 ): Promise<{ runId: bigint; result: Result | undefined }> {
   const observer = options.observer ?? silentObserver;
-  // A Python Flower app (pyproject.toml, no package.json): the SuperLink checks its config.
+  // A Python Flower app (pyproject.toml, no TypeScript ServerApp): the SuperLink checks its config.
   const python = await isPythonOnlyApp(options.appDir);
   let bundle: { bytes: Uint8Array; sha256: string };
   if (python) bundle = await packPythonApp(options.appDir);
@@ -119,6 +117,5 @@ export async function runOnSuperLink(
 }
 
 async function isPythonOnlyApp(dir: string): Promise<boolean> {
-  if ((await stat(join(dir, "package.json")).catch(() => undefined)) !== undefined) return false;
-  return (await findPythonServerApp(dir)) !== undefined;
+  return !(await hasTypeScriptApp(dir)) && (await findPythonServerApp(dir)) !== undefined;
 }

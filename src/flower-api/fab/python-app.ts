@@ -1,4 +1,4 @@
-import { stat } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { packFolder } from "../../core/folder-bundle.ts";
@@ -13,15 +13,35 @@ export interface PythonServerApp {
 }
 
 /**
+ * The Python module a pyproject.toml that fedbridge generates for a TypeScript app names as its
+ * components (it only refuses, saying the app is TypeScript): never a Python ServerApp.
+ */
+const TYPESCRIPT_STAND_IN = "fedbridge_typescript_app";
+
+/**
  * The app's Python ServerApp, when its pyproject.toml names one that the folder carries as a
- * .py module; undefined otherwise (a TypeScript app, whose generated pyproject.toml names
- * .ts modules). A Python ServerApp wins over a package.json one: it is what `flwr run` runs.
+ * .py module (and not fedbridge's stand-in for a TypeScript app); undefined otherwise.
  */
 export async function findPythonServerApp(dir: string): Promise<PythonServerApp | undefined> {
   const toml = await readFlowerAppToml(dir);
-  if (toml === undefined || (await pythonModuleFile(dir, toml.serverapp)) === undefined)
-    return undefined;
+  if (toml === undefined || toml.serverapp.split(":")[0] === TYPESCRIPT_STAND_IN) return undefined;
+  if ((await pythonModuleFile(dir, toml.serverapp)) === undefined) return undefined;
   return { toml, fabId: `${toml.publisher}/${toml.name}` };
+}
+
+/**
+ * True when the folder names a TypeScript ServerApp (package.json with a `fedbridge` field).
+ * `fedbridge run` runs that one when an app has both; an app without it runs its Python
+ * ServerApp, if it has one.
+ */
+export async function hasTypeScriptApp(dir: string): Promise<boolean> {
+  const text = await readFile(join(dir, "package.json"), "utf8").catch(() => undefined);
+  if (text === undefined) return false;
+  try {
+    return (JSON.parse(text) as { fedbridge?: unknown }).fedbridge !== undefined;
+  } catch {
+    return true; // readAppManifest says what is wrong with it
+  }
 }
 
 /**
@@ -54,14 +74,14 @@ export function pythonRunConfig(
 }
 
 /**
- * Packs a Flower app folder with no package.json (a Python app) as a FAB: its files, as
+ * Packs a Flower app folder without a TypeScript ServerApp (a Python app) as a FAB: its files, as
  * Flower's `flwr build` takes them, with `.info/CONTENT`.
  */
 export async function packPythonApp(dir: string): Promise<{ bytes: Uint8Array; sha256: string }> {
-  if ((await stat(join(dir, "package.json")).catch(() => undefined)) !== undefined)
+  if (await hasTypeScriptApp(dir))
     throw new FedbridgeError(
       Code.InvalidArgument,
-      `${dir} has a package.json: pack it with packApp`,
+      `${dir} is a fedbridge app: pack it with packApp`,
     );
   if ((await findPythonServerApp(dir)) === undefined)
     throw new FedbridgeError(

@@ -5,6 +5,8 @@ import { delimiter, join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { RunEventSchema } from "../../gen/fedbridge/v1/control_pb.ts";
+import type { UserConfig } from "../app/context.ts";
+import { type PythonServerApp, pythonRunConfig } from "../fab/python-app.ts";
 import type { MessageRouter } from "./message-router.ts";
 import type { RunRecord, RunRegistry } from "./run-registry.ts";
 
@@ -37,6 +39,26 @@ export function findFlowerServerApp(env: NodeJS.ProcessEnv = process.env): strin
     } catch {}
   }
   return undefined;
+}
+
+/**
+ * Creates the run of an app whose ServerApp is Python and has its process started: the run
+ * config is the app's pyproject.toml config with the overrides (checked as Flower does), and
+ * a SuperLink without Flower refuses the run, saying why, before it exists. For every entry
+ * point that starts runs (fedbridge's control API, Flower's Control API).
+ */
+export function startPythonRun(
+  app: PythonServerApp,
+  bundle: { hash: string; bytes: Uint8Array },
+  overrides: UserConfig,
+  state: { runs: RunRegistry; pythonServerApps: PythonServerAppLauncher },
+): RunRecord {
+  const { runConfig, overrideConfig } = pythonRunConfig(app.toml, overrides);
+  state.pythonServerApps.check();
+  const fab = { hash: bundle.hash, id: app.fabId, version: app.toml.version };
+  const run = state.runs.create(fab, bundle.bytes, runConfig, overrideConfig, undefined, "python");
+  state.pythonServerApps.launch(run);
+  return run;
 }
 
 /** How many of the process's last stderr lines a failure reason quotes. */
