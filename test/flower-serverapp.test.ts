@@ -3,13 +3,13 @@
 // ../shared/FLOWER-PEER.md); CI has none and skips it.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { unpackFolder } from "../src/core/folder-bundle.ts";
 import { freePort } from "../src/core/free-port.ts";
-import { killAll, startTestSuperLink } from "./processes.ts";
+import { killAll, startTestSuperLink, startTestSuperNode } from "./processes.ts";
 import { runFedbridge } from "./run-fedbridge.ts";
 
 const flowerBin = process.env.FEDBRIDGE_FLOWER_BIN;
@@ -44,8 +44,53 @@ async function pyquickApp(): Promise<string> {
     .filter((line) => line.includes("/PullAppInputs"))
     .map((line) => JSON.parse(line) as { response: { fab: { content: string } } })[0];
   const fab = new Uint8Array(Buffer.from(inputs?.response.fab.content ?? "", "base64"));
-  const dir = join(work, "pyquick");
+  const dir = join(work, `pyquick-${Math.random().toString(36).slice(2)}`);
   return unpackFolder(fab, createHash("sha256").update(fab).digest("hex"), dir);
+}
+
+/**
+ * The same app with a TypeScript twin of its ClientApp (package.json, client.ts), so one of
+ * our SuperNodes can take part; its TypeScript ServerApp only says it is not the one to run.
+ */
+async function pyquickWithTwin(): Promise<string> {
+  const dir = await pyquickApp();
+  const write = (name: string, text: string) => writeFileSync(join(dir, name), text);
+  write(
+    "package.json",
+    JSON.stringify({
+      name: "pyquick",
+      type: "module",
+      fedbridge: { serverapp: "./server.ts", clientapp: "./client.ts", config: {} },
+    }),
+  );
+  write(
+    "server.ts",
+    [
+      'import { ServerApp } from "fedbridge";',
+      "export const app = new ServerApp();",
+      'app.main(async () => { throw new Error("run with --python-serverapp"); });',
+    ].join("\n"),
+  );
+  write(
+    "client.ts",
+    [
+      'import { ArrayRecord, ClientApp, Message, MetricRecord, RecordDict } from "fedbridge";',
+      "// pyquick.client_app: node p answers with the model filled with p+1, num-examples 10(p+1).",
+      "export const app = new ClientApp().train((msg, context) => {",
+      '  const p = Number(context.nodeConfig["partition-id"]);',
+      '  const arrays = msg.content.arrayRecords.get("arrays") ?? new ArrayRecord();',
+      "  const filled = ArrayRecord.fromTypedArrays(",
+      "    [...arrays.values()].map((a) => ({",
+      "      values: new Float32Array(a.toTypedArray().length).fill(p + 1),",
+      "      shape: a.shape,",
+      "    })),",
+      "  );",
+      '  const metrics = new MetricRecord({ "num-examples": 10 * (p + 1), p });',
+      "  return new Message(new RecordDict({ arrays: filled, metrics }), { replyTo: msg });",
+      "});",
+    ].join("\n"),
+  );
+  return dir;
 }
 
 /** A real flower-supernode for partition `i` of `n`, with a home of its own. */
@@ -98,5 +143,30 @@ describe.skipIf(!flowerBin)("a Python ServerApp (real Flower 1.28) on our SuperL
     expect(output).toContain(`final=[${Array(4).fill("1.6666667461395264").join(", ")}]`);
     expect(output).toContain("aggregate_train: Received 2 results and 0 failures");
     expect(link.output()).not.toMatch(/error/i);
+  }, 240_000);
+
+  it("drives a real flower-supernode and one of ours (TypeScript ClientApp) to the same value", async () => {
+    const app = await pyquickWithTwin();
+    const { fleet, control } = await startTestSuperLink();
+    await flowerSupernode(fleet, 0, 2);
+    await startTestSuperNode(fleet, 1, 2);
+    const run = await runFedbridge(
+      [
+        "run",
+        app,
+        "--superlink",
+        control,
+        "--insecure",
+        "--python-serverapp",
+        "--run-config",
+        "num-server-rounds=2",
+        "--verbose",
+      ],
+      180_000,
+    );
+    const output = run.stdout + run.stderr;
+    expect(run.code, output).toBe(0);
+    expect(output).toContain(`final=[${Array(4).fill("1.6666667461395264").join(", ")}]`);
+    expect(output).toContain("aggregate_train: Received 2 results and 0 failures");
   }, 240_000);
 });

@@ -33,6 +33,7 @@ interface RunFlags {
   insecure?: boolean;
   rootCertificates?: string;
   verbose?: boolean;
+  pythonServerapp?: boolean;
   json?: boolean;
 }
 
@@ -60,6 +61,10 @@ export function registerRun(program: Command): void {
     .option("--superlink <host:port>", "the control API of a native deployment")
     .option("--insecure", "with --superlink: connect without TLS")
     .option("--root-certificates <file>", "with --superlink: CA certificate of the SuperLink")
+    .option(
+      "--python-serverapp",
+      "with --superlink: run the app's Python ServerApp (pyproject.toml) with Flower's flwr-serverapp at the SuperLink, even when it has a TypeScript one",
+    )
     .option("--verbose", "print the strategy's log to stderr")
     .option("--json", "print result.json to stdout when done")
     .action(async (app: string, flags: RunFlags) => {
@@ -69,6 +74,11 @@ export function registerRun(program: Command): void {
           "choose where to run: --sim, or --superlink HOST:PORT",
         );
       }
+      if (flags.pythonServerapp && flags.sim)
+        throw new FedbridgeError(
+          Code.InvalidArgument,
+          "--python-serverapp runs Flower's flwr-serverapp at a SuperLink: use it with --superlink",
+        );
       // With --json, stdout holds only the JSON: progress and notes go to stderr.
       const progress = createTerminalProgress({
         verbose: flags.verbose ?? false,
@@ -170,6 +180,7 @@ async function deploy(
       appDir: app,
       runConfig: { ...flags.runConfig, seed: flags.seed },
       runConfigLabel: "--run-config",
+      ...(flags.pythonServerapp ? { pythonServerApp: true } : {}),
       observer,
       signal: stop.signal,
       onStarted: (runId) => log(`started run ${runId} on ${address}`),

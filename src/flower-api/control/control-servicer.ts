@@ -51,8 +51,17 @@ export function createControlServicer(state: ControlState) {
       }
       const overrides = scalarsToConfig(req.runConfig);
       const dir = await unpackApp(req.appBundle, actual, join(workDir, "bundles", actual));
-      // An app with a TypeScript ServerApp runs that one; otherwise its Python one, if any.
-      const python = (await hasTypeScriptApp(dir)) ? undefined : await findPythonServerApp(dir);
+      // An app with a TypeScript ServerApp runs that one unless asked for its Python one;
+      // an app without one runs its Python one, if any.
+      const python =
+        !req.pythonServerapp && (await hasTypeScriptApp(dir))
+          ? undefined
+          : await findPythonServerApp(dir);
+      if (req.pythonServerapp && python === undefined)
+        throw new FedbridgeError(
+          Code.InvalidArgument,
+          "the app has no Python ServerApp: its pyproject.toml names no serverapp module that the app carries as a .py file",
+        );
       if (python !== undefined) {
         const bundle = { hash: actual, bytes: req.appBundle };
         const run = startPythonRun(python, bundle, overrides, { runs, pythonServerApps });

@@ -24,6 +24,12 @@ export interface RunOnSuperLinkOptions {
   observer?: RunObserver;
   /** Aborting stops the run on the SuperLink; the promise then rejects with ABORTED. */
   signal?: AbortSignal;
+  /**
+   * Run the app's Python ServerApp (its pyproject.toml's, with Flower at the SuperLink) even
+   * when it has a TypeScript one. Default: false (an app without a TypeScript one runs its
+   * Python one anyway).
+   */
+  pythonServerApp?: boolean;
   /** Called with the run's id once the SuperLink has started it. */
   onStarted?: (runId: bigint) => void;
   /** Receives the tracking events the run's nodes send (an app's SummaryWriter). */
@@ -45,7 +51,9 @@ export async function runOnSuperLink(
   if (python) bundle = await packPythonApp(options.appDir);
   else {
     const app = await packApp(options.appDir);
-    checkRunConfig(app.manifest, options.runConfig ?? {}, options.runConfigLabel);
+    // A Python ServerApp's config is its pyproject.toml's: the SuperLink checks it.
+    if (!options.pythonServerApp)
+      checkRunConfig(app.manifest, options.runConfig ?? {}, options.runConfigLabel);
     bundle = app;
   }
   const client = new GrpcClient(Control, options.address, options.credentials);
@@ -54,6 +62,7 @@ export async function runOnSuperLink(
       appBundle: bundle.bytes,
       appBundleSha256: bundle.sha256,
       runConfig: configToScalars(options.runConfig ?? {}),
+      pythonServerapp: options.pythonServerApp ?? false,
     });
     options.onStarted?.(runId);
     const stop = () => void client.unary(Control.method.stopRun, { runId }).catch(() => {});
