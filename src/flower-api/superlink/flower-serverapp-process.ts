@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 import { create } from "@bufbuild/protobuf";
@@ -7,7 +6,7 @@ import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { RunEventSchema } from "../../gen/fedbridge/v1/control_pb.ts";
 import type { UserConfig } from "../app/context.ts";
 import { type PythonServerApp, pythonRunConfig } from "../fab/python-app.ts";
-import type { MessageRouter } from "./message-router.ts";
+import type { AppTokens } from "./app-tokens.ts";
 import type { RunRecord, RunRegistry } from "./run-registry.ts";
 
 /** Flower's ServerApp executable, as flower-superexec starts it for a "serverapp" run. */
@@ -73,13 +72,15 @@ const STDERR_TAIL_LINES = 15;
  */
 export function createFlowerServerAppLauncher(options: {
   runs: RunRegistry;
-  router: MessageRouter;
   /** Where the ServerAppIo API listens, as the process dials it. */
   serverAppIoAddress: () => string;
   flwrHome: string;
+  tokens: AppTokens;
+  /** Ends a run as failed, saying why (its followers see the reason). */
+  fail: (run: RunRecord, details: string) => void;
   env?: NodeJS.ProcessEnv;
 }): PythonServerAppLauncher {
-  const { runs, router } = options;
+  const { runs, tokens, fail } = options;
   const env = options.env ?? process.env;
   const children = new Set<ChildProcess>();
   const binary = () => {
@@ -95,28 +96,15 @@ export function createFlowerServerAppLauncher(options: {
     }
     return found;
   };
-  const fail = (run: RunRecord, details: string) => {
-    if (run.status === "finished") return;
-    runs.emit(
-      run,
-      create(RunEventSchema, {
-        event: { case: "runFinished", value: { status: "failed", details } },
-      }),
-    );
-    runs.finish(run, "failed", details);
-    router.dropRun(run.runId);
-  };
-
   return {
     check() {
       binary();
     },
     launch(run) {
       const path = binary();
-      run.appToken = randomBytes(128).toString("hex");
-      runs.advance(run, "starting");
+      const token = tokens.issue(run);
       const args = ["--insecure", "--serverappio-api-address", options.serverAppIoAddress()];
-      args.push("--token", run.appToken, "--parent-pid", String(process.pid));
+      args.push("--token", token, "--parent-pid", String(process.pid));
       const child = spawn(path, args, {
         stdio: ["ignore", "ignore", "pipe"],
         env: { ...env, FLWR_HOME: env.FLWR_HOME ?? options.flwrHome },

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { implementation, unaryHandler } from "../../core/wire/grpc-service.ts";
@@ -9,6 +8,7 @@ import { ServerAppIo } from "../../gen/flwr/proto/serverappio_pb.ts";
 import { configToScalars } from "../app/scalars.ts";
 import { SERVER_NODE_ID } from "../message/metadata.ts";
 import type { ObjectStore } from "../objects/object-store.ts";
+import type { AppTokens } from "./app-tokens.ts";
 import type { MessageRouter } from "./message-router.ts";
 import type { NodeRegistry } from "./node-registry.ts";
 import type { RunRecord, RunRegistry, RunStatus } from "./run-registry.ts";
@@ -19,6 +19,7 @@ export interface ServerAppIoState {
   router: MessageRouter;
   nodes: NodeRegistry;
   objects: ObjectStore;
+  tokens: AppTokens;
 }
 
 export interface ServerAppIoOptions {
@@ -45,7 +46,7 @@ export function createServerAppIoServicer(
   state: ServerAppIoState,
   options: ServerAppIoOptions = {},
 ) {
-  const { runs, router, nodes, objects } = state;
+  const { runs, router, nodes, objects, tokens } = state;
   const pullWaitMs = options.pullWaitMs ?? 10_000;
   const logs = new ServerAppLog(runs);
   const m = ServerAppIo.method;
@@ -83,19 +84,16 @@ export function createServerAppIoServicer(
       const run = runs.get(req.runId);
       if (run === undefined || run.appToken !== undefined || run.status !== "pending")
         return { token: "" };
-      run.appToken = randomBytes(128).toString("hex");
-      runs.advance(run, "starting");
-      return { token: run.appToken };
+      return { token: tokens.issue(run) };
     }),
     GetRun: unaryHandler(m.getRun, (req) => {
       const run = runs.get(req.runId);
       return run === undefined ? {} : { run: runToProto(run) };
     }),
-    SendAppHeartbeat: unaryHandler(m.sendAppHeartbeat, (req) => {
+    SendAppHeartbeat: unaryHandler(m.sendAppHeartbeat, (req) => ({
       // False tells the app its run is gone: it then interrupts itself, as in Flower.
-      const run = runs.byToken(req.token);
-      return { success: run !== undefined && run.status !== "finished" };
-    }),
+      success: tokens.heartbeat(req.token),
+    })),
     PullAppInputs: unaryHandler(m.pullAppInputs, (req) => {
       const run = byToken(req.token);
       const fab = runs.bundle(run.fabHash);
@@ -113,7 +111,7 @@ export function createServerAppIoServicer(
       running(req.runId);
       if (run.runId !== req.runId)
         throw new FedbridgeError(Code.PermissionDenied, "Invalid token.");
-      run.appToken = ""; // spent: the app has nothing more to pull or push
+      tokens.spend(run); // the app has nothing more to pull or push
       return {};
     }),
     GetNodes: unaryHandler(m.getNodes, (req) => {

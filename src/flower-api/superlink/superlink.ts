@@ -12,13 +12,14 @@ import { ServerAppIo } from "../../gen/flwr/proto/serverappio_pb.ts";
 import { createControlServicer } from "../control/control-servicer.ts";
 import { SERVER_NODE_ID } from "../message/metadata.ts";
 import { ObjectStore } from "../objects/object-store.ts";
+import { AppTokens } from "./app-tokens.ts";
 import { createFleetServicer } from "./fleet-servicer.ts";
 import { createFlowerServerAppLauncher } from "./flower-serverapp-process.ts";
 import { MessageRouter } from "./message-router.ts";
 import { NodeRegistry } from "./node-registry.ts";
 import { createNodeTrackingServicer } from "./node-tracking-servicer.ts";
 import { CONTROL_MAX_REQUEST_BYTES, FLEET_MAX_REQUEST_BYTES } from "./request-limits.ts";
-import { RunRegistry } from "./run-registry.ts";
+import { type RunRecord, RunRegistry } from "./run-registry.ts";
 import { runOfCaller } from "./server-app-runner.ts";
 import { createServerAppIoServicer } from "./serverappio-servicer.ts";
 
@@ -96,10 +97,19 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
     rawServiceDefinition(Fleet),
     createFleetServicer({ nodes, runs, router, objects }, options),
   );
+  /** Ends a run whose ServerApp process failed or went silent. */
+  const failRun = (run: RunRecord, details: string) => {
+    if (run.status === "finished") return;
+    const value = { status: "failed", details };
+    runs.emit(run, create(RunEventSchema, { event: { case: "runFinished", value } }));
+    runs.finish(run, "failed", details);
+    router.dropRun(run.runId);
+  };
+  const tokens = new AppTokens(runs, failRun);
   const serverAppIo = new Server(boundedServerOptions(FLEET_MAX_REQUEST_BYTES));
   serverAppIo.addService(
     rawServiceDefinition(ServerAppIo),
-    createServerAppIoServicer({ runs, router, nodes, objects }, options),
+    createServerAppIoServicer({ runs, router, nodes, objects, tokens }, options),
   );
   const serverAppIoAddress =
     options.serverAppIoApiAddress ??
@@ -108,7 +118,8 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
   let serverAppIoPort = 0;
   const launcher = createFlowerServerAppLauncher({
     runs,
-    router,
+    tokens,
+    fail: failRun,
     serverAppIoAddress: () =>
       `${/^(0\.0\.0\.0|\[::\])$/.test(serverAppIoHost) ? "127.0.0.1" : serverAppIoHost}:${serverAppIoPort}`,
     flwrHome: join(workDir, "flwr-home"),
@@ -154,6 +165,7 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
     async close() {
       nodes.close();
       pythonServerApps.close();
+      tokens.close();
       fleet.forceShutdown();
       control.forceShutdown();
       serverAppIo.forceShutdown();
