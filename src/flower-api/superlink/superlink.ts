@@ -126,7 +126,15 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
   });
   const pythonServerApps =
     options.isolation === "process"
-      ? { check() {}, launch() {}, close() {} } // an outside launcher polls ListAppsToLaunch
+      ? {
+          // An outside launcher (flower-superexec) polls ListAppsToLaunch: say it is awaited.
+          check() {},
+          launch(run: RunRecord) {
+            const value = `run ${run.runId} is pending: waiting for a ServerApp launcher (flower-superexec --plugin-type serverapp --appio-api-address 127.0.0.1:${serverAppIoPort}) to take it`;
+            runs.emit(run, create(RunEventSchema, { event: { case: "waiting", value } }));
+          },
+          close() {},
+        }
       : launcher;
   const control = new Server(boundedServerOptions(CONTROL_MAX_REQUEST_BYTES));
   control.addService(
