@@ -169,4 +169,45 @@ describe.skipIf(!flowerBin)("a Python ServerApp (real Flower 1.28) on our SuperL
     expect(output).toContain(`final=[${Array(4).fill("1.6666667461395264").join(", ")}]`);
     expect(output).toContain("aggregate_train: Received 2 results and 0 failures");
   }, 240_000);
+
+  it("runs it through Flower's own flower-superexec with --isolation process", async () => {
+    const app = await pyquickApp();
+    const serverAppIo = `127.0.0.1:${await freePort()}`;
+    const { fleet, control } = await startTestSuperLink([
+      "--isolation",
+      "process",
+      "--serverappio-api-address",
+      serverAppIo,
+    ]);
+    // The launcher Flower's SuperLink would start, pointed at ours.
+    const bin = flowerBin as string;
+    const superexec = spawn(
+      join(bin, "flower-superexec"),
+      ["--insecure", "--plugin-type", "serverapp", "--appio-api-address", serverAppIo],
+      {
+        // It starts flwr-serverapp by name; without it, the run fails for want of heartbeats.
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, FLWR_HOME: join(work, "se") },
+        stdio: "ignore",
+      },
+    );
+    nodes.push(superexec);
+    await flowerSupernode(fleet, 0, 2);
+    await flowerSupernode(fleet, 1, 2);
+    const run = await runFedbridge(
+      [
+        "run",
+        app,
+        "--superlink",
+        control,
+        "--insecure",
+        "--run-config",
+        "num-server-rounds=2",
+      ].concat(["--verbose"]),
+      180_000,
+    );
+    const output = run.stdout + run.stderr;
+    expect(run.code, output).toBe(0);
+    expect(output).toMatch(/is pending: waiting for a ServerApp launcher \(flower-superexec/);
+    expect(output).toContain(`final=[${Array(4).fill("1.6666667461395264").join(", ")}]`);
+  }, 240_000);
 });
