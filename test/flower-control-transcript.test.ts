@@ -9,7 +9,7 @@
  */
 
 import { readFileSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create, type DescMessage, fromBinary, toBinary, toJson } from "@bufbuild/protobuf";
@@ -23,12 +23,9 @@ import {
 } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rawServiceDefinition } from "../src/core/wire/grpc-service.ts";
-import {
-  createFlowerControlServicer,
-  type PythonServerAppLauncher,
-} from "../src/flower-api/control/flower-control-servicer.ts";
-import type { FabIdentity } from "../src/flower-api/fab/pyproject-identity.ts";
+import { createFlowerControlServicer } from "../src/flower-api/control/flower-control-servicer.ts";
 import { ObjectStore } from "../src/flower-api/objects/object-store.ts";
+import type { PythonServerAppLauncher } from "../src/flower-api/superlink/flower-serverapp-process.ts";
 import { MessageRouter } from "../src/flower-api/superlink/message-router.ts";
 import { NodeRegistry } from "../src/flower-api/superlink/node-registry.ts";
 import { type RunRecord, RunRegistry } from "../src/flower-api/superlink/run-registry.ts";
@@ -171,14 +168,16 @@ async function startService() {
   const nodes = new NodeRegistry();
   const runs = new RunRegistry();
   const router = new MessageRouter(new ObjectStore(), nodes);
-  const launched: { run: RunRecord; dir: string; identity: FabIdentity }[] = [];
-  const pythonServerApp: PythonServerAppLauncher = (run, dir, identity) => {
-    launched.push({ run, dir, identity });
+  const launched: RunRecord[] = [];
+  const pythonServerApps: PythonServerAppLauncher = {
+    check() {},
+    launch: (run) => launched.push(run),
+    close() {},
   };
   const server = new Server();
   server.addService(
     rawServiceDefinition(Control),
-    createFlowerControlServicer({ runs, router, nodes, workDir, pythonServerApp }),
+    createFlowerControlServicer({ runs, router, nodes, workDir, pythonServerApps }),
   );
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) =>
@@ -248,11 +247,8 @@ describe("Flower 1.28 Control transcript: replayed against our service", () => {
     );
     expect(a.runId).toBeGreaterThan(0n);
     const runA = runs.get(a.runId as bigint) as RunRecord;
-    expect(launched[0]?.run).toBe(runA);
-    expect(launched[0]?.identity).toMatchObject({ fabId: "peer/pyquick", fabVersion: "1.0.0" });
-    expect(await readFile(join(launched[0]?.dir ?? "", "pyquick/server_app.py"), "utf8")).toContain(
-      "ServerApp",
-    );
+    expect(launched[0]).toBe(runA);
+    expect(runA).toMatchObject({ fabId: "peer/pyquick", fabVersion: "1.0.0", serverApp: "python" });
     expect(runA.overrideConfig).toEqual({ "num-server-rounds": 2 });
     expect(startRun.output.typeName).toBe(StartRunResponseSchema.typeName);
 

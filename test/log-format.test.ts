@@ -20,7 +20,7 @@ describe("the log format of long-running processes", () => {
     const [line] = await process.waitFor(/^.*Fleet API on port \d+.*$/m);
     process.child.kill("SIGTERM");
     expect(line).toMatch(
-      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO {2}superlink: SuperLink: Fleet API on port \d+, control API on port \d+$/,
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO {2}superlink: SuperLink: Fleet API on port \d+, control API on port \d+, ServerAppIo API on port \d+$/,
     );
   });
 
@@ -31,7 +31,9 @@ describe("the log format of long-running processes", () => {
     expect(JSON.parse(line)).toMatchObject({
       level: 30,
       name: "superlink",
-      msg: expect.stringMatching(/^SuperLink: Fleet API on port \d+, control API on port \d+$/),
+      msg: expect.stringMatching(
+        /^SuperLink: Fleet API on port \d+, control API on port \d+, ServerAppIo API on port \d+$/,
+      ),
     });
   });
 });

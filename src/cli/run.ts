@@ -29,6 +29,7 @@ interface RunFlags {
   insecure?: boolean;
   rootCertificates?: string;
   verbose?: boolean;
+  pythonServerapp?: boolean;
   json?: boolean;
   resume?: bigint;
 }
@@ -62,6 +63,10 @@ export function registerRun(program: Command): void {
       "with --superlink, instead of an app: follow this run to its end (after `run` was killed, or the SuperLink restarted) and print its result",
       runIdOption,
     )
+    .option(
+      "--python-serverapp",
+      "with --superlink: run the app's Python ServerApp (pyproject.toml) with Flower's flwr-serverapp at the SuperLink, even when it has a TypeScript one",
+    )
     .option("--verbose", "print the strategy's log to stderr")
     .option("--json", "print result.json to stdout when done")
     .action(async (app: string | undefined, flags: RunFlags) => {
@@ -78,6 +83,11 @@ export function registerRun(program: Command): void {
         );
       if (flags.resume === undefined && app === undefined)
         throw new FedbridgeError(Code.InvalidArgument, "missing the app folder to run");
+      if (flags.pythonServerapp && flags.sim)
+        throw new FedbridgeError(
+          Code.InvalidArgument,
+          "--python-serverapp runs Flower's flwr-serverapp at a SuperLink: use it with --superlink",
+        );
       // With --json, stdout holds only the JSON: progress and notes go to stderr.
       const progress = createTerminalProgress({
         verbose: flags.verbose ?? false,
@@ -191,6 +201,7 @@ async function deploy(
             appDir: app as string,
             runConfig: { ...flags.runConfig, seed: flags.seed },
             runConfigLabel: "--run-config",
+            ...(flags.pythonServerapp ? { pythonServerApp: true } : {}),
             onStarted: (runId) => log(`started run ${runId} on ${address}`),
           });
     log(`run ${outcome.runId} on ${address} finished`);

@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
 import { createLogger, type LogFormat } from "../core/logger.ts";
 import { startSuperLink, type TlsFiles } from "../flower-api/superlink/superlink.ts";
@@ -13,6 +13,8 @@ interface SuperLinkFlags {
   sslCaCertfile?: string;
   fleetApiAddress: string;
   controlApiAddress: string;
+  serverappioApiAddress?: string;
+  isolation?: "subprocess" | "process";
   pullWaitMs?: number;
   database?: string;
   logFormat?: LogFormat;
@@ -38,6 +40,18 @@ export function registerSuperLink(program: Command): void {
       "--database <path>",
       "SQLite file keeping nodes, runs and reply journals: a SuperLink restarted on it resumes its runs (default: in memory, lost at a restart)",
     )
+    .option(
+      "--serverappio-api-address <host:port>",
+      "where Flower's ServerApp processes (flwr-serverapp) connect; plaintext, keep it on loopback (default: 127.0.0.1, a free port; 127.0.0.1:9091 with --isolation process)",
+    )
+    .addOption(
+      new Option(
+        "--isolation <mode>",
+        "who starts a Python ServerApp's process: this SuperLink (subprocess: flwr-serverapp from FEDBRIDGE_FLOWER_BIN or PATH) or an outside flower-superexec (process)",
+      )
+        .choices(["subprocess", "process"])
+        .default("subprocess"),
+    )
     .option("--pull-wait-ms <ms>", "how long an idle node's PullMessages is held open", positiveInt)
     .addOption(logFormatOption())
     .action(async (flags: SuperLinkFlags) => {
@@ -48,6 +62,10 @@ export function registerSuperLink(program: Command): void {
       const superlink = await startSuperLink({
         fleetApiAddress: flags.fleetApiAddress,
         controlApiAddress: flags.controlApiAddress,
+        ...(flags.serverappioApiAddress
+          ? { serverAppIoApiAddress: flags.serverappioApiAddress }
+          : {}),
+        ...(flags.isolation ? { isolation: flags.isolation } : {}),
         ...(flags.pullWaitMs ? { pullWaitMs: flags.pullWaitMs } : {}),
         ...(flags.database ? { database: flags.database } : {}),
         log: (line) => log.info(line),
@@ -61,7 +79,7 @@ export function registerSuperLink(program: Command): void {
           : "no --database: nodes, runs and replies are kept in memory only, and a restart of this SuperLink loses them",
       );
       log.info(
-        `SuperLink: Fleet API on port ${superlink.fleetPort}, control API on port ${superlink.controlPort}`,
+        `SuperLink: Fleet API on port ${superlink.fleetPort}, control API on port ${superlink.controlPort}, ServerAppIo API on port ${superlink.serverAppIoPort}`,
       );
       await untilSignal();
       await superlink.close();

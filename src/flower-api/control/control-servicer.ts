@@ -11,6 +11,11 @@ import { scalarsToConfig } from "../app/scalars.ts";
 import { unpackApp } from "../fab/app-bundle.ts";
 import { nodeOverrides, PYPROJECT_PATH } from "../fab/flower-pyproject.ts";
 import { pyprojectIdentity } from "../fab/pyproject-identity.ts";
+import { findPythonServerApp, hasTypeScriptApp } from "../fab/python-app.ts";
+import {
+  type PythonServerAppLauncher,
+  startPythonRun,
+} from "../superlink/flower-serverapp-process.ts";
 import type { MessageRouter } from "../superlink/message-router.ts";
 import type { NodeRegistry } from "../superlink/node-registry.ts";
 import type { RunRegistry } from "../superlink/run-registry.ts";
@@ -25,6 +30,8 @@ export interface ControlState {
   workDir: string;
   /** Keeps runs and their reply journals (`superlink --database`). Default: none. */
   database?: SuperLinkDatabase;
+  /** Starts Flower's ServerApp process for an app whose ServerApp is Python. */
+  pythonServerApps: PythonServerAppLauncher;
 }
 
 /** How often a follower with nothing new re-checks its run, in ms (events wake it sooner). */
@@ -35,7 +42,7 @@ const STREAM_IDLE_MS = 5_000;
  * (checked against its SHA-256, unpacked, ServerApp started), follow its events, stop it.
  */
 export function createControlServicer(state: ControlState) {
-  const { runs, router, nodes, workDir } = state;
+  const { runs, router, nodes, workDir, pythonServerApps } = state;
   const m = Control.method;
 
   return implementation({
@@ -48,8 +55,24 @@ export function createControlServicer(state: ControlState) {
         );
       }
       const overrides = scalarsToConfig(req.runConfig);
-      const dir = join(workDir, "bundles", actual);
-      const manifest = await readAppManifest(await unpackApp(req.appBundle, actual, dir));
+      const dir = await unpackApp(req.appBundle, actual, join(workDir, "bundles", actual));
+      // An app with a TypeScript ServerApp runs that one unless asked for its Python one;
+      // an app without one runs its Python one, if any.
+      const python =
+        !req.pythonServerapp && (await hasTypeScriptApp(dir))
+          ? undefined
+          : await findPythonServerApp(dir);
+      if (req.pythonServerapp && python === undefined)
+        throw new FedbridgeError(
+          Code.InvalidArgument,
+          "the app has no Python ServerApp: its pyproject.toml names no serverapp module that the app carries as a .py file",
+        );
+      if (python !== undefined) {
+        const bundle = { hash: actual, bytes: req.appBundle };
+        const run = startPythonRun(python, bundle, overrides, { runs, pythonServerApps });
+        return { runId: run.runId };
+      }
+      const manifest = await readAppManifest(dir);
       checkRunConfig(manifest, overrides); // answers INVALID_ARGUMENT before the run exists
       // The identity Flower's nodes check: from the bundle's pyproject.toml (packApp adds one).
       const pyproject = await readFile(join(dir, PYPROJECT_PATH), "utf8").catch(() => {

@@ -10,6 +10,8 @@ import { configToScalars, scalarsToConfig } from "../app/scalars.ts";
 import { DEFAULT_MAX_BUNDLE_BYTES, unpackApp } from "../fab/app-bundle.ts";
 import { type FabIdentity, nodeOverrides, PYPROJECT_PATH } from "../fab/flower-pyproject.ts";
 import { pyprojectIdentity } from "../fab/pyproject-identity.ts";
+import { findPythonServerApp } from "../fab/python-app.ts";
+import { startPythonRun } from "../superlink/flower-serverapp-process.ts";
 import { pythonIsoTimestamp } from "../superlink/node-auth.ts";
 import type { RunRecord } from "../superlink/run-registry.ts";
 import { runServerApp } from "../superlink/server-app-runner.ts";
@@ -21,17 +23,7 @@ const RUN_ID_NOT_FOUND = "Run ID not found";
 /** How often a log stream with nothing new re-checks its run, in ms (events wake it sooner). */
 const STREAM_IDLE_MS = 5_000;
 
-/** Starts a run's Python ServerApp (Flower's ServerAppIo); absent where Flower is not installed. */
-export type PythonServerAppLauncher = (
-  run: RunRecord,
-  fabDir: string,
-  identity: FabIdentity,
-) => void | Promise<void>;
-
-export interface FlowerControlState extends ControlState {
-  /** Runs a FAB's Python ServerApp; without it such a run fails and says why. */
-  pythonServerApp?: PythonServerAppLauncher;
-}
+export type FlowerControlState = ControlState;
 
 /**
  * Flower 1.28's Control API (flwr.proto.Control) on our SuperLink, for Flower's CLI: `flwr run`
@@ -41,7 +33,7 @@ export interface FlowerControlState extends ControlState {
  * `pythonServerApp`. The account, federation and login calls answer UNIMPLEMENTED with why.
  */
 export function createFlowerControlServicer(state: FlowerControlState) {
-  const { runs, router, nodes, workDir } = state;
+  const { runs, router, nodes, workDir, database } = state;
   const m = Control.method;
   const unsupported = (what: string) => () => {
     throw new FedbridgeError(
@@ -90,10 +82,16 @@ export function createFlowerControlServicer(state: FlowerControlState) {
           );
       const dir = await unpackApp(content, hash, join(workDir, "bundles", hash));
       const manifest = await readAppManifest(dir).catch(() => undefined);
+      // No TypeScript ServerApp: its Python one runs in Flower's flwr-serverapp (ServerAppIo).
+      const python = manifest === undefined ? await findPythonServerApp(dir) : undefined;
+      if (python !== undefined) {
+        const run = startPythonRun(python, { hash, bytes: content }, overrides, state);
+        return { runId: run.runId };
+      }
       const fab = { hash, id: identity.fabId, version: identity.fabVersion };
       const runConfig = { ...identity.config, ...(manifest?.config ?? {}), ...overrides };
       const run = runs.create(fab, content, runConfig, nodeOverrides(identity, overrides));
-      startServerApp(run, dir, identity, manifest, state);
+      startServerApp(run, identity, manifest);
       return { runId: run.runId };
     }),
     StreamLogs: serverStreamHandler(m.streamLogs, async (req, send, ctx) => {
@@ -144,29 +142,26 @@ export function createFlowerControlServicer(state: FlowerControlState) {
 
   function startServerApp(
     run: RunRecord,
-    dir: string,
     identity: FabIdentity,
     manifest: AppManifest | undefined,
-    launch: FlowerControlState,
   ): void {
     if (manifest !== undefined) {
-      void runServerApp(run, manifest.serverappUrl, { runs, router, nodes });
+      void runServerApp(
+        run,
+        manifest.serverappUrl,
+        { runs, router, nodes },
+        database?.journal(run.runId),
+      );
       return;
     }
     if (!identity.own) {
       runs.finish(run, "failed", "the FAB's fedbridge app has no TypeScript ServerApp module");
       return;
     }
-    if (launch.pythonServerApp === undefined) {
-      runs.finish(
-        run,
-        "failed",
-        `this app's ServerApp is Python (${identity.components.serverapp}) and this SuperLink runs TypeScript ServerApps only: it runs a Python one through Flower's ServerAppIo API with Flower installed at the server (FEDBRIDGE_FLOWER_BIN). To run a TypeScript ServerApp, use fedbridge run APP --superlink (flwr run sends no .ts files)`,
-      );
-      return;
-    }
-    Promise.resolve(launch.pythonServerApp(run, dir, identity)).catch((error: unknown) =>
-      runs.finish(run, "failed", FedbridgeError.from(error).message),
+    runs.finish(
+      run,
+      "failed",
+      `this app's ServerApp (${identity.components.serverapp}) is neither a TypeScript module nor a Python module the FAB carries`,
     );
   }
 }

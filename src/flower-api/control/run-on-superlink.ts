@@ -7,6 +7,7 @@ import { checkRunConfig } from "../app/run-config.ts";
 import { type RunObserver, silentObserver } from "../app/run-observer.ts";
 import { configToScalars } from "../app/scalars.ts";
 import { packApp } from "../fab/app-bundle.ts";
+import { findPythonServerApp, hasTypeScriptApp, packPythonApp } from "../fab/python-app.ts";
 import type { Result } from "../strategy/result.ts";
 import { followRun } from "./follow-run.ts";
 
@@ -22,6 +23,12 @@ export interface RunOnSuperLinkOptions {
   observer?: RunObserver;
   /** Aborting stops the run on the SuperLink; the promise then rejects with ABORTED. */
   signal?: AbortSignal;
+  /**
+   * Run the app's Python ServerApp (its pyproject.toml's, with Flower at the SuperLink) even
+   * when it has a TypeScript one. Default: false (an app without a TypeScript one runs its
+   * Python one anyway).
+   */
+  pythonServerApp?: boolean;
   /** Called with the run's id once the SuperLink has started it. */
   onStarted?: (runId: bigint) => void;
   /** Receives the tracking events the run's nodes send (an app's SummaryWriter). */
@@ -53,8 +60,17 @@ export async function runOnSuperLink(
   options: RunOnSuperLinkOptions,
 ): Promise<{ runId: bigint; result: Result | undefined }> {
   const observer = options.observer ?? silentObserver;
-  const bundle = await packApp(options.appDir);
-  checkRunConfig(bundle.manifest, options.runConfig ?? {}, options.runConfigLabel);
+  // A Python Flower app (pyproject.toml, no TypeScript ServerApp): the SuperLink checks its config.
+  const python = await isPythonOnlyApp(options.appDir);
+  let bundle: { bytes: Uint8Array; sha256: string };
+  if (python) bundle = await packPythonApp(options.appDir);
+  else {
+    const app = await packApp(options.appDir);
+    // A Python ServerApp's config is its pyproject.toml's: the SuperLink checks it.
+    if (!options.pythonServerApp)
+      checkRunConfig(app.manifest, options.runConfig ?? {}, options.runConfigLabel);
+    bundle = app;
+  }
   const client = new GrpcClient(Control, options.address, options.credentials);
   try {
     const { runId } = await client
@@ -62,6 +78,7 @@ export async function runOnSuperLink(
         appBundle: bundle.bytes,
         appBundleSha256: bundle.sha256,
         runConfig: configToScalars(options.runConfig ?? {}),
+        pythonServerapp: options.pythonServerApp ?? false,
       })
       .catch((error: unknown) => {
         throw notOurs(error, options.address);
@@ -117,4 +134,8 @@ export async function attachToRun(
   } finally {
     options.signal?.removeEventListener("abort", stop);
   }
+}
+
+async function isPythonOnlyApp(dir: string): Promise<boolean> {
+  return !(await hasTypeScriptApp(dir)) && (await findPythonServerApp(dir)) !== undefined;
 }

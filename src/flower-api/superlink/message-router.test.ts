@@ -132,4 +132,68 @@ describe("MessageRouter", () => {
     expect(got2?.metadata).toEqual(sent2.metadata);
     expect(got2 && computeMessageId(got2)).toBe(sent2.metadata.messageId);
   });
+
+  it("ServerAppIo: queues an app's instruction once its objects are stored, holds the app's pull until every reply is in", async () => {
+    const link = superlink(2);
+    const [node1, node2] = link.nodeIds as [bigint, bigint];
+    // Two instructions as a Python ServerApp pushes them: metadata and trees, objects after.
+    const content = new RecordDict({ arrays: model });
+    const pushed = [node1, node2].map((dstNodeId) => {
+      const message = new Message(content, { dstNodeId, messageType: "train" });
+      Object.assign(message.metadata, { runId: RUN_ID, srcNodeId: SERVER_NODE_ID });
+      const deflated = deflateMessage(message);
+      message.metadata.messageId = deflated.id;
+      const proto = messageToProto(new Message(new RecordDict(), { metadata: message.metadata }));
+      const missing = link.router.pushAppInstruction(RUN_ID, proto, objectTreeOf(deflated));
+      return { message, missing, bytes: objectsOf(deflated) };
+    });
+    expect(await link.router.pullInstruction(node1, 0)).toBeUndefined(); // objects not in yet
+    for (const { missing, bytes } of pushed)
+      for (const id of missing) {
+        if (link.objects.put(id, bytes.get(id) as Uint8Array))
+          link.router.objectStored(SERVER_NODE_ID, id);
+      }
+    const [ins1, ins2] = pushed.map((p) => p.message) as [Message, Message];
+    expect((await link.router.pullInstruction(node1, 0))?.tree.objectId).toBe(
+      ins1.metadata.messageId,
+    );
+    await link.router.pullInstruction(node2, 0);
+
+    // The app's pull waits (a minute at most here) and wakes when the last reply lands.
+    const ids = [ins1.metadata.messageId, ins2.metadata.messageId];
+    let woke = false;
+    const waiting = link.router.waitForAppReplies(ids, 60_000).then(() => {
+      woke = true;
+    });
+    const first = reply(ins1, [1, 1, 1], new MetricRecord({ n: 1 }));
+    const push1 = pushReply(link, node1, first);
+    for (const id of push1.missing) push1.pushObject(id);
+    await Promise.resolve();
+    expect(woke).toBe(false); // one reply of two
+    const second = reply(ins2, [2, 2, 2], new MetricRecord({ n: 2 }));
+    const push2 = pushReply(link, node2, second);
+    for (const id of push2.missing) push2.pushObject(id);
+    await waiting;
+
+    const got = link.router.takeAppReplies(RUN_ID, ids);
+    expect(got.map((r) => r.message.metadata?.messageId).sort()).toEqual(
+      [first.metadata.messageId, second.metadata.messageId].sort(),
+    );
+    // The reply's objects stay for the app to pull until it confirms.
+    expect(link.objects.get(second.metadata.messageId).available).toBe(true);
+  });
+
+  it("ServerAppIo: an instruction to a node gone offline gets a NODE_UNAVAILABLE reply the app can pull", async () => {
+    const link = superlink(1);
+    const [node] = link.nodeIds as [bigint];
+    const ins = instruct(link.router, node);
+    nodes.deactivate(node);
+    await link.router.waitForAppReplies([ins.metadata.messageId], 60_000);
+    const [got] = link.router.takeAppReplies(RUN_ID, [ins.metadata.messageId]);
+    expect(got?.message.error?.code).toBe(5n);
+    expect(got?.message.metadata?.replyToMessageId).toBe(ins.metadata.messageId);
+    const id = got?.message.metadata?.messageId as string;
+    expect(got?.tree.objectId).toBe(id);
+    expect(link.objects.get(id).available).toBe(true);
+  });
 });

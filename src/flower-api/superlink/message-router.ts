@@ -1,4 +1,4 @@
-import { create } from "@bufbuild/protobuf";
+import { create, fromBinary } from "@bufbuild/protobuf";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { Notifier } from "../../core/notifier.ts";
 import {
@@ -8,10 +8,10 @@ import {
 } from "../../gen/flwr/proto/message_pb.ts";
 import { ErrorCode, MessageError } from "../message/error.ts";
 import { Message } from "../message/message.ts";
-import { messageFromProto, messageToProto } from "../message/message-serde.ts";
-import { SERVER_NODE_ID } from "../message/metadata.ts";
+import { messageFromProto, messageToProto, metadataFromProto } from "../message/message-serde.ts";
+import { DEFAULT_TTL, SERVER_NODE_ID } from "../message/metadata.ts";
 import { type DeflatedObject, deflateMessage } from "../objects/deflate.ts";
-import { inflateMessage, objectTreeOf } from "../objects/inflate.ts";
+import { inflateMessage, objectTreeOf, parseObject } from "../objects/inflate.ts";
 import type { ObjectStore } from "../objects/object-store.ts";
 import { RecordDict } from "../records/record-dict.ts";
 import type { NodeRegistry } from "./node-registry.ts";
@@ -52,6 +52,11 @@ export class MessageRouter {
   readonly #pending = new Map<string, PendingReply>();
   readonly #replies = new Map<string, string>(); // instruction id -> complete reply id
   readonly #repliesChanged = new Notifier();
+  /** Instructions a ServerApp process pushed (ServerAppIo) whose objects are still coming. */
+  readonly #uploading = new Map<
+    string,
+    { message: Message; tree: ObjectTree; missing: Set<string> }
+  >();
 
   constructor(
     private readonly objects: ObjectStore,
@@ -64,18 +69,144 @@ export class MessageRouter {
   pushInstruction(message: Message): void {
     const deflated = deflateMessage(message);
     this.objects.putDeflated(deflated, message.metadata.runId);
+    this.#queue(message, objectTreeOf(deflated), treeSize(deflated));
+  }
+
+  /**
+   * Takes an instruction as a ServerApp process pushes it over ServerAppIo (metadata and
+   * object tree; the records follow as objects), checked as Flower's validator does. It is
+   * queued for its node once every object is stored. Returns the ids still to be pushed.
+   */
+  pushAppInstruction(runId: bigint, proto: MessageProto, tree: ObjectTree | undefined): string[] {
+    const m = proto.metadata;
+    const refuse = (why: string) =>
+      new FedbridgeError(Code.InvalidArgument, `Malformed PushMessages: ${why}`);
+    if (m === undefined || tree === undefined) throw refuse("a message without metadata or tree");
+    if (m.runId !== runId) throw refuse("`Message.metadata` has mismatched `run_id`");
+    if (m.messageId === "" || tree.objectId !== m.messageId)
+      throw refuse("its message id is not the root of its object tree");
+    if (m.srcNodeId !== SERVER_NODE_ID || m.dstNodeId === SERVER_NODE_ID)
+      throw refuse("an instruction goes from node 1 to another node");
+    if (m.replyToMessageId !== "") throw refuse("an instruction replies to nothing");
+    if (m.messageType === "" || !(m.ttl > 0) || m.createdAt < MIN_CREATED_AT)
+      throw refuse("message type, ttl and created_at must be set");
+    if (this.#instructions.has(m.messageId) || this.#uploading.has(m.messageId))
+      throw refuse(`message ${m.messageId} was pushed already`);
+    const message = new Message(new RecordDict(), { metadata: metadataFromProto(m) });
+    const missing = this.objects.preregister(runId, tree);
+    if (missing.length === 0) this.#queue(message, tree);
+    else this.#uploading.set(m.messageId, { message, tree, missing: new Set(missing) });
+    return missing;
+  }
+
+  /**
+   * Replies for a ServerApp process (ServerAppIo PullMessages), as metadata and object tree:
+   * complete replies, and, made here as Flower's SuperLink does, an error reply for each
+   * instruction whose node went offline or whose TTL ran out, or that is unknown. The reply's
+   * objects stay until the process confirms it (ConfirmMessageReceived) or the run ends.
+   */
+  takeAppReplies(
+    runId: bigint,
+    instructionIds: Iterable<string>,
+  ): { message: MessageProto; tree: ObjectTree }[] {
+    const out: { message: MessageProto; tree: ObjectTree }[] = [];
+    for (const id of instructionIds) {
+      const state = this.#appReplyState(id);
+      if (state === "waiting") continue;
+      const replyId = this.#replies.get(id);
+      if (replyId !== undefined) {
+        const { body } = parseObject(this.objects.get(replyId).bytes as Uint8Array);
+        const message = fromBinary(MessageSchema, body);
+        if (message.metadata) message.metadata.messageId = replyId;
+        message.content = undefined;
+        out.push({ message, tree: this.objects.objectTree(replyId) as ObjectTree });
+        this.#replies.delete(id);
+      } else {
+        const instruction = this.#instructions.get(id) ?? this.#uploading.get(id);
+        const dst = instruction?.message.metadata.dstNodeId;
+        const error =
+          state === "offline"
+            ? new MessageError(
+                ErrorCode.NODE_UNAVAILABLE,
+                `node ${dst} failed to report a heartbeat within 2 × its expected interval`,
+              )
+            : new MessageError(
+                ErrorCode.MESSAGE_UNAVAILABLE,
+                `message ${id} is unknown here or its TTL ran out before a reply came`,
+              );
+        const reply = instruction
+          ? new Message(error, { replyTo: instruction.message })
+          : new Message(error, {
+              metadata: {
+                runId,
+                messageId: "",
+                srcNodeId: SERVER_NODE_ID,
+                dstNodeId: SERVER_NODE_ID,
+                replyToMessageId: id,
+                groupId: "",
+                ttl: DEFAULT_TTL,
+                messageType: "",
+                createdAt: Date.now() / 1000,
+              },
+            });
+        const deflated = deflateMessage(reply);
+        this.objects.putDeflated(deflated, runId);
+        const message = messageToProto(reply);
+        if (message.metadata) message.metadata.messageId = deflated.id;
+        out.push({ message, tree: objectTreeOf(deflated) });
+      }
+      this.#uploading.delete(id);
+      this.#instructions.delete(id);
+      this.objects.delete(id);
+    }
+    return out;
+  }
+
+  /**
+   * Resolves once every one of these instructions can be answered (a reply, or an error
+   * reply), after `ms`, or when `signal` aborts: the long-poll behind ServerAppIo's
+   * PullMessages, so a Python ServerApp gets its replies the moment the last one lands.
+   */
+  async waitForAppReplies(ids: readonly string[], ms: number, signal?: AbortSignal): Promise<void> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const since = this.#repliesChanged.version;
+      if (ids.every((id) => this.#appReplyState(id) !== "waiting")) return;
+      if (Date.now() >= deadline || signal?.aborted) return;
+      await this.#repliesChanged.wait(deadline - Date.now(), signal, since);
+    }
+  }
+
+  #appReplyState(id: string): "reply" | "offline" | "unavailable" | "waiting" {
+    if (this.#replies.has(id)) return "reply";
+    const instruction = this.#instructions.get(id) ?? this.#uploading.get(id);
+    if (instruction === undefined) return "unavailable";
+    const m = instruction.message.metadata;
+    if (Date.now() > (m.createdAt + m.ttl) * 1000) return "unavailable";
+    return this.nodes.isOnline(m.dstNodeId) ? "waiting" : "offline";
+  }
+
+  #queue(message: Message, tree: ObjectTree, size = this.#storedSize(tree)): void {
     const id = message.metadata.messageId;
     this.#instructions.set(id, {
       // Only the metadata is kept: the records live in the object store until the node has them.
       message: new Message(new RecordDict(), { metadata: message.metadata }),
-      tree: objectTreeOf(deflated),
-      size: treeSize(deflated),
+      tree,
+      size,
       delivered: false,
       expiresAt: (message.metadata.createdAt + message.metadata.ttl) * 1000,
     });
     const dst = message.metadata.dstNodeId;
     this.#queues.set(dst, [...(this.#queues.get(dst) ?? []), id]);
     this.#nodeSignal(dst).notify();
+  }
+
+  /** Bytes of a stored tree, each object counted once. */
+  #storedSize(tree: ObjectTree, seen = new Set<string>()): number {
+    if (seen.has(tree.objectId)) return 0;
+    seen.add(tree.objectId);
+    const own = this.objects.get(tree.objectId).bytes?.length ?? 0;
+    return own + tree.children.reduce((sum, child) => sum + this.#storedSize(child, seen), 0);
   }
 
   /**
@@ -182,6 +313,15 @@ export class MessageRouter {
    * them, and the node would be told they were not stored.
    */
   objectStored(nodeId: bigint, objectId: string): void {
+    if (nodeId === SERVER_NODE_ID) {
+      for (const [id, uploading] of this.#uploading) {
+        if (uploading.missing.delete(objectId) && uploading.missing.size === 0) {
+          this.#uploading.delete(id);
+          this.#queue(uploading.message, uploading.tree);
+        }
+      }
+      return;
+    }
     for (const pending of this.#pending.values()) {
       if (pending.nodeId === nodeId && pending.missing.delete(objectId))
         this.#checkComplete(pending.replyId);
@@ -233,6 +373,9 @@ export class MessageRouter {
   dropRun(runId: bigint): void {
     for (const [id, instruction] of this.#instructions) {
       if (instruction.message.metadata.runId === runId) this.#forget(id, this.#replies.get(id));
+    }
+    for (const [id, uploading] of this.#uploading) {
+      if (uploading.message.metadata.runId === runId) this.#uploading.delete(id);
     }
     this.objects.deleteRun(runId);
   }

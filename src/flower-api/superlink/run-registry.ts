@@ -5,8 +5,12 @@ import type { RunEvent } from "../../gen/fedbridge/v1/control_pb.ts";
 import type { UserConfig } from "../app/context.ts";
 import type { StoredRun, SuperLinkDatabase } from "./superlink-database.ts";
 
-/** Flower's run statuses; a finished run has a sub-status. */
-export type RunStatus = "running" | "finished";
+/**
+ * Flower's run statuses; a finished run has a sub-status. A run whose ServerApp is Flower's
+ * own process is pending until a launcher takes its token, starting until the process pulls
+ * its inputs; a TypeScript ServerApp's run is running from the start.
+ */
+export type RunStatus = "pending" | "starting" | "running" | "finished";
 export type RunSubStatus = "" | "completed" | "failed" | "stopped";
 
 export interface RunRecord {
@@ -23,7 +27,14 @@ export interface RunRecord {
   subStatus: RunSubStatus;
   details: string;
   startedAt: Date;
+  /** When the ServerApp process took its token and when it pulled its inputs (Flower's run). */
+  startingAt: Date | undefined;
+  runningAt: Date | undefined;
   finishedAt: Date | undefined;
+  /** Where the ServerApp runs: in this process (TypeScript) or as Flower's flwr-serverapp. */
+  serverApp: "typescript" | "python";
+  /** The token of the run's ServerApp process, once a launcher asked for it (ServerAppIo). */
+  appToken: string | undefined;
   /** Every event so far, so a late follower sees the whole run. */
   events: RunEvent[];
   /** When each event came, in unix seconds (Flower's log timestamps). */
@@ -69,7 +80,12 @@ export class RunRegistry {
       subStatus: stored.subStatus as RunSubStatus,
       details: stored.details,
       startedAt: stored.startedAt,
+      startingAt: stored.startedAt,
+      runningAt: stored.startedAt,
       finishedAt: stored.finishedAt,
+      // Only runs of TypeScript ServerApps are kept (see #save).
+      serverApp: "typescript",
+      appToken: undefined,
       events: stored.events,
       // Kept events have no time of their own: the run's start, still strictly increasing.
       eventTimes: stored.events.map((_, i) => stored.startedAt.getTime() / 1000 + i * 1e-6),
@@ -87,6 +103,7 @@ export class RunRegistry {
     overrideConfig: UserConfig,
     /** The run's id when it is given (the bridge's shim reuses the job's); default: a random one. */
     requestedRunId?: bigint,
+    serverApp: RunRecord["serverApp"] = "typescript",
   ): RunRecord {
     const fabHash = fab.hash;
     let runId = requestedRunId ?? 0n;
@@ -100,11 +117,15 @@ export class RunRegistry {
       fabVersion: fab.version,
       runConfig,
       overrideConfig,
-      status: "running",
+      status: serverApp === "python" ? "pending" : "running",
       subStatus: "",
       details: "",
       startedAt: new Date(),
+      startingAt: undefined,
+      runningAt: serverApp === "python" ? undefined : new Date(),
       finishedAt: undefined,
+      serverApp,
+      appToken: undefined,
       events: [],
       eventTimes: [],
       abort: new AbortController(),
@@ -138,6 +159,22 @@ export class RunRegistry {
     return this.#bundles.get(fabHash);
   }
 
+  /** The run whose ServerApp process holds `token`, if any. */
+  byToken(token: string): RunRecord | undefined {
+    if (token === "") return undefined;
+    return this.all().find((run) => run.appToken === token);
+  }
+
+  /** Moves a run on to `starting` or `running` (never back), waking followers. */
+  advance(run: RunRecord, status: "starting" | "running"): void {
+    const order = ["pending", "starting", "running", "finished"];
+    if (order.indexOf(status) <= order.indexOf(run.status)) return;
+    run.status = status;
+    if (status === "starting") run.startingAt = new Date();
+    else run.runningAt = new Date();
+    this.#changed.notify();
+  }
+
   emit(run: RunRecord, event: RunEvent): void {
     run.events.push(event);
     // Strictly increasing, so a log follower resuming "after" a time never skips an event.
@@ -156,7 +193,12 @@ export class RunRegistry {
   }
 
   #save(run: RunRecord): void {
-    this.#write(() => this.#store?.saveRun(run));
+    // A Python ServerApp's run lives in Flower's process, which a restart does not bring back:
+    // such runs are not kept, and a restarted SuperLink does not know them.
+    if (run.serverApp === "python") return;
+    const { status } = run;
+    if (status !== "running" && status !== "finished") return;
+    this.#write(() => this.#store?.saveRun({ ...run, status }));
   }
 
   #write(write: () => void): void {

@@ -9,21 +9,22 @@ import { rawServiceDefinition } from "../../core/wire/grpc-service.ts";
 import { Control, NodeTracking, RunEventSchema } from "../../gen/fedbridge/v1/control_pb.ts";
 import { Control as FlowerControl } from "../../gen/flwr/proto/control_pb.ts";
 import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
+import { ServerAppIo } from "../../gen/flwr/proto/serverappio_pb.ts";
 import { createControlServicer } from "../control/control-servicer.ts";
-import {
-  createFlowerControlServicer,
-  type PythonServerAppLauncher,
-} from "../control/flower-control-servicer.ts";
+import { createFlowerControlServicer } from "../control/flower-control-servicer.ts";
 import { SERVER_NODE_ID } from "../message/metadata.ts";
 import { ObjectStore } from "../objects/object-store.ts";
+import { AppTokens } from "./app-tokens.ts";
 import { createFleetServicer } from "./fleet-servicer.ts";
+import { createFlowerServerAppLauncher } from "./flower-serverapp-process.ts";
 import { MessageRouter } from "./message-router.ts";
 import { NodeRegistry } from "./node-registry.ts";
 import { createNodeTrackingServicer } from "./node-tracking-servicer.ts";
 import { CONTROL_MAX_REQUEST_BYTES, FLEET_MAX_REQUEST_BYTES } from "./request-limits.ts";
 import { resumeRuns } from "./resume-runs.ts";
-import { RunRegistry } from "./run-registry.ts";
+import { type RunRecord, RunRegistry } from "./run-registry.ts";
 import { isReplaying, runOfCaller } from "./server-app-runner.ts";
+import { createServerAppIoServicer } from "./serverappio-servicer.ts";
 import { SuperLinkDatabase } from "./superlink-database.ts";
 
 /** TLS material for both APIs, as PEM bytes. */
@@ -39,14 +40,26 @@ export interface SuperLinkOptions {
   fleetApiAddress?: string;
   /** Control API address. Default: 0.0.0.0:9093. */
   controlApiAddress?: string;
+  /**
+   * ServerAppIo API address, for Flower's ServerApp processes. Always plaintext and, as in
+   * Flower 1.28, authenticated only by each run's token: keep it on loopback. Default:
+   * 127.0.0.1 on a free port, told to the processes this SuperLink starts; with isolation
+   * "process", 127.0.0.1:9091 (Flower's port), where an outside launcher finds it.
+   */
+  serverAppIoApiAddress?: string;
+  /**
+   * Who starts the ServerApp process of a run whose app has a Python ServerApp: "subprocess"
+   * (this SuperLink, with flwr-serverapp from FEDBRIDGE_FLOWER_BIN or PATH) or "process"
+   * (someone else, e.g. Flower's flower-superexec, polling ListAppsToLaunch). Default:
+   * "subprocess". Flower's `--isolation`.
+   */
+  isolation?: "subprocess" | "process";
   /** TLS for both APIs; without it they are plaintext (`--insecure`). */
   tls?: TlsFiles;
   /** How long PullMessages holds an idle node's call, in ms. Default: 10 000. */
   pullWaitMs?: number;
   /** Folder for unpacked app bundles. Default: a new temporary folder, removed on close. */
   workDir?: string;
-  /** Runs a FAB's Python ServerApp (Flower's ServerAppIo); without it such runs fail, saying why. */
-  pythonServerApp?: PythonServerAppLauncher;
   /**
    * SQLite file that keeps nodes, runs and each run's reply journal, so that a SuperLink
    * started again on it resumes the runs that were running. Default: none, everything in
@@ -60,6 +73,7 @@ export interface SuperLinkOptions {
 export interface SuperLink {
   fleetPort: number;
   controlPort: number;
+  serverAppIoPort: number;
   /**
    * Tracking events of the ServerApp code now calling (an app's SummaryWriter): they become
    * events of its run, as the server's ("node" 1). Outside a run's code they are dropped.
@@ -102,10 +116,56 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
     rawServiceDefinition(Fleet),
     createFleetServicer({ nodes, runs, router, objects }, options),
   );
+  /** Ends a run whose ServerApp process failed or went silent. */
+  const failRun = (run: RunRecord, details: string) => {
+    if (run.status === "finished") return;
+    const value = { status: "failed", details };
+    runs.emit(run, create(RunEventSchema, { event: { case: "runFinished", value } }));
+    runs.finish(run, "failed", details);
+    router.dropRun(run.runId);
+  };
+  const tokens = new AppTokens(runs, failRun);
+  const serverAppIo = new Server(boundedServerOptions(FLEET_MAX_REQUEST_BYTES));
+  serverAppIo.addService(
+    rawServiceDefinition(ServerAppIo),
+    createServerAppIoServicer({ runs, router, nodes, objects, tokens }, options),
+  );
+  const serverAppIoAddress =
+    options.serverAppIoApiAddress ??
+    (options.isolation === "process" ? "127.0.0.1:9091" : "127.0.0.1:0");
+  const serverAppIoHost = serverAppIoAddress.replace(/:\d+$/, "");
+  let serverAppIoPort = 0;
+  const launcher = createFlowerServerAppLauncher({
+    runs,
+    tokens,
+    fail: failRun,
+    serverAppIoAddress: () =>
+      `${/^(0\.0\.0\.0|\[::\])$/.test(serverAppIoHost) ? "127.0.0.1" : serverAppIoHost}:${serverAppIoPort}`,
+    flwrHome: join(workDir, "flwr-home"),
+  });
+  const pythonServerApps =
+    options.isolation === "process"
+      ? {
+          // An outside launcher (flower-superexec) polls ListAppsToLaunch: say it is awaited.
+          check() {},
+          launch(run: RunRecord) {
+            const value = `run ${run.runId} is pending: waiting for a ServerApp launcher (flower-superexec --plugin-type serverapp --appio-api-address 127.0.0.1:${serverAppIoPort}) to take it`;
+            runs.emit(run, create(RunEventSchema, { event: { case: "waiting", value } }));
+          },
+          close() {},
+        }
+      : launcher;
   const control = new Server(boundedServerOptions(CONTROL_MAX_REQUEST_BYTES));
   control.addService(
     rawServiceDefinition(Control),
-    createControlServicer({ runs, router, nodes, workDir, ...(database ? { database } : {}) }),
+    createControlServicer({
+      runs,
+      router,
+      nodes,
+      workDir,
+      pythonServerApps,
+      ...(database ? { database } : {}),
+    }),
   );
   // Flower's CLI (flwr run, ls, log, stop) on the same port: the services' names differ.
   control.addService(
@@ -115,7 +175,8 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
       router,
       nodes,
       workDir,
-      ...(options.pythonServerApp ? { pythonServerApp: options.pythonServerApp } : {}),
+      pythonServerApps,
+      ...(database ? { database } : {}),
     }),
   );
 
@@ -131,10 +192,17 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
     credentials,
     "control API",
   );
+  serverAppIoPort = await bind(
+    serverAppIo,
+    serverAppIoAddress,
+    ServerCredentials.createInsecure(),
+    "ServerAppIo API",
+  );
   if (database !== undefined) await resumeRuns(database, { runs, router, nodes }, workDir, log);
   return {
     fleetPort,
     controlPort,
+    serverAppIoPort,
     trackServerApp(events) {
       const run = runOfCaller();
       if (run === undefined || run.status !== "running" || isReplaying(run)) return;
@@ -144,8 +212,11 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
     async close() {
       runs.close();
       nodes.close();
+      pythonServerApps.close();
+      tokens.close();
       fleet.forceShutdown();
       control.forceShutdown();
+      serverAppIo.forceShutdown();
       database?.close();
       if (ownWorkDir) await rm(workDir, { recursive: true, force: true });
     },
