@@ -171,7 +171,12 @@ async function startService() {
   const launched: RunRecord[] = [];
   const pythonServerApps: PythonServerAppLauncher = {
     check() {},
-    launch: (run) => launched.push(run),
+    // As Flower's flwr-serverapp does once started: it takes the run and pulls its inputs.
+    launch: (run) => {
+      launched.push(run);
+      runs.advance(run, "starting");
+      runs.advance(run, "running");
+    },
     close() {},
   };
   const server = new Server();
