@@ -14,6 +14,8 @@ interface SuperLinkFlags {
   fleetApiAddress: string;
   controlApiAddress: string;
   pullWaitMs?: number;
+  webAddress?: string;
+  webOrigin?: string[];
   logFormat?: LogFormat;
 }
 
@@ -34,6 +36,14 @@ export function registerSuperLink(program: Command): void {
       "0.0.0.0:9093",
     )
     .option("--pull-wait-ms <ms>", "how long an idle node's PullMessages is held open", positiveInt)
+    .option(
+      "--web-address <host:port>",
+      "also serve the Fleet API to web pages (Connect protocol; see `fedbridge web-node`)",
+    )
+    .option(
+      "--web-origin <origin...>",
+      "page origins allowed to call --web-address, e.g. http://127.0.0.1:8080 (others are refused)",
+    )
     .addOption(logFormatOption())
     .action(async (flags: SuperLinkFlags) => {
       const log = createLogger({
@@ -44,12 +54,18 @@ export function registerSuperLink(program: Command): void {
         fleetApiAddress: flags.fleetApiAddress,
         controlApiAddress: flags.controlApiAddress,
         ...(flags.pullWaitMs ? { pullWaitMs: flags.pullWaitMs } : {}),
+        ...(flags.webAddress ? { webAddress: flags.webAddress } : {}),
+        ...(flags.webOrigin ? { webOrigins: flags.webOrigin } : {}),
         ...(await tls(flags)),
       });
       // A ServerApp's own SummaryWriter goes to its run's follower (`run --superlink --out`).
       setHostTrackingSink({ write: (event) => superlink.trackServerApp([event]) });
+      const web =
+        superlink.webPort === undefined
+          ? ""
+          : `, Fleet API for browsers on port ${superlink.webPort}`;
       log.info(
-        `SuperLink: Fleet API on port ${superlink.fleetPort}, control API on port ${superlink.controlPort}`,
+        `SuperLink: Fleet API on port ${superlink.fleetPort}, control API on port ${superlink.controlPort}${web}`,
       );
       await untilSignal();
       await superlink.close();

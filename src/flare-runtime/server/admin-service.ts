@@ -18,7 +18,7 @@ import type { AuthorizationPolicy } from "../provision/authorization-policy.ts";
 import type { ParticipantEntry } from "../provision/index.ts";
 import type { ServerConfig } from "../provision/kit-config.ts";
 import { whoOf } from "./admin-gate.ts";
-import { toConnectError } from "./connect-errors.ts";
+import { toConnectError } from "../../core/wire/connect-errors.ts";
 
 export interface AdminServiceDeps {
   config: ServerConfig;

@@ -11,7 +11,8 @@ import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
 import { createControlServicer } from "../control/control-servicer.ts";
 import { SERVER_NODE_ID } from "../message/metadata.ts";
 import { ObjectStore } from "../objects/object-store.ts";
-import { createFleetServicer } from "./fleet-servicer.ts";
+import { createFleetHandlers, createFleetServicer } from "./fleet-servicer.ts";
+import { type FleetWeb, startFleetWeb } from "./fleet-web.ts";
 import { MessageRouter } from "./message-router.ts";
 import { NodeRegistry } from "./node-registry.ts";
 import { createNodeTrackingServicer } from "./node-tracking-servicer.ts";
@@ -38,11 +39,20 @@ export interface SuperLinkOptions {
   pullWaitMs?: number;
   /** Folder for unpacked app bundles. Default: a new temporary folder, removed on close. */
   workDir?: string;
+  /**
+   * Also serve the Fleet API to browsers (Connect protocol over HTTP/1.1, fleet-web.ts) on this
+   * host:port, with the TLS certificate of the other APIs when given. Default: not served.
+   */
+  webAddress?: string;
+  /** Page origins allowed to call `webAddress` (CORS); required with it. */
+  webOrigins?: readonly string[];
 }
 
 export interface SuperLink {
   fleetPort: number;
   controlPort: number;
+  /** The port of the Fleet API for browsers, when `webAddress` was given. */
+  webPort?: number;
   /**
    * Tracking events of the ServerApp code now calling (an app's SummaryWriter): they become
    * events of its run, as the server's ("node" 1). Outside a run's code they are dropped.
@@ -78,6 +88,9 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
     rawServiceDefinition(Fleet),
     createFleetServicer({ nodes, runs, router, objects }, options),
   );
+  if (options.webOrigins !== undefined && options.webAddress === undefined) {
+    throw new FedbridgeError(Code.InvalidArgument, "--web-origin needs --web-address");
+  }
   const control = new Server(boundedServerOptions(CONTROL_MAX_REQUEST_BYTES));
   control.addService(
     rawServiceDefinition(Control),
@@ -96,9 +109,23 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
     credentials,
     "control API",
   );
+  let web: FleetWeb | undefined;
+  if (options.webAddress !== undefined) {
+    const handlers = createFleetHandlers({ nodes, runs, router, objects }, options);
+    web = await startFleetWeb(handlers, {
+      address: options.webAddress,
+      origins: options.webOrigins ?? [],
+      ...(options.tls ? { tls: options.tls } : {}),
+    }).catch((error) => {
+      fleet.forceShutdown();
+      control.forceShutdown();
+      throw error;
+    });
+  }
   return {
     fleetPort,
     controlPort,
+    ...(web ? { webPort: web.port } : {}),
     trackServerApp(events) {
       const run = runOfCaller();
       if (run === undefined || run.status !== "running") return;
@@ -107,6 +134,7 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
     },
     async close() {
       nodes.close();
+      await web?.close();
       fleet.forceShutdown();
       control.forceShutdown();
       if (ownWorkDir) await rm(workDir, { recursive: true, force: true });
