@@ -1,5 +1,5 @@
-import type { ClientApp } from "../flower-api/app/client-app.ts";
 import type { UserConfig } from "../flower-api/app/context.ts";
+import { createWorkerRunner, type WorkerLike } from "./clientapp-worker-client.ts";
 import { type WebNodeState, WebSuperNode } from "./web-supernode.ts";
 
 /** What `fedbridge web-node` writes into the page (a JSON script element, id `web-node-config`). */
@@ -23,14 +23,19 @@ interface PageGlobals {
   location: { search: string };
   addEventListener(type: string, listener: () => void): void;
   fedbridgeNode?: WebSuperNode;
+  Worker: new (url: string, options: { type: "module" }) => WorkerLike;
 }
 
+/** Where `fedbridge web-node` serves the ClientApp's worker script. */
+export const CLIENTAPP_WORKER_PATH = "/clientapp-worker.js";
+
 /**
- * Starts the page's node: the SuperLink and app from the page's config, the node config from
+ * Starts the page's node: the SuperLink and app id from the page's config (the app itself runs
+ * in the worker at CLIENTAPP_WORKER_PATH), the node config from
  * the query string (`?partition-id=0&num-partitions=3`, numbers as numbers). Shows the
  * node's state in the page (and as `data-*` attributes of <body>, for scripts and tests).
  */
-export function startWebNodePage(app: ClientApp): WebSuperNode {
+export function startWebNodePage(): WebSuperNode {
   const page = globalThis as unknown as PageGlobals;
   const configText = page.document.getElementById("web-node-config")?.textContent ?? "{}";
   const config = JSON.parse(configText) as WebNodePageConfig;
@@ -58,7 +63,14 @@ export function startWebNodePage(app: ClientApp): WebSuperNode {
   };
   const node = new WebSuperNode({
     superlink: config.superlink,
-    app,
+    // The ClientApp trains in a worker: the page's node keeps heartbeating meanwhile.
+    runApp: createWorkerRunner(
+      new page.Worker(CLIENTAPP_WORKER_PATH, { type: "module" }),
+      (notice) => {
+        show("notice", notice);
+        page.document.body.dataset.notice = notice;
+      },
+    ),
     appId: config.appId,
     appConfig: config.appConfig,
     nodeConfig,

@@ -1,8 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
-import type { ClientApp } from "../flower-api/app/client-app.ts";
-import { type Context, createContext, type UserConfig } from "../flower-api/app/context.ts";
-import { runClientApp } from "../flower-api/app/run-client-app.ts";
+import type { UserConfig } from "../flower-api/app/context.ts";
 import { scalarsToConfig } from "../flower-api/app/scalars.ts";
 import { ErrorCode, MessageError } from "../flower-api/message/error.ts";
 import { Message } from "../flower-api/message/message.ts";
@@ -17,6 +15,7 @@ import {
 import { INLINE_MAX_BYTES } from "../flower-api/superlink/fleet-inline.ts";
 import { Fleet } from "../gen/flwr/proto/fleet_pb.ts";
 import { MessageSchema, type ObjectTree } from "../gen/flwr/proto/message_pb.ts";
+import type { RunInfo } from "./clientapp-worker-client.ts";
 import { FleetFetch } from "./fleet-fetch.ts";
 import { createWebNodeKeys } from "./node-keys.ts";
 
@@ -39,8 +38,11 @@ export interface WebNodeState {
 export interface WebSuperNodeOptions {
   /** The SuperLink's Fleet API for browsers, e.g. `http://127.0.0.1:9095`. */
   superlink: string;
-  /** The app this page runs, bundled in. */
-  app: ClientApp;
+  /**
+   * Runs the page's ClientApp on an instruction (in its Web Worker: clientapp-worker-client.ts)
+   * and returns the reply; an app that throws gives an error reply, not a rejection.
+   */
+  runApp: (instruction: Message, run: RunInfo) => Promise<Message>;
   /** The app's id as the SuperLink names its bundle (`fabId`); a run of another app gets an error reply. */
   appId: string;
   /** The app's default run config (package.json's `fedbridge.config`). */
@@ -68,7 +70,7 @@ const RETRY_MS = { initial: 500, max: 10_000 };
 export class WebSuperNode {
   readonly #options: WebSuperNodeOptions;
   readonly #stop = new AbortController();
-  readonly #contexts = new Map<bigint, Context>();
+  readonly #runs = new Map<bigint, RunInfo>();
   #state: WebNodeState = { status: "connecting", replies: 0 };
   #connection: FleetFetch | undefined;
   #nodeId = 0n;
@@ -187,11 +189,11 @@ export class WebSuperNode {
       task,
       ...(round === undefined ? {} : { round: Number(round) }),
     });
-    const context = await this.#contextOf(connection, runId);
+    const run = await this.#runOf(connection, runId);
     const reply =
-      context instanceof MessageError
-        ? new Message(context, { replyTo: instruction })
-        : await runClientApp(this.#options.app, instruction, context);
+      run instanceof MessageError
+        ? new Message(run, { replyTo: instruction })
+        : await this.#options.runApp(instruction, run);
     if (reply.hasError()) this.#log(`run ${runId}: error reply: ${reply.error}`);
     await this.#pushReply(connection, reply, (performance.now() - started) / 1000);
     this.#update({
@@ -203,9 +205,9 @@ export class WebSuperNode {
     });
   }
 
-  /** The run's Context (kept across its messages), or why this page cannot serve the run. */
-  async #contextOf(connection: FleetFetch, runId: bigint): Promise<Context | MessageError> {
-    const known = this.#contexts.get(runId);
+  /** What the ClientApp's Context is made of, or why this page cannot serve the run. */
+  async #runOf(connection: FleetFetch, runId: bigint): Promise<RunInfo | MessageError> {
+    const known = this.#runs.get(runId);
     if (known !== undefined) return known;
     const { run } = await connection.call(Fleet.method.getRun, {
       node: { nodeId: this.#nodeId },
@@ -218,15 +220,15 @@ export class WebSuperNode {
       this.#log(reason);
       return new MessageError(ErrorCode.LOAD_CLIENT_APP_EXCEPTION, reason);
     }
-    const context = createContext({
+    const info: RunInfo = {
       runId,
       nodeId: this.#nodeId,
       nodeConfig: this.#options.nodeConfig,
       runConfig: { ...this.#options.appConfig, ...scalarsToConfig(run.overrideConfig) },
-    });
-    this.#contexts.set(runId, context);
+    };
+    this.#runs.set(runId, info);
     this.#log(`run ${runId}: started`);
-    return context;
+    return info;
   }
 
   async #pullObjects(

@@ -18,12 +18,14 @@ export const BROWSER_SUBSTITUTES: Readonly<Record<string, string>> = {
   [src("flower-api/app/load-app.ts")]: src("browser/unavailable/load-app.ts"),
   [src("flower-api/run-output.ts")]: src("browser/unavailable/run-output.ts"),
   [src("flower-api/simulation/run-simulation.ts")]: src("browser/unavailable/run-simulation.ts"),
+  [src("ml/tfjs-backend.ts")]: src("browser/tfjs-backend.ts"),
 };
 
 /** Package names an app imports, as this checkout's browser-safe entry points. */
 export const BROWSER_ALIASES: Readonly<Record<string, string>> = {
   fedbridge: src("index.ts"),
   "fedbridge/ml/logistic-regression": src("ml/logistic-regression.ts"),
+  "fedbridge/ml": src("ml/index.ts"),
 };
 
 /** An esbuild plugin that applies BROWSER_SUBSTITUTES to every relative import. */

@@ -7,9 +7,11 @@ import { bundleWebNode } from "./bundle-web-node.ts";
 
 describe("bundleWebNode (an app's ClientApp for the browser)", () => {
   it("bundles examples/quickstart with no Node module in it", async () => {
-    const script = await bundleWebNode(await readAppManifest("examples/quickstart"));
-    expect(script).toContain("startWebNodePage");
-    expect(script).not.toMatch(/\bfrom\s*["']node:|\brequire\(["']node:/);
+    const { page, worker } = await bundleWebNode(await readAppManifest("examples/quickstart"));
+    expect(page).toContain("startWebNodePage");
+    expect(worker).toContain("startClientAppWebWorker");
+    for (const script of [page, worker])
+      expect(script).not.toMatch(/\bfrom\s*["']node:|\brequire\(["']node:/);
   });
 
   it("refuses a ClientApp that needs a Node module, naming the module and the file", async () => {

@@ -5,20 +5,41 @@ import type { AppManifest } from "../flower-api/app/load-app.ts";
 import { BROWSER_ALIASES, browserSubstitutes } from "./browser-substitutes.ts";
 
 const PAGE_ENTRY = fileURLToPath(new URL("../browser/web-node-page.ts", import.meta.url));
+const WORKER_ENTRY = fileURLToPath(new URL("../browser/clientapp-web-worker.ts", import.meta.url));
+
+/** The page's two scripts: the node (page) and the app's ClientApp (its Web Worker). */
+export interface WebNodeScripts {
+  page: string;
+  worker: string;
+}
 
 /**
- * The page's script: the app's ClientApp module and the browser SuperNode, bundled for the
- * browser by esbuild (one ES module, no Node module in it: a Node-only import fails the build
- * with the import's chain). The app imports `fedbridge` as usual; it resolves to this
- * checkout with the browser substitutes (browser-substitutes.ts).
+ * The page's scripts, bundled for the browser by esbuild (ES modules, no Node module in them:
+ * a Node-only import fails the build with the import's chain): the browser SuperNode for the
+ * page, and the app's ClientApp module for the worker it trains in. The app imports
+ * `fedbridge` as usual; it resolves to this checkout with the browser substitutes
+ * (browser-substitutes.ts).
  */
-export async function bundleWebNode(manifest: AppManifest): Promise<string> {
+export async function bundleWebNode(manifest: AppManifest): Promise<WebNodeScripts> {
   const clientapp = fileURLToPath(manifest.clientappUrl);
-  const entry = [
-    `import { app } from ${JSON.stringify(clientapp)};`,
-    `import { startWebNodePage } from ${JSON.stringify(PAGE_ENTRY)};`,
-    "startWebNodePage(app);",
-  ].join("\n");
+  const [page, worker] = await Promise.all([
+    bundle(
+      manifest,
+      `import { startWebNodePage } from ${JSON.stringify(PAGE_ENTRY)};\nstartWebNodePage();`,
+    ),
+    bundle(
+      manifest,
+      [
+        `import { app } from ${JSON.stringify(clientapp)};`,
+        `import { startClientAppWebWorker } from ${JSON.stringify(WORKER_ENTRY)};`,
+        "startClientAppWebWorker(app);",
+      ].join("\n"),
+    ),
+  ]);
+  return { page, worker };
+}
+
+async function bundle(manifest: AppManifest, entry: string): Promise<string> {
   try {
     const result = await build({
       stdin: { contents: entry, resolveDir: manifest.dir, loader: "ts", sourcefile: "web-node.ts" },
@@ -30,7 +51,6 @@ export async function bundleWebNode(manifest: AppManifest): Promise<string> {
       alias: BROWSER_ALIASES,
       plugins: [browserSubstitutes()],
       logLevel: "silent",
-      sourcemap: "inline",
     });
     const [output] = result.outputFiles;
     if (output === undefined) throw new Error("esbuild wrote nothing");

@@ -1,11 +1,26 @@
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
+import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
+import { dirname, join } from "node:path";
 import type { WebNodePageConfig } from "../browser/web-node-page.ts";
+
+/** Where the page loads its ClientApp's worker (web-node-page.ts's CLIENTAPP_WORKER_PATH). */
+const CLIENTAPP_WORKER_PATH = "/clientapp-worker.js";
+
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
 import { readAppManifest } from "../flower-api/app/load-app.ts";
 import { fabId } from "../flower-api/fab/flower-pyproject.ts";
 import { bundleWebNode } from "./bundle-web-node.ts";
+
+/** @tensorflow/tfjs-backend-wasm's binaries (the backend picks the one the browser can run). */
+const WASM_FILES = [
+  "tfjs-backend-wasm.wasm",
+  "tfjs-backend-wasm-simd.wasm",
+  "tfjs-backend-wasm-threaded-simd.wasm",
+];
+/** Where the page's initTfjs looks for them (src/browser/tfjs-backend.ts's TFJS_WASM_PATH). */
+const TFJS_WASM_PATH = "/tfjs-wasm/";
 
 export interface WebNodeOptions {
   /** The app folder (its package.json's `fedbridge.clientapp` is bundled). */
@@ -34,13 +49,14 @@ export interface WebNodeServer {
  */
 export async function startWebNode(options: WebNodeOptions): Promise<WebNodeServer> {
   const manifest = await readAppManifest(options.appDir);
-  const script = await bundleWebNode(manifest);
+  const scripts = await bundleWebNode(manifest);
   const config: WebNodePageConfig = {
     superlink: superlinkUrl(options.superlink),
     appId: fabId(manifest),
     appConfig: manifest.config,
     heartbeatInterval: options.heartbeatInterval ?? 10,
   };
+  const wasmDir = dirname(createRequire(import.meta.url).resolve("@tensorflow/tfjs-backend-wasm"));
   const template = await readFile(new URL("./page.html", import.meta.url), "utf8");
   // `<` escaped: the JSON sits inside a <script> element.
   const html = template.replace('"__CONFIG__"', JSON.stringify(config).replaceAll("<", "\\u003c"));
@@ -59,7 +75,22 @@ export async function startWebNode(options: WebNodeOptions): Promise<WebNodeServ
         "content-type": "text/javascript; charset=utf-8",
         "cache-control": "no-cache",
       });
-      res.end(script);
+      res.end(scripts.page);
+    } else if (path === CLIENTAPP_WORKER_PATH) {
+      res.writeHead(200, {
+        "content-type": "text/javascript; charset=utf-8",
+        "cache-control": "no-cache",
+      });
+      res.end(scripts.worker);
+    } else if (
+      WASM_FILES.includes(path.slice(TFJS_WASM_PATH.length)) &&
+      path.startsWith(TFJS_WASM_PATH)
+    ) {
+      // TensorFlow.js's WebAssembly backend, for apps that train with it.
+      void readFile(join(wasmDir, path.slice(TFJS_WASM_PATH.length))).then(
+        (body) => res.writeHead(200, { "content-type": "application/wasm" }).end(body),
+        (error: Error) => res.writeHead(500).end(error.message),
+      );
     } else if (path === "/favicon.ico") {
       res.writeHead(204).end();
     } else {
