@@ -2,7 +2,8 @@
  * examples/mnist trained by 2 web pages: the held-out accuracy after 5 rounds (goal: at least
  * 0.90), the tfjs backend each page picked, and the median round time. A check in benchmark
  * form, too slow for the test suite: bundling the 10,000 digits into the page's script alone
- * takes half a minute on the 2-core CI machine. Needs /usr/bin/chromium.
+ * takes 10-30 s on the 2-core CI machine. Needs /usr/bin/chromium. BENCH_TFJS_BACKEND
+ * (default auto) picks the pages' TensorFlow.js backend, e.g. wasm.
  */
 import { existsSync } from "node:fs";
 import { credentials } from "@grpc/grpc-js";
@@ -50,7 +51,16 @@ export async function run(): Promise<void> {
     const [, control, web] = out.match(/control API on port (\d+).*browsers on port (\d+)/) ?? [];
     const bundling = performance.now();
     await processes.start(
-      ["web-node", APP, "--superlink", `http://127.0.0.1:${web}`, "--port", String(pagePort)],
+      [
+        "web-node",
+        APP,
+        "--superlink",
+        `http://127.0.0.1:${web}`,
+        "--port",
+        String(pagePort),
+        "--tfjs-backend",
+        process.env.BENCH_TFJS_BACKEND ?? "auto",
+      ],
       /web node page on/,
     );
     console.log(

@@ -19,7 +19,7 @@ let ready: Promise<Tfjs> | undefined;
  * (always there); "wasm" and "cpu" ask for those. "tensorflow" (tfjs-node) is Node's only.
  */
 export function initTfjs(options: InitTfjsOptions = {}): Promise<Tfjs> {
-  ready ??= select(options.backend ?? "auto").then((tfjs) => {
+  ready ??= select(options.backend ?? backendFromPage()).then((tfjs) => {
     // Shown in the page (the app runs in its worker; see clientapp-web-worker.ts).
     const notify = (globalThis as { fedbridgeNotice?: (notice: string) => void }).fedbridgeNotice;
     notify?.(`TensorFlow.js backend: ${tfjs.getBackend()}`);
@@ -28,13 +28,33 @@ export function initTfjs(options: InitTfjsOptions = {}): Promise<Tfjs> {
   return ready;
 }
 
-async function select(requested: TfjsBackendName | "auto"): Promise<Tfjs> {
+/** Names a browser may ask for, besides Node's (`fedbridge web-node --tfjs-backend`). */
+type BrowserBackend = TfjsBackendName | "webgl" | "webgpu" | "auto";
+
+/**
+ * `fedbridge web-node --tfjs-backend NAME` reaches the worker as `?tfjs-backend=NAME` on its
+ * script's URL, as FEDBRIDGE_TFJS_BACKEND does on Node.
+ */
+function backendFromPage(): BrowserBackend {
+  const search = (globalThis as { location?: { search: string } }).location?.search ?? "";
+  const name = new URLSearchParams(search).get("tfjs-backend") ?? "auto";
+  if (!["auto", "webgpu", "webgl", "wasm", "cpu"].includes(name)) {
+    throw new Error(`tfjs-backend must be auto, webgpu, webgl, wasm or cpu, not "${name}"`);
+  }
+  return name as BrowserBackend;
+}
+
+async function select(requested: BrowserBackend): Promise<Tfjs> {
   if (requested === "tensorflow") {
     throw new Error("the tensorflow backend (tfjs-node) is not available in a browser");
   }
   if (requested === "cpu") {
     await tf.setBackend("cpu");
     return tf;
+  }
+  if (requested === "webgl" || requested === "webgpu") {
+    if (await tf.setBackend(requested).catch(() => false)) return tf;
+    throw new Error(`this browser cannot run the tfjs ${requested} backend`);
   }
   if (requested === "auto") {
     for (const name of ["webgpu", "webgl"]) {

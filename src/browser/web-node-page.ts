@@ -8,6 +8,8 @@ export interface WebNodePageConfig {
   appId: string;
   appConfig: UserConfig;
   heartbeatInterval: number;
+  /** The ClientApp's TensorFlow.js backend: auto (default), webgpu, webgl, wasm or cpu. */
+  tfjsBackend: string;
 }
 
 /** The few DOM members the page uses (the project type-checks without the DOM lib). */
@@ -65,7 +67,9 @@ export function startWebNodePage(): WebSuperNode {
     superlink: config.superlink,
     // The ClientApp trains in a worker: the page's node keeps heartbeating meanwhile.
     runApp: createWorkerRunner(
-      new page.Worker(CLIENTAPP_WORKER_PATH, { type: "module" }),
+      new page.Worker(`${CLIENTAPP_WORKER_PATH}?tfjs-backend=${config.tfjsBackend}`, {
+        type: "module",
+      }),
       (notice) => {
         show("notice", notice);
         page.document.body.dataset.notice = notice;

@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { createLogger, type LogFormat } from "../core/logger.ts";
 import { startWebNode } from "../web-node/web-node-server.ts";
 import { integer, logFormatOption, positiveNumber } from "./options.ts";
@@ -9,6 +9,7 @@ interface WebNodeFlags {
   port: number;
   host: string;
   heartbeatInterval?: number;
+  tfjsBackend: string;
   logFormat?: LogFormat;
 }
 
@@ -30,6 +31,14 @@ export function registerWebNode(program: Command): void {
       "seconds between a tab's heartbeats; a closed tab counts as lost after twice this (default 10)",
       positiveNumber,
     )
+    .addOption(
+      new Option(
+        "--tfjs-backend <name>",
+        "the TensorFlow.js backend of the pages' ClientApps: auto is WebGPU or WebGL where the browser has them, else wasm",
+      )
+        .choices(["auto", "webgpu", "webgl", "wasm", "cpu"])
+        .default("auto"),
+    )
     .addOption(logFormatOption())
     .action(async (appDir: string, flags: WebNodeFlags) => {
       const log = createLogger({
@@ -43,6 +52,7 @@ export function registerWebNode(program: Command): void {
         port: flags.port,
         host: flags.host,
         ...(flags.heartbeatInterval ? { heartbeatInterval: flags.heartbeatInterval } : {}),
+        tfjsBackend: flags.tfjsBackend,
       });
       log.info(
         `web node page on ${server.url} (the SuperLink must allow it: --web-origin ${server.origin})`,

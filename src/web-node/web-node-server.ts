@@ -33,6 +33,8 @@ export interface WebNodeOptions {
   host?: string;
   /** Seconds between a page's heartbeats (the SuperLink's patience is twice this). Default: 10. */
   heartbeatInterval?: number;
+  /** The ClientApps' TensorFlow.js backend: auto (default), webgpu, webgl, wasm or cpu. */
+  tfjsBackend?: string;
 }
 
 export interface WebNodeServer {
@@ -55,6 +57,7 @@ export async function startWebNode(options: WebNodeOptions): Promise<WebNodeServ
     appId: fabId(manifest),
     appConfig: manifest.config,
     heartbeatInterval: options.heartbeatInterval ?? 10,
+    tfjsBackend: options.tfjsBackend ?? "auto",
   };
   const wasmDir = dirname(createRequire(import.meta.url).resolve("@tensorflow/tfjs-backend-wasm"));
   const template = await readFile(new URL("./page.html", import.meta.url), "utf8");
