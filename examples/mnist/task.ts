@@ -1,10 +1,9 @@
 // The ML task of the MNIST example: data, partitions, model, local training and evaluation.
 // client.ts and server.ts build the federated app on top of these plain functions.
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import type { LayersModel, Scalar, Tensor } from "@tensorflow/tfjs";
 import { createRng, type Rng } from "fedbridge";
 import { getWeights, initTfjs, type NamedWeight, setWeights, type Tfjs } from "fedbridge/ml";
+import { readDigitPixels } from "./digits-source.ts";
 
 /** Labelled 28x28 digits. */
 export interface Digits {
@@ -41,12 +40,7 @@ export function loadDigits(): { train: Digits; test: Digits } {
   const train: Run[] = [];
   const test: Run[] = [];
   for (let label = 0; label < NUM_CLASSES; label++) {
-    // The package's raw pixel arrays (`mnist[label].raw`), parsed here rather than required
-    // so that ~60 MB of JSON numbers do not stay in require's cache for the thread's lifetime.
-    // import.meta.resolve, not require.resolve: it also finds the package from a bundle
-    // unpacked at a site, through fedbridge's resolve hook.
-    const file = fileURLToPath(import.meta.resolve(`mnist/src/digits/${label}.json`));
-    const raw = (JSON.parse(readFileSync(file, "utf8")) as { data: number[] }).data;
+    const raw = readDigitPixels(label);
     const count = raw.length / IMAGE_SIZE;
     const cut = count - Math.round(count / 5);
     train.push({ raw, from: 0, to: cut, label });

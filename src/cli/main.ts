@@ -12,6 +12,7 @@ import { registerServer } from "./server.ts";
 import { registerSuperLink } from "./superlink.ts";
 import { registerSuperNode } from "./supernode.ts";
 import { registerTracking } from "./tracking.ts";
+import { registerWebNode } from "./web-node.ts";
 
 /**
  * The `fedbridge` command (../shared/CLI.md). Each subcommand lives in its own file and
@@ -36,6 +37,7 @@ registerSuperLink(program);
 registerSuperNode(program);
 registerTracking(program);
 registerDashboard(program);
+registerWebNode(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -17,6 +17,8 @@ interface SuperLinkFlags {
   isolation?: "subprocess" | "process";
   pullWaitMs?: number;
   database?: string;
+  webAddress?: string;
+  webOrigin?: string[];
   logFormat?: LogFormat;
 }
 
@@ -53,6 +55,14 @@ export function registerSuperLink(program: Command): void {
         .default("subprocess"),
     )
     .option("--pull-wait-ms <ms>", "how long an idle node's PullMessages is held open", positiveInt)
+    .option(
+      "--web-address <host:port>",
+      "also serve the Fleet API to web pages (Connect protocol; see `fedbridge web-node`)",
+    )
+    .option(
+      "--web-origin <origin...>",
+      "page origins allowed to call --web-address, e.g. http://127.0.0.1:8080 (others are refused)",
+    )
     .addOption(logFormatOption())
     .action(async (flags: SuperLinkFlags) => {
       const log = createLogger({
@@ -69,17 +79,23 @@ export function registerSuperLink(program: Command): void {
         ...(flags.pullWaitMs ? { pullWaitMs: flags.pullWaitMs } : {}),
         ...(flags.database ? { database: flags.database } : {}),
         log: (line) => log.info(line),
+        ...(flags.webAddress ? { webAddress: flags.webAddress } : {}),
+        ...(flags.webOrigin ? { webOrigins: flags.webOrigin } : {}),
         ...(await tls(flags)),
       });
       // A ServerApp's own SummaryWriter goes to its run's follower (`run --superlink --out`).
       setHostTrackingSink({ write: (event) => superlink.trackServerApp([event]) });
+      const web =
+        superlink.webPort === undefined
+          ? ""
+          : `, Fleet API for browsers on port ${superlink.webPort}`;
       log.info(
         flags.database
           ? `keeping nodes, runs and reply journals in ${flags.database}: a SuperLink restarted on it resumes its runs`
           : "no --database: nodes, runs and replies are kept in memory only, and a restart of this SuperLink loses them",
       );
       log.info(
-        `SuperLink: Fleet API on port ${superlink.fleetPort}, control API on port ${superlink.controlPort}, ServerAppIo API on port ${superlink.serverAppIoPort}`,
+        `SuperLink: Fleet API on port ${superlink.fleetPort}, control API on port ${superlink.controlPort}, ServerAppIo API on port ${superlink.serverAppIoPort}${web}`,
       );
       await untilSignal();
       await superlink.close();

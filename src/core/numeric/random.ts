@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { sha256 } from "../security/sha256.ts";
 import { boxMuller } from "./box-muller.ts";
 
 /**
@@ -23,7 +23,7 @@ export interface Rng {
  * Different parts give independent streams; the same parts always give the same stream.
  */
 export function deriveSeed(...parts: readonly (string | number | bigint)[]): Uint32Array {
-  const digest = createHash("sha256").update(parts.map(String).join("\u0000")).digest();
+  const digest = sha256(parts.map(String).join("\u0000"));
   return new Uint32Array(digest.buffer, digest.byteOffset, 4).slice();
 }
 

@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
 import { create, toBinary } from "@bufbuild/protobuf";
+import { sha256Hex } from "../../core/security/sha256.ts";
 import { MessageSchema } from "../../gen/flwr/proto/message_pb.ts";
 import { ConfigRecordSchema, MetricRecordSchema } from "../../gen/flwr/proto/recorddict_pb.ts";
 import type { Message } from "../message/message.ts";
@@ -42,7 +42,7 @@ function makeObject(
   const head = new TextEncoder().encode(
     `${type} ${unique.map((c) => c.id).join(",")} ${body.length}\0`,
   );
-  const id = createHash("sha256").update(head).update(body).digest("hex");
+  const id = sha256Hex(head, body);
   let bytes: Uint8Array | undefined;
   return {
     id,

@@ -1,6 +1,6 @@
-import { createHash } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { sha256Hex } from "../../core/security/sha256.ts";
 import {
   MessageSchema,
   type ObjectTree,
@@ -54,7 +54,7 @@ export function isObjectId(id: string): boolean {
 
 /** The id of an object: lowercase hex SHA-256 of all its bytes, header included. */
 export function objectId(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
+  return sha256Hex(bytes);
 }
 
 /** True when `bytes` hash to `id`, i.e. the object is the one that was asked for. */

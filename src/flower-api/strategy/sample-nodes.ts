@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { createRng } from "../../core/numeric/random.ts";
 import type { Grid } from "../app/grid.ts";
@@ -54,7 +53,9 @@ export async function sampleNodes(
     grid.observer.log(
       `Waiting for nodes to connect: ${all.length} connected (minimum required: ${needed}).`,
     );
-    await sleep(Math.min(1000, Math.max(0, deadline - Date.now())));
+    const pause = Math.min(1000, Math.max(0, deadline - Date.now()));
+    // A plain timer, not node:timers/promises: strategies also load in the browser build.
+    await new Promise((resolve) => setTimeout(resolve, pause));
     all = await grid.getNodeIds();
   }
   const sorted = [...all].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));

@@ -1,11 +1,17 @@
-import { create } from "@bufbuild/protobuf";
+import { create, type DescMethod } from "@bufbuild/protobuf";
 import type { Metadata } from "@grpc/grpc-js";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import { type CallContext, implementation, unaryHandler } from "../../core/wire/grpc-service.ts";
+import {
+  type CallContext,
+  implementation,
+  type UnaryHandler,
+  unaryHandler,
+} from "../../core/wire/grpc-service.ts";
 import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
 import { RunSchema } from "../../gen/flwr/proto/run_pb.ts";
 import { configToScalars } from "../app/scalars.ts";
 import type { ObjectStore } from "../objects/object-store.ts";
+import { INLINE_HEADER, INLINE_MAX_BYTES } from "./fleet-inline.ts";
 import type { MessageRouter } from "./message-router.ts";
 import { verifyAuthMetadata } from "./node-auth.ts";
 import type { NodeRegistry } from "./node-registry.ts";
@@ -16,14 +22,7 @@ export interface FleetServicerOptions {
   pullWaitMs?: number;
 }
 
-/**
- * fedbridge's extension of the Fleet API, negotiated per call by this request header: a
- * message up to INLINE_MAX_BYTES travels with its records in PullMessages / PushMessages, so
- * no PushObject or PullObject calls are needed. The message id still addresses the content,
- * so each side checks it; Flower's nodes never send the header and see the standard protocol.
- */
-export const INLINE_HEADER = "fedbridge-inline";
-export const INLINE_MAX_BYTES = 1 << 20;
+export { INLINE_HEADER, INLINE_MAX_BYTES } from "./fleet-inline.ts";
 
 function wantsInline(context: CallContext): boolean {
   return context.metadata.get(INLINE_HEADER)[0] === "1";
@@ -36,12 +35,36 @@ export interface FleetState {
   objects: ObjectStore;
 }
 
+type FleetMethods = (typeof Fleet)["method"];
+
+/** One typed handler per Fleet method, keyed by its local name (`registerNode`, ...). */
+export type FleetHandlers = { [K in keyof FleetMethods]: UnaryHandler<FleetMethods[K]> };
+
 /**
- * Flower 1.28's Fleet service: what SuperNodes (ours, or Python Flower's) call. Every call is
- * authenticated by its signed metadata, and a node may only act as itself. PullMessages holds
- * the call until an instruction is queued (bounded), so idle nodes get work at once.
+ * Flower 1.28's Fleet service: what SuperNodes (ours, or Python Flower's) call, as grpc-js
+ * handlers. The same handlers serve browsers over the Connect protocol (fleet-web.ts).
  */
 export function createFleetServicer(state: FleetState, options: FleetServicerOptions = {}) {
+  const handlers = createFleetHandlers(state, options);
+  const byName: Record<string, unknown> = {};
+  for (const method of Fleet.methods) {
+    const handler = handlers[method.localName as keyof FleetHandlers] as UnaryHandler<
+      typeof method
+    >;
+    byName[method.name] = unaryHandler(method, handler);
+  }
+  return implementation(byName);
+}
+
+/**
+ * The Fleet methods' logic, whatever the transport. Every call is authenticated by its signed
+ * metadata, and a node may only act as itself. PullMessages holds the call until an
+ * instruction is queued (bounded), so idle nodes get work at once.
+ */
+export function createFleetHandlers(
+  state: FleetState,
+  options: FleetServicerOptions = {},
+): FleetHandlers {
   const { nodes, runs, router, objects } = state;
   const pullWaitMs = options.pullWaitMs ?? 10_000;
 
@@ -69,31 +92,31 @@ export function createFleetServicer(state: FleetState, options: FleetServicerOpt
   };
   const m = Fleet.method;
 
-  return implementation({
-    RegisterNode: unaryHandler(m.registerNode, (req, ctx) => ({
+  return {
+    registerNode: typed(m.registerNode, (req, ctx) => ({
       nodeId: nodes.register(sameKey(ctx, req.publicKey)),
     })),
-    ActivateNode: unaryHandler(m.activateNode, (req, ctx) => ({
+    activateNode: typed(m.activateNode, (req, ctx) => ({
       nodeId: nodes.activate(sameKey(ctx, req.publicKey), req.heartbeatInterval),
     })),
-    DeactivateNode: unaryHandler(m.deactivateNode, (req, ctx) => {
+    deactivateNode: typed(m.deactivateNode, (req, ctx) => {
       nodes.deactivate(asNode(ctx, req.nodeId));
       return {};
     }),
-    UnregisterNode: unaryHandler(m.unregisterNode, (req, ctx) => {
+    unregisterNode: typed(m.unregisterNode, (req, ctx) => {
       nodes.unregister(asNode(ctx, req.nodeId));
       return {};
     }),
-    SendNodeHeartbeat: unaryHandler(m.sendNodeHeartbeat, (req, ctx) => ({
+    sendNodeHeartbeat: typed(m.sendNodeHeartbeat, (req, ctx) => ({
       success: nodes.heartbeat(asNode(ctx, req.node?.nodeId), req.heartbeatInterval),
     })),
-    PullMessages: unaryHandler(m.pullMessages, async (req, ctx) => {
+    pullMessages: typed(m.pullMessages, async (req, ctx) => {
       const nodeId = asNode(ctx, req.node?.nodeId);
       const inlineUpTo = wantsInline(ctx) ? INLINE_MAX_BYTES : 0;
       const next = await router.pullInstruction(nodeId, pullWaitMs, ctx.signal, inlineUpTo);
       return next ? { messagesList: [next.message], messageObjectTrees: [next.tree] } : {};
     }),
-    PushMessages: unaryHandler(m.pushMessages, (req, ctx) => {
+    pushMessages: typed(m.pushMessages, (req, ctx) => {
       const nodeId = asNode(ctx, req.node?.nodeId);
       const [reply] = req.messagesList;
       if (reply === undefined)
@@ -111,7 +134,7 @@ export function createFleetServicer(state: FleetState, options: FleetServicerOpt
         objectsToPush,
       };
     }),
-    GetRun: unaryHandler(m.getRun, (req, ctx) => {
+    getRun: typed(m.getRun, (req, ctx) => {
       asNode(ctx, req.node?.nodeId);
       const run = runs.running(req.runId);
       return {
@@ -128,7 +151,7 @@ export function createFleetServicer(state: FleetState, options: FleetServicerOpt
         }),
       };
     }),
-    GetFab: unaryHandler(m.getFab, (req, ctx) => {
+    getFab: typed(m.getFab, (req, ctx) => {
       asNode(ctx, req.node?.nodeId);
       const run = runs.running(req.runId);
       const content = run.fabHash === req.hashStr ? runs.bundle(req.hashStr) : undefined;
@@ -136,14 +159,14 @@ export function createFleetServicer(state: FleetState, options: FleetServicerOpt
         throw new FedbridgeError(Code.PermissionDenied, `Found no FAB with hash: ${req.hashStr}`);
       return { fab: { hashStr: req.hashStr, content } };
     }),
-    PushObject: unaryHandler(m.pushObject, (req, ctx) => {
+    pushObject: typed(m.pushObject, (req, ctx) => {
       const nodeId = asNode(ctx, req.node?.nodeId);
       runs.running(req.runId);
       const stored = objects.put(req.objectId, req.objectContent);
       if (stored) router.objectStored(nodeId, req.objectId);
       return { stored };
     }),
-    PullObject: unaryHandler(m.pullObject, (req, ctx) => {
+    pullObject: typed(m.pullObject, (req, ctx) => {
       asNode(ctx, req.node?.nodeId);
       runs.running(req.runId);
       const { found, available, bytes } = objects.get(req.objectId);
@@ -153,9 +176,14 @@ export function createFleetServicer(state: FleetState, options: FleetServicerOpt
         objectContent: bytes ?? new Uint8Array(),
       };
     }),
-    ConfirmMessageReceived: unaryHandler(m.confirmMessageReceived, (req, ctx) => {
+    confirmMessageReceived: typed(m.confirmMessageReceived, (req, ctx) => {
       router.confirmReceived(asNode(ctx, req.node?.nodeId), req.messageObjectId);
       return {};
     }),
-  });
+  };
+}
+
+/** Only for the type: ties a handler to its method's request and response types. */
+function typed<M extends DescMethod>(_method: M, handler: UnaryHandler<M>): UnaryHandler<M> {
+  return handler;
 }

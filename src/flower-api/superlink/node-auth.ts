@@ -1,5 +1,18 @@
 import { createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from "node:crypto";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import {
+  PUBLIC_KEY_HEADER,
+  pythonIsoTimestamp,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+} from "./node-auth-headers.ts";
+
+export {
+  PUBLIC_KEY_HEADER,
+  pythonIsoTimestamp,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+} from "./node-auth-headers.ts";
 
 /**
  * Flower 1.28's Fleet API node authentication: every SuperNode call carries three metadata
@@ -7,13 +20,6 @@ import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
  * `--enable-supernode-auth` (flwr `node_auth_client_interceptor.py`,
  * `node_auth_server_interceptor.py`, `supercore/primitives/asymmetric.py`).
  */
-
-/** The node's PEM SubjectPublicKeyInfo bytes; the SuperLink matches them byte for byte. */
-export const PUBLIC_KEY_HEADER = "flwr-public-key-bin";
-/** Python's `datetime.now(timezone.utc).isoformat()`, e.g. `2025-06-15T12:34:56.123456+00:00`. */
-export const TIMESTAMP_HEADER = "flwr-timestamp";
-/** DER ECDSA-SHA256 over the ASCII bytes of the timestamp alone (not the request). */
-export const SIGNATURE_HEADER = "flwr-signature-bin";
 
 /** Flower's `SYSTEM_TIME_TOLERANCE`: a node's clock may run at most this far ahead. */
 const SYSTEM_TIME_TOLERANCE_S = 5;
@@ -46,17 +52,6 @@ export function createNodeKeyPair(): NodeKeyPair {
   const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "secp384r1" });
   const pem = publicKey.export({ type: "spki", format: "pem" }).toString();
   return { privateKey, publicKeyPem: new TextEncoder().encode(pem) };
-}
-
-/**
- * `date` as Python's `datetime.isoformat()` writes an aware UTC datetime: microseconds and a
- * `+00:00` offset, the fraction left out when it is zero. JS's `Z` suffix is not an option:
- * Python 3.10's `fromisoformat`, which the SuperLink may run on, rejects it.
- */
-export function pythonIsoTimestamp(date: Date = new Date()): string {
-  const iso = date.toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
-  const ms = iso.slice(20, 23);
-  return `${iso.slice(0, 19)}${ms === "000" ? "" : `.${ms}000`}+00:00`;
 }
 
 /** Signs `now` and returns the three metadata entries for one Fleet call. */

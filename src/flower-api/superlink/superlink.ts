@@ -15,7 +15,8 @@ import { createFlowerControlServicer } from "../control/flower-control-servicer.
 import { SERVER_NODE_ID } from "../message/metadata.ts";
 import { ObjectStore } from "../objects/object-store.ts";
 import { AppTokens } from "./app-tokens.ts";
-import { createFleetServicer } from "./fleet-servicer.ts";
+import { createFleetHandlers, createFleetServicer } from "./fleet-servicer.ts";
+import { type FleetWeb, startFleetWeb } from "./fleet-web.ts";
 import { createFlowerServerAppLauncher } from "./flower-serverapp-process.ts";
 import { MessageRouter } from "./message-router.ts";
 import { NodeRegistry } from "./node-registry.ts";
@@ -68,12 +69,21 @@ export interface SuperLinkOptions {
   database?: string;
   /** Reports what the SuperLink does on its own (resuming runs). Default: silent. */
   log?: (line: string) => void;
+  /**
+   * Also serve the Fleet API to browsers (Connect protocol over HTTP/1.1, fleet-web.ts) on this
+   * host:port, with the TLS certificate of the other APIs when given. Default: not served.
+   */
+  webAddress?: string;
+  /** Page origins allowed to call `webAddress` (CORS); required with it. */
+  webOrigins?: readonly string[];
 }
 
 export interface SuperLink {
   fleetPort: number;
   controlPort: number;
   serverAppIoPort: number;
+  /** The port of the Fleet API for browsers, when `webAddress` was given. */
+  webPort?: number;
   /**
    * Tracking events of the ServerApp code now calling (an app's SummaryWriter): they become
    * events of its run, as the server's ("node" 1). Outside a run's code they are dropped.
@@ -155,6 +165,9 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
           close() {},
         }
       : launcher;
+  if (options.webOrigins !== undefined && options.webAddress === undefined) {
+    throw new FedbridgeError(Code.InvalidArgument, "--web-origin needs --web-address");
+  }
   const control = new Server(boundedServerOptions(CONTROL_MAX_REQUEST_BYTES));
   control.addService(
     rawServiceDefinition(Control),
@@ -198,11 +211,26 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
     ServerCredentials.createInsecure(),
     "ServerAppIo API",
   );
+  let web: FleetWeb | undefined;
+  if (options.webAddress !== undefined) {
+    const handlers = createFleetHandlers({ nodes, runs, router, objects }, options);
+    web = await startFleetWeb(handlers, {
+      address: options.webAddress,
+      origins: options.webOrigins ?? [],
+      ...(options.tls ? { tls: options.tls } : {}),
+    }).catch((error) => {
+      fleet.forceShutdown();
+      control.forceShutdown();
+      serverAppIo.forceShutdown();
+      throw error;
+    });
+  }
   if (database !== undefined) await resumeRuns(database, { runs, router, nodes }, workDir, log);
   return {
     fleetPort,
     controlPort,
     serverAppIoPort,
+    ...(web ? { webPort: web.port } : {}),
     trackServerApp(events) {
       const run = runOfCaller();
       if (run === undefined || run.status !== "running" || isReplaying(run)) return;
@@ -214,6 +242,7 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
       nodes.close();
       pythonServerApps.close();
       tokens.close();
+      await web?.close();
       fleet.forceShutdown();
       control.forceShutdown();
       serverAppIo.forceShutdown();
