@@ -169,28 +169,19 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
     throw new FedbridgeError(Code.InvalidArgument, "--web-origin needs --web-address");
   }
   const control = new Server(boundedServerOptions(CONTROL_MAX_REQUEST_BYTES));
-  control.addService(
-    rawServiceDefinition(Control),
-    createControlServicer({
-      runs,
-      router,
-      nodes,
-      workDir,
-      pythonServerApps,
-      ...(database ? { database } : {}),
-    }),
-  );
+  const controlState = {
+    runs,
+    router,
+    nodes,
+    workDir,
+    pythonServerApps,
+    ...(database ? { database } : {}),
+  };
+  control.addService(rawServiceDefinition(Control), createControlServicer(controlState));
   // Flower's CLI (flwr run, ls, log, stop) on the same port: the services' names differ.
   control.addService(
     rawServiceDefinition(FlowerControl),
-    createFlowerControlServicer({
-      runs,
-      router,
-      nodes,
-      workDir,
-      pythonServerApps,
-      ...(database ? { database } : {}),
-    }),
+    createFlowerControlServicer(controlState),
   );
 
   const fleetPort = await bind(
