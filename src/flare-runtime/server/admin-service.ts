@@ -4,6 +4,7 @@ import { join, relative, sep } from "node:path";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { Notifier } from "../../core/notifier.ts";
+import { toConnectError } from "../../core/wire/connect-errors.ts";
 import { Admin, type JobInfo } from "../../gen/fedbridge/v1/admin_pb.ts";
 import type { StoredScalar } from "../../tracking/tracking-store.ts";
 import type { CellLogger } from "../cell/cell-logger.ts";
@@ -18,7 +19,6 @@ import type { AuthorizationPolicy } from "../provision/authorization-policy.ts";
 import type { ParticipantEntry } from "../provision/index.ts";
 import type { ServerConfig } from "../provision/kit-config.ts";
 import { whoOf } from "./admin-gate.ts";
-import { toConnectError } from "../../core/wire/connect-errors.ts";
 
 export interface AdminServiceDeps {
   config: ServerConfig;
