@@ -8,6 +8,8 @@ export default defineConfig({
     // Example apps import the package by name; in tests that is this checkout.
     alias: {
       "fedbridge/tracking": src("tracking/index.ts"),
+      "fedbridge/strategy": src("flower-api/strategy/index.ts"),
+      "fedbridge/privacy": src("flower-api/privacy/index.ts"),
       "fedbridge/runtime": src("flare-runtime/index.ts"),
       "fedbridge/ml/logistic-regression": src("ml/logistic-regression.ts"),
       "fedbridge/ml": src("ml/index.ts"),

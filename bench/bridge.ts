@@ -12,8 +12,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { credentials } from "@grpc/grpc-js";
 import { submitApp } from "../src/bridge/index.ts";
+import { silentObserver } from "../src/flower-api/app/run-observer.ts";
 import { runOnSuperLink } from "../src/flower-api/control/run-on-superlink.ts";
-import { silentObserver } from "../src/flower-api/index.ts";
 import { median } from "../src/flower-api/strategy/float-arrays.ts";
 import {
   type SuperLinkTls,

@@ -13,8 +13,8 @@ import { existsSync } from "node:fs";
 import { credentials } from "@grpc/grpc-js";
 import { chromium } from "playwright-core";
 import { freePort } from "../src/core/free-port.ts";
+import { silentObserver } from "../src/flower-api/app/run-observer.ts";
 import { runOnSuperLink } from "../src/flower-api/control/run-on-superlink.ts";
-import { silentObserver } from "../src/flower-api/index.ts";
 import { median } from "../src/flower-api/strategy/float-arrays.ts";
 import { BenchProcesses } from "./lib/spawn.ts";
 

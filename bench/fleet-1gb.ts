@@ -1,6 +1,6 @@
 import { credentials } from "@grpc/grpc-js";
+import { silentObserver } from "../src/flower-api/app/run-observer.ts";
 import { runOnSuperLink } from "../src/flower-api/control/run-on-superlink.ts";
-import { silentObserver } from "../src/flower-api/index.ts";
 import { procStatusBytes } from "./lib/proc.ts";
 import { BenchProcesses } from "./lib/spawn.ts";
 

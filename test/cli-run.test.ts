@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { decodeArrayRecord } from "../src/flower-api/index.ts";
+import { decodeArrayRecord } from "../src/flower-api/records/serde.ts";
 import { readEventFiles } from "../src/tracking/index.ts";
 import { runFedbridge } from "./run-fedbridge.ts";
 import { quickstartWith } from "./test-apps.ts";

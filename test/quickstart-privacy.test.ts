@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DP_MODE_NAMES } from "../examples/quickstart/privacy.ts";
 import { initialModel } from "../examples/quickstart/task.ts";
-import { type ArrayRecord, runSimulation, type UserConfig } from "../src/flower-api/index.ts";
+import type { UserConfig } from "../src/flower-api/app/context.ts";
+import type { ArrayRecord } from "../src/flower-api/records/array-record.ts";
+import { runSimulation } from "../src/flower-api/simulation/run-simulation.ts";
 import { setHostTrackingSink, type TrackingEvent } from "../src/tracking/index.ts";
 
 // The DP wrappers report (ε, δ) to the host's tracking: here, a list, not a runs/ folder.

@@ -1,12 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { STRATEGY_NAMES } from "../examples/quickstart/strategies.ts";
 import { type Dataset, initialModel, train } from "../examples/quickstart/task.ts";
-import {
-  type ArrayRecord,
-  createRng,
-  runSimulation,
-  type UserConfig,
-} from "../src/flower-api/index.ts";
+import { createRng } from "../src/core/numeric/random.ts";
+import type { UserConfig } from "../src/flower-api/app/context.ts";
+import type { ArrayRecord } from "../src/flower-api/records/array-record.ts";
+import { runSimulation } from "../src/flower-api/simulation/run-simulation.ts";
 
 /** The quickstart in simulation, 3 nodes, seed 7, made small: 2 rounds of 50 examples. */
 async function simulate(runConfig: UserConfig, numNodes = 3) {

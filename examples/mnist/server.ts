@@ -1,4 +1,5 @@
-import { ConfigRecord, FedAvg, MetricRecord, ServerApp } from "fedbridge";
+import { ConfigRecord, MetricRecord, ServerApp } from "fedbridge";
+import { FedAvg } from "fedbridge/strategy";
 import { evaluate, initialWeights, loadDigits } from "./task.ts";
 import { fromRecord, toRecord } from "./weights-record.ts";
 

@@ -1,22 +1,16 @@
+import { Code, composeMods, FedbridgeError, type Grid, type Mod, type UserConfig } from "fedbridge";
 import {
   adaptiveClippingMod,
-  Code,
-  composeMods,
   DifferentialPrivacyClientSideAdaptiveClipping,
   DifferentialPrivacyClientSideFixedClipping,
   DifferentialPrivacyServerSideAdaptiveClipping,
   DifferentialPrivacyServerSideFixedClipping,
-  type FedAvg,
-  FedbridgeError,
   fixedClippingMod,
-  type Grid,
   LocalDpMod,
-  type Mod,
   SecAggPlusGrid,
-  type Strategy,
   secaggPlusMod,
-  type UserConfig,
-} from "fedbridge";
+} from "fedbridge/privacy";
+import type { FedAvg, Strategy } from "fedbridge/strategy";
 import { choiceFromConfig } from "./run-config.ts";
 
 /** Central DP's noise multiplier z: Flower's recommendation for strong privacy. */

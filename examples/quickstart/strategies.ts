@@ -1,3 +1,4 @@
+import type { UserConfig } from "fedbridge";
 import {
   Bulyan,
   FedAdagrad,
@@ -11,12 +12,17 @@ import {
   Krum,
   MultiKrum,
   QFedAvg,
-  type UserConfig,
-} from "fedbridge";
+} from "fedbridge/strategy";
 import { choiceFromConfig } from "./run-config.ts";
 
-/** Every node trains and evaluates each round, as the quickstart always did. */
-const common = { fractionTrain: 1, fractionEvaluate: 1 };
+/**
+ * The share of nodes that train and evaluate each round (run config `fraction-train`,
+ * `fraction-evaluate`; by default every node, as the quickstart always did).
+ */
+const fractions = (c: UserConfig) => ({
+  fractionTrain: Number(c["fraction-train"]),
+  fractionEvaluate: Number(c["fraction-evaluate"]),
+});
 
 /**
  * The strategies the quickstart can run, by the name run config `strategy` gives
@@ -38,20 +44,20 @@ const common = { fractionTrain: 1, fractionEvaluate: 1 };
  *   reports as `train-loss`.
  */
 const STRATEGIES = {
-  fedavg: () => new FedAvg(common),
-  fedprox: (c) => new FedProx({ ...common, proximalMu: numberOr(c["proximal-mu"], 0.1) }),
-  fedadam: () => new FedAdam(common),
-  fedyogi: () => new FedYogi({ ...common, eta: 0.1 }),
-  fedadagrad: () => new FedAdagrad(common),
-  fedavgm: () => new FedAvgM({ ...common, serverMomentum: 0.5 }),
-  fedmedian: () => new FedMedian(common),
-  fedtrimmedavg: () => new FedTrimmedAvg(common),
-  krum: (c) => new Krum({ ...common, numMaliciousNodes: malicious(c) }),
+  fedavg: (c) => new FedAvg(fractions(c)),
+  fedprox: (c) => new FedProx({ ...fractions(c), proximalMu: numberOr(c["proximal-mu"], 0.1) }),
+  fedadam: (c) => new FedAdam(fractions(c)),
+  fedyogi: (c) => new FedYogi({ ...fractions(c), eta: 0.1 }),
+  fedadagrad: (c) => new FedAdagrad(fractions(c)),
+  fedavgm: (c) => new FedAvgM({ ...fractions(c), serverMomentum: 0.5 }),
+  fedmedian: (c) => new FedMedian(fractions(c)),
+  fedtrimmedavg: (c) => new FedTrimmedAvg(fractions(c)),
+  krum: (c) => new Krum({ ...fractions(c), numMaliciousNodes: malicious(c) }),
   multikrum: (c) =>
-    new MultiKrum({ ...common, numMaliciousNodes: malicious(c), numNodesToSelect: 2 }),
-  bulyan: (c) => new Bulyan({ ...common, numMaliciousNodes: malicious(c) }),
+    new MultiKrum({ ...fractions(c), numMaliciousNodes: malicious(c), numNodesToSelect: 2 }),
+  bulyan: (c) => new Bulyan({ ...fractions(c), numMaliciousNodes: malicious(c) }),
   qfedavg: (c) =>
-    new QFedAvg({ ...common, clientLearningRate: Number(c.lr), trainLossKey: "train-loss" }),
+    new QFedAvg({ ...fractions(c), clientLearningRate: Number(c.lr), trainLossKey: "train-loss" }),
 } satisfies Record<string, (runConfig: UserConfig) => FedAvg>;
 
 export type StrategyName = keyof typeof STRATEGIES;

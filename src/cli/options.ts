@@ -1,6 +1,7 @@
 import { InvalidArgumentError, Option } from "commander";
 import { LOG_FORMAT_ENV, LOG_FORMATS } from "../core/logger.ts";
-import { parseConfigOverrides, type UserConfig } from "../flower-api/index.ts";
+import type { UserConfig } from "../flower-api/app/context.ts";
+import { parseConfigOverrides } from "../flower-api/app/run-config.ts";
 
 /** Commander argument parsers that refuse bad values with one clear line. */
 

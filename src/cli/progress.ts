@@ -1,5 +1,6 @@
 import { SingleBar } from "cli-progress";
-import type { MetricRecord, RoundSummary, RunObserver } from "../flower-api/index.ts";
+import type { RoundSummary, RunObserver } from "../flower-api/app/run-observer.ts";
+import type { MetricRecord } from "../flower-api/records/metric-record.ts";
 
 /**
  * Shows a run in the terminal: a progress bar over the rounds and one line of metrics per

@@ -1,16 +1,12 @@
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
+import type { UserConfig } from "../flower-api/app/context.ts";
+import type { RunObserver } from "../flower-api/app/run-observer.ts";
 import { runOnSuperLink } from "../flower-api/control/run-on-superlink.ts";
-import {
-  type Result,
-  type RunMode,
-  type RunObserver,
-  runSimulation,
-  summarizeResult,
-  type UserConfig,
-  writeRunOutput,
-} from "../flower-api/index.ts";
+import { type RunMode, summarizeResult, writeRunOutput } from "../flower-api/run-output.ts";
+import { runSimulation } from "../flower-api/simulation/run-simulation.ts";
+import type { Result } from "../flower-api/strategy/result.ts";
 import {
   nodeEventsToFolder,
   RUN_TRACKING_SETUP_URL,

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { createLogger, type LogFormat } from "../core/logger.ts";
-import { parseConfigOverrides, type UserConfig } from "../flower-api/index.ts";
+import type { UserConfig } from "../flower-api/app/context.ts";
+import { parseConfigOverrides } from "../flower-api/app/run-config.ts";
 import { SuperNode } from "../flower-api/supernode/supernode.ts";
 import { RUN_TRACKING_SETUP_URL } from "../tracking/flower-runs/run-tracking.ts";
 import { logFormatOption, positiveNumber } from "./options.ts";

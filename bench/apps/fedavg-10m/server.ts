@@ -1,4 +1,5 @@
-import { ArrayRecord, FedAvg, ServerApp } from "fedbridge";
+import { ArrayRecord, ServerApp } from "fedbridge";
+import { FedAvg } from "fedbridge/strategy";
 
 export const app = new ServerApp();
 

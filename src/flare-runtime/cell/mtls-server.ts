@@ -17,6 +17,7 @@ import type { CellLogger } from "./cell-logger.ts";
 import { silentCellLogger } from "./cell-logger.ts";
 import { HTTP2_WINDOW_BYTES } from "./cell-options.ts";
 import type { StreamRoutes } from "./cell-service.ts";
+import { widenReceiveWindow } from "./http2-window.ts";
 import { reportMalformedAsInvalid } from "./malformed-requests.ts";
 import { mtlsContextValues, type PeerIdentity, peerIdentityOf } from "./peer-identity.ts";
 import { refuseRequest } from "./refuse-request.ts";
@@ -138,7 +139,7 @@ export function createMtlsServer(options: MtlsServerOptions): MtlsServer {
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on("session", (session) => {
     sessions.add(session);
-    session.setLocalWindowSize(HTTP2_WINDOW_BYTES);
+    widenReceiveWindow(session);
     session.on("close", () => sessions.delete(session));
     session.on("error", () => {});
   });

@@ -12,6 +12,7 @@ import type { CellFrame } from "../../gen/fedbridge/v1/cell_pb.ts";
 import { HTTP2_WINDOW_BYTES, MAX_FRAME_BYTES } from "./cell-options.ts";
 import { CELL_PATH, GRPC_CONTENT_TYPE } from "./frame-codec.ts";
 import { readFrames, writeFrames } from "./frame-stream.ts";
+import { widenReceiveWindow } from "./http2-window.ts";
 
 export interface CellConnection {
   /**
@@ -38,7 +39,7 @@ export function connectCell(
   session.on("error", (error: Error) => {
     failure ??= unreachable(error);
   });
-  session.once("connect", () => session.setLocalWindowSize(HTTP2_WINDOW_BYTES));
+  session.once("connect", () => widenReceiveWindow(session));
   return {
     async *frames(outbound, signal) {
       const stream = session.request(

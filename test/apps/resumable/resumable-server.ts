@@ -2,7 +2,8 @@
 // the sites each round (`fraction-train`); `clock=true` puts the time into each round's
 // config, which a ServerApp that is to resume must not do. The test copies examples/quickstart
 // beside these files.
-import { ArrayRecord, ConfigRecord, FedAdam, FedAvg, ServerApp } from "fedbridge";
+import { ArrayRecord, ConfigRecord, ServerApp } from "fedbridge";
+import { FedAdam, FedAvg } from "fedbridge/strategy";
 import { initialModel } from "./task.ts";
 
 export const app = new ServerApp();

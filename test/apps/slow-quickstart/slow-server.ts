@@ -1,6 +1,7 @@
 // The quickstart's ServerApp with FedAvg needing 3 nodes per round (of 4), and each round
 // waiting for `min-available-nodes` connected nodes (default 3) before it samples them.
-import { ArrayRecord, ConfigRecord, FedAvg, ServerApp } from "fedbridge";
+import { ArrayRecord, ConfigRecord, ServerApp } from "fedbridge";
+import { FedAvg } from "fedbridge/strategy";
 import { initialModel } from "./task.ts";
 
 export const app = new ServerApp();

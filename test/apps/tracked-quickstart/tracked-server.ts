@@ -1,5 +1,6 @@
 // The quickstart ServerApp, logging one scalar of its own with a SummaryWriter.
-import { ArrayRecord, ConfigRecord, FedAvg, ServerApp } from "fedbridge";
+import { ArrayRecord, ConfigRecord, ServerApp } from "fedbridge";
+import { FedAvg } from "fedbridge/strategy";
 import { SummaryWriter } from "fedbridge/tracking";
 import { initialModel } from "./task.ts";
 

@@ -1,0 +1,32 @@
+// `fedbridge/strategy`: Flower 1.28's strategies (flwr.serverapp.strategy) in camelCase.
+
+export { aggregateArrayRecords, aggregateMetricRecords } from "./aggregate.ts";
+export type { BulyanOptions, SelectionRule } from "./bulyan.ts";
+export { Bulyan } from "./bulyan.ts";
+export type { FedAdagradOptions } from "./fed-adagrad.ts";
+export { FedAdagrad } from "./fed-adagrad.ts";
+export type { FedAdamOptions } from "./fed-adam.ts";
+export { FedAdam } from "./fed-adam.ts";
+export type { FedAvgMOptions } from "./fed-avg-m.ts";
+export { FedAvgM } from "./fed-avg-m.ts";
+export type { FedMedianOptions } from "./fed-median.ts";
+export { FedMedian } from "./fed-median.ts";
+export type { FedOptOptions } from "./fed-opt.ts";
+export { FedOpt } from "./fed-opt.ts";
+export type { FedProxOptions } from "./fed-prox.ts";
+export { FedProx } from "./fed-prox.ts";
+export type { FedTrimmedAvgOptions } from "./fed-trimmed-avg.ts";
+export { FedTrimmedAvg } from "./fed-trimmed-avg.ts";
+export type { FedYogiOptions } from "./fed-yogi.ts";
+export { FedYogi } from "./fed-yogi.ts";
+export type { FedAvgOptions, MetricsAggregationFn } from "./fedavg.ts";
+export { FedAvg } from "./fedavg.ts";
+export type { KrumOptions } from "./krum.ts";
+export { Krum } from "./krum.ts";
+export type { MultiKrumOptions } from "./multi-krum.ts";
+export { MultiKrum } from "./multi-krum.ts";
+export type { QFedAvgOptions } from "./q-fed-avg.ts";
+export { QFedAvg } from "./q-fed-avg.ts";
+export { Result } from "./result.ts";
+export type { EvaluateFn, StartOptions, TrainAggregate } from "./strategy.ts";
+export { Strategy } from "./strategy.ts";
