@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Plugin } from "esbuild";
 
@@ -21,12 +22,26 @@ export const BROWSER_SUBSTITUTES: Readonly<Record<string, string>> = {
   [src("ml/tfjs-backend.ts")]: src("browser/tfjs-backend.ts"),
 };
 
-/** Package names an app imports, as this checkout's browser-safe entry points. */
-export const BROWSER_ALIASES: Readonly<Record<string, string>> = {
-  fedbridge: src("index.ts"),
-  "fedbridge/ml/logistic-regression": src("ml/logistic-regression.ts"),
-  "fedbridge/ml": src("ml/index.ts"),
-};
+/**
+ * The package's entry points an app imports (`fedbridge`, `fedbridge/strategy`, ...), as this
+ * checkout's files: package.json's `exports`, the one list (the resolve hook reads it too).
+ */
+export const BROWSER_ALIASES: Readonly<Record<string, string>> = packageAliases();
+
+function packageAliases(): Record<string, string> {
+  const root = new URL("../../", import.meta.url);
+  const pkg = JSON.parse(readFileSync(new URL("package.json", root), "utf8")) as {
+    name: string;
+    exports: Record<string, string>;
+  };
+  const aliases: Record<string, string> = {};
+  for (const [key, target] of Object.entries(pkg.exports)) {
+    aliases[key === "." ? pkg.name : `${pkg.name}/${key.slice(2)}`] = fileURLToPath(
+      new URL(target, root),
+    );
+  }
+  return aliases;
+}
 
 /** An esbuild plugin that applies BROWSER_SUBSTITUTES to every relative import. */
 export function browserSubstitutes(): Plugin {
