@@ -1,10 +1,9 @@
-import { create } from "@bufbuild/protobuf";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
 import type { UserConfig } from "../flower-api/app/context.ts";
 import { scalarsToConfig } from "../flower-api/app/scalars.ts";
 import { ErrorCode, MessageError } from "../flower-api/message/error.ts";
 import { Message } from "../flower-api/message/message.ts";
-import { messageFromProto, messageToProto } from "../flower-api/message/message-serde.ts";
+import { messageFromProto } from "../flower-api/message/message-serde.ts";
 import { type DeflatedObject, deflateMessage } from "../flower-api/objects/deflate.ts";
 import {
   inflateMessage,
@@ -13,8 +12,9 @@ import {
   verifyObject,
 } from "../flower-api/objects/inflate.ts";
 import { INLINE_MAX_BYTES } from "../flower-api/superlink/fleet-inline.ts";
+import { replyBody } from "../flower-api/supernode/reply-body.ts";
 import { Fleet } from "../gen/flwr/proto/fleet_pb.ts";
-import { MessageSchema, type ObjectTree } from "../gen/flwr/proto/message_pb.ts";
+import type { ObjectTree } from "../gen/flwr/proto/message_pb.ts";
 import type { RunInfo } from "./clientapp-worker-client.ts";
 import { FleetFetch } from "./fleet-fetch.ts";
 import { createWebNodeKeys } from "./node-keys.ts";
@@ -266,14 +266,7 @@ export class WebSuperNode {
     const tree = objectTreeOf(deflated);
     const byId = indexObjects(deflated);
     const inline = [...byId.values()].reduce((sum, b) => sum + b.length, 0) <= INLINE_MAX_BYTES;
-    const body = inline
-      ? messageToProto(reply)
-      : create(MessageSchema, {
-          metadata: { ...reply.metadata },
-          ...(reply.hasError()
-            ? { error: { code: BigInt(reply.error.code), reason: reply.error.reason } }
-            : { content: {} }),
-        });
+    const body = replyBody(reply, inline);
     const node = { nodeId: this.#nodeId };
     const { objectsToPush } = await connection.call(
       Fleet.method.pushMessages,

@@ -3,12 +3,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { create } from "@bufbuild/protobuf";
 import type { ChannelCredentials } from "@grpc/grpc-js";
 import { backoffDelay } from "../../core/backoff.ts";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
-import { MessageSchema, type ObjectTree } from "../../gen/flwr/proto/message_pb.ts";
+import type { ObjectTree } from "../../gen/flwr/proto/message_pb.ts";
 import { type Context, createContext, type UserConfig } from "../app/context.ts";
 import { readAppManifest } from "../app/load-app.ts";
 import { scalarsToConfig } from "../app/scalars.ts";
@@ -17,7 +16,7 @@ import type { WorkerSetup } from "../clientapp-worker/protocol.ts";
 import { unpackApp } from "../fab/app-bundle.ts";
 import { ErrorCode, MessageError } from "../message/error.ts";
 import { Message } from "../message/message.ts";
-import { messageFromProto, messageToProto } from "../message/message-serde.ts";
+import { messageFromProto } from "../message/message-serde.ts";
 import { type DeflatedObject, deflateMessage } from "../objects/deflate.ts";
 import { inflateMessage, listPostOrder, objectTreeOf, verifyObject } from "../objects/inflate.ts";
 import { INLINE_MAX_BYTES } from "../superlink/fleet-servicer.ts";
@@ -25,6 +24,7 @@ import { createNodeKeyPair } from "../superlink/node-auth.ts";
 import { FleetConnection } from "./fleet-connection.ts";
 import { KeptReplies } from "./kept-replies.ts";
 import { PullPacer } from "./pull-pacer.ts";
+import { replyBody } from "./reply-body.ts";
 
 export interface SuperNodeOptions {
   /** The SuperLink's Fleet API, host:port. */
@@ -418,14 +418,7 @@ export class SuperNode {
     const inline =
       (this.#options.inline ?? true) &&
       [...byId.values()].reduce((sum, bytes) => sum + bytes.length, 0) <= INLINE_MAX_BYTES;
-    const body = inline
-      ? messageToProto(reply)
-      : create(MessageSchema, {
-          metadata: { ...reply.metadata },
-          ...(reply.hasError()
-            ? { error: { code: BigInt(reply.error.code), reason: reply.error.reason } }
-            : { content: {} }),
-        });
+    const body = replyBody(reply, inline);
     const node = { nodeId: this.#nodeId };
     const { objectsToPush } = await connection.call(
       Fleet.method.pushMessages,
