@@ -20,8 +20,8 @@ import { choiceFromConfig } from "./run-config.ts";
  * `fraction-evaluate`; by default every node, as the quickstart always did).
  */
 const fractions = (c: UserConfig) => ({
-  fractionTrain: Number(c["fraction-train"]),
-  fractionEvaluate: Number(c["fraction-evaluate"]),
+  fractionTrain: numberOr(c["fraction-train"], 1),
+  fractionEvaluate: numberOr(c["fraction-evaluate"], 1),
 });
 
 /**

@@ -237,6 +237,10 @@ describe("acceptFailures and minCompletionRate", () => {
 
   it("refuses a minCompletionRate outside [0, 1]", () => {
     expect(() => new FedAvg({ minCompletionRate: 1.5 })).toThrow(/between 0 and 1, got 1.5/);
+    expect(() => new FedAvg({ fractionTrain: Number.NaN })).toThrow(
+      /fractionTrain must be between 0 and 1, got NaN/,
+    );
+    expect(() => new FedAvg({ fractionEvaluate: -0.1 })).toThrow(/fractionEvaluate must be/);
   });
 
   const everyStrategy: [string, (o: FedAvgOptions) => FedAvg][] = [

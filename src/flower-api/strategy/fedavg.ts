@@ -89,12 +89,18 @@ export class FedAvg extends Strategy {
     this.evaluateMetricsAggrFn = options.evaluateMetricsAggrFn ?? aggregateMetricRecords;
     this.acceptFailures = options.acceptFailures ?? true;
     this.minCompletionRate = options.minCompletionRate ?? 0;
-    if (!(this.minCompletionRate >= 0 && this.minCompletionRate <= 1)) {
-      throw new FedbridgeError(
-        Code.InvalidArgument,
-        `minCompletionRate must be between 0 and 1, got ${this.minCompletionRate}`,
-      );
-    }
+    // A fraction out of range (or NaN, from a config value that is not a number) would sample
+    // no node and let rounds "succeed" with nothing: refused here, naming it.
+    for (const [name, value] of [
+      ["fractionTrain", this.fractionTrain],
+      ["fractionEvaluate", this.fractionEvaluate],
+      ["minCompletionRate", this.minCompletionRate],
+    ] as const)
+      if (!(value >= 0 && value <= 1))
+        throw new FedbridgeError(
+          Code.InvalidArgument,
+          `${name} must be between 0 and 1, got ${value}`,
+        );
   }
 
   summary(): string[] {
