@@ -43,7 +43,7 @@ async function job(config: string, killAt?: RegExp) {
   const jobId = jobIdOf(submitted.stdout);
   if (killAt !== undefined) {
     const site = runtime.sites.get("site-1");
-    await site?.waitFor(new RegExp(`${killAt.source}[^\\n]*job=${jobId}`), 120_000);
+    await site?.waitFor(new RegExp(`${killAt.source}[^\\n]*job=${jobId}`), 300_000);
     runtime.server.child.kill("SIGKILL");
     await runtime.server.exited;
     await runtime.restartServer();
@@ -72,7 +72,8 @@ function handled(jobId: string, phase: "trains" | "evaluates"): number[][] {
   });
 }
 
-describe("a bridged job whose server is SIGKILLed and restarted", () => {
+// Each test runs up to three jobs through a server restart: generous, for a loaded machine.
+describe("a bridged job whose server is SIGKILLed and restarted", { timeout: 600_000 }, () => {
   let reference = "";
   beforeAll(async () => {
     reference = await simulated("");
