@@ -33,29 +33,14 @@ export async function run(): Promise<void> {
   try {
     const pagePort = await freePort();
     const origin = `http://127.0.0.1:${pagePort}`;
-    const { out } = await processes.start(
-      [
-        "superlink",
-        "--insecure",
-        "--fleet-api-address",
-        "127.0.0.1:0",
-        "--control-api-address",
-        "127.0.0.1:0",
-        "--web-address",
-        "127.0.0.1:0",
-        "--web-origin",
-        origin,
-      ],
-      /Fleet API for browsers on port \d+/,
-    );
-    const [, control, web] = out.match(/control API on port (\d+).*browsers on port (\d+)/) ?? [];
+    const { control, web } = await processes.superlink(undefined, origin);
     const bundling = performance.now();
     await processes.start(
       [
         "web-node",
         APP,
         "--superlink",
-        `http://127.0.0.1:${web}`,
+        web as string,
         "--port",
         String(pagePort),
         "--tfjs-backend",
@@ -81,7 +66,7 @@ export async function run(): Promise<void> {
     const ends: number[] = [];
     const accuracies: number[] = [];
     await runOnSuperLink({
-      address: `127.0.0.1:${control}`,
+      address: control,
       credentials: credentials.createInsecure(),
       appDir: APP,
       runConfig: { "num-server-rounds": 5 },

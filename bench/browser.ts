@@ -44,24 +44,9 @@ export async function run(): Promise<void> {
     // The same run with two pages.
     const pagePort = await freePort();
     const origin = `http://127.0.0.1:${pagePort}`;
-    const { out } = await processes.start(
-      [
-        "superlink",
-        "--insecure",
-        "--fleet-api-address",
-        "127.0.0.1:0",
-        "--control-api-address",
-        "127.0.0.1:0",
-        "--web-address",
-        "127.0.0.1:0",
-        "--web-origin",
-        origin,
-      ],
-      /Fleet API for browsers on port \d+/,
-    );
-    const [, control, web] = out.match(/control API on port (\d+).*browsers on port (\d+)/) ?? [];
+    const { control, web } = await processes.superlink(undefined, origin);
     await processes.start(
-      ["web-node", APP, "--superlink", `http://127.0.0.1:${web}`, "--port", String(pagePort)],
+      ["web-node", APP, "--superlink", web as string, "--port", String(pagePort)],
       /web node page on/,
     );
     for (let i = 0; i < 2; i++) {
@@ -69,7 +54,7 @@ export async function run(): Promise<void> {
       await page.goto(`${origin}/?partition-id=${i}&num-partitions=2`);
       await page.waitForFunction(`document.body.dataset.status === "connected"`);
     }
-    const browserMs = await medianRoundMs(`127.0.0.1:${control}`, rounds);
+    const browserMs = await medianRoundMs(control, rounds);
 
     console.log(`round with 2 Node SuperNodes: ${nodeMs.toFixed(1)} ms (median of ${rounds - 1})`);
     console.log(

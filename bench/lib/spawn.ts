@@ -33,7 +33,14 @@ export class BenchProcesses {
   }
 
   /** A SuperLink on free loopback ports. */
-  async superlink(tls?: SuperLinkTls): Promise<{ pid: number; fleet: string; control: string }> {
+  /**
+   * A SuperLink on free loopback ports; with `webOrigin`, it also serves the Fleet API to
+   * browsers of that origin (`web` is then that port's URL).
+   */
+  async superlink(
+    tls?: SuperLinkTls,
+    webOrigin?: string,
+  ): Promise<{ pid: number; fleet: string; control: string; web?: string }> {
     const security = tls
       ? [
           "--ssl-certfile",
@@ -52,15 +59,22 @@ export class BenchProcesses {
         "127.0.0.1:0",
         "--control-api-address",
         "127.0.0.1:0",
+        ...(webOrigin ? ["--web-address", "127.0.0.1:0", "--web-origin", webOrigin] : []),
       ],
-      /control API on port \d+/,
+      webOrigin ? /Fleet API for browsers on port \d+/ : /control API on port \d+/,
       ["--max-old-space-size=8192"],
     );
     const [, fleet, control] =
       out.match(/Fleet API on port (\d+), control API on port (\d+)/) ?? [];
+    const web = out.match(/Fleet API for browsers on port (\d+)/)?.[1];
     // Over TLS nodes dial "localhost" (Node warns when a TLS server name is an IP address).
     const host = tls ? "localhost" : "127.0.0.1";
-    return { pid, fleet: `${host}:${fleet}`, control: `${host}:${control}` };
+    return {
+      pid,
+      fleet: `${host}:${fleet}`,
+      control: `${host}:${control}`,
+      ...(web ? { web: `http://127.0.0.1:${web}` } : {}),
+    };
   }
 
   /** `count` SuperNodes for partitions 0..count-1. */
