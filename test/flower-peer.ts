@@ -5,9 +5,10 @@
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
+import { freePort } from "../src/core/free-port.ts";
+import { watchOutput } from "./processes.ts";
 
 export const flowerBin = process.env.FEDBRIDGE_FLOWER_BIN;
 export const SKIP_NO_FLOWER = "skipped: no Flower install";
@@ -26,18 +27,6 @@ function flowerEnv(home: string): NodeJS.ProcessEnv {
   };
 }
 
-/** A free loopback port (Flower's ClientAppIo API needs one per SuperNode). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
-
 export interface FlowerProcess {
   child: ChildProcess;
   output(): string;
@@ -53,41 +42,10 @@ async function startFlowerProcess(command: string, args: string[], ready: RegExp
     detached: true, // its own process group: killFlower ends its children too
   });
   started.add(child);
-  let output = "";
-  const listeners = new Set<() => void>();
-  const append = (chunk: Buffer) => {
-    output += chunk.toString();
-    for (const listener of listeners) listener();
-  };
-  child.stdout?.on("data", append);
-  child.stderr?.on("data", append);
   const flower: FlowerProcess = {
     child,
-    output: () => output,
     alive: () => child.exitCode === null && child.signalCode === null,
-    waitFor(pattern, timeoutMs = 90_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const match = output.match(pattern);
-          if (match) {
-            listeners.delete(check);
-            clearTimeout(timer);
-            resolve(match);
-          } else if (!flower.alive()) {
-            listeners.delete(check);
-            clearTimeout(timer);
-            reject(new Error(`${command} exited waiting for ${pattern}:\n${output}`));
-          }
-        };
-        const timer = setTimeout(() => {
-          listeners.delete(check);
-          reject(new Error(`timed out waiting for ${pattern}; ${command} said:\n${output}`));
-        }, timeoutMs);
-        listeners.add(check);
-        child.on("exit", check);
-        check();
-      });
-    },
+    ...watchOutput(child, command, 90_000),
   };
   await flower.waitFor(ready);
   return flower;

@@ -22,35 +22,53 @@ export function startFedbridge(args: string[]): FedbridgeProcess {
     env: { ...process.env, FORCE_COLOR: "0" },
   });
   started.add(child);
-  let output = "";
-  const listeners = new Set<() => void>();
-  const append = (chunk: Buffer) => {
-    output += chunk.toString();
-    for (const listener of listeners) listener();
-  };
-  child.stdout?.on("data", append);
-  child.stderr?.on("data", append);
   const exited = new Promise<number>((resolve) =>
     child.on("exit", (code, signal) => resolve(code ?? (signal ? 128 : 1))),
   );
   exited.then(() => started.delete(child));
+  return { child, exited, ...watchOutput(child, `fedbridge ${args[0]}`, 60_000) };
+}
+
+/** A child's stdout and stderr together, kept for assertions, and a wait for a match in it. */
+export function watchOutput(child: ChildProcess, name: string, defaultTimeoutMs: number) {
+  let output = "";
+  let closed = false;
+  const listeners = new Set<() => void>();
+  const changed = () => {
+    for (const listener of listeners) listener();
+  };
+  const append = (chunk: Buffer) => {
+    output += chunk.toString();
+    changed();
+  };
+  child.stdout?.on("data", append);
+  child.stderr?.on("data", append);
+  // 'close' comes after the last output was read: a pattern not seen by then never will be.
+  child.on("close", () => {
+    closed = true;
+    changed();
+  });
   return {
-    child,
     output: () => output,
-    exited,
-    waitFor(pattern, timeoutMs = 60_000) {
+    waitFor(pattern: RegExp, timeoutMs = defaultTimeoutMs): Promise<RegExpMatchArray> {
       return new Promise((resolve, reject) => {
+        const stop = () => {
+          listeners.delete(check);
+          clearTimeout(timer);
+        };
         const check = () => {
           const match = output.match(pattern);
           if (match) {
-            listeners.delete(check);
-            clearTimeout(timer);
+            stop();
             resolve(match);
+          } else if (closed) {
+            stop();
+            reject(new Error(`${name} ended before printing ${pattern}; it said:\n${output}`));
           }
         };
         const timer = setTimeout(() => {
           listeners.delete(check);
-          reject(new Error(`timed out waiting for ${pattern}; output so far:\n${output}`));
+          reject(new Error(`timed out waiting for ${pattern}; ${name} said so far:\n${output}`));
         }, timeoutMs);
         listeners.add(check);
         check();
