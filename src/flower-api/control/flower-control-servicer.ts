@@ -23,8 +23,6 @@ const RUN_ID_NOT_FOUND = "Run ID not found";
 /** How often a log stream with nothing new re-checks its run, in ms (events wake it sooner). */
 const STREAM_IDLE_MS = 5_000;
 
-export type FlowerControlState = ControlState;
-
 /**
  * Flower 1.28's Control API (flwr.proto.Control) on our SuperLink, for Flower's CLI: `flwr run`
  * (StartRun), `flwr log` and `flwr run --stream` (StreamLogs), `flwr ls` (ListRuns), `flwr
@@ -32,7 +30,7 @@ export type FlowerControlState = ControlState;
  * its TypeScript ServerApp here; a FAB with only a Python ServerApp runs through
  * `pythonServerApp`. The account, federation and login calls answer UNIMPLEMENTED with why.
  */
-export function createFlowerControlServicer(state: FlowerControlState) {
+export function createFlowerControlServicer(state: ControlState) {
   const { runs, router, nodes, workDir, database } = state;
   const m = Control.method;
   const unsupported = (what: string) => () => {
