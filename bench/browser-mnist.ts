@@ -1,8 +1,8 @@
 /**
  * examples/mnist trained by 2 web pages: the held-out accuracy after 5 rounds (goal: at least
  * 0.90), the tfjs backend each page picked, and the median round time (the accuracy goal is
- * also a test in test/web-node.browser.test.ts, with wasm). Needs /usr/bin/chromium. BENCH_TFJS_BACKEND
- * (default auto) picks the pages' TensorFlow.js backend, e.g. wasm.
+ * also a test in test/web-node.browser.test.ts, with wasm). Needs /usr/bin/chromium.
+ * BENCH_TFJS_BACKEND (default auto) picks the pages' TensorFlow.js backend, e.g. wasm.
  */
 import { existsSync } from "node:fs";
 import { credentials } from "@grpc/grpc-js";
