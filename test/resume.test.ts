@@ -2,7 +2,7 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { killAll } from "./processes.ts";
+import { type FedbridgeProcess, killAll } from "./processes.ts";
 import { runFedbridge } from "./run-fedbridge.ts";
 import { startTestRuntime, type TestRuntime } from "./runtime-harness.ts";
 import { countingMnist, quickstartWith } from "./test-apps.ts";
@@ -50,8 +50,16 @@ async function job(config: string, killAt?: RegExp | RegExp[], submittedApp = ap
   ]);
   const jobId = jobIdOf(submitted.stdout);
   for (const at of [killAt ?? []].flat()) {
-    const site = runtime.sites.get("site-1");
-    await site?.waitFor(new RegExp(`${at.source}[^\\n]*job=${jobId}`), 300_000);
+    const site = runtime.sites.get("site-1") as FedbridgeProcess;
+    // A job that ends before the kill point says how, rather than leaving the wait to time out.
+    const ended = runtime.server.waitFor(new RegExp(`job ${jobId} FINISHED[^\\n]*`), 300_000).then(
+      ([line]) => Promise.reject(new Error(`the job ended before site-1 logged ${at}: ${line}`)),
+      () => new Promise<never>(() => {}), // the server was killed: the site's wait decides
+    );
+    await Promise.race([
+      site.waitFor(new RegExp(`${at.source}[^\\n]*job=${jobId}`), 300_000),
+      ended,
+    ]);
     runtime.server.child.kill("SIGKILL");
     await runtime.server.exited;
     await runtime.restartServer();
