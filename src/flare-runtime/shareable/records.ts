@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { allocateNpy, decodeNpy, encodeNpy, NUMPY_STYPE } from "../../core/numeric/npy.ts";
+import { type ArrayEntry, arrayEntries, protoArrays } from "../../core/wire/record-arrays.ts";
 import {
   type ArrayRecord,
   ArrayRecordSchema,
@@ -18,29 +19,8 @@ import {
  * do, so records pass between the two worlds unchanged.
  */
 
-/** One array of a RecordDict, with where it sits. */
-export interface ArrayEntry {
-  /** The ArrayRecord's key in the RecordDict. */
-  record: string;
-  /** The array's key in its ArrayRecord. */
-  name: string;
-  array: ProtoArray;
-}
-
-/** Every array of `records`, in order: record by record, array by array. */
-export function arrayEntries(records: RecordDict): ArrayEntry[] {
-  return records.items.flatMap((item) =>
-    item.value.case === "arrayRecord"
-      ? item.value.value.items.flatMap((entry) =>
-          entry.value ? [{ record: item.key, name: entry.key, array: entry.value }] : [],
-        )
-      : [],
-  );
-}
-
-export function protoArrays(records: RecordDict): ProtoArray[] {
-  return arrayEntries(records).map((entry) => entry.array);
-}
+// Where a RecordDict's arrays sit: shared with the Flower-style API (core/wire/record-arrays.ts).
+export { type ArrayEntry, arrayEntries, protoArrays };
 
 /** A float32 array's values: a view into its bytes where aligned, else a copy. */
 export function float32Values(array: ProtoArray, what = "array"): Float32Array {

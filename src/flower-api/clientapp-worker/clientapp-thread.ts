@@ -4,11 +4,12 @@ import { ClientApp } from "../app/client-app.ts";
 import { createContext } from "../app/context.ts";
 import { importApp } from "../app/load-app.ts";
 import { runClientApp } from "../app/run-client-app.ts";
-import { decodeMessage, encodeMessage } from "../message/message-serde.ts";
+import { messageFromParts, messageToParts } from "../message/message-serde.ts";
 import { decodeRecordDict, encodeRecordDict } from "../records/serde.ts";
 import {
   type HandleRequest,
   ownBuffer,
+  partsBuffers,
   type ThreadInit,
   type ThreadReply,
   type WorkerHost,
@@ -55,11 +56,11 @@ port.on("message", async (request: HandleRequest) => {
     state: decodeRecordDict(request.state),
   });
   currentNodeId = context.nodeId;
-  const reply = await runClientApp(app, decodeMessage(request.message), context);
-  const message = encodeMessage(reply);
+  const reply = await runClientApp(app, messageFromParts(request.message), context);
+  const message = messageToParts(reply);
   const state = encodeRecordDict(context.state);
   post({ type: "reply", id: request.id, message, state }, [
-    ...ownBuffer(message),
+    ...partsBuffers(message),
     ...ownBuffer(state),
   ]);
   currentNodeId = undefined;

@@ -3,11 +3,11 @@ import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { Context } from "../app/context.ts";
 import { ErrorCode, MessageError } from "../message/error.ts";
 import { Message } from "../message/message.ts";
-import { decodeMessage, encodeMessage } from "../message/message-serde.ts";
+import { messageFromParts, messageToParts } from "../message/message-serde.ts";
 import { decodeRecordDict, encodeRecordDict } from "../records/serde.ts";
 import {
   type HandleRequest,
-  ownBuffer,
+  partsBuffers,
   type ThreadInit,
   type ThreadReply,
   type WorkerSetup,
@@ -126,20 +126,20 @@ export class ClientAppWorker {
       signal?.addEventListener("abort", onAbort, { once: true });
       const request: HandleRequest = {
         id,
-        message: encodeMessage(message),
+        message: messageToParts(message),
         runId: context.runId,
         nodeId: context.nodeId,
         nodeConfig: context.nodeConfig,
         runConfig: context.runConfig,
         state: encodeRecordDict(context.state),
       };
-      // The encoded message is this call's own: moved to the thread, not copied.
-      thread.worker.postMessage(request, ownBuffer(request.message));
+      // The parts are this call's own copies: moved to the thread, not cloned again.
+      thread.worker.postMessage(request, partsBuffers(request.message));
     });
     if (typeof outcome === "string") return fail(ErrorCode.CLIENT_APP_CRASHED, outcome);
     if (outcome.type !== "reply") return fail(ErrorCode.CLIENT_APP_CRASHED, "no reply");
     context.state = decodeRecordDict(outcome.state);
-    return decodeMessage(outcome.message);
+    return messageFromParts(outcome.message);
   }
 
   /** Stops a thread; what it was handling is answered with `why`. The next call starts anew. */

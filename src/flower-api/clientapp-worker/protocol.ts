@@ -1,4 +1,5 @@
 import type { UserConfig } from "../app/context.ts";
+import type { MessageParts } from "../message/message-serde.ts";
 
 /**
  * A module a ClientApp's thread imports before the app, to give the app what its host provides
@@ -27,8 +28,8 @@ export interface ThreadInit {
 /** One instruction for the thread, with the Context of the node it is for. */
 export interface HandleRequest {
   id: number;
-  /** The instruction as `flwr.proto.Message` bytes, as on the wire. */
-  message: Uint8Array;
+  /** The instruction: its proto, its arrays' bytes apart (transferred, not cloned). */
+  message: MessageParts;
   runId: bigint;
   nodeId: bigint;
   nodeConfig: UserConfig;
@@ -41,8 +42,8 @@ export type ThreadReply =
   | { type: "ready" }
   | { type: "load-error"; message: string }
   | { type: "tracking"; events: object[]; nodeId: bigint | undefined }
-  /** The reply and the node's state after the handler, both as protobuf bytes. */
-  | { type: "reply"; id: number; message: Uint8Array; state: Uint8Array };
+  /** The reply (as parts) and the node's state after the handler (protobuf bytes). */
+  | { type: "reply"; id: number; message: MessageParts; state: Uint8Array };
 
 /**
  * The buffer to transfer with `bytes` (moved, not copied), when the bytes are all of it; a
@@ -55,4 +56,9 @@ export function ownBuffer(bytes: Uint8Array): ArrayBuffer[] {
     bytes.byteLength === buffer.byteLength
     ? [buffer]
     : [];
+}
+
+/** The buffers to transfer with a message's parts. */
+export function partsBuffers(parts: MessageParts): ArrayBuffer[] {
+  return [parts.header, ...parts.arrays].flatMap(ownBuffer);
 }

@@ -1,4 +1,5 @@
 import { create, fromJson, type JsonValue, toBinary, toJson } from "@bufbuild/protobuf";
+import { protoArrays } from "../../core/wire/record-arrays.ts";
 import {
   type Message as MessageProto,
   MessageSchema,
@@ -64,4 +65,37 @@ export function encodeMessage(message: Message): Uint8Array {
 
 export function decodeMessage(bytes: Uint8Array): Message {
   return messageFromProto(decodeOrThrow(MessageSchema, bytes, "Message"));
+}
+
+/**
+ * A message for another thread: its `flwr.proto.Message` bytes with every array's bytes left
+ * out, and those bytes apart, in order, each in a buffer of its own to transfer. One copy of
+ * each array, where encoding it whole would copy a large model several times over (protobuf's
+ * writer grows its buffer and shifts each nested message's bytes to fit its length).
+ */
+export interface MessageParts {
+  header: Uint8Array;
+  arrays: Uint8Array[];
+}
+
+const NO_BYTES = new Uint8Array(0);
+
+export function messageToParts(message: Message): MessageParts {
+  const proto = messageToProto(message);
+  const arrays = proto.content ? protoArrays(proto.content) : [];
+  // Copied, not transferred: the message's arrays stay whole for whoever else holds them.
+  const blobs = arrays.map((array) => array.data.slice());
+  for (const array of arrays) array.data = NO_BYTES;
+  return { header: toBinary(MessageSchema, proto), arrays: blobs };
+}
+
+export function messageFromParts(parts: MessageParts): Message {
+  const proto = decodeOrThrow(MessageSchema, parts.header, "Message");
+  const arrays = proto.content ? protoArrays(proto.content) : [];
+  if (arrays.length !== parts.arrays.length)
+    throw new RangeError(`a message with ${arrays.length} arrays came with ${parts.arrays.length}`);
+  arrays.forEach((array, i) => {
+    array.data = parts.arrays[i] as Uint8Array;
+  });
+  return messageFromProto(proto);
 }
