@@ -1,9 +1,9 @@
 /**
  * A soak (issue 19): a bridged job (the quickstart's model, bench/apps/soak) for
  * `BENCH_SOAK_ROUNDS` rounds (default 200) on `BENCH_SOAK_SITES` sites (default 8) while a
- * chaos loop, every few rounds, SIGKILLs a random site and starts it again, SIGSTOPs one past
- * the phase timeout, or SIGKILLs the server and starts it again (the job resumes by replay,
- * docs/resume.md). site-1 is never hit: it is the site whose memory is followed through all.
+ * chaos loop, every few rounds, SIGKILLs a random site and starts it again, SIGSTOPs one (or
+ * only its job process, so that its task outlives the phase timeout) past the phase timeout, or
+ * SIGKILLs the server and starts it again (the job resumes by replay, docs/resume.md). site-1 is never hit: it is the site whose memory is followed through all.
  * Every round it samples each process's RSS and open fds (server, its job process, each site
  * and its job process) and prints their slope per 100 rounds after warm-up. It fails (throws)
  * unless the job completes all its rounds, every round is accounted for in result.json and
@@ -80,6 +80,11 @@ export async function run(): Promise<void> {
     const logFile = join(workspace, "jobs", jobId, "log.txt");
     say(`job ${jobId}; its log: ${logFile}`);
 
+    const jobProcess = (site: string) =>
+      lastPid(
+        runtime.sites.get(site)?.output() ?? "",
+        new RegExp(`job ${jobId} process (\\d+) started`, "g"),
+      );
     const samples: Sample[] = [];
     const faults: Fault[] = [];
     const rng = createRng(7, "soak");
@@ -89,10 +94,10 @@ export async function run(): Promise<void> {
     /** Faults under way, by the site they hit ("server" for a restart). */
     const underWay = new Map<string, Promise<void>>();
     /**
-     * The next fault, in turn: a site killed, a site stopped, the server restarted (at most
-     * MAX_SERVER_RESTARTS, in the first half, else a site is killed). At most two sites are hit
-     * at once, each once at a time, and the server only while nothing else is under way;
-     * undefined while the next one must wait.
+     * The next fault, in turn: a site killed, the server restarted (at most
+     * MAX_SERVER_RESTARTS, in the first half, else a site is killed), a site stopped, a site's
+     * job process stopped. At most two sites are hit at once, each once at a time, and the
+     * server only while nothing else is under way; undefined while the next one must wait.
      */
     const nextFaultAt = (at: number): Fault | undefined => {
       let kind = FAULT_KINDS[faults.length % FAULT_KINDS.length] as Fault["kind"];
@@ -104,7 +109,12 @@ export async function run(): Promise<void> {
         serverRestarts++;
         return { kind, round: at };
       }
-      const free = victims.filter((site) => !underWay.has(site));
+      const free = victims.filter(
+        (site) =>
+          !underWay.has(site) &&
+          // A site just restarted may not run the job yet.
+          (kind !== "stop-site-job" || alive(jobProcess(site) ?? -1)),
+      );
       if (underWay.size >= 2 || free.length === 0) return undefined;
       return { kind, round: at, site: free[rng.int(free.length)] as string };
     };
@@ -136,7 +146,7 @@ export async function run(): Promise<void> {
         const key = fault.site ?? "server";
         underWay.set(
           key,
-          inject(fault, { runtime, stopSeconds: ROUND_TIMEOUT + 5, say })
+          inject(fault, { runtime, jobProcess, stopSeconds: ROUND_TIMEOUT + 5, say })
             .then(() => {
               fault.backRound = round;
               underWay.delete(key);

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { TestRuntime } from "../../test/runtime-harness.ts";
 
 /** The faults `bench soak` injects, in turn. */
-export const FAULT_KINDS = ["kill-site", "restart-server", "stop-site"] as const;
+export const FAULT_KINDS = ["kill-site", "restart-server", "stop-site", "stop-site-job"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** One injected fault: what, where, the round the job's log showed when it hit. */
@@ -17,6 +17,8 @@ export interface Fault {
 
 export interface ChaosOptions {
   runtime: TestRuntime;
+  /** The pid of a site's process for the job, from its output. */
+  jobProcess: (site: string) => number | undefined;
   /** How long a stopped site stays stopped: past the job's phase timeout. */
   stopSeconds: number;
   say: (line: string) => void;
@@ -24,8 +26,10 @@ export interface ChaosOptions {
 
 /**
  * Injects a fault and resolves once what it hit runs again: a site SIGKILLed and started
- * again (connected), a site SIGSTOPped for `stopSeconds` then SIGCONTed, or the server
- * SIGKILLed and started again (listening; the job resumes by replaying its journal).
+ * again (connected); a site SIGSTOPped for `stopSeconds` then SIGCONTed (the server sees it go
+ * offline); a site's job process alone SIGSTOPped as long (the site stays online, its task
+ * outlives the phase timeout, and its result comes late); or the server SIGKILLed and started
+ * again (listening; the job resumes by replaying its journal).
  */
 export async function inject(fault: Fault, options: ChaosOptions): Promise<void> {
   const { runtime, say } = options;
@@ -46,12 +50,16 @@ export async function inject(fault: Fault, options: ChaosOptions): Promise<void>
     await proc.exited;
     await runtime.startSite(site).waitFor(/connected to server1/);
   } else {
-    say(`round ${round}: SIGSTOP ${site} for ${options.stopSeconds} s (past the phase timeout)`);
-    proc.child.kill("SIGSTOP");
+    const pid = kind === "stop-site" ? proc.child.pid : options.jobProcess(site);
+    if (pid === undefined)
+      throw new Error(`no ${kind === "stop-site" ? "" : "job "}process of ${site}`);
+    const what = kind === "stop-site" ? site : `${site}'s job process ${pid}`;
+    say(`round ${round}: SIGSTOP ${what} for ${options.stopSeconds} s (past the phase timeout)`);
+    process.kill(pid, "SIGSTOP");
     try {
       await sleep(options.stopSeconds * 1000);
     } finally {
-      proc.child.kill("SIGCONT");
+      process.kill(pid, "SIGCONT");
     }
   }
 }
