@@ -33,7 +33,11 @@ export interface TestRuntime {
 export async function startTestRuntime(
   siteCount = 3,
   projectSites = Math.max(siteCount, 3),
-  options: { beforeSitesStart?: (kits: string) => Promise<void> } = {},
+  options: {
+    beforeSitesStart?: (kits: string) => Promise<void>;
+    /** The server's heartbeat interval in seconds: 1 (quick to see a site gone) unless given. */
+    heartbeatInterval?: number;
+  } = {},
 ): Promise<TestRuntime> {
   const root = await mkdtemp(join(tmpdir(), "fedbridge-runtime-"));
   const port = await freePort();
@@ -58,7 +62,7 @@ export async function startTestRuntime(
       "--kit",
       join(kits, "server1"),
       "--heartbeat-interval",
-      "1",
+      String(options.heartbeatInterval ?? 1),
     ]);
     await server.waitFor(/listening on port/);
     return server;

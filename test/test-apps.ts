@@ -4,16 +4,17 @@ import { join } from "node:path";
 
 /**
  * A self-contained app for a test: a copy of examples/quickstart with the files of
- * `test/apps/<testApp>` (and `extra` files) over it, so the app can be bundled and run
- * anywhere its folder is unpacked.
+ * `<apps>/<testApp>` (default test/apps; benchmarks use bench/apps) and `extra` files over it,
+ * so the app can be bundled and run anywhere its folder is unpacked.
  */
 export async function quickstartWith(
   testApp: string,
   extra: Record<string, string> = {},
+  apps = "test/apps",
 ): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), `fedbridge-${testApp}-`));
   await cp("examples/quickstart", dir, { recursive: true });
-  await cp(join("test/apps", testApp), dir, { recursive: true });
+  await cp(join(apps, testApp), dir, { recursive: true });
   for (const [name, text] of Object.entries(extra)) await writeFile(join(dir, name), text);
   return dir;
 }

@@ -49,3 +49,21 @@ export function procChildren(pid: number): number[] {
     return [];
   }
 }
+
+/** How many files a process has open (/proc/PID/fd); undefined where it cannot be read. */
+export function openFds(pid: number): number | undefined {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a process with this id runs (a zombie, dead but not yet reaped, does not). */
+export function alive(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"));
+  } catch {
+    return false;
+  }
+}

@@ -14,6 +14,7 @@ import { createForwardSink } from "../tracking/forward-sink.ts";
 import { setHostTrackingSink } from "../tracking/summary-writer.ts";
 import { SERVER_RUN } from "../tracking/tensorboard-sink.ts";
 import type { TrackingEvent } from "../tracking/tracking-event.ts";
+import { failureLog } from "./failure-log.ts";
 import { flowerSitePart } from "./flower-site.ts";
 import { ReplyJournal } from "./reply-journal.ts";
 import { RuntimeGrid } from "./runtime-grid.ts";
@@ -76,17 +77,12 @@ export const runner: JobRunner = {
     const rounds = createForwardSink(send);
     const siteName = (nodeId: bigint) =>
       nodes.find((n) => n.nodeId === nodeId)?.site ?? `node-${nodeId}`;
-    const shown = new Set<string>();
+    const failures = failureLog(siteName);
     const tracked = trackingObserver(
       {
         roundStarted: () => {},
         roundFinished: (summary) => {
-          // Each distinct failure once, in the job's log, naming the site.
-          for (const { nodeId, phase, code, reason } of summary.errors) {
-            if (shown.has(`${code} ${reason}`)) continue;
-            shown.add(`${code} ${reason}`);
-            job.log(`round ${summary.round}: ${siteName(nodeId)} (${phase}): ${code}: ${reason}`);
-          }
+          for (const line of failures(summary)) job.log(line);
           job.roundCompleted(summary.round, roundMetrics(summary));
         },
         log: (line) => job.log(line),

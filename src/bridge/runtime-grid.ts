@@ -42,6 +42,13 @@ export class RuntimeGrid extends BaseGrid {
   readonly #journal: GridJournal | undefined;
   /** Live messages by instruction id, while their replies are not taken. */
   readonly #sent = new Map<string, Sent>();
+  /**
+   * Instructions the ServerApp stopped waiting for (their phase timed out) whose task is still
+   * open: a result that comes for one later is dropped, not kept in the box for no one.
+   */
+  readonly #abandoned = new Set<string>();
+  /** Instructions whose task is open: sent to their site, no result yet. */
+  readonly #tasks = new Set<string>();
 
   constructor(
     run: RunInfo,
@@ -85,6 +92,8 @@ export class RuntimeGrid extends BaseGrid {
     const sent = this.#sent.get(instruction.metadata.messageId);
     if (sent !== undefined) sent.reply = { code: reply.error.code, reason: reply.error.reason };
     this.#record(instruction.metadata.messageId);
+    if (this.#tasks.has(instruction.metadata.messageId))
+      this.#abandoned.add(instruction.metadata.messageId);
     return reply;
   }
 
@@ -133,11 +142,14 @@ export class RuntimeGrid extends BaseGrid {
 
   #send(group: { site: string; message: Message; key?: string }[]): void {
     const bySite = new Map(group.map(({ site, message }) => [site, message]));
+    for (const { message } of group) this.#tasks.add(message.metadata.messageId);
     const settle = async (result: TaskResult) => {
       const instruction = bySite.get(result.site);
       if (instruction === undefined) return;
       bySite.delete(result.site);
-      const sent = this.#sent.get(instruction.metadata.messageId);
+      const id = instruction.metadata.messageId;
+      if (this.#dropIfAbandoned(id, result.site)) return;
+      const sent = this.#sent.get(id);
       let reply: Message;
       try {
         if (result.code !== ReturnCode.OK) reply = failedTaskReply(instruction, result);
@@ -154,7 +166,9 @@ export class RuntimeGrid extends BaseGrid {
       }
       if (sent !== undefined && reply.hasError())
         sent.reply = { code: reply.error.code, reason: reply.error.reason };
-      this.#box.put(reply);
+      // The phase may have timed out while the result was read.
+      if (!this.#dropIfAbandoned(id, result.site)) this.#box.put(reply);
+      this.#tasks.delete(id);
     };
     const timeout = Math.max(1, Math.ceil(Math.min(...group.map((g) => g.message.remainingTtl()))));
     void this.controller
@@ -163,6 +177,16 @@ export class RuntimeGrid extends BaseGrid {
         { targets: [...bySite.keys()], onResult: settle },
       )
       .then((results) => Promise.all(results.map(settle)));
+  }
+
+  /** Whether the ServerApp stopped waiting for this reply; if so, it is dropped and logged. */
+  #dropIfAbandoned(instructionId: string, site: string): boolean {
+    if (!this.#abandoned.delete(instructionId)) return false;
+    this.#tasks.delete(instructionId);
+    this.controller.log(
+      `${site}: a result that came after its phase's timeout is dropped (the ServerApp counted it as no reply)`,
+    );
+    return true;
   }
 
   /** Records, once the ServerApp takes it, the reply to a live message. */
