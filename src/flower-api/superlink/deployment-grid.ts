@@ -89,7 +89,7 @@ export class DeploymentGrid extends BaseGrid {
 
   async pullMessages(messageIds: Iterable<string>): Promise<Message[]> {
     this.signal.throwIfAborted();
-    const ids = [...messageIds];
+    const ids = messageIds instanceof Set ? (messageIds as Set<string>) : new Set(messageIds);
     const journaled = this.#box.take(ids);
     this.#pulledAt = this.router.repliesVersion;
     const replies = this.router.takeReplies(ids);
