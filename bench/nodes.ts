@@ -4,8 +4,9 @@
  * default 4; their ClientApps run on the process's thread), against a real SuperLink process.
  * A tiny-model FedAvg (bench/apps/fedavg-10m with 1,000 floats) samples every node each round
  * for `BENCH_ROUNDS` rounds (default 5). Measures the time to register all N, the SuperLink's
- * RSS per connected node (against its own idle RSS, same run) and the median round time,
- * beside the same run with 10 nodes on a second SuperLink, so the figure is a ratio.
+ * RSS per connected node (against its own idle RSS, same run), the median round time and
+ * the SuperLink's CPU seconds a round (wall time on a shared machine is mostly the nodes'),
+ * beside the same run with 10 nodes on a second SuperLink, so the figures are ratios.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { cp, mkdtemp, rm } from "node:fs/promises";
@@ -14,7 +15,7 @@ import { join } from "node:path";
 import { credentials } from "@grpc/grpc-js";
 import type { RoundSummary } from "../src/flower-api/app/run-observer.ts";
 import { runOnSuperLink } from "../src/flower-api/control/run-on-superlink.ts";
-import { procStatusBytes } from "./lib/proc.ts";
+import { procCpuSeconds, procStatusBytes } from "./lib/proc.ts";
 import { BenchProcesses } from "./lib/spawn.ts";
 
 export const description =
@@ -57,19 +58,26 @@ export async function run(): Promise<void> {
       `  SuperLink RSS: idle ${mb(idleRss)} MB, with ${count} nodes ${mb(loadedRss)} MB: ${perNodeKb.toFixed(0)} KB per node`,
     );
 
+    const cpuBefore = procCpuSeconds(link.pid) ?? Number.NaN;
     const loaded = await roundTimes(link.control, app, count, rounds);
+    const cpuPerRound = ((procCpuSeconds(link.pid) ?? Number.NaN) - cpuBefore) / rounds;
     const afterRss = procStatusBytes(link.pid, "VmRSS") ?? Number.NaN;
     console.log(
       `  ${count} nodes: round median ${(loaded.median / 1000).toFixed(2)} s (first ${(loaded.first / 1000).toFixed(2)} s; goal: under 2 s), SuperLink RSS after the run ${mb(afterRss)} MB`,
+    );
+    console.log(
+      `  SuperLink CPU: ${cpuPerRound.toFixed(2)} s a round (the run's CPU time over its rounds; the rest of a round's wall time is the node processes and whatever else shares the cores)`,
     );
     for (const child of nodeProcs.splice(0)) child.kill("SIGKILL");
 
     // The same run with a few nodes, on a SuperLink of its own.
     const small = await processes.superlink();
     await startNodes(small.fleet, 0, BASELINE_NODES, BASELINE_NODES, nodeProcs);
+    const baseCpuBefore = procCpuSeconds(small.pid) ?? Number.NaN;
     const base = await roundTimes(small.control, app, BASELINE_NODES, rounds);
+    const baseCpuPerRound = ((procCpuSeconds(small.pid) ?? Number.NaN) - baseCpuBefore) / rounds;
     console.log(
-      `  ${BASELINE_NODES} nodes (baseline, same run): round median ${(base.median / 1000).toFixed(2)} s; ${count} nodes take ${(loaded.median / base.median).toFixed(1)}x`,
+      `  ${BASELINE_NODES} nodes (baseline, same run): round median ${(base.median / 1000).toFixed(2)} s, SuperLink CPU ${baseCpuPerRound.toFixed(2)} s a round; ${count} nodes take ${(loaded.median / base.median).toFixed(1)}x the round time, ${(cpuPerRound / baseCpuPerRound).toFixed(1)}x the SuperLink CPU`,
     );
     console.log(
       JSON.stringify({
@@ -85,6 +93,8 @@ export async function run(): Promise<void> {
         perNodeKb,
         roundMedianMs: loaded.median,
         baselineRoundMedianMs: base.median,
+        cpuPerRoundS: cpuPerRound,
+        baselineCpuPerRoundS: baseCpuPerRound,
       }),
     );
   } finally {
@@ -139,6 +149,9 @@ async function roundTimes(
   });
   if (problems.length > 0) throw new Error(`the run with ${nodes} nodes: ${problems.join("; ")}`);
   const first = times[0] ?? Number.NaN;
+  console.log(
+    `  ${nodes} nodes: rounds took ${times.map((ms) => (ms / 1000).toFixed(2)).join(", ")} s`,
+  );
   times.sort((a, b) => a - b);
   return { median: times[Math.floor(times.length / 2)] ?? Number.NaN, first };
 }
