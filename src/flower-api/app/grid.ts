@@ -2,7 +2,7 @@ import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { ErrorCode, MessageError } from "../message/error.ts";
 import { Message } from "../message/message.ts";
 import { SERVER_NODE_ID } from "../message/metadata.ts";
-import { computeMessageId } from "../objects/deflate.ts";
+import { deflateMessages } from "../objects/deflate.ts";
 import type { RecordDict } from "../records/record-dict.ts";
 import type { UserConfig } from "./context.ts";
 import { type RunObserver, silentObserver } from "./run-observer.ts";
@@ -104,8 +104,11 @@ export abstract class BaseGrid implements Grid {
       }
       m.runId = this.run.runId;
       m.srcNodeId = SERVER_NODE_ID;
-      m.messageId = computeMessageId(message);
     }
+    // A round's messages share their content: deflated once, not once per node.
+    deflateMessages(batch).forEach((deflated, i) => {
+      (batch[i] as Message).metadata.messageId = deflated.id;
+    });
     await this.deliver(batch);
     return batch.map((m) => m.metadata.messageId);
   }

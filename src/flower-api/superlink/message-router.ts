@@ -10,7 +10,7 @@ import { ErrorCode, MessageError } from "../message/error.ts";
 import { Message } from "../message/message.ts";
 import { messageFromProto, messageToProto, metadataFromProto } from "../message/message-serde.ts";
 import { DEFAULT_TTL, SERVER_NODE_ID } from "../message/metadata.ts";
-import { type DeflatedObject, deflateMessage } from "../objects/deflate.ts";
+import { type DeflatedObject, deflateMessage, deflateMessages } from "../objects/deflate.ts";
 import { inflateMessage, objectTreeOf, parseObject } from "../objects/inflate.ts";
 import type { ObjectStore } from "../objects/object-store.ts";
 import { RecordDict } from "../records/record-dict.ts";
@@ -73,9 +73,19 @@ export class MessageRouter {
 
   /** Stores an instruction pushed by a ServerApp (its message id already set) and wakes its node. */
   pushInstruction(message: Message): void {
-    const deflated = deflateMessage(message);
-    this.objects.putDeflated(deflated, message.metadata.runId);
-    this.#queue(message, objectTreeOf(deflated), treeSize(deflated));
+    this.pushInstructions([message]);
+  }
+
+  /**
+   * Stores instructions pushed by a ServerApp (their message ids already set) and wakes their
+   * nodes; a content they share is deflated once.
+   */
+  pushInstructions(messages: readonly Message[]): void {
+    deflateMessages(messages).forEach((deflated, i) => {
+      const message = messages[i] as Message;
+      this.objects.putDeflated(deflated, message.metadata.runId);
+      this.#queue(message, objectTreeOf(deflated), treeSize(deflated));
+    });
   }
 
   /**
