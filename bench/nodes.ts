@@ -58,24 +58,22 @@ export async function run(): Promise<void> {
       `  SuperLink RSS: idle ${mb(idleRss)} MB, with ${count} nodes ${mb(loadedRss)} MB: ${perNodeKb.toFixed(0)} KB per node`,
     );
 
-    const cpuBefore = procCpuSeconds(link.pid) ?? Number.NaN;
-    const loaded = await roundTimes(link.control, app, count, rounds);
-    const cpuPerRound = ((procCpuSeconds(link.pid) ?? Number.NaN) - cpuBefore) / rounds;
+    const loaded = await roundTimes(link, app, count, rounds);
+    const cpuPerRound = loaded.cpuMedian;
     const afterRss = procStatusBytes(link.pid, "VmRSS") ?? Number.NaN;
     console.log(
       `  ${count} nodes: round median ${(loaded.median / 1000).toFixed(2)} s (first ${(loaded.first / 1000).toFixed(2)} s; goal: under 2 s), SuperLink RSS after the run ${mb(afterRss)} MB`,
     );
     console.log(
-      `  SuperLink CPU: ${cpuPerRound.toFixed(2)} s a round (the run's CPU time over its rounds; the rest of a round's wall time is the node processes and whatever else shares the cores)`,
+      `  SuperLink CPU: median ${cpuPerRound.toFixed(2)} s a round (the rest of a round's wall time is the node processes and whatever else shares the cores)`,
     );
     for (const child of nodeProcs.splice(0)) child.kill("SIGKILL");
 
     // The same run with a few nodes, on a SuperLink of its own.
     const small = await processes.superlink();
     await startNodes(small.fleet, 0, BASELINE_NODES, BASELINE_NODES, nodeProcs);
-    const baseCpuBefore = procCpuSeconds(small.pid) ?? Number.NaN;
-    const base = await roundTimes(small.control, app, BASELINE_NODES, rounds);
-    const baseCpuPerRound = ((procCpuSeconds(small.pid) ?? Number.NaN) - baseCpuBefore) / rounds;
+    const base = await roundTimes(small, app, BASELINE_NODES, rounds);
+    const baseCpuPerRound = base.cpuMedian;
     console.log(
       `  ${BASELINE_NODES} nodes (baseline, same run): round median ${(base.median / 1000).toFixed(2)} s, SuperLink CPU ${baseCpuPerRound.toFixed(2)} s a round; ${count} nodes take ${(loaded.median / base.median).toFixed(1)}x the round time, ${(cpuPerRound / baseCpuPerRound).toFixed(1)}x the SuperLink CPU`,
     );
@@ -108,19 +106,22 @@ const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
 
 /**
  * Runs the tiny-model FedAvg over `nodes` nodes (every one sampled each round); resolves with
- * the median and first round times in ms. A round with a failed reply fails the bench.
+ * the median and first round times in ms and the median SuperLink CPU seconds a round. A
+ * round with a failed reply fails the bench.
  */
 async function roundTimes(
-  control: string,
+  link: { control: string; pid: number },
   app: string,
   nodes: number,
   rounds: number,
-): Promise<{ median: number; first: number }> {
+): Promise<{ median: number; first: number; cpuMedian: number }> {
   const times: number[] = [];
   const problems: string[] = [];
+  const cpu: number[] = [];
   let started = 0;
+  let cpuAtStart = 0;
   await runOnSuperLink({
-    address: control,
+    address: link.control,
     credentials: credentials.createInsecure(),
     appDir: app,
     runConfig: {
@@ -132,6 +133,7 @@ async function roundTimes(
     observer: {
       roundStarted: () => {
         started = performance.now();
+        cpuAtStart = procCpuSeconds(link.pid) ?? Number.NaN;
       },
       roundFinished: (summary: RoundSummary) => {
         const replies = summary.nodes.filter((n) => n.phase === "train").length;
@@ -140,6 +142,7 @@ async function roundTimes(
             `round ${summary.round}: ${replies} of ${nodes} replies, ${summary.failures.train} failed: ${summary.errors.map((e) => e.reason).join("; ")}`,
           );
         times.push(performance.now() - started);
+        cpu.push((procCpuSeconds(link.pid) ?? Number.NaN) - cpuAtStart);
       },
       log: () => {},
       waiting: (line) => {
@@ -150,10 +153,11 @@ async function roundTimes(
   if (problems.length > 0) throw new Error(`the run with ${nodes} nodes: ${problems.join("; ")}`);
   const first = times[0] ?? Number.NaN;
   console.log(
-    `  ${nodes} nodes: rounds took ${times.map((ms) => (ms / 1000).toFixed(2)).join(", ")} s`,
+    `  ${nodes} nodes: rounds took ${times.map((ms) => (ms / 1000).toFixed(2)).join(", ")} s; SuperLink CPU ${cpu.map((s) => s.toFixed(2)).join(", ")} s`,
   );
-  times.sort((a, b) => a - b);
-  return { median: times[Math.floor(times.length / 2)] ?? Number.NaN, first };
+  const median = (values: number[]) =>
+    values.sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+  return { median: median(times), first, cpuMedian: median(cpu) };
 }
 
 /**
