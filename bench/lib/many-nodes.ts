@@ -27,6 +27,7 @@ const nodes = Array.from({ length: Number(count) }, (_, i) => {
     credentials: credentials.createInsecure(),
     nodeConfig: { "partition-id": Number(first) + i, "num-partitions": Number(total) },
     clientAppThread: "caller",
+    ownConnection: true, // as 1,000 nodes on 1,000 machines: the SuperLink serves N connections
     log: (line) => {
       if (line.startsWith("connected to") && !counted) {
         counted = true;

@@ -54,6 +54,12 @@ export interface SuperNodeOptions {
    * `workerSetup` then: its module would be shared by all of them). Default: `worker`.
    */
   clientAppThread?: ClientAppThread;
+  /**
+   * Dial the SuperLink over an HTTP/2 connection of its own, as a node in a process of its own
+   * does, even where other SuperNodes of this process dial the same address (grpc-js would
+   * share one connection between them). Default: false.
+   */
+  ownConnection?: boolean;
   /** Reports what the node does (connected, run started, errors). Default: silent. */
   log?: (line: string) => void;
 }
@@ -162,6 +168,7 @@ export class SuperNode {
       this.#options.superlink,
       this.#options.credentials,
       this.#keys,
+      this.#options.ownConnection ?? false,
     );
     this.#connection = connection;
     const interval = this.#options.heartbeatInterval ?? 30;
