@@ -183,14 +183,34 @@ function startNodes(
     ]);
     children.push(child);
     let out = "";
+    // Registration is bounded: a stall fails the bench with what the nodes reported.
+    const limitS = Number(process.env.BENCH_REGISTER_TIMEOUT ?? 180);
+    const timer = setTimeout(() => {
+      const progress = out.match(/^connected .*$/gm)?.at(-1) ?? "connected 0";
+      reject(
+        new Error(
+          `nodes ${first}..${first + count - 1}: not all registered in ${limitS} s (${progress})`,
+        ),
+      );
+    }, limitS * 1000);
     const onData = (chunk: Buffer) => {
       out += chunk;
       if (process.env.BENCH_VERBOSE) process.stdout.write(chunk);
+      // Progress, so a long wait shows what it waits for.
+      else
+        for (const line of chunk.toString().match(/^connected .*$/gm) ?? [])
+          console.log(`    nodes ${first}..: ${line}`);
       const ready = /^ready (\d+)$/m.exec(out);
-      if (ready) resolve(Number(ready[1]));
+      if (ready) {
+        clearTimeout(timer);
+        resolve(Number(ready[1]));
+      }
     };
     child.stdout.on("data", onData);
     child.stderr.on("data", onData);
-    child.on("exit", (code) => reject(new Error(`nodes process exited (${code}): ${out}`)));
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`nodes process exited (${code}): ${out}`));
+    });
   });
 }
