@@ -6,7 +6,9 @@
  * for `BENCH_ROUNDS` rounds (default 5). Measures the time to register all N, the SuperLink's
  * RSS per connected node (against its own idle RSS, same run), the median round time and
  * the SuperLink's CPU seconds a round (wall time on a shared machine is mostly the nodes'),
- * beside the same run with 10 nodes on a second SuperLink, so the figures are ratios.
+ * beside the same run with 10 nodes on a second SuperLink, so the figures are ratios. The nodes
+ * of a process share one HTTP/2 connection (grpc-js's pool); `BENCH_OWN_CONNECTIONS=1` gives
+ * each its own.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { cp, mkdtemp, rm } from "node:fs/promises";

@@ -27,7 +27,9 @@ const nodes = Array.from({ length: Number(count) }, (_, i) => {
     credentials: credentials.createInsecure(),
     nodeConfig: { "partition-id": Number(first) + i, "num-partitions": Number(total) },
     clientAppThread: "caller",
-    ownConnection: true, // as 1,000 nodes on 1,000 machines: the SuperLink serves N connections
+    // BENCH_OWN_CONNECTIONS=1: a connection per node, as N machines would make (grpc-js shares
+    // one per process otherwise). At 1,000 nodes it can stall registration: see BENCHMARKS.md.
+    ownConnection: process.env.BENCH_OWN_CONNECTIONS === "1",
     log: (line) => {
       if (line.startsWith("connected to") && !counted) {
         counted = true;
@@ -37,8 +39,8 @@ const nodes = Array.from({ length: Number(count) }, (_, i) => {
         if (connected === nodes.length)
           console.log(`ready ${(performance.now() - start).toFixed(0)}`);
       } else if (!/^run \d+: loaded /.test(line)) {
-        // Node and run ids vary: count lines by their shape.
-        const shape = line.replace(/\d{4,}/g, "N");
+        // Ids and timings vary: count lines by their shape.
+        const shape = line.replace(/\d+(\.\d+)?/g, "N");
         problems.set(shape, (problems.get(shape) ?? 0) + 1);
         if (process.env.BENCH_VERBOSE) console.log(line);
       }
