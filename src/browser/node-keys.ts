@@ -10,6 +10,7 @@ import {
   PUBLIC_KEY_HEADER,
   pythonIsoTimestamp,
   SIGNATURE_HEADER,
+  SIGNATURE_REUSE_MS,
   TIMESTAMP_HEADER,
 } from "../flower-api/superlink/node-auth-headers.ts";
 
@@ -41,9 +42,12 @@ export async function createWebNodeKeys(): Promise<WebNodeKeys> {
 
 /**
  * Signs for a stream of calls, reusing a signed timestamp for up to `reuseMs`, as the Node
- * SuperNode does (createAuthSigner): one ECDSA signature a second at most.
+ * SuperNode does (createAuthSigner): one ECDSA signature a minute at most.
  */
-export function createWebAuthSigner(keys: WebNodeKeys, reuseMs = 1000): () => Promise<AuthHeaders> {
+export function createWebAuthSigner(
+  keys: WebNodeKeys,
+  reuseMs = SIGNATURE_REUSE_MS,
+): () => Promise<AuthHeaders> {
   let current: Promise<AuthHeaders> | undefined;
   let signedAt = 0;
   return () => {

@@ -3,6 +3,7 @@ import { create, fromBinary } from "@bufbuild/protobuf";
 import {
   type CallOptions,
   type ChannelCredentials,
+  type ChannelOptions,
   Client,
   Metadata,
   type ServiceError,
@@ -34,12 +35,14 @@ export interface CallSettings {
 export class GrpcClient<S extends DescService> {
   readonly #client: Client;
 
+  /** `options`: grpc-js channel options over LARGE_MESSAGE_OPTIONS. Default: none. */
   constructor(
     readonly service: S,
     address: string,
     credentials: ChannelCredentials,
+    options: ChannelOptions = {},
   ) {
-    this.#client = new Client(address, credentials, LARGE_MESSAGE_OPTIONS);
+    this.#client = new Client(address, credentials, { ...LARGE_MESSAGE_OPTIONS, ...options });
   }
 
   unary<M extends S["method"][keyof S["method"]] & DescMethod>(

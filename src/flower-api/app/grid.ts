@@ -2,7 +2,7 @@ import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { ErrorCode, MessageError } from "../message/error.ts";
 import { Message } from "../message/message.ts";
 import { SERVER_NODE_ID } from "../message/metadata.ts";
-import { computeMessageId } from "../objects/deflate.ts";
+import { deflateMessages } from "../objects/deflate.ts";
 import type { RecordDict } from "../records/record-dict.ts";
 import type { UserConfig } from "./context.ts";
 import { type RunObserver, silentObserver } from "./run-observer.ts";
@@ -104,8 +104,11 @@ export abstract class BaseGrid implements Grid {
       }
       m.runId = this.run.runId;
       m.srcNodeId = SERVER_NODE_ID;
-      m.messageId = computeMessageId(message);
     }
+    // A round's messages share their content: deflated once, not once per node.
+    deflateMessages(batch).forEach((deflated, i) => {
+      (batch[i] as Message).metadata.messageId = deflated.id;
+    });
     await this.deliver(batch);
     return batch.map((m) => m.metadata.messageId);
   }
@@ -119,13 +122,17 @@ export abstract class BaseGrid implements Grid {
     const ttl = Math.min(...instructions.map((m) => m.remainingTtl()));
     const deadline = Date.now() + 1000 * Math.min(options.timeout ?? Number.POSITIVE_INFINITY, ttl);
     const replies = new Map<string, Message>();
+    // One Set of the ids still waiting, not a new list at every wake: a round of 1,000 nodes
+    // wakes up to 1,000 times.
+    const waiting = new Set(ids);
     for (;;) {
       const { woken } = await this.#step(async () => {
-        for (const reply of await this.pullMessages(ids.filter((id) => !replies.has(id)))) {
+        for (const reply of await this.pullMessages(waiting)) {
           replies.set(reply.metadata.replyToMessageId, reply);
+          waiting.delete(reply.metadata.replyToMessageId);
         }
         const left = deadline - Date.now();
-        if (replies.size === ids.length || left <= 0) return { woken: undefined };
+        if (waiting.size === 0 || left <= 0) return { woken: undefined };
         return { woken: this.waitForReplies(Math.min(left, 2 ** 31 - 1)) };
       });
       if (woken === undefined) break;

@@ -20,6 +20,7 @@ export class ReplyBox {
   take(instructionIds: Iterable<string>): Message[] {
     this.#takenAt = this.#arrived.version;
     const out: Message[] = [];
+    if (this.#replies.size === 0) return out; // a grid asks about a whole round's after each reply
     for (const id of instructionIds) {
       const reply = this.#replies.get(id);
       if (reply === undefined) continue;

@@ -5,6 +5,7 @@ import { ErrorCode, MessageError } from "../message/error.ts";
 import { Message } from "../message/message.ts";
 import { messageFromParts, messageToParts } from "../message/message-serde.ts";
 import { decodeRecordDict, encodeRecordDict } from "../records/serde.ts";
+import type { ClientAppRunner } from "./client-app-runner.ts";
 import {
   type HandleRequest,
   partsBuffers,
@@ -28,7 +29,7 @@ export interface ClientAppWorkerOptions {
  * How long before a message's TTL runs out its handler is stopped, in s: time for the error
  * reply to reach the server while the message still counts.
  */
-function deadlineMargin(ttl: number): number {
+export function deadlineMargin(ttl: number): number {
   return Math.min(2, ttl / 4);
 }
 
@@ -50,7 +51,7 @@ interface Thread {
  * Instructions are handled one at a time, in the order given; `handle` always resolves with a
  * reply.
  */
-export class ClientAppWorker {
+export class ClientAppWorker implements ClientAppRunner {
   readonly #options: ClientAppWorkerOptions;
   #thread: Thread | undefined;
   #queue: Promise<unknown> = Promise.resolve();

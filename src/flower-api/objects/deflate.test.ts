@@ -6,7 +6,13 @@ import { FlowerArray } from "../records/array.ts";
 import { ArrayRecord } from "../records/array-record.ts";
 import { ConfigRecord } from "../records/config-record.ts";
 import { RecordDict } from "../records/record-dict.ts";
-import { ARRAY_CHUNK_SIZE, computeMessageId, deflateArray, deflateMessage } from "./deflate.ts";
+import {
+  ARRAY_CHUNK_SIZE,
+  computeMessageId,
+  deflateArray,
+  deflateMessage,
+  deflateMessages,
+} from "./deflate.ts";
 import { pythonJson } from "./python-json.ts";
 
 const fixtures = new URL("../../../../shared/fixtures/flower-1.28/", import.meta.url);
@@ -67,6 +73,23 @@ describe("deflate (Flower's object ids)", () => {
     const [a, b] = [deflateMessage(to(2n)), deflateMessage(to(3n))];
     expect(a.children[0]?.id).toBe(b.children[0]?.id);
     expect(a.id).not.toBe(b.id);
+  });
+
+  it("deflates a batch as one message at a time, a shared content once (the same object)", () => {
+    const arrays = ArrayRecord.fromTypedArrays([{ values: new Float32Array([1]), shape: [1] }]);
+    const shared = new RecordDict({ arrays });
+    const batch = [
+      new Message(shared, { dstNodeId: 2n, messageType: "train" }),
+      new Message(shared, { dstNodeId: 3n, messageType: "train" }),
+      new Message(new RecordDict({ c: new ConfigRecord({ x: 1 }) }), {
+        dstNodeId: 4n,
+        messageType: "evaluate",
+      }),
+    ];
+    const deflated = deflateMessages(batch);
+    expect(deflated.map((d) => d.id)).toEqual(batch.map(computeMessageId));
+    expect(deflated[0]?.children[0]).toBe(deflated[1]?.children[0]);
+    expect(deflated[2]?.children[0]?.id).toBe(deflateMessage(batch[2] as Message).children[0]?.id);
   });
 });
 

@@ -118,16 +118,38 @@ export function deflateRecordDict(dict: RecordDict): DeflatedObject {
   );
 }
 
-/** The message as Flower's object tree; the root's id is the message id. */
-export function deflateMessage(message: Message): DeflatedObject {
+/**
+ * The message as Flower's object tree; the root's id is the message id. `content`: the
+ * message's content already deflated (see deflateMessages).
+ */
+export function deflateMessage(message: Message, content?: DeflatedObject): DeflatedObject {
   const proto = create(MessageSchema, {
     metadata: { ...message.metadata, messageId: "" },
     ...(message.hasError()
       ? { error: { code: BigInt(message.error.code), reason: message.error.reason } }
       : {}),
   });
-  const children = message.hasContent() ? [deflateRecordDict(message.content)] : [];
+  const children = message.hasContent() ? [content ?? deflateRecordDict(message.content)] : [];
   return makeObject("Message", toBinary(MessageSchema, proto), children);
+}
+
+/**
+ * deflateMessage for each of `messages`, deflating a content they share once: a round's
+ * instructions to 1,000 nodes carry one RecordDict, which was serialized and hashed 1,000
+ * times (twice: once for the ids, once to store them). Call it before anything can change
+ * the records: the deflated content is reused for every message that holds the same object.
+ */
+export function deflateMessages(messages: readonly Message[]): DeflatedObject[] {
+  const contents = new Map<RecordDict, DeflatedObject>();
+  return messages.map((message) => {
+    if (!message.hasContent()) return deflateMessage(message);
+    let content = contents.get(message.content);
+    if (content === undefined) {
+      content = deflateRecordDict(message.content);
+      contents.set(message.content, content);
+    }
+    return deflateMessage(message, content);
+  });
 }
 
 /** The message id Flower assigns to `message`. */

@@ -63,7 +63,7 @@ export class DeploymentGrid extends BaseGrid {
     this.signal.throwIfAborted();
     const journal = this.#journal;
     if (journal === undefined) {
-      for (const message of messages) this.router.pushInstruction(message);
+      this.router.pushInstructions(messages);
       return;
     }
     const live: Message[] = [];
@@ -84,12 +84,12 @@ export class DeploymentGrid extends BaseGrid {
     journal.replay.check(
       live.map((m) => ({ node: `node ${m.metadata.dstNodeId}`, type: m.metadata.messageType })),
     );
-    for (const message of live) this.router.pushInstruction(message);
+    this.router.pushInstructions(live);
   }
 
   async pullMessages(messageIds: Iterable<string>): Promise<Message[]> {
     this.signal.throwIfAborted();
-    const ids = [...messageIds];
+    const ids = messageIds instanceof Set ? (messageIds as Set<string>) : new Set(messageIds);
     const journaled = this.#box.take(ids);
     this.#pulledAt = this.router.repliesVersion;
     const replies = this.router.takeReplies(ids);

@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { ErrorCode } from "../message/error.ts";
 import { Message } from "../message/message.ts";
 import { messageToProto } from "../message/message-serde.ts";
 import { SERVER_NODE_ID } from "../message/metadata.ts";
@@ -81,6 +82,35 @@ function pushReply(
 }
 
 describe("MessageRouter", () => {
+  it("a pull after one reply of 300 looks at that reply, not at the 299 still waiting (O(N²) lookups a round before)", () => {
+    const link = superlink(300);
+    const sent = link.nodeIds.map((node) => instruct(link.router, node));
+    const ids = new Set(sent.map((m) => m.metadata.messageId));
+    const first = reply(sent[0] as Message, [1], new MetricRecord({ acc: 1 }));
+    const proto = messageToProto(first);
+    const tree = objectTreeOf(deflateMessage(first));
+    expect(link.router.pushReply(link.nodeIds[0] as bigint, proto, tree, true)).toEqual([]);
+    const isOnline = vi.spyOn(nodes, "isOnline");
+    const got = link.router.takeReplies(ids);
+    expect(got.map((m) => m.metadata.messageId)).toEqual([first.metadata.messageId]);
+    expect(isOnline).not.toHaveBeenCalled();
+    expect(link.router.takeReplies(ids)).toEqual([]);
+  });
+
+  it("answers only the instructions of nodes that are offline with NODE_UNAVAILABLE", () => {
+    const link = superlink(3);
+    const [gone, stays] = link.nodeIds as [bigint, bigint];
+    const [toGone, toStays] = [instruct(link.router, gone), instruct(link.router, stays)];
+    const toUnknown = instruct(link.router, 12345n); // never online
+    const ids = [toGone, toStays, toUnknown].map((m) => m.metadata.messageId);
+    const unavailable = () =>
+      link.router.takeReplies(ids).map((m) => [m.metadata.replyToMessageId, m.error.code] as const);
+    expect(unavailable()).toEqual([[toUnknown.metadata.messageId, ErrorCode.NODE_UNAVAILABLE]]);
+    nodes.deactivate(gone);
+    expect(unavailable()).toEqual([[toGone.metadata.messageId, ErrorCode.NODE_UNAVAILABLE]]);
+    expect(unavailable()).toEqual([]); // each is answered once; the online node's still waits
+  });
+
   it("completes a reply once its node has pushed every missing object", async () => {
     const link = superlink(1);
     const [node] = link.nodeIds as [bigint];

@@ -10,10 +10,11 @@ import { ErrorCode, MessageError } from "../message/error.ts";
 import { Message } from "../message/message.ts";
 import { messageFromProto, messageToProto, metadataFromProto } from "../message/message-serde.ts";
 import { DEFAULT_TTL, SERVER_NODE_ID } from "../message/metadata.ts";
-import { type DeflatedObject, deflateMessage } from "../objects/deflate.ts";
+import { type DeflatedObject, deflateMessage, deflateMessages } from "../objects/deflate.ts";
 import { inflateMessage, objectTreeOf, parseObject } from "../objects/inflate.ts";
 import type { ObjectStore } from "../objects/object-store.ts";
 import { RecordDict } from "../records/record-dict.ts";
+import { NodeInstructions } from "./node-instructions.ts";
 import type { NodeRegistry } from "./node-registry.ts";
 
 interface Instruction {
@@ -52,6 +53,8 @@ export class MessageRouter {
   readonly #pending = new Map<string, PendingReply>();
   readonly #replies = new Map<string, string>(); // instruction id -> complete reply id
   readonly #repliesChanged = new Notifier();
+  /** Live instructions by node, to find offline nodes' without a scan (see takeReplies). */
+  readonly #byNode = new NodeInstructions();
   /** Instructions a ServerApp process pushed (ServerAppIo) whose objects are still coming. */
   readonly #uploading = new Map<
     string,
@@ -62,14 +65,27 @@ export class MessageRouter {
     private readonly objects: ObjectStore,
     private readonly nodes: NodeRegistry,
   ) {
-    nodes.onChange(() => this.#repliesChanged.notify());
+    nodes.onChange((node) => {
+      this.#byNode.nodeChanged(node.nodeId, node.status === "online");
+      this.#repliesChanged.notify();
+    });
   }
 
   /** Stores an instruction pushed by a ServerApp (its message id already set) and wakes its node. */
   pushInstruction(message: Message): void {
-    const deflated = deflateMessage(message);
-    this.objects.putDeflated(deflated, message.metadata.runId);
-    this.#queue(message, objectTreeOf(deflated), treeSize(deflated));
+    this.pushInstructions([message]);
+  }
+
+  /**
+   * Stores instructions pushed by a ServerApp (their message ids already set) and wakes their
+   * nodes; a content they share is deflated once.
+   */
+  pushInstructions(messages: readonly Message[]): void {
+    deflateMessages(messages).forEach((deflated, i) => {
+      const message = messages[i] as Message;
+      this.objects.putDeflated(deflated, message.metadata.runId);
+      this.#queue(message, objectTreeOf(deflated), treeSize(deflated));
+    });
   }
 
   /**
@@ -156,6 +172,8 @@ export class MessageRouter {
         out.push({ message, tree: objectTreeOf(deflated) });
       }
       this.#uploading.delete(id);
+      const dst = this.#instructions.get(id)?.message.metadata.dstNodeId;
+      if (dst !== undefined) this.#byNode.delete(dst, id);
       this.#instructions.delete(id);
       this.objects.delete(id);
     }
@@ -197,6 +215,7 @@ export class MessageRouter {
       expiresAt: (message.metadata.createdAt + message.metadata.ttl) * 1000,
     });
     const dst = message.metadata.dstNodeId;
+    this.#byNode.add(dst, id, this.nodes.isOnline(dst));
     this.#queues.set(dst, [...(this.#queues.get(dst) ?? []), id]);
     this.#nodeSignal(dst).notify();
   }
@@ -330,11 +349,15 @@ export class MessageRouter {
 
   /**
    * Replies to these instructions that are complete, plus NODE_UNAVAILABLE for each whose
-   * node has gone offline (missed its heartbeats) without replying.
+   * node has gone offline (missed its heartbeats) without replying. Only the instructions that
+   * can be answered are looked at, not every one asked about: pass a Set to spare a copy.
    */
   takeReplies(instructionIds: Iterable<string>): Message[] {
+    const wanted = instructionIds instanceof Set ? instructionIds : new Set(instructionIds);
     const out: Message[] = [];
-    for (const id of instructionIds) {
+    const answerable = [...this.#replies.keys(), ...this.#byNode.ofOfflineNodes()];
+    for (const id of answerable) {
+      if (!wanted.has(id)) continue;
       const instruction = this.#instructions.get(id);
       const replyId = this.#replies.get(id);
       if (instruction === undefined) continue;
@@ -416,6 +439,8 @@ export class MessageRouter {
   }
 
   #forget(instructionId: string, replyId: string | undefined): void {
+    const dst = this.#instructions.get(instructionId)?.message.metadata.dstNodeId;
+    if (dst !== undefined) this.#byNode.delete(dst, instructionId);
     this.#instructions.delete(instructionId);
     this.#replies.delete(instructionId);
     if (replyId !== undefined) this.objects.delete(replyId);

@@ -252,4 +252,14 @@ describe("createAuthSigner", () => {
       "Invalid timestamp",
     );
   });
+
+  it("signs once a minute by default, so 1,000 idle nodes cost the SuperLink few ECDSA verifications", () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const signer = createAuthSigner(createNodeKeyPair());
+    const first = signer();
+    vi.advanceTimersByTime(59_000); // heartbeats and held pulls come far more often than this
+    expect(signer()).toBe(first);
+    vi.advanceTimersByTime(1_000);
+    expect(signer()).not.toBe(first);
+  });
 });

@@ -4,13 +4,16 @@ import {
   PUBLIC_KEY_HEADER,
   pythonIsoTimestamp,
   SIGNATURE_HEADER,
+  SIGNATURE_REUSE_MS,
   TIMESTAMP_HEADER,
 } from "./node-auth-headers.ts";
+import { VerifiedSignatures } from "./verified-signatures.ts";
 
 export {
   PUBLIC_KEY_HEADER,
   pythonIsoTimestamp,
   SIGNATURE_HEADER,
+  SIGNATURE_REUSE_MS,
   TIMESTAMP_HEADER,
 } from "./node-auth-headers.ts";
 
@@ -69,12 +72,16 @@ export function signAuthMetadata(
 }
 
 /**
- * Signs for a stream of calls, reusing a signed timestamp for up to `reuseMs` (default 1 s).
+ * Signs for a stream of calls, reusing a signed timestamp for up to `reuseMs` (default
+ * SIGNATURE_REUSE_MS, a minute).
  * The protocol allows it (the SuperLink accepts a timestamp for 300 s and has no nonce), and it
  * spares an ECDSA signature per call on the node and, with the SuperLink's cache, a
  * verification per call on the server: most of the cost of a small Fleet call.
  */
-export function createAuthSigner(keys: NodeKeyPair, reuseMs = 1000): () => AuthMetadata {
+export function createAuthSigner(
+  keys: NodeKeyPair,
+  reuseMs = SIGNATURE_REUSE_MS,
+): () => AuthMetadata {
   let current: AuthMetadata | undefined;
   let signedAt = 0;
   return () => {
@@ -129,26 +136,22 @@ export function verifyAuthMetadata(
   return { publicKeyPem: new Uint8Array(keyBytes) };
 }
 
-/**
- * Signatures already verified, by (key, timestamp, signature). A node may send the same
- * signed timestamp on many calls (see `createAuthSigner`); checking those bytes again would
- * give the same answer, so the SuperLink skips the ECDSA work. Freshness is still checked on
- * every call. Bounded: the oldest entries go first.
- */
-const verified = new Set<string>();
-const VERIFIED_LIMIT = 4096;
+/** Signatures already verified, per node key (see VerifiedSignatures). */
+const verified = new VerifiedSignatures();
 
 function verifies(keyPem: Buffer, data: Buffer, signature: Buffer): boolean {
-  const cacheKey = `${keyPem.toString("latin1")}\0${data.toString("latin1")}\0${signature.toString("latin1")}`;
-  if (verified.has(cacheKey)) return true;
+  const pem = keyPem.toString("latin1");
+  const signed = `${data.toString("latin1")}\0${signature.toString("latin1")}`;
+  const cached = verified.lookup(pem, signed);
+  if (cached.known) return true;
+  let key = cached.key;
   try {
-    const key = createPublicKey({ key: keyPem, format: "pem" });
+    key ??= createPublicKey({ key: keyPem, format: "pem" });
     if (key.asymmetricKeyType !== "ec" || !verify("sha256", data, key, signature)) return false;
   } catch {
     return false;
   }
-  if (verified.size >= VERIFIED_LIMIT) verified.delete(verified.values().next().value as string);
-  verified.add(cacheKey);
+  verified.add(pem, key, signed);
   return true;
 }
 

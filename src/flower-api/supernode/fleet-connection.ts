@@ -25,11 +25,21 @@ export class FleetConnection {
   readonly keys: NodeKeyPair;
   readonly #sign: ReturnType<typeof createAuthSigner>;
 
-  constructor(address: string, credentials: ChannelCredentials, keys = createNodeKeyPair()) {
+  /**
+   * `ownConnection`: dial an HTTP/2 connection of its own, even where another connection of
+   * this process goes to the same address (grpc-js shares one between them otherwise).
+   */
+  constructor(
+    address: string,
+    credentials: ChannelCredentials,
+    keys = createNodeKeyPair(),
+    ownConnection = false,
+  ) {
     this.keys = keys;
     this.#sign = createAuthSigner(keys);
-    this.#client = new GrpcClient(Fleet, address, credentials);
-    this.#tracking = new GrpcClient(NodeTracking, address, credentials);
+    const options = ownConnection ? { "grpc.use_local_subchannel_pool": 1 } : {};
+    this.#client = new GrpcClient(Fleet, address, credentials, options);
+    this.#tracking = new GrpcClient(NodeTracking, address, credentials, options);
   }
 
   /** fedbridge's extension: an app's tracking events for a run (a Flower SuperLink lacks it). */

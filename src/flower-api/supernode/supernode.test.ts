@@ -79,3 +79,17 @@ describe("SuperNode against a SuperLink that does not hold PullMessages", () => 
     expect(fleet.pulls()).toBeGreaterThan(0);
   });
 });
+
+describe("SuperNode options", () => {
+  it("refuses a workerSetup when the ClientApp runs on the caller's thread, where all nodes would share it", () => {
+    const options = {
+      superlink: "127.0.0.1:1",
+      credentials: credentials.createInsecure(),
+      workerSetup: { url: "file:///setup.mjs", data: {} },
+    };
+    expect(() => new SuperNode({ ...options, clientAppThread: "caller" })).toThrow(
+      /runs its ClientApp on the caller's thread takes no workerSetup/,
+    );
+    expect(() => new SuperNode({ ...options, clientAppThread: "worker" })).not.toThrow();
+  });
+});

@@ -11,7 +11,9 @@ import type { ObjectTree } from "../../gen/flwr/proto/message_pb.ts";
 import { type Context, createContext, type UserConfig } from "../app/context.ts";
 import { readAppManifest } from "../app/load-app.ts";
 import { scalarsToConfig } from "../app/scalars.ts";
+import type { ClientAppRunner, ClientAppThread } from "../clientapp-worker/client-app-runner.ts";
 import { ClientAppWorker } from "../clientapp-worker/clientapp-worker.ts";
+import { InlineClientApp } from "../clientapp-worker/inline-client-app.ts";
 import type { WorkerSetup } from "../clientapp-worker/protocol.ts";
 import { unpackApp } from "../fab/app-bundle.ts";
 import { ErrorCode, MessageError } from "../message/error.ts";
@@ -46,13 +48,25 @@ export interface SuperNodeOptions {
    * SummaryWriter at the node's SuperLink with it). Default: none.
    */
   workerSetup?: WorkerSetup;
+  /**
+   * Where the ClientApp runs (see ClientAppThread): `worker`, a thread per run, stopped when a
+   * handler overruns its TTL; `caller`, this thread, for many SuperNodes in one process (no
+   * `workerSetup` then: its module would be shared by all of them). Default: `worker`.
+   */
+  clientAppThread?: ClientAppThread;
+  /**
+   * Dial the SuperLink over an HTTP/2 connection of its own, as a node in a process of its own
+   * does, even where other SuperNodes of this process dial the same address (grpc-js would
+   * share one connection between them). Default: false.
+   */
+  ownConnection?: boolean;
   /** Reports what the node does (connected, run started, errors). Default: silent. */
   log?: (line: string) => void;
 }
 
 interface LoadedRun {
   /** Runs the ClientApp; undefined when the app could not even be unpacked. */
-  worker: ClientAppWorker | undefined;
+  worker: ClientAppRunner | undefined;
   /** Why the app cannot load, when it cannot. */
   failure?: FedbridgeError;
   context: Context;
@@ -95,6 +109,11 @@ export class SuperNode {
   #ownWorkDir = false;
 
   constructor(options: SuperNodeOptions) {
+    if (options.clientAppThread === "caller" && options.workerSetup !== undefined)
+      throw new FedbridgeError(
+        Code.InvalidArgument,
+        "a SuperNode that runs its ClientApp on the caller's thread takes no workerSetup",
+      );
     this.#options = options;
   }
 
@@ -149,6 +168,7 @@ export class SuperNode {
       this.#options.superlink,
       this.#options.credentials,
       this.#keys,
+      this.#options.ownConnection ?? false,
     );
     this.#connection = connection;
     const interval = this.#options.heartbeatInterval ?? 30;
@@ -336,11 +356,14 @@ export class SuperNode {
       const dir = await unpackApp(content, run.fabHash, join(this.#workDir as string, run.fabHash));
       const manifest = await readAppManifest(dir);
       context.runConfig = { ...manifest.config, ...overrides };
-      const worker = new ClientAppWorker({
-        clientappUrl: manifest.clientappUrl,
-        ...(this.#options.workerSetup ? { setup: this.#options.workerSetup } : {}),
-        onTracking: (events) => this.#track(runId, events),
-      });
+      const worker =
+        this.#options.clientAppThread === "caller"
+          ? new InlineClientApp(manifest.clientappUrl)
+          : new ClientAppWorker({
+              clientappUrl: manifest.clientappUrl,
+              ...(this.#options.workerSetup ? { setup: this.#options.workerSetup } : {}),
+              onTracking: (events) => this.#track(runId, events),
+            });
       loaded = { worker, context };
       await worker.start().catch((error) => {
         loaded.failure = FedbridgeError.from(error);
