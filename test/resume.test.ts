@@ -2,10 +2,10 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { killAll } from "./processes.ts";
+import { type FedbridgeProcess, killAll } from "./processes.ts";
 import { runFedbridge } from "./run-fedbridge.ts";
 import { startTestRuntime, type TestRuntime } from "./runtime-harness.ts";
-import { quickstartWith } from "./test-apps.ts";
+import { countingMnist, quickstartWith } from "./test-apps.ts";
 
 // A bridged Flower-style job survives a server SIGKILL: the restarted server runs its
 // ServerApp again from the start against the journal of the replies it got, and the job ends
@@ -25,30 +25,46 @@ beforeAll(async () => {
 
 const tempDir = () => mkdtemp(join(tmpdir(), "fedbridge-resume-"));
 
-/** The final model's hash of the app simulated on 3 nodes: what every mode gives. */
-async function simulated(config: string): Promise<string> {
+/** The final model's hash of an app simulated on 3 nodes: what every mode gives. */
+async function simulated(config: string, simulatedApp = app): Promise<string> {
   const out = await tempDir();
-  const run = ["run", app, "--sim", "--nodes", "3", "--seed", "7", "--out", out];
-  const sim = await runFedbridge([...run, "--run-config", `delay-ms=0 ${config}`.trim()]);
+  const run = ["run", simulatedApp, "--sim", "--nodes", "3", "--seed", "7", "--out", out];
+  const sim = await runFedbridge([...run, "--run-config", config], 600_000);
   expect(sim.code, sim.stderr).toBe(0);
   return JSON.parse(await readFile(join(out, "result.json"), "utf8")).finalArraysSha256;
 }
 
 /**
  * Runs the app as a job; with `killAt`, SIGKILLs the server once a site logs that line of the
- * job, and starts it again. Resolves with the job's final status and its id.
+ * job, and starts it again (for each line in turn, when given several). Resolves with the
+ * job's final status and its id.
  */
-async function job(config: string, killAt?: RegExp) {
-  const submitted = await runtime.admin(["submit", app, "--seed", "7", "--run-config", config]);
+async function job(config: string, killAt?: RegExp | RegExp[], submittedApp = app) {
+  const submitted = await runtime.admin([
+    "submit",
+    submittedApp,
+    "--seed",
+    "7",
+    "--run-config",
+    config,
+  ]);
   const jobId = jobIdOf(submitted.stdout);
-  if (killAt !== undefined) {
-    const site = runtime.sites.get("site-1");
-    await site?.waitFor(new RegExp(`${killAt.source}[^\\n]*job=${jobId}`), 300_000);
+  for (const at of [killAt ?? []].flat()) {
+    const site = runtime.sites.get("site-1") as FedbridgeProcess;
+    // A job that ends before the kill point says how, rather than leaving the wait to time out.
+    const ended = runtime.server.waitFor(new RegExp(`job ${jobId} FINISHED[^\\n]*`), 300_000).then(
+      ([line]) => Promise.reject(new Error(`the job ended before site-1 logged ${at}: ${line}`)),
+      () => new Promise<never>(() => {}), // the server was killed: the site's wait decides
+    );
+    await Promise.race([
+      site.waitFor(new RegExp(`${at.source}[^\\n]*job=${jobId}`), 300_000),
+      ended,
+    ]);
     runtime.server.child.kill("SIGKILL");
     await runtime.server.exited;
     await runtime.restartServer();
   }
-  await runtime.admin(["wait", jobId, "--timeout", "180"]);
+  await runtime.admin(["wait", jobId, "--timeout", "600"], undefined, 620_000);
   const status = JSON.parse((await runtime.admin(["status", jobId, "--json"])).stdout);
   return { jobId, status };
 }
@@ -76,7 +92,7 @@ function handled(jobId: string, phase: "trains" | "evaluates"): number[][] {
 describe("a bridged job whose server is SIGKILLed and restarted", { timeout: 600_000 }, () => {
   let reference = "";
   beforeAll(async () => {
-    reference = await simulated("");
+    reference = await simulated("delay-ms=0");
   }, 120_000);
 
   it.each([
@@ -121,7 +137,7 @@ describe("a bridged job whose server is SIGKILLed and restarted", { timeout: 600
   );
 
   it("keeps a strategy's server-side state (FedAdam's moments): killed in round 3", async () => {
-    const expected = await simulated('strategy="fedadam"');
+    const expected = await simulated('delay-ms=0 strategy="fedadam"');
     const { jobId, status } = await job('strategy="fedadam"', /trains round 3/);
     expect(status.status, status.reason).toBe("FINISHED:COMPLETED");
     expect(await finalSha(jobId)).toBe(expected);
@@ -140,4 +156,25 @@ describe("a bridged job whose server is SIGKILLed and restarted", { timeout: 600
     expect(status.status).toBe("FINISHED:FAILED");
     expect(status.reason).toMatch(/the ServerApp is not deterministic/);
   });
+});
+
+// examples/mnist's model (784-128-10, 10,000 digits): 3 rounds of one local epoch, to keep it short.
+describe("examples/mnist as a bridged job, its server SIGKILLed in rounds 1, 2 and the final evaluation", () => {
+  it("completes with the simulation's model, each site training and evaluating each round once", async () => {
+    const mnist = await countingMnist();
+    const config = "num-server-rounds=3 local-epochs=1";
+    const reference = await simulated(config, mnist);
+    // Three kills in one job: each restart resumes from a longer journal.
+    const killAt = [/trains round 1/, /trains round 2/, /evaluates round 3/];
+    const { jobId, status } = await job(config, killAt, mnist);
+    expect(status.status, status.reason).toBe("FINISHED:COMPLETED");
+    expect(await finalSha(jobId)).toBe(reference);
+    const once = [
+      [1, 1, 1],
+      [1, 1, 1],
+      [1, 1, 1],
+    ];
+    expect(handled(jobId, "trains")).toEqual(once);
+    expect(handled(jobId, "evaluates")).toEqual(once);
+  }, 1_200_000);
 });

@@ -19,8 +19,11 @@ export interface TestRuntime {
   restartServer(): Promise<FedbridgeProcess>;
   sites: Map<string, FedbridgeProcess>;
   startSite(name: string): FedbridgeProcess;
-  /** `fedbridge admin --kit <admin> ...` as the project admin (or `as` another admin). */
-  admin(args: string[], as?: string): ReturnType<typeof runFedbridge>;
+  /**
+   * `fedbridge admin --kit <admin> ...` as the project admin (or `as` another admin), killed
+   * after `timeoutMs` (default: runFedbridge's).
+   */
+  admin(args: string[], as?: string, timeoutMs?: number): ReturnType<typeof runFedbridge>;
 }
 
 /**
@@ -80,8 +83,8 @@ export async function startTestRuntime(
     },
     sites,
     startSite,
-    admin: (args, as = "admin@org-a.com") =>
-      runFedbridge(["admin", "--kit", join(kits, as), ...args]),
+    admin: (args, as = "admin@org-a.com", timeoutMs?: number) =>
+      runFedbridge(["admin", "--kit", join(kits, as), ...args], timeoutMs),
   };
   return runtime;
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /**
  * A size of a process from Linux's /proc/PID/status, in bytes: `VmRSS` (resident now) or
@@ -19,17 +19,33 @@ export function procStatusBytes(
 }
 
 /**
- * CPU seconds (user + system) a process has used so far, from /proc/PID/stat; undefined where
- * it cannot be read. Unlike wall time, it does not grow when other processes share the cores.
+ * CPU seconds a process has used, with those of its children that have exited and been waited
+ * for (a runtime's job processes), from /proc/PID/stat; undefined where it cannot be read.
+ * Less sensitive to the machine's load than a wall-clock time.
  */
 export function procCpuSeconds(pid: number): number | undefined {
   try {
-    // Fields after the command name (which may hold spaces) start at the last ")".
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may hold spaces), from field 3 on.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
-    return ticks / 100; // USER_HZ is 100 on Linux
+    // utime, stime, cutime, cstime: fields 14-17, in clock ticks (100 a second on Linux).
+    const ticks = fields.slice(11, 15).reduce((sum, f) => sum + Number(f), 0);
+    return ticks / 100;
   } catch {
     return undefined;
+  }
+}
+
+/** The pids of a process's living children (any of its threads' children), from /proc. */
+export function procChildren(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+      readFileSync(`/proc/${pid}/task/${task}/children`, "utf8")
+        .split(" ")
+        .filter((p) => p.trim() !== "")
+        .map(Number),
+    );
+  } catch {
+    return [];
   }
 }

@@ -32,7 +32,6 @@ export class BenchProcesses {
     });
   }
 
-  /** A SuperLink on free loopback ports. */
   /**
    * A SuperLink on free loopback ports; with `webOrigin`, it also serves the Fleet API to
    * browsers of that origin (`web` is then that port's URL).
@@ -104,7 +103,7 @@ export class BenchProcesses {
   async runtime(
     root: string,
     siteCount: number,
-  ): Promise<{ kits: string; serverPid: number; admin: AdminSession }> {
+  ): Promise<{ kits: string; serverPid: number; sitePids: number[]; admin: AdminSession }> {
     const port = await freePort();
     const sites = Array.from({ length: siteCount }, (_, i) => `site-${i + 1}`);
     const projectAdmin = { name: "admin@org-a.com", org: "org-a", role: "project_admin" };
@@ -119,11 +118,11 @@ export class BenchProcesses {
       ["server", "--kit", join(kits, "server1")],
       /listening on port/,
     );
-    await Promise.all(
+    const started = await Promise.all(
       sites.map((s) => this.start(["client", "--kit", join(kits, s)], /connected to server1/)),
     );
     const admin = await connectAdmin(join(kits, "admin@org-a.com"));
-    return { kits, serverPid: server.pid, admin };
+    return { kits, serverPid: server.pid, sitePids: started.map((s) => s.pid), admin };
   }
 
   killAll(): void {
