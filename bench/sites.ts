@@ -3,15 +3,20 @@
  * certificate, cell connection and heartbeats, run inside a few processes (`BENCH_SITE_PROCS`,
  * default 4) against a real server process. Measures provisioning time, the server's RSS per
  * connected site (against its own idle RSS, same run) and how long `admin sites` takes to
- * answer with all of them online.
+ * answer with all of them online. Then a tiny-model bridged job (examples/quickstart, every
+ * site sampled, `BENCH_SITES_ROUNDS` rounds, default 3) over all of them, each site's part run
+ * in its process (bench/lib/in-process-jobs.ts): the median round time, and the run fails if
+ * the job does not complete at every site.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { submitApp } from "../src/bridge/index.ts";
 import { freePort } from "../src/core/free-port.ts";
 import { connectAdmin } from "../src/flare-runtime/admin/admin-client.ts";
 import { localProjectYml, provisionProject } from "../src/flare-runtime/provision/index.ts";
+import { median } from "../src/flower-api/strategy/float-arrays.ts";
 import { procStatusBytes } from "./lib/proc.ts";
 import { BenchProcesses } from "./lib/spawn.ts";
 
@@ -21,6 +26,7 @@ export const description =
 export async function run(): Promise<void> {
   const count = Number(process.env.BENCH_SITES ?? 1000);
   const procs = Number(process.env.BENCH_SITE_PROCS ?? 4);
+  const rounds = Number(process.env.BENCH_SITES_ROUNDS ?? 3);
   const root = await mkdtemp(join(tmpdir(), "fedbridge-bench-sites-"));
   const processes = new BenchProcesses();
   const siteProcs: ChildProcess[] = [];
@@ -75,6 +81,12 @@ export async function run(): Promise<void> {
     console.log(
       `  admin sites (${count} online): median ${times[3]?.toFixed(0)} ms (goal: under 1000)`,
     );
+
+    const job = await bridgedJob(session, join(kits, "server1"), count, rounds);
+    const roundMs = median(job.rounds);
+    console.log(
+      `  bridged job (examples/quickstart, ${rounds} rounds, all ${count} sites): deployed and round 1 done in ${(job.firstMs / 1000).toFixed(1)} s; rounds 2-${rounds}: median ${(roundMs / 1000).toFixed(2)} s (goal: under 5 s), each ${job.rounds.map((ms) => (ms / 1000).toFixed(2)).join(", ")} s`,
+    );
     console.log(
       JSON.stringify({
         bench: "sites",
@@ -85,6 +97,9 @@ export async function run(): Promise<void> {
         loadedRssMb: loadedRss / 2 ** 20,
         perSiteKb,
         adminSitesMs: times[3],
+        jobFirstRoundS: job.firstMs / 1000,
+        jobRoundMs: roundMs,
+        jobRoundsMs: job.rounds,
       }),
     );
   } finally {
@@ -92,6 +107,64 @@ export async function run(): Promise<void> {
     processes.killAll();
     await rm(root, { recursive: true, force: true });
   }
+}
+
+/**
+ * Submits examples/quickstart (every site trains and evaluates each round) and waits for it:
+ * the time from submission to round 1's end, and each later round's time. Throws unless the
+ * job completes, deployed to all `count` sites, each answering every round (its server log's
+ * strategy lines: "Received N results and 0 failures").
+ */
+async function bridgedJob(
+  session: Awaited<ReturnType<typeof connectAdmin>>,
+  serverDir: string,
+  count: number,
+  rounds: number,
+): Promise<{ firstMs: number; rounds: number[] }> {
+  const start = performance.now();
+  const submitted = await submitApp(session, resolve("examples/quickstart"), {
+    "num-server-rounds": rounds,
+    "fraction-train": 1,
+    "fraction-evaluate": 1,
+  });
+  console.log(`  bridged job ${submitted.id} submitted: waiting for its ${rounds} rounds`);
+  const ends: number[] = [];
+  let last = 0;
+  let status = "";
+  for await (const info of session.client.waitJob({ id: submitted.id })) {
+    status = info.status;
+    if (info.round > last) {
+      last = info.round;
+      ends.push(performance.now());
+      console.log(`  round ${info.round} done`);
+    }
+    if (info.status.startsWith("FINISHED") && info.status !== "FINISHED:COMPLETED")
+      throw new Error(`bridged job over ${count} sites ${info.status}: ${info.reason}`);
+  }
+  if (status !== "FINISHED:COMPLETED")
+    throw new Error(`bridged job over ${count} sites: waiting ended at ${status || "no status"}`);
+  // The server's job log says where the job was deployed and what each round received.
+  const log = await readFile(join(serverDir, "jobs", submitted.id, "log.txt"), "utf8");
+  const deployed = /deploying to (.*)$/m.exec(log)?.[1]?.split(", ").length ?? 0;
+  if (deployed !== count)
+    throw new Error(`bridged job deployed to ${deployed} sites, not ${count}`);
+  const received = [...log.matchAll(/(\w+): Received (\d+) results and (\d+) failures/g)];
+  const short = received.filter((m) => Number(m[2]) !== count || m[3] !== "0");
+  if (received.length === 0 || short.length > 0)
+    throw new Error(
+      `bridged job over ${count} sites: not every site answered every round: ${short.map((m) => m[0]).join("; ") || "no 'Received' lines in its log"}; failures: ${[
+        ...log.matchAll(/round \d+: site-\S+ \(.*$/gm),
+      ]
+        .slice(0, 5)
+        .map((m) => m[0])
+        .join("; ")}`,
+    );
+  if (ends.length !== rounds)
+    throw new Error(`bridged job completed ${ends.length} rounds, not ${rounds}`);
+  return {
+    firstMs: (ends[0] as number) - start,
+    rounds: ends.slice(1).map((t, i) => t - (ends[i] as number)),
+  };
 }
 
 /** Starts one process serving `names`; resolves once all of them are connected. */
