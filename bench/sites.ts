@@ -27,6 +27,8 @@ export async function run(): Promise<void> {
   const count = Number(process.env.BENCH_SITES ?? 1000);
   const procs = Number(process.env.BENCH_SITE_PROCS ?? 4);
   const rounds = Number(process.env.BENCH_SITES_ROUNDS ?? 3);
+  // The server's heartbeat interval in seconds (`--heartbeat-interval`); default: the server's.
+  const heartbeat = process.env.BENCH_SITES_HEARTBEAT;
   const root = await mkdtemp(join(tmpdir(), "fedbridge-bench-sites-"));
   const processes = new BenchProcesses();
   const siteProcs: ChildProcess[] = [];
@@ -40,11 +42,18 @@ export async function run(): Promise<void> {
     await provisionProject(join(root, "project.yml"), join(root, "ws"));
     const provisionS = (performance.now() - t) / 1000;
     const kits = join(root, "ws", "bench");
-    console.log(`sites: ${count} sites in ${procs} processes against one server`);
+    console.log(
+      `sites: ${count} sites in ${procs} processes against one server (heartbeat: ${heartbeat ? `${heartbeat} s` : "the server's default"})`,
+    );
     console.log(`  provisioning ${count + 2} participants: ${provisionS.toFixed(1)} s`);
 
     const server = await processes.start(
-      ["server", "--kit", join(kits, "server1")],
+      [
+        "server",
+        "--kit",
+        join(kits, "server1"),
+        ...(heartbeat ? ["--heartbeat-interval", heartbeat] : []),
+      ],
       /listening on port/,
     );
     await new Promise((resolve) => setTimeout(resolve, 2000)); // settle after start-up
@@ -128,19 +137,37 @@ async function bridgedJob(
     "fraction-evaluate": 1,
   });
   console.log(`  bridged job ${submitted.id} submitted: waiting for its ${rounds} rounds`);
+  // The job's state, polled every 500 ms with `admin sites` beside it (a slow or stalled server
+  // loses its sites): in one 1,000-site run, waitJob's stream delivered no update at all.
   const ends: number[] = [];
   let last = 0;
   let status = "";
-  for await (const info of session.client.waitJob({ id: submitted.id })) {
+  let slowest = 0;
+  let fewest = count;
+  for (;;) {
+    const t = performance.now();
+    const online = (await session.client.listSites({})).sites.filter((s) => s.online).length;
+    slowest = Math.max(slowest, performance.now() - t);
+    fewest = Math.min(fewest, online);
+    const info = await session.client.getJob({ id: submitted.id });
     status = info.status;
     if (info.round > last) {
+      for (let r = last + 1; r <= info.round; r++) ends.push(performance.now());
       last = info.round;
-      ends.push(performance.now());
-      console.log(`  round ${info.round} done`);
+      console.log(`  round ${info.round} done (${online} sites online)`);
     }
-    if (info.status.startsWith("FINISHED") && info.status !== "FINISHED:COMPLETED")
-      throw new Error(`bridged job over ${count} sites ${info.status}: ${info.reason}`);
+    if (status.startsWith("FINISHED")) {
+      if (status !== "FINISHED:COMPLETED")
+        throw new Error(
+          `bridged job over ${count} sites ${status}: ${info.reason}\n(admin sites during the job: slowest ${slowest.toFixed(0)} ms, fewest online ${fewest})\n${await offlineLines(serverDir)}`,
+        );
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 500));
   }
+  console.log(
+    `  during the job: admin sites answered within ${slowest.toFixed(0)} ms; fewest online ${fewest}`,
+  );
   if (status !== "FINISHED:COMPLETED")
     throw new Error(`bridged job over ${count} sites: waiting ended at ${status || "no status"}`);
   // The server's job log says where the job was deployed and what each round received.
@@ -167,6 +194,13 @@ async function bridgedJob(
   };
 }
 
+/** Why sites went offline, from the server's log (the first few), to say why a job failed. */
+async function offlineLines(serverDir: string): Promise<string> {
+  const log = await readFile(join(serverDir, "server.log"), "utf8").catch(() => "");
+  const lines = log.split("\n").filter((line) => line.includes("offline"));
+  return `server.log: ${lines.length} lines on sites offline; the first: ${lines.slice(0, 5).join("\n")}`;
+}
+
 /** Starts one process serving `names`; resolves once all of them are connected. */
 function startSites(kits: string, names: string[], children: ChildProcess[]): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -178,13 +212,25 @@ function startSites(kits: string, names: string[], children: ChildProcess[]): Pr
     ]);
     children.push(child);
     let out = "";
+    let ready = false;
     const onData = (chunk: Buffer) => {
-      out += chunk;
+      out = (out + chunk).slice(-100_000);
       if (process.env.BENCH_VERBOSE) process.stdout.write(chunk);
-      if (/^ready$/m.test(out)) resolve();
+      else
+        for (const [line] of String(chunk).matchAll(/^event loop stalled.*$/gm))
+          console.log(`  ${line}`);
+      if (!ready && /^ready$/m.test(out)) {
+        ready = true;
+        resolve();
+      }
     };
     child.stdout.on("data", onData);
     child.stderr.on("data", onData);
-    child.on("exit", (code) => reject(new Error(`sites process exited (${code}): ${out}`)));
+    child.on("exit", (code, signal) => {
+      const why = `sites process exited (${code ?? signal}): ${out.slice(-4000)}`;
+      // Once its sites are up, its end is still news: every site in it went offline.
+      if (ready && signal !== "SIGKILL") console.error(why);
+      reject(new Error(why));
+    });
   });
 }

@@ -25,6 +25,8 @@ export interface InProcessJobsOptions {
    * in this process (a module is cached by its URL), not one per site.
    */
   folders: Map<string, Promise<string>>;
+  /** This process's turns: its sites' tasks run one at a time (see Turns). */
+  turns: Turns;
   /** Where job folders are written (`<workspace>/jobs/<id>-<hash>/`). */
   workspace: string;
   log(jobId: string, line: string): void;
@@ -99,7 +101,7 @@ export class InProcessJobs implements SiteJobs {
       throw new FedbridgeError(Code.Unimplemented, "this job does no tasks");
     const data = await readFile(file);
     await rm(file, { force: true });
-    return pieces(await part.task(topic, data));
+    return pieces(await this.#options.turns.take(() => part.task?.(topic, data) ?? []));
   }
 
   async request(jobId: string, topic: string, payload: Payload): Promise<Payload> {
@@ -126,6 +128,22 @@ export class InProcessJobs implements SiteJobs {
         `job ${jobId} is not running at ${this.#options.kit.config.name}`,
       );
     return job;
+  }
+}
+
+/**
+ * One task at a time for all of a process's sites, with a pass through the event loop between
+ * two. Hundreds of sites' tasks arriving together would otherwise run back to back in one
+ * poll phase (each one's work is promise continuations): no timer runs meanwhile, so no
+ * heartbeat is sent, and the server calls every site of the process offline.
+ */
+export class Turns {
+  #last: Promise<unknown> = Promise.resolve();
+
+  take<T>(work: () => T | Promise<T>): Promise<T> {
+    const mine = this.#last.then(() => new Promise((r) => setImmediate(r))).then(work);
+    this.#last = mine.catch(() => undefined);
+    return mine;
   }
 }
 

@@ -17,7 +17,7 @@ import type { CellSite } from "../../src/flare-runtime/cell/cell-site.ts";
 import { encodeSiteMessage } from "../../src/flare-runtime/protocol/site-protocol.ts";
 import { readSiteKit } from "../../src/flare-runtime/site/read-site-kit.ts";
 import { serveSite } from "../../src/flare-runtime/site/site-service.ts";
-import { InProcessJobs } from "./in-process-jobs.ts";
+import { InProcessJobs, Turns } from "./in-process-jobs.ts";
 
 const [kits, ...names] = process.argv.slice(2);
 if (kits === undefined || names.length === 0) throw new Error("usage: many-sites KITS NAME...");
@@ -26,6 +26,7 @@ const log = pino({ level: "silent" });
 const verbose = process.env.BENCH_VERBOSE !== undefined;
 /** Job folders, shared by this process's sites (see InProcessJobsOptions.folders). */
 const folders = new Map<string, Promise<string>>();
+const turns = new Turns();
 let connected = 0;
 /** Why connection attempts failed on the way, by reason (printed with each progress line). */
 const drops = new Map<string, number>();
@@ -39,6 +40,7 @@ for (const name of names) {
     // The ClientApps of this process's sites all run on its thread.
     runners: { flower: (job) => flowerSitePart(job, { clientAppThread: "caller" }) },
     folders,
+    turns,
     workspace,
     // A site's job log (an error reply, a filter's note) is shown only with BENCH_VERBOSE.
     log: (jobId, line) => {
@@ -69,3 +71,12 @@ for (const name of names) {
   });
   if (cell.connected) count();
 }
+
+// A stalled event loop sends no heartbeats: its sites look offline to the server. Say so.
+let tick = performance.now();
+setInterval(() => {
+  const lag = performance.now() - tick - 1000;
+  tick = performance.now();
+  if (lag > 2000)
+    console.log(`event loop stalled ${(lag / 1000).toFixed(1)} s (${names.length} sites)`);
+}, 1000);
