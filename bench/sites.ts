@@ -55,6 +55,7 @@ export async function run(): Promise<void> {
         ...(heartbeat ? ["--heartbeat-interval", heartbeat] : []),
       ],
       /listening on port/,
+      process.env.BENCH_SITES_PROF ? ["--prof"] : [],
     );
     await new Promise((resolve) => setTimeout(resolve, 2000)); // settle after start-up
     const idleRss = procStatusBytes(server.pid, "VmRSS") ?? Number.NaN;
