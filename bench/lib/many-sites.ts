@@ -1,8 +1,9 @@
 /**
  * Many sites in one process, for `bench sites`: each with its own kit (certificate), its own
  * cell connection to the server and its heartbeats, served by the site protocol as a site
- * parent is (site-service.ts). They run no jobs: a deploy is refused with a reason. Prints
- * "connected N" as sites connect and "ready" once all have.
+ * parent is (site-service.ts). A deployed job's site part runs in this process
+ * (InProcessJobs: no job process, no thread per site), so one process can hold hundreds of
+ * sites in a job. Prints "connected N" as sites connect and "ready" once all have.
  *
  * Usage: node bin/run-ts.mjs bench/lib/many-sites.ts KITS_DIR NAME...
  */
@@ -10,28 +11,22 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
-import { Code, FedbridgeError } from "../../src/core/fedbridge-error.ts";
+import { flowerSitePart } from "../../src/bridge/flower-site.ts";
+import { FedbridgeError } from "../../src/core/fedbridge-error.ts";
+import type { CellSite } from "../../src/flare-runtime/cell/cell-site.ts";
+import { encodeSiteMessage } from "../../src/flare-runtime/protocol/site-protocol.ts";
 import { readSiteKit } from "../../src/flare-runtime/site/read-site-kit.ts";
-import type { SiteJobs } from "../../src/flare-runtime/site/site-jobs.ts";
 import { serveSite } from "../../src/flare-runtime/site/site-service.ts";
-
-const refuse = () => {
-  throw new FedbridgeError(Code.FailedPrecondition, "a bench site runs no jobs");
-};
-const noJobs: SiteJobs = {
-  start: async () => refuse(),
-  has: () => false,
-  running: () => [],
-  task: async () => refuse(),
-  request: async () => refuse(),
-  stop: async () => {},
-  close: async () => {},
-};
+import { InProcessJobs, Turns } from "./in-process-jobs.ts";
 
 const [kits, ...names] = process.argv.slice(2);
 if (kits === undefined || names.length === 0) throw new Error("usage: many-sites KITS NAME...");
 const workspace = await mkdtemp(join(tmpdir(), "fedbridge-bench-sites-"));
 const log = pino({ level: "silent" });
+const verbose = process.env.BENCH_VERBOSE !== undefined;
+/** Job folders, shared by this process's sites (see InProcessJobsOptions.folders). */
+const folders = new Map<string, Promise<string>>();
+const turns = new Turns();
 let connected = 0;
 /** Why connection attempts failed on the way, by reason (printed with each progress line). */
 const drops = new Map<string, number>();
@@ -39,7 +34,28 @@ const dropsText = () =>
   [...drops].map(([reason, n]) => `${n}× ${reason.slice(0, 120)}`).join("; ") || "none";
 for (const name of names) {
   const kit = await readSiteKit(join(kits, name));
-  const cell = serveSite({ kit, workspace, jobs: noJobs, log });
+  let cell: CellSite | undefined;
+  const jobs = new InProcessJobs({
+    kit,
+    // The ClientApps of this process's sites all run on its thread.
+    runners: { flower: (job) => flowerSitePart(job, { clientAppThread: "caller" }) },
+    folders,
+    turns,
+    workspace,
+    // A site's job log (an error reply, a filter's note) is shown only with BENCH_VERBOSE.
+    log: (jobId, line) => {
+      if (verbose) console.error(`${name} job ${jobId}: ${line}`);
+    },
+    track: (jobId, events) =>
+      void cell
+        ?.request("tracking", encodeSiteMessage("tracking", { jobId, events: [...events] }))
+        .catch((error) =>
+          console.error(`${name}: tracking events lost: ${FedbridgeError.from(error).message}`),
+        ),
+  });
+  // Each site's own workspace, as on a real site: a site names its task files by process and
+  // its own count, so sites sharing one would overwrite each other's.
+  cell = serveSite({ kit, workspace: join(workspace, name), jobs, log });
   let counted = false;
   const count = () => {
     if (counted) return;
@@ -55,3 +71,12 @@ for (const name of names) {
   });
   if (cell.connected) count();
 }
+
+// A stalled event loop sends no heartbeats: its sites look offline to the server. Say so.
+let tick = performance.now();
+setInterval(() => {
+  const lag = performance.now() - tick - 1000;
+  tick = performance.now();
+  if (lag > 2000)
+    console.log(`event loop stalled ${(lag / 1000).toFixed(1)} s (${names.length} sites)`);
+}, 1000);

@@ -128,7 +128,7 @@ export const runner: JobRunner = {
     job.setResult(summary as unknown as Record<string, unknown>);
   },
 
-  site: flowerSitePart,
+  site: (job) => flowerSitePart(job),
 };
 
 /** A round's aggregated metrics, flat: `train/loss`, `evaluate/accuracy`, `server/accuracy`. */

@@ -3,7 +3,12 @@ import { createSiteTasks } from "../flare-runtime/executor/site-task.ts";
 import type { SiteJobContext, SitePart } from "../flare-runtime/job-process/job-runner.ts";
 import { type Context, createContext, type UserConfig } from "../flower-api/app/context.ts";
 import { readAppManifest } from "../flower-api/app/load-app.ts";
+import type {
+  ClientAppRunner,
+  ClientAppThread,
+} from "../flower-api/clientapp-worker/client-app-runner.ts";
 import { ClientAppWorker } from "../flower-api/clientapp-worker/clientapp-worker.ts";
+import { InlineClientApp } from "../flower-api/clientapp-worker/inline-client-app.ts";
 import { Message } from "../flower-api/message/message.ts";
 import {
   RUN_TRACKING_SETUP_URL,
@@ -19,8 +24,19 @@ import { jobRunId, siteNodeConfig, siteNodeId } from "./site-nodes.ts";
 
 /** A site's ClientApp and the Context it keeps across the job's messages. */
 interface SiteApp {
-  worker: ClientAppWorker;
+  worker: ClientAppRunner;
   context: Context;
+}
+
+export interface FlowerSiteOptions {
+  /**
+   * Where the ClientApp runs (see ClientAppThread). `worker` (the default, and what a job
+   * process does): a thread of its own, stopped past a message's TTL, its SummaryWriter
+   * streaming to the server. `caller`: this thread, for many sites' parts in one process (a
+   * load bench); a handler past its TTL is answered with an error but not stopped, and the
+   * app's SummaryWriter events are not forwarded (its module is shared by every part).
+   */
+  clientAppThread?: ClientAppThread;
 }
 
 /**
@@ -29,7 +45,7 @@ interface SiteApp {
  * The app, its Context and the filter chains belong to this part alone, so nothing of one job
  * is seen by another.
  */
-export function flowerSitePart(job: SiteJobContext): SitePart {
+export function flowerSitePart(job: SiteJobContext, options: FlowerSiteOptions = {}): SitePart {
   const tasks = createSiteTasks(job);
   let app: Promise<SiteApp> | undefined;
   const answered = new AnsweredMessages();
@@ -37,7 +53,7 @@ export function flowerSitePart(job: SiteJobContext): SitePart {
     async task(topic, bytes) {
       if (topic !== MESSAGE_TASK)
         throw new FedbridgeError(Code.Unimplemented, `the flower runner has no task ${topic}`);
-      app ??= loadSiteApp(job);
+      app ??= loadSiteApp(job, options.clientAppThread ?? "worker");
       const { worker, context } = await app;
       return tasks.run(topic, bytes, async (task) => {
         const key = messageKeyForSite(task, job.site);
@@ -101,21 +117,25 @@ class AnsweredMessages {
 }
 
 /**
- * The site's ClientApp, in a thread where a handler past its message's TTL can be stopped, and
- * its Context (node state persists across the job's messages). An app that cannot load answers
- * every message with LOAD_CLIENT_APP_EXCEPTION and the reason, as a SuperNode does.
+ * The site's ClientApp (by default in a thread where a handler past its message's TTL can be
+ * stopped) and its Context (node state persists across the job's messages). An app that
+ * cannot load answers every message with LOAD_CLIENT_APP_EXCEPTION and the reason, as a
+ * SuperNode does.
  */
-async function loadSiteApp(job: SiteJobContext): Promise<SiteApp> {
+async function loadSiteApp(job: SiteJobContext, thread: ClientAppThread): Promise<SiteApp> {
   const manifest = await readAppManifest(job.dir);
-  const worker = new ClientAppWorker({
-    clientappUrl: manifest.clientappUrl,
-    // An app's SummaryWriter at this site streams to the server, stamped with site and job.
-    setup: {
-      url: RUN_TRACKING_SETUP_URL,
-      data: { forward: { site: job.site, job: job.jobId } } satisfies RunTrackingSetup,
-    },
-    onTracking: (events) => job.track(events),
-  });
+  const worker =
+    thread === "caller"
+      ? new InlineClientApp(manifest.clientappUrl)
+      : new ClientAppWorker({
+          clientappUrl: manifest.clientappUrl,
+          // An app's SummaryWriter at this site streams to the server, stamped with site and job.
+          setup: {
+            url: RUN_TRACKING_SETUP_URL,
+            data: { forward: { site: job.site, job: job.jobId } } satisfies RunTrackingSetup,
+          },
+          onTracking: (events) => job.track(events),
+        });
   await worker.start().catch((error) => {
     job.log(`the ClientApp cannot load: ${FedbridgeError.from(error).message}`);
   });

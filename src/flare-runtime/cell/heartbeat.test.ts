@@ -1,3 +1,4 @@
+import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { SILENCE_INTERVALS, startHeartbeat } from "./heartbeat.ts";
 
@@ -76,5 +77,38 @@ describe("startHeartbeat", () => {
     vi.advanceTimersByTime(10 * INTERVAL);
     expect(send).not.toHaveBeenCalled();
     expect(onSilent).not.toHaveBeenCalled();
+  });
+});
+
+describe("startHeartbeat after this process stalls", () => {
+  it("does not call a peer silent whose frame waits unread behind the stall", async () => {
+    vi.useRealTimers();
+    const interval = 100;
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    const accepted = new Promise<Socket>((resolve) => server.once("connection", resolve));
+    const socket = connect(port, "127.0.0.1");
+    await new Promise((resolve) => socket.once("connect", resolve));
+    const peer = await accepted;
+    const onSilent = vi.fn();
+    const beat = startHeartbeat({ intervalMs: interval, send: () => {}, onSilent });
+    const frameRead = new Promise<void>((resolve) =>
+      socket.once("data", () => {
+        beat.seen();
+        resolve();
+      }),
+    );
+    // The peer's frame reaches this process's socket as its loop blocks for 5 intervals;
+    // after the block, timers run before the socket is read.
+    peer.write("frame");
+    const blockedUntil = performance.now() + 5 * interval;
+    while (performance.now() < blockedUntil);
+    await frameRead;
+    expect(onSilent).not.toHaveBeenCalled();
+    beat.stop();
+    socket.destroy();
+    peer.destroy();
+    server.close();
   });
 });

@@ -2,7 +2,7 @@
  * Heartbeats of one stream: send one every interval, and call the stream dead when nothing
  * at all (heartbeat or any other frame) has come for 1.5 intervals. A TCP connection can stay
  * "open" long after its peer froze or its cable was cut; this is what notices, within two
- * intervals of the peer's last sign of life.
+ * intervals of the peer's last sign of life (plus however long this process itself stalled).
  */
 
 export interface HeartbeatOptions {
@@ -27,16 +27,22 @@ export function startHeartbeat(options: HeartbeatOptions): Heartbeat {
   let lastSeen = performance.now();
   const sender = setInterval(send, intervalMs);
   // Checking four times an interval bounds detection at 1.75 intervals after the last frame.
-  const checker = setInterval(
-    () => {
-      const silentMs = performance.now() - lastSeen;
-      if (silentMs > SILENCE_INTERVALS * intervalMs) {
-        stop();
-        onSilent(silentMs);
-      }
-    },
-    Math.max(1, intervalMs / 4),
-  );
+  const period = Math.max(1, intervalMs / 4);
+  let lastCheck = lastSeen;
+  const checker = setInterval(() => {
+    const now = performance.now();
+    // A check this late means this process stalled (its loop busy, its host starved). After a
+    // stall, timers run before sockets are read: the peer's frames may be waiting unread, so
+    // the stall is this process's silence, not the peer's, and is not counted.
+    const late = now - lastCheck - period;
+    lastCheck = now;
+    if (late > period) lastSeen += late;
+    const silentMs = now - lastSeen;
+    if (silentMs > SILENCE_INTERVALS * intervalMs) {
+      stop();
+      onSilent(silentMs);
+    }
+  }, period);
   const stop = () => {
     clearInterval(sender);
     clearInterval(checker);
