@@ -56,7 +56,9 @@ async function startWebFederation(app: string, webNodeArgs: string[] = []) {
     "2",
     ...webNodeArgs,
   ]);
-  const [, url] = await server.waitFor(/web node page on (http:\/\/\S+)/);
+  // Bundling takes seconds on a quiet machine; a minute or more under a loaded test suite
+  // (examples/mnist's ClientApp holds the 10,000 digits).
+  const [, url] = await server.waitFor(/web node page on (http:\/\/\S+)/, 240_000);
   return { ...superlink, web, url: url as string, server };
 }
 
