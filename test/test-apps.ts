@@ -1,22 +1,18 @@
 import { cp, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 
 /**
  * A self-contained app for a test: a copy of examples/quickstart with the files of
  * `<apps>/<testApp>` (default test/apps; benchmarks use bench/apps) and `extra` files over it,
  * so the app can be bundled and run anywhere its folder is unpacked.
  */
-export async function quickstartWith(
+export function quickstartWith(
   testApp: string,
   extra: Record<string, string> = {},
   apps = "test/apps",
 ): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), `fedbridge-${testApp}-`));
-  await cp("examples/quickstart", dir, { recursive: true });
-  await cp(join(apps, testApp), dir, { recursive: true });
-  for (const [name, text] of Object.entries(extra)) await writeFile(join(dir, name), text);
-  return dir;
+  return exampleWith("examples/quickstart", join(apps, testApp), extra);
 }
 
 /**
@@ -24,11 +20,22 @@ export async function quickstartWith(
  * which round each site trains and evaluates.
  */
 export async function countingMnist(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "fedbridge-counting-mnist-"));
-  await cp("examples/mnist", dir, { recursive: true });
-  await cp("test/apps/counting-mnist", dir, { recursive: true });
+  const dir = await exampleWith("examples/mnist", "test/apps/counting-mnist");
   const manifest = JSON.parse(await readFile(join(dir, "package.json"), "utf8"));
   manifest.fedbridge.clientapp = "./counting-client.ts";
   await writeFile(join(dir, "package.json"), JSON.stringify(manifest, null, 2));
+  return dir;
+}
+
+/** A copy of `example` in a temporary folder with the files of `overlay` and `extra` over it. */
+async function exampleWith(
+  example: string,
+  overlay: string,
+  extra: Record<string, string> = {},
+): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), `fedbridge-${basename(overlay)}-`));
+  await cp(example, dir, { recursive: true });
+  await cp(overlay, dir, { recursive: true });
+  for (const [name, text] of Object.entries(extra)) await writeFile(join(dir, name), text);
   return dir;
 }
