@@ -9,17 +9,11 @@ import type {
 } from "../flower-api/clientapp-worker/client-app-runner.ts";
 import { ClientAppWorker } from "../flower-api/clientapp-worker/clientapp-worker.ts";
 import { InlineClientApp } from "../flower-api/clientapp-worker/inline-client-app.ts";
-import { Message } from "../flower-api/message/message.ts";
 import {
   RUN_TRACKING_SETUP_URL,
   type RunTrackingSetup,
 } from "../tracking/flower-runs/run-tracking.ts";
-import {
-  MESSAGE_TASK,
-  messageForSite,
-  messageKeyForSite,
-  replyToShareable,
-} from "./message-task.ts";
+import { MESSAGE_TASK, messageForSite, replyToShareable } from "./message-task.ts";
 import { jobRunId, siteNodeConfig, siteNodeId } from "./site-nodes.ts";
 
 /** A site's ClientApp and the Context it keeps across the job's messages. */
@@ -48,72 +42,22 @@ export interface FlowerSiteOptions {
 export function flowerSitePart(job: SiteJobContext, options: FlowerSiteOptions = {}): SitePart {
   const tasks = createSiteTasks(job);
   let app: Promise<SiteApp> | undefined;
-  const answered = new AnsweredMessages();
   return {
     async task(topic, bytes) {
       if (topic !== MESSAGE_TASK)
         throw new FedbridgeError(Code.Unimplemented, `the flower runner has no task ${topic}`);
       app ??= loadSiteApp(job, options.clientAppThread ?? "worker");
       const { worker, context } = await app;
+      // A message sent again after a server restart never gets here: its task's key is
+      // answered at the site parent with the result it had (site/kept-results.ts).
       return tasks.run(topic, bytes, async (task) => {
-        const key = messageKeyForSite(task, job.site);
-        // A message sent again (its server restarted) gets the reply it had, not a new one.
-        const again = () =>
-          job.log(
-            `message ${key?.slice(0, 12)} came again (the server restarted): it gets the reply it had`,
-          );
-        const instruction = messageForSite(task, job.site);
-        const reply = await answered.once(key, again, async () => {
-          const reply = await worker.handle(instruction, context);
-          // The site's own record of what its ClientApp answered when it failed.
-          if (reply.hasError()) job.log(`the ClientApp's reply is an error: ${reply.error}`);
-          return reply;
-        });
-        // A reply given again answers this instruction (its id changed with its creation time).
-        const body = reply.hasError() ? reply.error : reply.content;
-        const answer =
-          reply.metadata.replyToMessageId === instruction.metadata.messageId
-            ? reply
-            : new Message(body, { replyTo: instruction });
-        // Made anew each time: the filters change the shareable they are given, never the reply.
-        return replyToShareable(answer);
+        const reply = await worker.handle(messageForSite(task, job.site), context);
+        // The site's own record of what its ClientApp answered when it failed.
+        if (reply.hasError()) job.log(`the ClientApp's reply is an error: ${reply.error}`);
+        return replyToShareable(reply);
       });
     },
   };
-}
-
-/** How many recent replies a site keeps for messages that may come again. */
-const KEPT_REPLIES = 4;
-
-/**
- * The replies of a site's most recent messages, by message key: a server that restarts
- * mid-round sends again what its sites were working on, and each gets the reply it had (the
- * same reply, its node state already moved on) — a message is never handled twice. One sent
- * again while its first is still being handled waits for that one.
- */
-class AnsweredMessages {
-  readonly #replies = new Map<string, Promise<Message>>();
-
-  once(
-    key: string | undefined,
-    onAgain: () => void,
-    handle: () => Promise<Message>,
-  ): Promise<Message> {
-    if (key === undefined) return handle();
-    const earlier = this.#replies.get(key);
-    if (earlier !== undefined) {
-      onAgain();
-      return earlier;
-    }
-    const reply = handle();
-    this.#replies.set(key, reply);
-    reply.catch(() => this.#replies.delete(key));
-    for (const old of this.#replies.keys()) {
-      if (this.#replies.size <= KEPT_REPLIES) break;
-      this.#replies.delete(old);
-    }
-    return reply;
-  }
 }
 
 /**

@@ -20,12 +20,9 @@ import { recordDictFromProto, recordDictToProto } from "../flower-api/records/se
 /** The task every bridged message travels as. */
 export const MESSAGE_TASK = "flower-message";
 
-/**
- * One task for messages with the same content, each to one site; `key` is a message's key
- * in the job's reply journal, by which a site knows a message sent again after a restart.
- */
+/** One task's data for messages with the same content, each to one site. */
 export function messagesToShareable(
-  messages: readonly { site: string; message: Message; key?: string | undefined }[],
+  messages: readonly { site: string; message: Message }[],
 ): Shareable {
   const first = messages[0]?.message;
   if (first === undefined) throw new FedbridgeError(Code.Internal, "no message to send");
@@ -38,7 +35,6 @@ export function messagesToShareable(
       messages: Object.fromEntries(
         messages.map(({ site, message }) => [site, metadataToJson(message.metadata) as JsonValue]),
       ),
-      keys: Object.fromEntries(messages.flatMap(({ site, key }) => (key ? [[site, key]] : []))),
     },
   };
 }
@@ -53,14 +49,6 @@ export function messageForSite(task: Shareable, site: string): Message {
   if (metadata === undefined)
     throw new FedbridgeError(Code.InvalidArgument, `the task carries no message for ${site}`);
   return new Message(recordDictFromProto(task.records), { metadata: readMetadata(metadata) });
-}
-
-/** At a site: the key of the message the task carries for it, if it has one. */
-export function messageKeyForSite(task: Shareable, site: string): string | undefined {
-  const keys = task.meta.keys;
-  const key =
-    keys !== null && typeof keys === "object" && !Array.isArray(keys) ? keys[site] : undefined;
-  return typeof key === "string" && /^[0-9a-f]{64}$/.test(key) ? key : undefined;
 }
 
 /** A ClientApp's reply as a task result: its content as records, or its error. */

@@ -155,7 +155,7 @@ export class RuntimeGrid extends BaseGrid {
         if (result.code !== ReturnCode.OK) reply = failedTaskReply(instruction, result);
         else {
           if (sent !== undefined) sent.reply = { file: await this.#journalOf().stash(result) };
-          reply = replyFromShareable(await result.read());
+          reply = replyTo(instruction, replyFromShareable(await result.read()));
         }
       } catch (error) {
         reply = failedTaskReply(instruction, {
@@ -171,9 +171,12 @@ export class RuntimeGrid extends BaseGrid {
       this.#tasks.delete(id);
     };
     const timeout = Math.max(1, Math.ceil(Math.min(...group.map((g) => g.message.remainingTtl()))));
+    // A message's journal key is its task's key at its site: a site given the message again
+    // (this server restarted before its reply was journaled) answers with the reply it had.
+    const keys = Object.fromEntries(group.flatMap(({ site, key }) => (key ? [[site, key]] : [])));
     void this.controller
       .broadcastAndWait(
-        { name: MESSAGE_TASK, data: messagesToShareable(group), timeout },
+        { name: MESSAGE_TASK, data: messagesToShareable(group), timeout, keys },
         { targets: [...bySite.keys()], onResult: settle },
       )
       .then((results) => Promise.all(results.map(settle)));
@@ -200,6 +203,16 @@ export class RuntimeGrid extends BaseGrid {
   #journalOf(): ReplyJournal {
     return (this.#journal as GridJournal).store;
   }
+}
+
+/**
+ * A site's reply as the reply to `instruction`: a reply the site had kept from before this
+ * server restarted answers the message as it was first sent (its id changed with its creation
+ * time).
+ */
+function replyTo(instruction: Message, reply: Message): Message {
+  if (reply.metadata.replyToMessageId === instruction.metadata.messageId) return reply;
+  return new Message(replyBody(reply), { replyTo: instruction });
 }
 
 /** What a reply carries: its content, or its error. */

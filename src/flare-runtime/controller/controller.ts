@@ -63,7 +63,7 @@ export class Controller {
   /** Sends `task` to the targets; resolves with one result per target, in target order. */
   broadcastAndWait(task: Task, options: BroadcastOptions = {}): Promise<TaskResult[]> {
     // No closure below keeps `task`: its data (maybe a large model) goes once it is on disk.
-    const { name, timeout } = task;
+    const { name, timeout, keys } = task;
     // Handed over once below, so no closure holds the pieces either.
     const handOver: { payload?: Uint8Array[] } = { payload: encodeShareable(task.data) };
     const round = task.data.meta.round;
@@ -124,7 +124,13 @@ export class Controller {
       const payload = handOver.payload ?? [];
       delete handOver.payload;
       this.#job
-        .multicast(targets, name, payload, deadline ? { timeout: deadline } : {}, onReply)
+        .multicast(
+          targets,
+          name,
+          payload,
+          { ...(deadline ? { timeout: deadline } : {}), ...(keys ? { keys } : {}) },
+          onReply,
+        )
         .catch((error) => {
           for (const site of targets)
             if (!results.has(site))

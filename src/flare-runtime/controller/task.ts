@@ -23,6 +23,13 @@ export interface Task {
   data: Shareable;
   /** Seconds a site has to answer; 0 for no limit. Default: 0. */
   timeout?: number;
+  /**
+   * Each site's idempotency key for this task (letters, digits, '-' and '_'). A site given a
+   * task again under a key it answered before (the server restarted mid-task and sends again
+   * what its sites were working on) answers with the result it had, without running the task
+   * again. Sites keep the results of their most recent keyed tasks of a job.
+   */
+  keys?: Readonly<Record<string, string>>;
 }
 
 /** One site's answer to a task. */

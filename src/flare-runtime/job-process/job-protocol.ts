@@ -53,6 +53,8 @@ export type FromJob =
       topic: string;
       file: string;
       timeout?: number;
+      /** Each site's idempotency key (Task.keys). */
+      keys?: Record<string, string>;
     }
   /** The job saved its state after `round` in `file`: a restarted server resumes from it. */
   | { type: "checkpoint"; round: number; file: string }

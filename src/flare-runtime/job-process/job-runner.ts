@@ -48,6 +48,11 @@ export type SiteReply =
     }
   | { ok: false; code: Code; message: string };
 
+export interface MulticastOptions {
+  timeout?: number;
+  keys?: Readonly<Record<string, string>>;
+}
+
 /** What the server part of a job can do. */
 export interface ServerJobContext extends JobInfo {
   /** The sites the job was deployed to, sorted by name. */
@@ -63,13 +68,14 @@ export interface ServerJobContext extends JobInfo {
    * Sends one payload to many sites and hands each site's reply to `onReply` as it arrives;
    * resolves once every site has answered or failed. The payload is written once and streamed
    * to each site, and replies wait on disk until read, so a large model is never held once
-   * per site. `timeout` (seconds) bounds each site's answer.
+   * per site. `timeout` (seconds) bounds each site's answer; `keys` are the sites'
+   * idempotency keys (Task.keys).
    */
   multicast(
     sites: readonly string[],
     topic: string,
     payload: readonly Uint8Array[],
-    options: { timeout?: number },
+    options: MulticastOptions,
     onReply: (site: string, reply: SiteReply) => void,
   ): Promise<void>;
   /**

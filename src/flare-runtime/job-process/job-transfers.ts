@@ -2,7 +2,7 @@ import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Code } from "../../core/fedbridge-error.ts";
 import type { FromJob, MulticastReply } from "./job-protocol.ts";
-import type { SiteReply } from "./job-runner.ts";
+import type { MulticastOptions, SiteReply } from "./job-runner.ts";
 
 interface Multicast {
   onReply: (site: string, reply: SiteReply) => void;
@@ -30,7 +30,7 @@ export class JobTransfers {
     sites: readonly string[],
     topic: string,
     payload: readonly Uint8Array[],
-    options: { timeout?: number },
+    options: MulticastOptions,
     onReply: (site: string, reply: SiteReply) => void,
   ): Promise<void> {
     const id = this.#nextId++;
@@ -47,6 +47,7 @@ export class JobTransfers {
             topic,
             file,
             ...(options.timeout ? { timeout: options.timeout } : {}),
+            ...(options.keys ? { keys: { ...options.keys } } : {}),
           });
         }),
     );

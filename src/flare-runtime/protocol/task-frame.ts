@@ -6,12 +6,17 @@ import { joinPieces } from "../shareable/shareable-codec.ts";
  * job and the topic, then the task's bytes as the job wrote them. The server streams the
  * bytes from a file behind the header, so the header is a prefix, not an envelope.
  *
- *     u32 header length | {"jobId": ..., "topic": ...} | task bytes
+ *     u32 header length | {"jobId": ..., "topic": ..., "key"?: ...} | task bytes
  */
 export interface TaskHeader {
   jobId: string;
   topic: string;
+  /** The task's idempotency key at this site (Task.keys), if it has one. */
+  key?: string;
 }
+
+/** What an idempotency key may be: it names a file at the site. */
+const KEY_SHAPE = /^[0-9A-Za-z_-]{1,128}$/;
 
 export function encodeTaskHeader(header: TaskHeader): Uint8Array {
   const json = new TextEncoder().encode(JSON.stringify(header));
@@ -34,10 +39,12 @@ export function decodeTaskFrame(bytes: Uint8Array): TaskHeader & { body: Uint8Ar
   } catch {
     throw fail("the header is not JSON");
   }
-  const { jobId, topic } = (header ?? {}) as Partial<TaskHeader>;
+  const { jobId, topic, key } = (header ?? {}) as Partial<TaskHeader>;
   if (typeof jobId !== "string" || typeof topic !== "string")
     throw fail("the header needs jobId and topic");
-  return { jobId, topic, body: bytes.subarray(4 + length) };
+  if (key !== undefined && (typeof key !== "string" || !KEY_SHAPE.test(key)))
+    throw fail("its key must be 1 to 128 letters, digits, '-' or '_'");
+  return { jobId, topic, ...(key === undefined ? {} : { key }), body: bytes.subarray(4 + length) };
 }
 
 /**

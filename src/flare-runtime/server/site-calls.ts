@@ -52,11 +52,12 @@ export class SiteCalls {
     dir: string,
     reply: (message: MulticastReply) => void,
   ): Promise<void> {
-    const { id, topic, file, timeout } = request;
+    const { id, topic, file, timeout, keys } = request;
     await mkdir(dir, { recursive: true });
-    const header = encodeTaskHeader({ jobId, topic });
     await Promise.all(
       request.sites.map(async (site) => {
+        const key = keys?.[site];
+        const header = encodeTaskHeader({ jobId, topic, ...(key === undefined ? {} : { key }) });
         try {
           const incoming = await this.#whileOnline(site, async (signal) => {
             // No deadline means none: a task may train for hours (the job's own timeouts rule).

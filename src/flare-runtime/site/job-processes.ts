@@ -1,3 +1,4 @@
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
@@ -9,6 +10,7 @@ import type { JobStart } from "../job-process/job-protocol.ts";
 import { type RunnerRegistry, runnerUrl } from "../job-process/runner-registry.ts";
 import { JOB_BUNDLE_LABEL } from "../jobs/job-bundle.ts";
 import { encodeSiteMessage } from "../protocol/site-protocol.ts";
+import { KeptResults } from "./kept-results.ts";
 import type { SiteKit } from "./read-site-kit.ts";
 import type { DeployedJob, SiteJobs } from "./site-jobs.ts";
 import { streamFile } from "./site-service.ts";
@@ -36,6 +38,7 @@ export class JobProcesses implements SiteJobs {
   readonly #hosts = new Map<string, JobProcessHost>();
   /** Processes that answered a task or request: proven to start. */
   readonly #answered = new WeakSet<JobProcessHost>();
+  readonly #kept = new Map<string, KeptResults>();
 
   constructor(options: JobProcessesOptions) {
     this.#options = options;
@@ -81,11 +84,22 @@ export class JobProcesses implements SiteJobs {
     return [...this.#deployments.keys()];
   }
 
-  async task(jobId: string, topic: string, file: string) {
-    const host = this.#process(jobId);
-    const result = await host.task(topic, file);
-    this.#answered.add(host);
-    return streamFile(result);
+  async task(jobId: string, topic: string, file: string, _signal: AbortSignal, key?: string) {
+    const run = async () => {
+      const host = this.#process(jobId);
+      const result = await host.task(topic, file);
+      this.#answered.add(host);
+      return result;
+    };
+    if (key === undefined) return streamFile(await run());
+    const again = () => {
+      void rm(file, { force: true });
+      this.#options.log.info(
+        { job: jobId },
+        `task ${key.slice(0, 12)} of job ${jobId} came again (the server restarted): it gets the result it had`,
+      );
+    };
+    return streamFile(await this.#keptResults(jobId).once(key, run, again), { keep: true });
   }
 
   async request(jobId: string, topic: string, payload: Parameters<JobProcessHost["request"]>[1]) {
@@ -98,11 +112,22 @@ export class JobProcesses implements SiteJobs {
   async stop(jobId: string): Promise<void> {
     this.#deployments.delete(jobId);
     await this.#hosts.get(jobId)?.stop();
+    await this.#kept.get(jobId)?.clear();
+    this.#kept.delete(jobId);
   }
 
   async close(): Promise<void> {
     this.#deployments.clear();
     await Promise.all([...this.#hosts.values()].map((host) => host.stop(1000)));
+  }
+
+  #keptResults(jobId: string): KeptResults {
+    let kept = this.#kept.get(jobId);
+    if (kept === undefined) {
+      kept = new KeptResults(pathInside(this.#options.workspace, "jobs", jobId, "kept"));
+      this.#kept.set(jobId, kept);
+    }
+    return kept;
   }
 
   /** The job's process; one that died mid-job is started again. */

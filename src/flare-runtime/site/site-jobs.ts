@@ -22,13 +22,15 @@ export interface SiteJobs {
   running(): string[];
   /**
    * A task of a running job, its bytes waiting in `file` (removed once read): resolves with the
-   * result's bytes, as pieces or a stream.
+   * result's bytes, as pieces or a stream. `key`: the task's idempotency key (Task.keys); what
+   * runs jobs in processes answers a key it answered before with the result it had.
    */
   task(
     jobId: string,
     topic: string,
     file: string,
     signal: AbortSignal,
+    key?: string,
   ): Promise<Uint8Array | AsyncIterable<Uint8Array>>;
   /** A small request of a job's server part. */
   request(jobId: string, topic: string, payload: Payload): Promise<Payload>;

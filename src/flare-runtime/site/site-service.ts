@@ -116,7 +116,7 @@ export function serveSite(options: SiteServiceOptions): CellSite {
       const jobId = checkJobId(header.jobId);
       if (!jobs.has(jobId))
         throw new FedbridgeError(Code.NotFound, `job ${jobId} is not running at ${site}`);
-      return await jobs.task(jobId, header.topic, file, signal);
+      return await jobs.task(jobId, header.topic, file, signal, header.key);
     } catch (error) {
       await rm(file, { force: true });
       throw error;
@@ -134,12 +134,15 @@ export function serveSite(options: SiteServiceOptions): CellSite {
   return cell;
 }
 
-/** A file's bytes in 1 MiB pieces, then the file is removed. */
-export async function* streamFile(file: string): AsyncIterable<Uint8Array> {
+/** A file's bytes in 1 MiB pieces, then the file is removed unless it is to be kept. */
+export async function* streamFile(
+  file: string,
+  options = { keep: false },
+): AsyncIterable<Uint8Array> {
   try {
     for await (const chunk of createReadStream(file, { highWaterMark: 2 ** 20 }))
       yield chunk as Buffer;
   } finally {
-    await rm(file, { force: true });
+    if (!options.keep) await rm(file, { force: true });
   }
 }
