@@ -10,8 +10,13 @@
  * the same turns: the journal's cost is the ratio of the two. Goal: at most 1.05. As round
  * times on a busy machine vary far more than 5%, the journal's cost is also given in CPU
  * seconds a round (the server's and sites' processes, their job processes included), which
- * the load disturbs less. `BENCH_JOURNAL_ONLY=1` runs only those two, for the journal's figure.
+ * the load disturbs less, split into the processes' own code and the kernel's work for them.
+ * The journal keeps every reply on disk, so the page cache grows by a round's replies each
+ * round; on these virtual machines memory used for the first time in a while is many times
+ * dearer to the kernel (lib/first-touch.ts, measured first in the same run), and the bench
+ * says how much of the journal's cost that is. `BENCH_JOURNAL_ONLY=1` runs only those two.
  */
+import { readdirSync, statSync } from "node:fs";
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -25,7 +30,8 @@ import {
   type SuperLinkTls,
   writeSuperLinkTls,
 } from "../src/flower-api/superlink/testing/superlink-tls.ts";
-import { procChildren, procCpuSeconds } from "./lib/proc.ts";
+import { firstTouchCost } from "./lib/first-touch.ts";
+import { procChildren, procCpuSplit } from "./lib/proc.ts";
 import { BenchProcesses } from "./lib/spawn.ts";
 
 export const description =
@@ -46,8 +52,12 @@ export async function run(): Promise<void> {
     bridgeNoJournal: [] as number[],
   };
   // CPU seconds a round of the runtime's processes, one figure per job.
-  const cpu = { bridge: [] as number[], bridgeNoJournal: [] as number[] };
+  const cpu = { bridge: [] as CpuShares[], bridgeNoJournal: [] as CpuShares[] };
   const journalOnly = process.env.BENCH_JOURNAL_ONLY === "1";
+  // First, before any job's processes leave memory behind for the page cache to reuse.
+  const touch = await firstTouchCost();
+  // The bytes of replies the journal keeps a round, in the last job with it.
+  let journalBytes = 0;
   for (let i = 0; i < repeats; i++) {
     if (!journalOnly) {
       times.deployment.push(...(await deploymentRounds(rounds)));
@@ -58,6 +68,7 @@ export async function run(): Promise<void> {
       const job = await bridgeRounds(rounds);
       times.bridge.push(...job.rounds);
       cpu.bridge.push(job.cpuPerRound);
+      journalBytes = job.journalBytesPerRound;
     };
     const withoutJournal = async () => {
       const job = await bridgeRounds(rounds, { journal: false });
@@ -72,19 +83,40 @@ export async function run(): Promise<void> {
   const bridgeNoJournalMs = median(times.bridgeNoJournal);
   const bridgeMs = median(times.bridge);
   const journalRatio = bridgeMs / bridgeNoJournalMs;
-  const cpuS = median(cpu.bridge);
-  const cpuNoJournalS = median(cpu.bridgeNoJournal);
-  const cpuRatio = cpuS / cpuNoJournalS;
+  const withJ = medianShares(cpu.bridge);
+  const withoutJ = medianShares(cpu.bridgeNoJournal);
+  const total = (c: CpuShares) => c.serverUser + c.serverKernel + c.sitesUser + c.sitesKernel;
+  const user = (c: CpuShares) => c.serverUser + c.sitesUser;
+  const kernel = (c: CpuShares) => c.serverKernel + c.sitesKernel;
+  const cpuRatio = total(withJ) / total(withoutJ);
+  const pair = (f: (c: CpuShares) => number) =>
+    `${f(withJ).toFixed(2)} / ${f(withoutJ).toFixed(2)} s (${(f(withJ) / f(withoutJ)).toFixed(3)})`;
   const journalLines = [
     `bridged round with its reply journal: ${bridgeMs.toFixed(0)} ms, without: ${bridgeNoJournalMs.toFixed(0)} ms; with / without: ${journalRatio.toFixed(3)} (goal: at most 1.05)`,
-    `  CPU a round (server, sites and their job processes): ${cpuS.toFixed(2)} s with the journal, ${cpuNoJournalS.toFixed(2)} s without; with / without: ${cpuRatio.toFixed(3)}`,
+    "  CPU a round, with the journal / without (server, sites and their job processes):",
+    `    all: ${pair(total)}; in the processes' code: ${pair(user)}; in the kernel: ${pair(kernel)}`,
+    `    server: code ${pair((c) => c.serverUser)}, kernel ${pair((c) => c.serverKernel)}`,
+    `    sites: code ${pair((c) => c.sitesUser)}, kernel ${pair((c) => c.sitesKernel)}`,
+    `  the journal keeps ${(journalBytes / 2 ** 20).toFixed(0)} MB of replies a round on disk (and so in the page cache); this machine's kernel spends ${touch.freshMsPerMb.toFixed(1)} ms a MB writing files it keeps, ${touch.reusedMsPerMb.toFixed(1)} ms a MB writing files it removes as it goes (memory used before)`,
   ];
+  // What the journal's growing page cache costs the kernel here, memory first touched.
+  const firstTouchS = (journalBytes / 2 ** 20) * (touch.freshMsPerMb / 1000);
+  const beyondFirstTouch = (total(withJ) - firstTouchS) / total(withoutJ);
+  journalLines.push(
+    `  so ~${firstTouchS.toFixed(2)} s a round of the kernel's CPU is the journal's page cache growing into fresh memory; all the rest, with / without: ${beyondFirstTouch.toFixed(3)}`,
+  );
   const journalFigures = {
     bridgeNoJournalRoundMs: bridgeNoJournalMs,
     journalRatio,
-    cpuPerRoundS: cpuS,
-    cpuNoJournalPerRoundS: cpuNoJournalS,
     journalCpuRatio: cpuRatio,
+    journalUserCpuRatio: user(withJ) / user(withoutJ),
+    journalKernelCpuRatio: kernel(withJ) / kernel(withoutJ),
+    cpuPerRound: withJ,
+    cpuNoJournalPerRound: withoutJ,
+    journalMbPerRound: journalBytes / 2 ** 20,
+    journalFirstTouchCpuS: firstTouchS,
+    journalCpuRatioBeyondFirstTouch: beyondFirstTouch,
+    firstTouch: touch,
   };
   if (journalOnly) {
     for (const line of journalLines) console.log(line);
@@ -151,7 +183,7 @@ async function deploymentRounds(rounds: number, tls?: SuperLinkTls): Promise<num
 async function bridgeRounds(
   rounds: number,
   options = { journal: true },
-): Promise<{ rounds: number[]; cpuPerRound: number }> {
+): Promise<{ rounds: number[]; cpuPerRound: CpuShares; journalBytesPerRound: number }> {
   const processes = new BenchProcesses();
   const root = await mkdtemp(join(tmpdir(), "fedbridge-bench-bridge-"));
   // The runtime's processes inherit the environment: the server's job process reads this.
@@ -160,15 +192,17 @@ async function bridgeRounds(
     const { admin, serverPid, sitePids } = await processes.runtime(root, NODES);
     delete process.env[JOURNAL_OFF_ENV];
     const pids = [serverPid, ...sitePids];
-    const cpuNow = () => pids.reduce((sum, pid) => sum + (procCpuSeconds(pid) ?? Number.NaN), 0);
-    const cpuBefore = cpuNow();
+    const before = cpuShares(serverPid, sitePids);
     const job = await submitApp(admin, resolve(APP), { "num-server-rounds": rounds });
     const ends: number[] = [];
     let last = 0;
+    let journalBytes = 0;
     for await (const info of admin.client.waitJob({ id: job.id })) {
       if (info.round > last) {
         last = info.round;
         ends.push(performance.now());
+        // Read as the job runs: a completed job's checkpoints are removed.
+        journalBytes = filesUnder(root, "/checkpoints/journal/") / last;
       }
       if (info.status.startsWith("FINISHED") && info.status !== "FINISHED:COMPLETED")
         throw new Error(`bridged job ${info.status}: ${info.reason}`);
@@ -178,10 +212,60 @@ async function bridgeRounds(
       await new Promise((r) => setTimeout(r, 100));
     return {
       rounds: ends.slice(1).map((t, i) => t - (ends[i] as number)),
-      cpuPerRound: (cpuNow() - cpuBefore) / rounds,
+      cpuPerRound: perRound(before, cpuShares(serverPid, sitePids), rounds),
+      journalBytesPerRound: journalBytes,
     };
   } finally {
     delete process.env[JOURNAL_OFF_ENV];
     processes.killAll();
   }
+}
+
+/** CPU seconds of the runtime's processes (job processes included), in their code and in the kernel. */
+interface CpuShares {
+  serverUser: number;
+  serverKernel: number;
+  sitesUser: number;
+  sitesKernel: number;
+}
+
+function cpuShares(serverPid: number, sitePids: readonly number[]): CpuShares {
+  const of = (pid: number) => procCpuSplit(pid) ?? { user: Number.NaN, kernel: Number.NaN };
+  const sites = sitePids.map(of);
+  return {
+    serverUser: of(serverPid).user,
+    serverKernel: of(serverPid).kernel,
+    sitesUser: sites.reduce((sum, s) => sum + s.user, 0),
+    sitesKernel: sites.reduce((sum, s) => sum + s.kernel, 0),
+  };
+}
+
+function perRound(before: CpuShares, after: CpuShares, rounds: number): CpuShares {
+  const share = (key: keyof CpuShares) => (after[key] - before[key]) / rounds;
+  return {
+    serverUser: share("serverUser"),
+    serverKernel: share("serverKernel"),
+    sitesUser: share("sitesUser"),
+    sitesKernel: share("sitesKernel"),
+  };
+}
+
+function medianShares(all: readonly CpuShares[]): CpuShares {
+  const of = (key: keyof CpuShares) => median(all.map((c) => c[key]));
+  return {
+    serverUser: of("serverUser"),
+    serverKernel: of("serverKernel"),
+    sitesUser: of("sitesUser"),
+    sitesKernel: of("sitesKernel"),
+  };
+}
+
+/** The bytes of the files under `root` whose path contains `part`. */
+function filesUnder(root: string, part: string): number {
+  let bytes = 0;
+  for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
+    const path = join(entry.parentPath, entry.name);
+    if (entry.isFile() && path.includes(part)) bytes += statSync(path).size;
+  }
+  return bytes;
 }

@@ -24,13 +24,22 @@ export function procStatusBytes(
  * Less sensitive to the machine's load than a wall-clock time.
  */
 export function procCpuSeconds(pid: number): number | undefined {
+  const split = procCpuSplit(pid);
+  return split && split.user + split.kernel;
+}
+
+/** procCpuSeconds as the seconds in the process's own code and in the kernel for it. */
+export function procCpuSplit(pid: number): { user: number; kernel: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // Fields after the command name (which may hold spaces), from field 3 on.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const fields = stat
+      .slice(stat.lastIndexOf(")") + 2)
+      .split(" ")
+      .map(Number);
     // utime, stime, cutime, cstime: fields 14-17, in clock ticks (100 a second on Linux).
-    const ticks = fields.slice(11, 15).reduce((sum, f) => sum + Number(f), 0);
-    return ticks / 100;
+    const [utime = 0, stime = 0, cutime = 0, cstime = 0] = fields.slice(11, 15);
+    return { user: (utime + cutime) / 100, kernel: (stime + cstime) / 100 };
   } catch {
     return undefined;
   }
