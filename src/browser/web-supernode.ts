@@ -5,13 +5,9 @@ import { ErrorCode, MessageError } from "../flower-api/message/error.ts";
 import { Message } from "../flower-api/message/message.ts";
 import { messageFromProto } from "../flower-api/message/message-serde.ts";
 import { type DeflatedObject, deflateMessage } from "../flower-api/objects/deflate.ts";
-import {
-  inflateMessage,
-  listPostOrder,
-  objectTreeOf,
-  verifyObject,
-} from "../flower-api/objects/inflate.ts";
+import { inflateMessage, listPostOrder, objectTreeOf } from "../flower-api/objects/inflate.ts";
 import { INLINE_MAX_BYTES } from "../flower-api/superlink/fleet-inline.ts";
+import { pullObject, pushObject } from "../flower-api/supernode/object-calls.ts";
 import { replyBody } from "../flower-api/supernode/reply-body.ts";
 import { Fleet } from "../gen/flwr/proto/fleet_pb.ts";
 import type { ObjectTree } from "../gen/flwr/proto/message_pb.ts";
@@ -238,25 +234,8 @@ export class WebSuperNode {
   ): Promise<Map<string, Uint8Array>> {
     const objects = new Map<string, Uint8Array>();
     const node = { nodeId: this.#nodeId };
-    for (const objectId of listPostOrder(tree)) {
-      for (let attempt = 0; ; attempt++) {
-        const response = await connection.call(Fleet.method.pullObject, { node, runId, objectId });
-        if (!response.objectFound)
-          throw new FedbridgeError(Code.NotFound, `object ${objectId} is unknown to the SuperLink`);
-        if (response.objectAvailable) {
-          if (!verifyObject(objectId, response.objectContent))
-            throw new FedbridgeError(Code.DataLoss, `object ${objectId} does not match its id`);
-          objects.set(objectId, response.objectContent);
-          break;
-        }
-        if (attempt > 200)
-          throw new FedbridgeError(
-            Code.DeadlineExceeded,
-            `object ${objectId} never became available`,
-          );
-        await new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** attempt, 2000)));
-      }
-    }
+    for (const objectId of listPostOrder(tree))
+      objects.set(objectId, await pullObject(connection, node, runId, objectId));
     return objects;
   }
 
@@ -274,16 +253,14 @@ export class WebSuperNode {
       { inline },
     );
     const wanted = new Set(objectsToPush);
-    for (const objectId of listPostOrder(tree).filter((id) => wanted.has(id))) {
-      const { stored } = await connection.call(Fleet.method.pushObject, {
+    for (const objectId of listPostOrder(tree).filter((id) => wanted.has(id)))
+      await pushObject(
+        connection,
         node,
-        runId: reply.metadata.runId,
+        reply.metadata.runId,
         objectId,
-        objectContent: byId.get(objectId) as Uint8Array,
-      });
-      if (!stored)
-        throw new FedbridgeError(Code.DataLoss, `the SuperLink did not store object ${objectId}`);
-    }
+        byId.get(objectId) as Uint8Array,
+      );
   }
 
   #update(change: Partial<WebNodeState>): void {

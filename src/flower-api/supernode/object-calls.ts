@@ -1,0 +1,59 @@
+/**
+ * One object's PullObject and PushObject calls, checked as a node must check them: a pulled
+ * object must match its id, one not yet available is asked for again (waits doubling from 50 ms
+ * to 2 s), and a pushed one must be stored. No Node-only module: the browser's node uses it too.
+ */
+import type { DescMethod, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
+import { verifyObject } from "../objects/inflate.ts";
+
+type FleetMethod = (typeof Fleet)["method"][keyof (typeof Fleet)["method"]] & DescMethod;
+
+/** What both a node's gRPC connection and the browser's fetch one can do: call the Fleet API. */
+export interface FleetCaller {
+  call<M extends FleetMethod>(
+    method: M,
+    request: MessageInitShape<M["input"]>,
+  ): Promise<MessageShape<M["output"]>>;
+}
+
+/** Pulls one object of a run, waiting while the SuperLink has it announced but not yet stored. */
+export async function pullObject(
+  connection: FleetCaller,
+  node: { nodeId: bigint },
+  runId: bigint,
+  objectId: string,
+): Promise<Uint8Array> {
+  for (let attempt = 0, wait = 0.05; ; attempt++, wait = Math.min(wait * 2, 2)) {
+    const response = await connection.call(Fleet.method.pullObject, { node, runId, objectId });
+    if (!response.objectFound)
+      throw new FedbridgeError(Code.NotFound, `object ${objectId} is unknown to the SuperLink`);
+    if (response.objectAvailable) {
+      if (!verifyObject(objectId, response.objectContent))
+        throw new FedbridgeError(Code.DataLoss, `object ${objectId} does not match its id`);
+      return response.objectContent;
+    }
+    if (attempt > 200)
+      throw new FedbridgeError(Code.DeadlineExceeded, `object ${objectId} never became available`);
+    await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+  }
+}
+
+/** Pushes one object of a run; rejects when the SuperLink does not store it. */
+export async function pushObject(
+  connection: FleetCaller,
+  node: { nodeId: bigint },
+  runId: bigint,
+  objectId: string,
+  objectContent: Uint8Array,
+): Promise<void> {
+  const { stored } = await connection.call(Fleet.method.pushObject, {
+    node,
+    runId,
+    objectId,
+    objectContent,
+  });
+  if (!stored)
+    throw new FedbridgeError(Code.DataLoss, `the SuperLink did not store object ${objectId}`);
+}
