@@ -4,7 +4,7 @@ import { scalarsToConfig } from "../flower-api/app/scalars.ts";
 import { ErrorCode, MessageError } from "../flower-api/message/error.ts";
 import { Message } from "../flower-api/message/message.ts";
 import { messageFromProto } from "../flower-api/message/message-serde.ts";
-import { type DeflatedObject, deflateMessage } from "../flower-api/objects/deflate.ts";
+import { type DeflatedObject, deflateMessage, objectsById } from "../flower-api/objects/deflate.ts";
 import { inflateMessage, listPostOrder, objectTreeOf } from "../flower-api/objects/inflate.ts";
 import { INLINE_MAX_BYTES } from "../flower-api/superlink/fleet-inline.ts";
 import { pullObject, pushObject } from "../flower-api/supernode/object-calls.ts";
@@ -243,8 +243,8 @@ export class WebSuperNode {
     const deflated = deflateMessage(reply);
     reply.metadata.messageId = deflated.id;
     const tree = objectTreeOf(deflated);
-    const byId = indexObjects(deflated);
-    const inline = [...byId.values()].reduce((sum, b) => sum + b.length, 0) <= INLINE_MAX_BYTES;
+    const byId = objectsById(deflated);
+    const inline = [...byId.values()].reduce((sum, o) => sum + o.size, 0) <= INLINE_MAX_BYTES;
     const body = replyBody(reply, inline);
     const node = { nodeId: this.#nodeId };
     const { objectsToPush } = await connection.call(
@@ -259,7 +259,7 @@ export class WebSuperNode {
         node,
         reply.metadata.runId,
         objectId,
-        byId.get(objectId) as Uint8Array,
+        (byId.get(objectId) as DeflatedObject).join(),
       );
   }
 
@@ -279,10 +279,4 @@ function metricsOf(reply: Message): Record<string, number> {
     for (const [key, value] of record) if (typeof value === "number") out[key] = value;
   }
   return out;
-}
-
-function indexObjects(root: DeflatedObject, into = new Map<string, Uint8Array>()) {
-  into.set(root.id, root.bytes);
-  for (const child of root.children) indexObjects(child, into);
-  return into;
 }

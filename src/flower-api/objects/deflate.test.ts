@@ -12,6 +12,7 @@ import {
   deflateArray,
   deflateMessage,
   deflateMessages,
+  objectsById,
 } from "./deflate.ts";
 import { pythonJson } from "./python-json.ts";
 
@@ -57,6 +58,52 @@ describe("deflate (Flower's object ids)", () => {
     expect(deflated.children).toHaveLength(2);
     const body = new TextDecoder().decode(deflated.bytes.subarray(deflated.bytes.indexOf(0) + 1));
     expect(JSON.parse(body).arraychunk_ids).toEqual([0, 0, 1]);
+  });
+
+  it("joins an object's bytes anew for a push, without keeping them, and knows their size", () => {
+    const data = new Uint8Array(ARRAY_CHUNK_SIZE + 3).fill(7);
+    const chunk = deflateArray(
+      new FlowerArray({ dtype: "uint8", shape: [data.length], stype: "raw", data }),
+    ).children[0];
+    if (chunk === undefined) throw new Error("no chunk");
+    const first = chunk.join();
+    const second = chunk.join();
+    // Each push joins anew: nothing of the model stays joined once its objects are pushed.
+    expect(second).not.toBe(first);
+    expect(second).toEqual(first);
+    expect(chunk.size).toBe(first.length);
+    // Bytes asked for (a SuperLink's store keeps them) are joined once and shared.
+    expect(chunk.bytes).toEqual(first);
+    expect(chunk.join()).toBe(chunk.bytes);
+    expect(
+      objectsById(
+        deflateMessage(
+          new Message(
+            new RecordDict({
+              a: new ArrayRecord({
+                x: new FlowerArray({ dtype: "uint8", shape: [data.length], stype: "raw", data }),
+              }),
+            }),
+            {
+              metadata: {
+                runId: 1n,
+                messageId: "",
+                srcNodeId: 1n,
+                dstNodeId: 2n,
+                replyToMessageId: "",
+                groupId: "1",
+                ttl: 60,
+                messageType: "train",
+                createdAt: 1,
+              },
+            },
+          ),
+        ),
+      ).size,
+    ).toBe(
+      // message, record dict, array record, array, and its two chunks
+      6,
+    );
   });
 
   it("writes JSON as Python's json.dumps does", () => {

@@ -23,8 +23,15 @@ export const ARRAY_CHUNK_SIZE = 5 * 1024 * 1024;
 /** One deflated object: its id, its bytes, and its unique direct children. */
 export interface DeflatedObject {
   readonly id: string;
-  /** `<Type> <child ids> <body length>\0<body>`, joined on first use. */
+  /** `<Type> <child ids> <body length>\0<body>`, joined on first use and kept. */
   readonly bytes: Uint8Array;
+  /** The length of `bytes`, without joining them. */
+  readonly size: number;
+  /**
+   * The same bytes, joined anew and not kept (unless `bytes` was asked for already): a node
+   * pushing a large reply holds the joined bytes of the objects in flight, not of the model.
+   */
+  join(): Uint8Array;
   readonly children: readonly DeflatedObject[];
 }
 
@@ -43,19 +50,33 @@ function makeObject(
     `${type} ${unique.map((c) => c.id).join(",")} ${body.length}\0`,
   );
   const id = sha256Hex(head, body);
+  const join = () => {
+    const joined = new Uint8Array(head.length + body.length);
+    joined.set(head, 0);
+    joined.set(body, head.length);
+    return joined;
+  };
   let bytes: Uint8Array | undefined;
   return {
     id,
     children: unique,
+    size: head.length + body.length,
     get bytes() {
-      if (bytes === undefined) {
-        bytes = new Uint8Array(head.length + body.length);
-        bytes.set(head, 0);
-        bytes.set(body, head.length);
-      }
+      bytes ??= join();
       return bytes;
     },
+    join: () => bytes ?? join(),
   };
+}
+
+/** Every object of a tree by id (a shared object once). */
+export function objectsById(
+  root: DeflatedObject,
+  into = new Map<string, DeflatedObject>(),
+): Map<string, DeflatedObject> {
+  into.set(root.id, root);
+  for (const child of root.children) objectsById(child, into);
+  return into;
 }
 
 function uniqueById(objects: readonly DeflatedObject[]): DeflatedObject[] {

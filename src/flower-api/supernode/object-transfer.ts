@@ -6,7 +6,7 @@
 import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
 import type { ObjectTree } from "../../gen/flwr/proto/message_pb.ts";
 import type { Message } from "../message/message.ts";
-import { type DeflatedObject, deflateMessage } from "../objects/deflate.ts";
+import { type DeflatedObject, deflateMessage, objectsById } from "../objects/deflate.ts";
 import { listPostOrder, objectTreeOf } from "../objects/inflate.ts";
 import { INLINE_MAX_BYTES } from "../superlink/fleet-servicer.ts";
 import type { ByteBoundedCache } from "./byte-bounded-cache.ts";
@@ -55,11 +55,11 @@ export async function pushReply(
   const deflated = deflateMessage(reply);
   reply.metadata.messageId = deflated.id;
   const tree = objectTreeOf(deflated);
-  const byId = indexObjects(deflated);
+  const byId = objectsById(deflated);
   // Small replies go whole (fedbridge's inline extension); others as objects, as Flower's do.
   const inline =
     allowInline &&
-    [...byId.values()].reduce((sum, bytes) => sum + bytes.length, 0) <= INLINE_MAX_BYTES;
+    [...byId.values()].reduce((sum, object) => sum + object.size, 0) <= INLINE_MAX_BYTES;
   const body = replyBody(reply, inline);
   const node = { nodeId };
   const { objectsToPush } = await connection.call(
@@ -77,18 +77,9 @@ export async function pushReply(
         node,
         reply.metadata.runId,
         objectId,
-        byId.get(objectId) as Uint8Array,
+        (byId.get(objectId) as DeflatedObject).join(),
       ),
   );
-}
-
-function indexObjects(
-  root: DeflatedObject,
-  into = new Map<string, Uint8Array>(),
-): Map<string, Uint8Array> {
-  into.set(root.id, root.bytes);
-  for (const child of root.children) indexObjects(child, into);
-  return into;
 }
 
 async function forEachConcurrently<T>(
