@@ -89,6 +89,19 @@ describe("Controller.broadcastAndWait", () => {
     await expect(results[0]?.read()).rejects.toThrow(/site-1 gave no result: ERROR/);
   });
 
+  it("refuses a task whose key a site would refuse, naming the site, before sending it", async () => {
+    const sent: string[] = [];
+    const job = createInMemoryJob(SITES, async (site) => {
+      sent.push(site);
+      return number(1);
+    });
+    const task = { name: "train", data: number(1), keys: { "site-1": "ok-1", "site-2": "../x" } };
+    await expect(new Controller(job).broadcastAndWait(task)).rejects.toThrow(
+      `task train: the key for site-2 must be 1 to 128 letters, digits, '-' or '_', not "../x"`,
+    );
+    expect(sent).toEqual([]);
+  });
+
   it("ends with ABORTED when the job is aborted", async () => {
     const abort = new AbortController();
     const job = createInMemoryJob(SITES, () => sleep(1000).then(() => number(0)), {

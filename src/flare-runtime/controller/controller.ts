@@ -2,6 +2,7 @@ import { mkdir, readFile, rename } from "node:fs/promises";
 import { dirname } from "node:path";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { ServerJobContext, SiteReply } from "../job-process/job-runner.ts";
+import { isTaskKey, TASK_KEY_RULE } from "../protocol/task-frame.ts";
 import type { Shareable } from "../shareable/shareable.ts";
 import { decodeShareable, encodeShareable } from "../shareable/shareable-codec.ts";
 import { ShareableFile } from "../shareable/shareable-file.ts";
@@ -60,8 +61,19 @@ export class Controller {
     this.#job.log(line);
   }
 
-  /** Sends `task` to the targets; resolves with one result per target, in target order. */
+  /**
+   * Sends `task` to the targets; resolves with one result per target, in target order. Rejects
+   * at once a key its sites would refuse (Task.keys).
+   */
   broadcastAndWait(task: Task, options: BroadcastOptions = {}): Promise<TaskResult[]> {
+    for (const [site, key] of Object.entries(task.keys ?? {}))
+      if (!isTaskKey(key))
+        return Promise.reject(
+          new FedbridgeError(
+            Code.InvalidArgument,
+            `task ${task.name}: the key for ${site} must be ${TASK_KEY_RULE}, not ${JSON.stringify(key)}`,
+          ),
+        );
     // No closure below keeps `task`: its data (maybe a large model) goes once it is on disk.
     const { name, timeout, keys } = task;
     // Handed over once below, so no closure holds the pieces either.

@@ -17,6 +17,12 @@ export interface TaskHeader {
 
 /** What an idempotency key may be: it names a file at the site. */
 const KEY_SHAPE = /^[0-9A-Za-z_-]{1,128}$/;
+export const TASK_KEY_RULE = "1 to 128 letters, digits, '-' or '_'";
+
+/** Whether `key` may be a task's idempotency key (Task.keys). */
+export function isTaskKey(key: unknown): key is string {
+  return typeof key === "string" && KEY_SHAPE.test(key);
+}
 
 export function encodeTaskHeader(header: TaskHeader): Uint8Array {
   const json = new TextEncoder().encode(JSON.stringify(header));
@@ -42,8 +48,7 @@ export function decodeTaskFrame(bytes: Uint8Array): TaskHeader & { body: Uint8Ar
   const { jobId, topic, key } = (header ?? {}) as Partial<TaskHeader>;
   if (typeof jobId !== "string" || typeof topic !== "string")
     throw fail("the header needs jobId and topic");
-  if (key !== undefined && (typeof key !== "string" || !KEY_SHAPE.test(key)))
-    throw fail("its key must be 1 to 128 letters, digits, '-' or '_'");
+  if (key !== undefined && !isTaskKey(key)) throw fail(`its key must be ${TASK_KEY_RULE}`);
   return { jobId, topic, ...(key === undefined ? {} : { key }), body: bytes.subarray(4 + length) };
 }
 
