@@ -4,11 +4,10 @@ import { scalarsToConfig } from "../flower-api/app/scalars.ts";
 import { ErrorCode, MessageError } from "../flower-api/message/error.ts";
 import { Message } from "../flower-api/message/message.ts";
 import { messageFromProto } from "../flower-api/message/message-serde.ts";
-import { type DeflatedObject, deflateMessage, objectsById } from "../flower-api/objects/deflate.ts";
-import { inflateMessage, listPostOrder, objectTreeOf } from "../flower-api/objects/inflate.ts";
-import { INLINE_MAX_BYTES } from "../flower-api/superlink/fleet-inline.ts";
+import { type DeflatedObject, deflateMessage } from "../flower-api/objects/deflate.ts";
+import { inflateMessage, listPostOrder } from "../flower-api/objects/inflate.ts";
 import { pullObject, pushObject } from "../flower-api/supernode/object-calls.ts";
-import { replyBody } from "../flower-api/supernode/reply-body.ts";
+import { deflateReply, replyBody } from "../flower-api/supernode/reply-body.ts";
 import { Fleet } from "../gen/flwr/proto/fleet_pb.ts";
 import type { ObjectTree } from "../gen/flwr/proto/message_pb.ts";
 import type { RunInfo } from "./clientapp-worker-client.ts";
@@ -240,11 +239,7 @@ export class WebSuperNode {
   }
 
   async #pushReply(connection: FleetFetch, reply: Message, runtime: number): Promise<void> {
-    const deflated = deflateMessage(reply);
-    reply.metadata.messageId = deflated.id;
-    const tree = objectTreeOf(deflated);
-    const byId = objectsById(deflated);
-    const inline = [...byId.values()].reduce((sum, o) => sum + o.size, 0) <= INLINE_MAX_BYTES;
+    const { tree, objects, fitsInline: inline } = deflateReply(reply);
     const body = replyBody(reply, inline);
     const node = { nodeId: this.#nodeId };
     const { objectsToPush } = await connection.call(
@@ -259,7 +254,7 @@ export class WebSuperNode {
         node,
         reply.metadata.runId,
         objectId,
-        (byId.get(objectId) as DeflatedObject).join(),
+        (objects.get(objectId) as DeflatedObject).join(),
       );
   }
 

@@ -6,13 +6,12 @@
 import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
 import type { ObjectTree } from "../../gen/flwr/proto/message_pb.ts";
 import type { Message } from "../message/message.ts";
-import { type DeflatedObject, deflateMessage, objectsById } from "../objects/deflate.ts";
-import { listPostOrder, objectTreeOf } from "../objects/inflate.ts";
-import { INLINE_MAX_BYTES } from "../superlink/fleet-servicer.ts";
+import type { DeflatedObject } from "../objects/deflate.ts";
+import { listPostOrder } from "../objects/inflate.ts";
 import type { ByteBoundedCache } from "./byte-bounded-cache.ts";
 import type { FleetConnection } from "./fleet-connection.ts";
 import { pullObject, pushObject } from "./object-calls.ts";
-import { replyBody } from "./reply-body.ts";
+import { deflateReply, replyBody } from "./reply-body.ts";
 
 /** Objects pulled or pushed at once. Flower uses 2; more overlaps round trips. */
 const OBJECT_CONCURRENCY = 8;
@@ -51,15 +50,9 @@ export async function pushReply(
   runtime: number,
   allowInline: boolean,
 ): Promise<void> {
-  // The object leaves the message id out, so the id can be set from it afterwards.
-  const deflated = deflateMessage(reply);
-  reply.metadata.messageId = deflated.id;
-  const tree = objectTreeOf(deflated);
-  const byId = objectsById(deflated);
+  const { tree, objects, fitsInline } = deflateReply(reply);
   // Small replies go whole (fedbridge's inline extension); others as objects, as Flower's do.
-  const inline =
-    allowInline &&
-    [...byId.values()].reduce((sum, object) => sum + object.size, 0) <= INLINE_MAX_BYTES;
+  const inline = allowInline && fitsInline;
   const body = replyBody(reply, inline);
   const node = { nodeId };
   const { objectsToPush } = await connection.call(
@@ -77,7 +70,7 @@ export async function pushReply(
         node,
         reply.metadata.runId,
         objectId,
-        (byId.get(objectId) as DeflatedObject).join(),
+        (objects.get(objectId) as DeflatedObject).join(),
       ),
   );
 }
