@@ -28,8 +28,14 @@ export function procCpuSeconds(pid: number): number | undefined {
   return split && split.user + split.kernel;
 }
 
-/** procCpuSeconds as the seconds in the process's own code and in the kernel for it. */
-export function procCpuSplit(pid: number): { user: number; kernel: number } | undefined {
+/**
+ * procCpuSeconds as the seconds in the process's own code and in the kernel for it; without
+ * its waited-for children with `withChildren` false.
+ */
+export function procCpuSplit(
+  pid: number,
+  withChildren = true,
+): { user: number; kernel: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // Fields after the command name (which may hold spaces), from field 3 on.
@@ -39,6 +45,7 @@ export function procCpuSplit(pid: number): { user: number; kernel: number } | un
       .map(Number);
     // utime, stime, cutime, cstime: fields 14-17, in clock ticks (100 a second on Linux).
     const [utime = 0, stime = 0, cutime = 0, cstime = 0] = fields.slice(11, 15);
+    if (!withChildren) return { user: utime / 100, kernel: stime / 100 };
     return { user: (utime + cutime) / 100, kernel: (stime + cstime) / 100 };
   } catch {
     return undefined;

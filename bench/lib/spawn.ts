@@ -76,10 +76,10 @@ export class BenchProcesses {
     };
   }
 
-  /** `count` SuperNodes for partitions 0..count-1. */
-  async supernodes(fleet: string, count: number, tls?: SuperLinkTls): Promise<void> {
+  /** `count` SuperNodes for partitions 0..count-1; resolves with their pids. */
+  async supernodes(fleet: string, count: number, tls?: SuperLinkTls): Promise<number[]> {
     const security = tls ? ["--root-certificates", tls.caFile] : ["--insecure"];
-    await Promise.all(
+    const started = await Promise.all(
       Array.from({ length: count }, (_, i) =>
         this.start(
           [
@@ -94,6 +94,7 @@ export class BenchProcesses {
         ),
       ),
     );
+    return started.map((node) => node.pid);
   }
 
   /**

@@ -1,0 +1,1 @@
+"""pyfedavg: bench/apps/fedavg-10m in Python, for `npm run bench -- vs-flower`."""
