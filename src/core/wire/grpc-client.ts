@@ -10,7 +10,7 @@ import {
   status,
 } from "@grpc/grpc-js";
 import { Code, FedbridgeError } from "../fedbridge-error.ts";
-import { asBuffer, ownBytes } from "./grpc-service.ts";
+import { asBuffer } from "./grpc-service.ts";
 import { encodeMessage } from "./proto-encode.ts";
 
 /** Channel options for large messages: Flower allows 2 GiB − 1 each way. */
@@ -62,12 +62,11 @@ export class GrpcClient<S extends DescService> {
         callOptions(settings),
         (error: ServiceError | null, response?: Buffer) => {
           settings.signal?.removeEventListener("abort", cancel);
+          // Decoded in place: grpc-js gives each received message a buffer of its own.
           if (error) reject(fromServiceError(error, method.name));
           else
             resolve(
-              fromBinary(method.output, ownBytes(response ?? Buffer.alloc(0))) as MessageShape<
-                M["output"]
-              >,
+              fromBinary(method.output, response ?? Buffer.alloc(0)) as MessageShape<M["output"]>,
             );
         },
       );
@@ -93,7 +92,7 @@ export class GrpcClient<S extends DescService> {
     );
     try {
       for await (const chunk of call)
-        yield fromBinary(method.output, ownBytes(chunk as Buffer)) as MessageShape<M["output"]>;
+        yield fromBinary(method.output, chunk as Buffer) as MessageShape<M["output"]>;
     } catch (error) {
       throw fromServiceError(error as ServiceError, method.name);
     } finally {

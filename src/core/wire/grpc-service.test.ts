@@ -8,7 +8,7 @@ import {
 import { afterEach, describe, expect, it } from "vitest";
 import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
 import { GrpcClient } from "./grpc-client.ts";
-import { rawServiceDefinition, unaryHandler } from "./grpc-service.ts";
+import { implementation, rawServiceDefinition, unaryHandler } from "./grpc-service.ts";
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -73,3 +73,69 @@ describe("unaryHandler", () => {
     expect(signals.map((s) => s.aborted)).toEqual([true]);
   });
 });
+
+/**
+ * Received bytes are decoded in place (no copy of a model-sized message): this holds only
+ * because grpc-js assembles every received message into a buffer of its own and never writes
+ * to it again. A grpc-js that reused its buffers would change kept objects under their SHA-256.
+ */
+describe("received bytes", () => {
+  const sizes = [100, 70_000, 3_000_000];
+
+  it("stay as received at the server after later calls on the same connection", async () => {
+    const kept: Uint8Array[] = [];
+    const handle = unaryHandler(Fleet.method.pushObject, (request) => {
+      kept.push(request.objectContent);
+      return { stored: true };
+    });
+    const client = await fleetServer({ PushObject: handle });
+    for (const size of sizes)
+      for (const fill of [0xaa, 0xbb])
+        await client.unary(Fleet.method.pushObject, {
+          objectContent: new Uint8Array(size).fill(fill),
+        });
+    expect(kept.map((bytes) => [bytes.length, new Set(bytes)])).toEqual(
+      sizes.flatMap((size) => [
+        [size, new Set([0xaa])],
+        [size, new Set([0xbb])],
+      ]),
+    );
+  });
+
+  it("stay as received at the client after later calls on the same connection", async () => {
+    const answers = sizes.flatMap((size) => [0xaa, 0xbb].map((fill) => ({ size, fill })));
+    let next = 0;
+    const handle = unaryHandler(Fleet.method.pullObject, () => {
+      const { size, fill } = answers[next++] as { size: number; fill: number };
+      return {
+        objectFound: true,
+        objectAvailable: true,
+        objectContent: new Uint8Array(size).fill(fill),
+      };
+    });
+    const client = await fleetServer({ PullObject: handle });
+    const kept: Uint8Array[] = [];
+    for (const _ of answers)
+      kept.push((await client.unary(Fleet.method.pullObject, {})).objectContent);
+    expect(kept.map((bytes) => [bytes.length, new Set(bytes)])).toEqual(
+      answers.map(({ size, fill }) => [size, new Set([fill])]),
+    );
+  });
+});
+
+/** A Fleet server with these raw handlers, and a client of it; both closed after the test. */
+async function fleetServer(handlers: Record<string, unknown>): Promise<GrpcClient<typeof Fleet>> {
+  const server = new Server();
+  server.addService(rawServiceDefinition(Fleet), implementation(handlers));
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, p) =>
+      error ? reject(error) : resolve(p),
+    ),
+  );
+  const client = new GrpcClient(Fleet, `127.0.0.1:${port}`, credentials.createInsecure());
+  cleanups.push(() => {
+    client.close();
+    server.forceShutdown();
+  });
+  return client;
+}

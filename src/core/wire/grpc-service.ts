@@ -139,7 +139,9 @@ function encodeResponse<M extends DescMethod>(
 function decodeRequest(schema: DescMessage, bytes: Buffer, methodName: string) {
   try {
     checkDecodeCost(schema, bytes);
-    return fromBinary(schema, ownBytes(bytes), { readUnknownFields: false });
+    // Decoded in place: grpc-js gives each received message a buffer of its own, never reused
+    // (grpc-service.test.ts), so `bytes` fields may be kept as views of it.
+    return fromBinary(schema, bytes, { readUnknownFields: false });
   } catch (cause) {
     if (cause instanceof FedbridgeError)
       throw new FedbridgeError(cause.code, `${methodName}: ${cause.message}`);
@@ -148,15 +150,6 @@ function decodeRequest(schema: DescMessage, bytes: Buffer, methodName: string) {
       `${methodName}: the request is not a valid ${schema.typeName} (${FedbridgeError.from(cause).message})`,
     );
   }
-}
-
-/**
- * A private copy of a received message. grpc-js may hand over a Buffer whose memory it reuses,
- * and decoded `bytes` fields are views into it: without the copy, an object kept after the
- * call (a model's chunk in the object store) could change under its SHA-256.
- */
-export function ownBytes(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(bytes);
 }
 
 /**
