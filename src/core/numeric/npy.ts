@@ -128,26 +128,42 @@ export function decodeNpyHeader(bytes: Uint8Array): NpyHeader {
   return { dtype, shape, dataStart };
 }
 
-/** Decodes NPY bytes (versions 1–3, little-endian, C order). */
-export function decodeNpy(bytes: Uint8Array): DecodedNpy {
-  const fail = (why: string) =>
-    new FedbridgeError(Code.InvalidArgument, `invalid NPY data: ${why}`);
+/** NPY bytes' values as bytes: a view, whatever their alignment. */
+export interface NpyValueBytes {
+  dtype: NumericDtype;
+  shape: number[];
+  /** The values' little-endian bytes, a view on the NPY bytes. */
+  values: Uint8Array;
+}
+
+/**
+ * The values of NPY bytes (versions 1–3, little-endian, C order) as a view on their bytes, checked
+ * against the header's shape. Unlike decodeNpy it never copies: a kernel that reads bytes (the
+ * FedAvg sum) takes a received array where it lies, at any alignment.
+ */
+export function npyValueBytes(bytes: Uint8Array): NpyValueBytes {
   const { dtype, shape, dataStart } = decodeNpyHeader(bytes);
-  const Typed = NUMERIC_DTYPES[dtype].typed;
   const count = shape.reduce((a, b) => a * b, 1);
-  const byteLength = count * Typed.BYTES_PER_ELEMENT;
+  const byteLength = count * NUMERIC_DTYPES[dtype].typed.BYTES_PER_ELEMENT;
   if (dataStart + byteLength !== bytes.length) {
-    throw fail(
-      `shape (${shape.join(", ")}) needs ${byteLength} data bytes, found ${bytes.length - dataStart}`,
+    throw new FedbridgeError(
+      Code.InvalidArgument,
+      `invalid NPY data: shape (${shape.join(", ")}) needs ${byteLength} data bytes, found ${bytes.length - dataStart}`,
     );
   }
-  const offset = bytes.byteOffset + dataStart;
+  return { dtype, shape, values: bytes.subarray(dataStart) };
+}
+
+/** Decodes NPY bytes (versions 1–3, little-endian, C order). */
+export function decodeNpy(bytes: Uint8Array): DecodedNpy {
+  const { dtype, shape, values: valueBytes } = npyValueBytes(bytes);
+  const Typed = NUMERIC_DTYPES[dtype].typed;
+  const count = valueBytes.byteLength / Typed.BYTES_PER_ELEMENT;
+  const offset = valueBytes.byteOffset;
   if (offset % Typed.BYTES_PER_ELEMENT === 0)
     return { dtype, shape, values: new Typed(bytes.buffer as ArrayBuffer, offset, count) };
   // Misaligned: copy into a buffer of its own. (Not `bytes.slice`: on a Node Buffer, slice is a
   // view that shares the whole pool, so its `.buffer` would start somewhere else.)
-  const copy = new Uint8Array(byteLength);
-  copy.set(bytes.subarray(dataStart));
-  const values = new Typed(copy.buffer, 0, count);
-  return { dtype, shape, values };
+  const copy = new Uint8Array(valueBytes);
+  return { dtype, shape, values: new Typed(copy.buffer, 0, count) };
 }

@@ -1,3 +1,4 @@
+import type { Float32Input } from "./weighted-sum.ts";
 import { weightedSumWasmBase64 } from "./weighted-sum-wasm.ts";
 
 // The WebAssembly side of weightedSumFloat32: the module (weighted-sum.wat, assembled into
@@ -9,7 +10,7 @@ import { weightedSumWasmBase64 } from "./weighted-sum-wasm.ts";
  * weightedSumFloat32 documents it; the caller has checked the lengths.
  */
 export type SimdKernel = (
-  inputs: readonly Float32Array[],
+  inputs: readonly Float32Input[],
   weights: readonly number[],
   out: Float32Array,
 ) => Float32Array;
@@ -91,6 +92,7 @@ function createSimdKernel(): SimdKernel | null {
   const acc = new Float32Array(memory.buffer, accPtr, blockFloats);
   const groupWeights = new Float32Array(memory.buffer, weightsPtr, groupSize);
   const staging = new Float32Array(memory.buffer, stagingPtr, groupSize * strideFloats);
+  const stagingBytes = new Uint8Array(memory.buffer, stagingPtr, groupSize * strideBytes);
 
   return (inputs, weights, out) => {
     const length = out.length;
@@ -101,7 +103,11 @@ function createSimdKernel(): SimdKernel | null {
         const count = Math.min(groupSize, inputs.length - first);
         for (let c = 0; c < count; c++) {
           groupWeights[c] = weights[first + c] as number;
-          staging.set((inputs[first + c] as Float32Array).subarray(start, end), c * strideFloats);
+          const input = inputs[first + c] as Float32Input;
+          // Bytes are staged as bytes: a misaligned input needs no aligned copy of its own.
+          if (input instanceof Float32Array)
+            staging.set(input.subarray(start, end), c * strideFloats);
+          else stagingBytes.set(input.subarray(start * 4, end * 4), c * strideBytes);
         }
         accumulate(
           accPtr,

@@ -78,6 +78,26 @@ describe("weightedSumFloat32", () => {
     }
   });
 
+  it("sums inputs given as their bytes at any alignment to the same bits", () => {
+    const inputs = randomInputs(7, 5, 20_011); // not a multiple of the block or the SIMD step
+    const expected = weightedSumFloat32(inputs, [0.1, 0.2, 0.3, 0.15, 0.25]);
+    // Each input's bytes at offset 1, 2, 3, 4 or 5 of a buffer of its own: mostly misaligned.
+    const asBytes = inputs.map((x, i) => {
+      const bytes = new Uint8Array(x.byteLength + 8);
+      bytes.set(new Uint8Array(x.buffer), i + 1);
+      return bytes.subarray(i + 1, i + 1 + x.byteLength);
+    });
+    const mixed = [asBytes[0], inputs[1], asBytes[2], asBytes[3], inputs[4]] as (
+      | Float32Array
+      | Uint8Array
+    )[];
+    for (const sum of [weightedSumFloat32, weightedSumFloat32Js]) {
+      expect(bits(sum(asBytes, [0.1, 0.2, 0.3, 0.15, 0.25]))).toEqual(bits(expected));
+      expect(bits(sum(mixed, [0.1, 0.2, 0.3, 0.15, 0.25]))).toEqual(bits(expected));
+      expect(() => sum([new Uint8Array(6)], [1])).toThrow(/6 bytes, not a whole number of float32/);
+    }
+  });
+
   it("gives zeros for no inputs", () => {
     for (const sum of [weightedSumFloat32, weightedSumFloat32Js]) {
       expect(sum([], []).length).toBe(0);

@@ -1,6 +1,17 @@
 import { simdKernel } from "./weighted-sum-simd.ts";
 
 /**
+ * A float32 input of the FedAvg kernel: its values, or their little-endian bytes at any
+ * alignment (a received NPY array's data is summed where it lies, with no aligned copy first).
+ */
+export type Float32Input = Float32Array | Uint8Array;
+
+/** How many floats an input holds. */
+export function floatCount(input: Float32Input): number {
+  return input instanceof Float32Array ? input.length : input.byteLength / 4;
+}
+
+/**
  * The FedAvg kernel: `out[j] = Σ_i fround(weights[i] * inputs[i][j])`, summed in float32 in the
  * order of `inputs`: numpy's order, which the Flower-style strategies keep.
  *
@@ -20,7 +31,7 @@ import { simdKernel } from "./weighted-sum-simd.ts";
  * const mean = weightedSumFloat32([a, b], [0.25, 0.75]);
  */
 export function weightedSumFloat32(
-  inputs: readonly Float32Array[],
+  inputs: readonly Float32Input[],
   weights: readonly number[],
   out?: Float32Array,
 ): Float32Array {
@@ -36,7 +47,7 @@ export function weightedSumFloat32(
  * WebAssembly SIMD is missing, and reaches only about a fifth to a half of memory speed.
  */
 export function weightedSumFloat32Js(
-  inputs: readonly Float32Array[],
+  inputs: readonly Float32Input[],
   weights: readonly number[],
   out?: Float32Array,
 ): Float32Array {
@@ -51,7 +62,7 @@ export function hasWasmSimd(): boolean {
 
 /** Returns the common length of the inputs, or throws a RangeError. */
 function checkShapes(
-  inputs: readonly Float32Array[],
+  inputs: readonly Float32Input[],
   weights: readonly number[],
   out: Float32Array | undefined,
 ): number {
@@ -60,11 +71,16 @@ function checkShapes(
       `weightedSumFloat32: ${weights.length} weights for ${inputs.length} inputs; they must match`,
     );
   }
-  const length = inputs[0]?.length ?? out?.length ?? 0;
+  const first = inputs[0];
+  const length = first === undefined ? (out?.length ?? 0) : floatCount(first);
   inputs.forEach((input, i) => {
-    if (input.length !== length) {
+    if (!Number.isInteger(floatCount(input)))
       throw new RangeError(
-        `weightedSumFloat32: input ${i} has length ${input.length}, input 0 has ${length}; all inputs must have the same length`,
+        `weightedSumFloat32: input ${i} has ${input.byteLength} bytes, not a whole number of float32`,
+      );
+    if (floatCount(input) !== length) {
+      throw new RangeError(
+        `weightedSumFloat32: input ${i} has length ${floatCount(input)}, input 0 has ${length}; all inputs must have the same length`,
       );
     }
   });
@@ -83,10 +99,11 @@ function checkShapes(
  * memory traffic (about a quarter faster than one per pass).
  */
 function sumJs(
-  inputs: readonly Float32Array[],
+  inputInputs: readonly Float32Input[],
   weights: readonly number[],
   acc: Float32Array,
 ): Float32Array {
+  const inputs = inputInputs.map(asFloats);
   const f = Math.fround;
   const n = acc.length;
   acc.fill(0);
@@ -106,6 +123,14 @@ function sumJs(
     for (let j = 0; j < n; j++) acc[j] = (acc[j] as number) + f(wx * (x[j] as number));
   }
   return acc;
+}
+
+/** An input as a Float32Array: a view where aligned, else a copy (the JS fallback only). */
+function asFloats(input: Float32Input): Float32Array {
+  if (input instanceof Float32Array) return input;
+  if (input.byteOffset % 4 === 0)
+    return new Float32Array(input.buffer, input.byteOffset, input.byteLength / 4);
+  return new Float32Array(new Uint8Array(input).buffer);
 }
 
 /**

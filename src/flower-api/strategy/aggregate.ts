@@ -1,5 +1,15 @@
-import type { NumericTypedArray } from "../../core/numeric/npy.ts";
-import { weightedSumFloat32 } from "../../core/numeric/weighted-sum.ts";
+import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import {
+  allocateNpy,
+  NUMPY_STYPE,
+  type NumericTypedArray,
+  npyValueBytes,
+} from "../../core/numeric/npy.ts";
+import {
+  type Float32Input,
+  floatCount,
+  weightedSumFloat32,
+} from "../../core/numeric/weighted-sum.ts";
 import type { Message } from "../message/message.ts";
 import { deflateRecordDict } from "../objects/deflate.ts";
 import { FlowerArray } from "../records/array.ts";
@@ -41,29 +51,61 @@ export function aggregateArrayRecords(
   weightKey: string,
 ): ArrayRecord {
   const factors = weightFactors(records, weightKey);
-  const byName = new Map<
-    string,
-    { values: NumericTypedArray[]; shape: readonly number[]; dtype: string }
-  >();
+  const byName = new Map<string, FlowerArray[]>();
   for (const record of records) {
     for (const arrayRecord of record.arrayRecords.values()) {
       for (const [name, array] of arrayRecord) {
-        const entry = byName.get(name) ?? { values: [], shape: array.shape, dtype: array.dtype };
-        entry.values.push(array.toTypedArray());
-        byName.set(name, entry);
+        const arrays = byName.get(name) ?? [];
+        arrays.push(array);
+        byName.set(name, arrays);
       }
     }
   }
   const out = new ArrayRecord();
-  for (const [name, { values, shape, dtype }] of byName) {
-    const weights = factors.slice(0, values.length);
-    const sum =
+  for (const [name, arrays] of byName) {
+    const weights = factors.slice(0, arrays.length);
+    const { shape, dtype } = arrays[0] as FlowerArray;
+    out.set(
+      name,
       dtype === "float32"
-        ? weightedSumFloat32(values as Float32Array[], weights)
-        : weightedSumFloat64(values, weights);
-    out.set(name, FlowerArray.fromTypedArray(sum, shape));
+        ? averageFloat32(arrays, weights, shape)
+        : FlowerArray.fromTypedArray(
+            weightedSumFloat64(
+              arrays.map((a) => a.toTypedArray()),
+              weights,
+            ),
+            shape,
+          ),
+    );
   }
   return out;
+}
+
+/**
+ * The float32 average, read from the arrays' NPY bytes where they lie (no aligned copy of a
+ * received array) and written into the NPY bytes of the result (no copy to encode it).
+ */
+function averageFloat32(
+  arrays: readonly FlowerArray[],
+  weights: readonly number[],
+  shape: readonly number[],
+): FlowerArray {
+  const inputs = arrays.map((array): Float32Input => {
+    if (array.stype !== NUMPY_STYPE) array.toTypedArray(); // refuses it, saying why
+    const { dtype, values } = npyValueBytes(array.data);
+    // Declared float32 but stored as another dtype: its values, converted as numpy would.
+    return dtype === "float32" ? values : Float32Array.from(array.toTypedArray() as Float64Array);
+  });
+  const count = shape.reduce((a, b) => a * b, 1);
+  const length = floatCount(inputs[0] as Float32Input);
+  if (count !== length)
+    throw new FedbridgeError(
+      Code.InvalidArgument,
+      `shape [${shape.join(", ")}] does not fit ${length} values`,
+    );
+  const { bytes, dataStart } = allocateNpy("float32", shape);
+  weightedSumFloat32(inputs, weights, new Float32Array(bytes.buffer, dataStart, count));
+  return new FlowerArray({ dtype: "float32", shape, stype: NUMPY_STYPE, data: bytes });
 }
 
 function weightedSumFloat64(
