@@ -8,8 +8,7 @@ import { startTestRuntime, type TestRuntime } from "./runtime-harness.ts";
 // examples/quickstart on the runtime through the bridge, 3 sites, once per strategy= value,
 // once with secagg=true and once with dp=client-fixed (a mod at the sites, a wrapper at the
 // server): 2 rounds each, one job at a time. (Sites take up to 4 jobs at once, but on 2 cores
-// that is no faster, and job processes starting together can fail with "database is
-// locked".)
+// that is no faster.)
 
 afterAll(killAll);
 

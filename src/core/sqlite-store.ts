@@ -48,9 +48,19 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions): Data
       `${options.what} ${path} has schema version ${version}, newer than this fedbridge's ${options.version}`,
     );
   }
-  db.transaction(() => {
+  writeTransaction(db, () => {
     db.exec(options.schema);
     db.pragma(`user_version = ${options.version}`);
-  })();
+  });
   return db;
+}
+
+/**
+ * Runs `work` in a transaction that takes the write lock first (BEGIN IMMEDIATE), waiting the
+ * busy timeout for it. A plain (deferred) transaction that reads before it writes fails at
+ * once with "database is locked" when another process wrote in between: job processes opening
+ * one store together did (sqlite-store.test.ts). Returns what `work` returns.
+ */
+export function writeTransaction<T>(db: Database.Database, work: () => T): T {
+  return db.transaction(work).immediate();
 }

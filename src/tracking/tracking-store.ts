@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type Database from "better-sqlite3";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
-import { openSqliteStore } from "../core/sqlite-store.ts";
+import { openSqliteStore, writeTransaction } from "../core/sqlite-store.ts";
 import { checkTrackingEvent, type ScalarEvent } from "./tracking-event.ts";
 
 /** The store's file name in a server workspace: `<workspace>/tracking.db`. */
@@ -105,10 +105,10 @@ export class TrackingStore {
       `INSERT INTO scalars (job, site, tag, step, value, wall_time) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (job, site, tag, step) DO UPDATE SET value = excluded.value, wall_time = excluded.wall_time`,
     );
-    this.#db.transaction(() => {
+    writeTransaction(this.#db, () => {
       for (const e of rows)
         insert.run(e.job, e.site ?? "server", e.tag, e.step, e.value, e.wallTime);
-    })();
+    });
     return rows.length;
   }
 

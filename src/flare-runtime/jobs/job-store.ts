@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import { openSqliteStore } from "../../core/sqlite-store.ts";
+import { openSqliteStore, writeTransaction } from "../../core/sqlite-store.ts";
 import type { JsonValue } from "./job-meta.ts";
 import {
   type Checkpoint,
@@ -68,7 +68,7 @@ export class JobStore {
       );
     }
     const id = job.id ?? randomUUID();
-    this.#db.transaction(() => {
+    writeTransaction(this.#db, () => {
       if (this.#row(id)) throw new FedbridgeError(Code.AlreadyExists, `job ${id} already exists`);
       this.#db
         .prepare("INSERT OR IGNORE INTO bundles (sha256, bytes) VALUES (?, ?)")
@@ -91,7 +91,7 @@ export class JobStore {
           job.signature,
           this.#now(),
         );
-    })();
+    });
     return this.#require(id);
   }
 
@@ -151,7 +151,7 @@ export class JobStore {
     status: JobStatus,
     details: { reason?: string; result?: JsonValue } = {},
   ): JobRecord {
-    this.#db.transaction(() => {
+    writeTransaction(this.#db, () => {
       const current = this.#require(id);
       assertTransition(id, current.status, status);
       const now = this.#now();
@@ -173,7 +173,7 @@ export class JobStore {
           details.result === undefined ? null : JSON.stringify(details.result),
           id,
         );
-    })();
+    });
     return this.#require(id);
   }
 
@@ -195,7 +195,7 @@ export class JobStore {
    */
   saveCheckpoint(id: string, round: number, state: Uint8Array): void {
     checkRound(round);
-    this.#db.transaction(() => {
+    writeTransaction(this.#db, () => {
       this.#update(id, "checkpoint", "last_round = ?", round, "RUNNING");
       this.#db
         .prepare(
@@ -208,7 +208,7 @@ export class JobStore {
              (SELECT round FROM checkpoints WHERE job_id = ? ORDER BY seq DESC LIMIT ?)`,
         )
         .run(id, id, this.#keep);
-    })();
+    });
   }
 
   /** The checkpoint saved last for a job (after a resume, not always the highest round). */
@@ -230,7 +230,7 @@ export class JobStore {
 
   /** One column update, checked against the job's status in the same transaction. */
   #update(id: string, what: string, set: string, value: string | number, only?: JobStatus): void {
-    this.#db.transaction(() => {
+    writeTransaction(this.#db, () => {
       const { status } = this.#require(id);
       if (only ? status !== only : isFinished(status)) {
         throw new FedbridgeError(
@@ -239,7 +239,7 @@ export class JobStore {
         );
       }
       this.#db.prepare(`UPDATE jobs SET ${set} WHERE id = ?`).run(value, id);
-    })();
+    });
   }
 
   #row(id: string): JobRow | undefined {
