@@ -1,5 +1,5 @@
 import { createReadStream } from "node:fs";
-import { mkdir, open, rename } from "node:fs/promises";
+import { mkdir, open, readFile, rename, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { CellServer } from "../cell/cell-server.ts";
@@ -11,6 +11,8 @@ import { encodeTaskHeader } from "../protocol/task-frame.ts";
 
 /** A task without a timeout waits this long at most (a week). */
 const NO_DEADLINE_SECONDS = 7 * 24 * 3600;
+/** A payload file up to this size is read once for all sites, not once per site. */
+const SHARED_PAYLOAD_BYTES = 2 ** 20;
 
 /**
  * A job's calls to its sites, made by the server parent. A site that is offline, or goes
@@ -42,9 +44,10 @@ export class SiteCalls {
   }
 
   /**
-   * A job's multicast: its payload file streams to every site (read from disk per site, so
-   * the server holds a few chunks per site, not a model per site), and each reply streams to
-   * a file of its own in `dir`, handed to the job by `reply` as soon as it is complete.
+   * A job's multicast: its payload file streams to every site (a large one read from disk per
+   * site, so the server holds a few chunks per site, not a model per site; a small one read
+   * once: 1,000 sites opened it 1,000 times), and each reply streams to a file of its own in
+   * `dir`, handed to the job by `reply` as soon as it is complete.
    */
   async multicast(
     jobId: string,
@@ -54,6 +57,8 @@ export class SiteCalls {
   ): Promise<void> {
     const { id, topic, file, timeout, keys } = request;
     await mkdir(dir, { recursive: true });
+    const small =
+      (await stat(file)).size <= SHARED_PAYLOAD_BYTES ? await readFile(file) : undefined;
     await Promise.all(
       request.sites.map(async (site) => {
         const key = keys?.[site];
@@ -61,10 +66,15 @@ export class SiteCalls {
         try {
           const incoming = await this.#whileOnline(site, async (signal) => {
             // No deadline means none: a task may train for hours (the job's own timeouts rule).
-            const payload = await this.#cells.requestStream(site, "task", task(header, file), {
-              timeout: (timeout ?? NO_DEADLINE_SECONDS) * 1000,
-              signal,
-            });
+            const payload = await this.#cells.requestStream(
+              site,
+              "task",
+              task(header, small ?? file),
+              {
+                timeout: (timeout ?? NO_DEADLINE_SECONDS) * 1000,
+                signal,
+              },
+            );
             const path = join(dir, `${id}-${site}.result`);
             const handle = await open(`${path}.partial`, "w");
             try {
@@ -112,9 +122,13 @@ export class SiteCalls {
   }
 }
 
-/** The header, then the file read in 1 MiB pieces as the cell asks for them. */
-async function* task(header: Uint8Array, file: string): AsyncIterable<Uint8Array> {
+/** The header, then the payload: read, or its file read in 1 MiB pieces as the cell asks. */
+async function* task(header: Uint8Array, payload: Uint8Array | string): AsyncIterable<Uint8Array> {
   yield header;
-  for await (const chunk of createReadStream(file, { highWaterMark: 2 ** 20 }))
+  if (typeof payload !== "string") {
+    yield payload;
+    return;
+  }
+  for await (const chunk of createReadStream(payload, { highWaterMark: 2 ** 20 }))
     yield chunk as Buffer;
 }
