@@ -3,8 +3,9 @@
  * value changed by the nodes (bench/apps/fedavg-10m and its Python twin bench/apps/pyfedavg),
  * for a tiny, a 10M, a 100M and (BENCH_SIZES=…,1G) a 250M float32 model. For each size the two
  * systems take turns, and the physical limit of the same bytes (bench/lib/limit.ts) is measured
- * in the same run. A round's time is (T(R) - T(1)) / (R - 1) of whole runs of R and 1 rounds,
- * so start-up (Python imports, app install, the final model's return) cancels out; peak RSS and
+ * in the same run. Flower's round time is (T(R) - T(1)) / (R - 1) of whole runs of R and 1
+ * rounds, so start-up (Python imports, app install, the final model's return) cancels out;
+ * ours is the median of its rounds after the first, from the run's events. Peak RSS and
  * CPU come from sampling every process of each side (Flower's ServerApp and ClientApp
  * processes are children of its SuperLink and SuperNodes). Without FEDBRIDGE_FLOWER_BIN it
  * measures our side and the limit alone.
@@ -13,7 +14,9 @@ import { cp, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { credentials } from "@grpc/grpc-js";
+import { silentObserver } from "../src/flower-api/app/run-observer.ts";
 import { runOnSuperLink } from "../src/flower-api/control/run-on-superlink.ts";
+import { median } from "../src/flower-api/strategy/float-arrays.ts";
 import {
   flowerBin,
   flwr,
@@ -52,10 +55,13 @@ interface Side {
   result: number;
 }
 
-/** Runs a system for `rounds` rounds and says what it used. */
-type RunFor = (
-  rounds: number,
-) => Promise<{ ms: number; usage: Record<string, TreeUsage>; result: number }>;
+/** A system's run of `rounds` rounds: how long it took, what it used, each round's ms. */
+type RunFor = (rounds: number) => Promise<{
+  ms: number;
+  usage: Record<string, TreeUsage>;
+  result: number;
+  roundMs?: number[];
+}>;
 
 export async function run(): Promise<void> {
   const roundsOfModel = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -86,6 +92,8 @@ export async function run(): Promise<void> {
           node0: [nodes[0] as number],
           node1: [nodes[1] as number],
         });
+        const roundMs: number[] = [];
+        let roundStart = 0;
         const t = performance.now();
         const { result } = await runOnSuperLink({
           address: superlink.control,
@@ -97,10 +105,19 @@ export async function run(): Promise<void> {
             "floats-per-array": size.floats,
             "min-available-nodes": 2,
           },
+          observer: {
+            ...silentObserver,
+            roundStarted: () => {
+              roundStart = performance.now();
+            },
+            roundFinished: () => {
+              roundMs.push(performance.now() - roundStart);
+            },
+          },
         });
         const ms = performance.now() - t;
         const last = [...(result?.arrays.values() ?? [])].at(-1)?.toTypedArray()[0];
-        return { ms, usage: trees.stop(), result: Number(last) };
+        return { ms, usage: trees.stop(), result: Number(last), roundMs };
       };
 
     let flower: ((size: { arrays: number; floats: number }) => RunFor) | undefined;
@@ -193,8 +210,12 @@ function side(
     (usage[group] as TreeUsage).cpuSeconds;
   const nodes = (u: Record<string, TreeUsage>) => cpu(u, "node0") + cpu(u, "node1");
   const [node0, node1] = [many.usage.node0 as TreeUsage, many.usage.node1 as TreeUsage];
+  // Our rounds are timed from the run's round events (median of rounds 2 on: the first starts
+  // the run's ClientApp threads): at 20 ms a round, the runs' start-up varies by more than
+  // the rounds they differ by. Flower's rounds (seconds) are timed by the difference of runs.
+  const timed = many.roundMs?.slice(1) ?? [];
   return {
-    round: per(one.ms, many.ms) / 1000,
+    round: timed.length > 0 ? median(timed) / 1000 : per(one.ms, many.ms) / 1000,
     server: many.usage.server as TreeUsage,
     node: node0.peakRss >= node1.peakRss ? node0 : node1,
     serverCpu: per(cpu(one.usage, "server"), cpu(many.usage, "server")),

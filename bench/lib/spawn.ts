@@ -9,6 +9,7 @@ import type { SuperLinkTls } from "../../src/flower-api/superlink/testing/superl
 /** `fedbridge` processes started by a benchmark, killed together at the end. */
 export class BenchProcesses {
   readonly #children: ChildProcess[] = [];
+  #stopping = false;
 
   /** Starts `fedbridge ARGS...` and resolves with its pid and output once `ready` matches. */
   start(
@@ -20,15 +21,22 @@ export class BenchProcesses {
       const child = spawn(process.execPath, [...nodeArgs, "bin/fedbridge.mjs", ...args]);
       this.#children.push(child);
       let out = "";
+      let started = false;
       const onData = (chunk: Buffer) => {
         out += chunk;
-        if (ready.test(out)) resolve({ pid: child.pid as number, out });
+        if (started || !ready.test(out)) return;
+        started = true;
+        resolve({ pid: child.pid as number, out });
       };
       child.stdout.on("data", onData);
       child.stderr.on("data", onData);
-      child.on("exit", (code) =>
-        reject(new Error(`fedbridge ${args[0]} exited (${code}): ${out}`)),
-      );
+      child.on("exit", (code, signal) => {
+        const how = `fedbridge ${args[0]} (pid ${child.pid}) exited (${code ?? signal})`;
+        reject(new Error(`${how}: ${out}`));
+        // After it was ready, a benchmark would only see its peers time out: say why here.
+        if (started && !this.#stopping)
+          console.error(`${how} while the benchmark ran:\n${out.slice(-3000)}`);
+      });
     });
   }
 
@@ -127,6 +135,7 @@ export class BenchProcesses {
   }
 
   killAll(): void {
+    this.#stopping = true;
     for (const child of this.#children) child.kill("SIGKILL");
   }
 }
