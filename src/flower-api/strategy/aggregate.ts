@@ -94,7 +94,9 @@ function averageFloat32(
     if (array.stype !== NUMPY_STYPE) array.toTypedArray(); // refuses it, saying why
     const { dtype, values } = npyValueBytes(array.data);
     // Declared float32 but stored as another dtype: its values, converted as numpy would.
-    return dtype === "float32" ? values : Float32Array.from(array.toTypedArray() as Float64Array);
+    return dtype === "float32"
+      ? values
+      : Float32Array.from(array.toTypedArray() as ArrayLike<number>);
   });
   const count = shape.reduce((a, b) => a * b, 1);
   const length = floatCount(inputs[0] as Float32Input);
