@@ -18,15 +18,19 @@ describe("audit log", () => {
     const path = join(tmp, "logs", "audit.jsonl");
     const now = () => new Date(Date.UTC(2025, 4, 1, 12, 0, 0));
     const log = new AuditLog(path, { now });
-    log.record({
-      who,
-      command: "abort",
-      args: "job-1",
-      outcome: "denied",
-      reason: "needs n:submitter",
-    });
-    log.record({ who, command: "list", args: "", outcome: "ok" });
+    const written = [
+      log.record({
+        who,
+        command: "abort",
+        args: "job-1",
+        outcome: "denied",
+        reason: "needs n:submitter",
+      }),
+      log.record({ who, command: "list", args: "", outcome: "ok" }),
+    ];
+    // Closed while their fsyncs are under way: the file stays open until they are done.
     log.close();
+    expect((await Promise.all(written)).map((entry) => entry.command)).toEqual(["abort", "list"]);
     // Reopened, it appends after what is there.
     const again = new AuditLog(path, { now });
     again.record({
@@ -63,9 +67,9 @@ describe("audit log", () => {
     expect((await stat(path)).mode & 0o007).toBe(0); // not for everyone to read
   });
 
-  it("cuts long argument summaries and refuses writes after close", () => {
+  it("cuts long argument summaries and refuses writes after close", async () => {
     const log = new AuditLog(join(tmp, "long.jsonl"));
-    const entry = log.record({
+    const entry = await log.record({
       who,
       command: "submit",
       args: "x".repeat(2000),

@@ -80,7 +80,13 @@ export function registerAdminService(router: ConnectRouter, deps: AdminServiceDe
       });
     } catch (error) {
       const failure = FedbridgeError.from(error, Code.PermissionDenied);
-      audit.record({ who: whoOf(peer), command, args, outcome: "denied", reason: failure.message });
+      await audit.record({
+        who: whoOf(peer),
+        command,
+        args,
+        outcome: "denied",
+        reason: failure.message,
+      });
       throw toConnectError(failure);
     }
     const user: AdminUser = { name: entry.name, org: entry.org, role: entry.role ?? "" };
@@ -92,18 +98,18 @@ export function registerAdminService(router: ConnectRouter, deps: AdminServiceDe
       job ? { submitter: job.submitter } : undefined,
     );
     if (!decision.allowed) {
-      audit.record({ who: user, command, args, outcome: "denied", reason: decision.reason });
+      await audit.record({ who: user, command, args, outcome: "denied", reason: decision.reason });
       throw toConnectError(new FedbridgeError(Code.PermissionDenied, decision.reason));
     }
     try {
       if (jobId !== undefined && job === undefined)
         throw new FedbridgeError(Code.NotFound, `no job ${jobId}`);
       const result = await act(user);
-      audit.record({ who: user, command, args, outcome: "ok" });
+      await audit.record({ who: user, command, args, outcome: "ok" });
       return result;
     } catch (error) {
       const failure = FedbridgeError.from(error);
-      audit.record({ who: user, command, args, outcome: "error", reason: failure.message });
+      await audit.record({ who: user, command, args, outcome: "error", reason: failure.message });
       throw toConnectError(failure);
     }
   }
