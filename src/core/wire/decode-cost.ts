@@ -19,9 +19,10 @@ const MAX_DEPTH = 100;
 /**
  * Heap one decoded value keeps, measured with protobuf-es 2 on Node 20 and rounded up: a
  * Uint8Array view (107 bytes), a bigint (35), a number or bool in a list (10), a string (34 plus
- * its UTF-8 length), a map entry's slot. A message is charged by its shape (`messageCost`).
+ * its UTF-8 length; a two-byte string up to 55 plus it in some runs), a map entry's slot. A
+ * message is charged by its shape (`messageCost`).
  */
-const COST = { bytes: 112, bigint: 40, scalar: 12, string: 40, entry: 64 };
+const COST = { bytes: 112, bigint: 40, scalar: 12, string: 64, entry: 64 };
 
 /**
  * An empty message's heap, by its shape: protobuf-es creates every field, and an array or
