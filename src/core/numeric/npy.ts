@@ -79,6 +79,21 @@ export function allocateNpy(
   return { bytes, dataStart };
 }
 
+/**
+ * A float32 NPY array of zeros and the view to fill it through: a large array (a model, a sum)
+ * is built in place, without encoding a copy of it afterwards.
+ */
+export function zerosFloat32Npy(shape: readonly number[]): {
+  bytes: Uint8Array;
+  values: Float32Array;
+} {
+  const { bytes, dataStart } = allocateNpy("float32", shape);
+  return {
+    bytes,
+    values: new Float32Array(bytes.buffer, dataStart, (bytes.length - dataStart) / 4),
+  };
+}
+
 export interface DecodedNpy {
   dtype: NumericDtype;
   shape: number[];

@@ -99,11 +99,11 @@ function checkShapes(
  * memory traffic (about a quarter faster than one per pass).
  */
 function sumJs(
-  inputInputs: readonly Float32Input[],
+  given: readonly Float32Input[],
   weights: readonly number[],
   acc: Float32Array,
 ): Float32Array {
-  const inputs = inputInputs.map(asFloats);
+  const inputs = given.map(asFloats);
   const f = Math.fround;
   const n = acc.length;
   acc.fill(0);

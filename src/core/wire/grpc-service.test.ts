@@ -34,22 +34,11 @@ async function serve(hang: boolean) {
     onCalled();
     return hang ? new Promise<never>(() => {}) : { nodeId: 5n };
   });
-  const server = new Server();
-  server.addService(rawServiceDefinition(Fleet), {
+  const client = await fleetServer({
     RegisterNode: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
       call.on("cancelled", () => setImmediate(onCancelled)); // after the handler's own listener
       handle(call, callback);
     },
-  });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, p) =>
-      error ? reject(error) : resolve(p),
-    ),
-  );
-  const client = new GrpcClient(Fleet, `127.0.0.1:${port}`, credentials.createInsecure());
-  cleanups.push(() => {
-    client.close();
-    server.forceShutdown();
   });
   return { client, signals, called, cancelled };
 }

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import { allocateNpy, decodeNpy, encodeNpy, NUMPY_STYPE } from "../../core/numeric/npy.ts";
+import { decodeNpy, encodeNpy, NUMPY_STYPE, zerosFloat32Npy } from "../../core/numeric/npy.ts";
 import { type ArrayEntry, arrayEntries, protoArrays } from "../../core/wire/record-arrays.ts";
 import {
   type ArrayRecord,
@@ -47,8 +47,7 @@ export function zerosFloat32(shape: readonly number[]): {
   array: ProtoArray;
   values: Float32Array;
 } {
-  const { bytes, dataStart } = allocateNpy("float32", shape);
-  const values = new Float32Array(bytes.buffer, dataStart, (bytes.byteLength - dataStart) / 4);
+  const { bytes, values } = zerosFloat32Npy(shape);
   const array = create(ArraySchema, {
     dtype: "float32",
     shape: [...shape],

@@ -3,11 +3,23 @@ import {
   decodeNpy,
   encodeNpy,
   isNumericDtype,
+  type NpyValueBytes,
   NUMERIC_DTYPES,
   NUMPY_STYPE,
   type NumericDtype,
   type NumericTypedArray,
+  npyValueBytes,
 } from "../../core/numeric/npy.ts";
+
+/** Throws unless `shape` holds exactly `length` values. */
+export function checkShapeFits(shape: readonly number[], length: number): void {
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (count !== length)
+    throw new FedbridgeError(
+      Code.InvalidArgument,
+      `shape [${shape.join(", ")}] does not fit ${length} values`,
+    );
+}
 
 export interface ArrayInit {
   /** Element type, numpy's name for it (`float32`, `int64`, ...). */
@@ -77,13 +89,7 @@ export class FlowerArray {
     const dtype = TYPED_TO_DTYPE.get(values.constructor);
     if (dtype === undefined)
       throw new FedbridgeError(Code.InvalidArgument, "unsupported typed array type");
-    const count = shape.reduce((a, b) => a * b, 1);
-    if (count !== values.length) {
-      throw new FedbridgeError(
-        Code.InvalidArgument,
-        `shape [${shape.join(", ")}] does not fit ${values.length} values`,
-      );
-    }
+    checkShapeFits(shape, values.length);
     return new FlowerArray({
       dtype,
       shape,
@@ -104,13 +110,26 @@ export class FlowerArray {
 
   /** The values, a view on `data` where alignment allows. Only for numeric NPY arrays. */
   toTypedArray(): NumericTypedArray {
+    this.#checkNumeric();
+    return decodeNpy(this.data).values;
+  }
+
+  /**
+   * The values' little-endian bytes and their dtype (the NPY header's), a view on `data` at
+   * whatever alignment: for a kernel that reads bytes. Only for numeric NPY arrays.
+   */
+  valueBytes(): NpyValueBytes {
+    this.#checkNumeric();
+    return npyValueBytes(this.data);
+  }
+
+  #checkNumeric(): void {
     if (this.stype !== NUMPY_STYPE || !isNumericDtype(this.dtype)) {
       throw new FedbridgeError(
         Code.FailedPrecondition,
         `array of dtype '${this.dtype}' and stype '${this.stype}' has no typed-array form`,
       );
     }
-    return decodeNpy(this.data).values;
   }
 
   /** The values as a tensor of `tf` (float32 stays float32; other ints become int32). */

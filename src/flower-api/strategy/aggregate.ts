@@ -1,10 +1,4 @@
-import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import {
-  allocateNpy,
-  NUMPY_STYPE,
-  type NumericTypedArray,
-  npyValueBytes,
-} from "../../core/numeric/npy.ts";
+import { NUMPY_STYPE, type NumericTypedArray, zerosFloat32Npy } from "../../core/numeric/npy.ts";
 import {
   type Float32Input,
   floatCount,
@@ -12,7 +6,7 @@ import {
 } from "../../core/numeric/weighted-sum.ts";
 import type { Message } from "../message/message.ts";
 import { deflateRecordDict } from "../objects/deflate.ts";
-import { FlowerArray } from "../records/array.ts";
+import { checkShapeFits, FlowerArray } from "../records/array.ts";
 import { ArrayRecord } from "../records/array-record.ts";
 import { MetricRecord, type MetricValue } from "../records/metric-record.ts";
 import type { RecordDict } from "../records/record-dict.ts";
@@ -91,22 +85,15 @@ function averageFloat32(
   shape: readonly number[],
 ): FlowerArray {
   const inputs = arrays.map((array): Float32Input => {
-    if (array.stype !== NUMPY_STYPE) array.toTypedArray(); // refuses it, saying why
-    const { dtype, values } = npyValueBytes(array.data);
+    const { dtype, values } = array.valueBytes();
     // Declared float32 but stored as another dtype: its values, converted as numpy would.
     return dtype === "float32"
       ? values
       : Float32Array.from(array.toTypedArray() as ArrayLike<number>);
   });
-  const count = shape.reduce((a, b) => a * b, 1);
-  const length = floatCount(inputs[0] as Float32Input);
-  if (count !== length)
-    throw new FedbridgeError(
-      Code.InvalidArgument,
-      `shape [${shape.join(", ")}] does not fit ${length} values`,
-    );
-  const { bytes, dataStart } = allocateNpy("float32", shape);
-  weightedSumFloat32(inputs, weights, new Float32Array(bytes.buffer, dataStart, count));
+  checkShapeFits(shape, floatCount(inputs[0] as Float32Input));
+  const { bytes, values } = zerosFloat32Npy(shape);
+  weightedSumFloat32(inputs, weights, values);
   return new FlowerArray({ dtype: "float32", shape, stype: NUMPY_STYPE, data: bytes });
 }
 
