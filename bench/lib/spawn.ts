@@ -18,7 +18,12 @@ export class BenchProcesses {
     nodeArgs: string[] = [],
   ): Promise<{ pid: number; out: string }> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [...nodeArgs, "bin/fedbridge.mjs", ...args]);
+      const child = spawn(process.execPath, [
+        ...nodeArgs,
+        ...cpuProfArgs(),
+        "bin/fedbridge.mjs",
+        ...args,
+      ]);
       this.#children.push(child);
       let out = "";
       let started = false;
@@ -136,6 +141,20 @@ export class BenchProcesses {
 
   killAll(): void {
     this.#stopping = true;
-    for (const child of this.#children) child.kill("SIGKILL");
+    for (const child of this.#children) child.kill(stopSignal());
   }
+}
+
+/**
+ * `BENCH_CPU_PROF=DIR`: the benchmark's child processes write V8 CPU profiles into DIR
+ * (summarize with Chrome's DevTools or any .cpuprofile reader).
+ */
+export function cpuProfArgs(): string[] {
+  const dir = process.env.BENCH_CPU_PROF;
+  return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : [];
+}
+
+/** How a benchmark ends its children: SIGTERM while profiling, so they write their profiles. */
+export function stopSignal(): NodeJS.Signals {
+  return process.env.BENCH_CPU_PROF ? "SIGTERM" : "SIGKILL";
 }
