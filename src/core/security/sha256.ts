@@ -1,4 +1,8 @@
+import * as crypto from "node:crypto";
 import { createHash } from "node:crypto";
+
+/** Node's one-shot hash (20.12+; absent before): a third of createHash's cost on small input. */
+const oneShot = typeof crypto.hash === "function" ? crypto.hash : undefined;
 
 /**
  * SHA-256 of the concatenation of `parts` (strings as UTF-8), synchronously. Node's OpenSSL
@@ -14,6 +18,9 @@ export function sha256(...parts: readonly (Uint8Array | string)[]): Uint8Array {
 
 /** Lowercase hex SHA-256 of the concatenation of `parts`. */
 export function sha256Hex(...parts: readonly (Uint8Array | string)[]): string {
+  const [only] = parts;
+  if (parts.length === 1 && oneShot !== undefined && only instanceof Uint8Array)
+    return oneShot("sha256", only);
   const hash = createHash("sha256");
   for (const part of parts) hash.update(part);
   return hash.digest("hex");

@@ -35,6 +35,8 @@ export interface DeflatedObject {
   readonly children: readonly DeflatedObject[];
 }
 
+const encoder = new TextEncoder();
+
 /**
  * The id and bytes of a leaf or inner object. The id is hashed from the header and the body as
  * they are; the bytes are joined only when asked for (pushing to a SuperLink, serving a pull),
@@ -46,27 +48,34 @@ function makeObject(
   children: readonly DeflatedObject[],
 ): DeflatedObject {
   const unique = uniqueById(children);
-  const head = new TextEncoder().encode(
-    `${type} ${unique.map((c) => c.id).join(",")} ${body.length}\0`,
-  );
-  const id = sha256Hex(head, body);
-  const join = () => {
-    const joined = new Uint8Array(head.length + body.length);
-    joined.set(head, 0);
-    joined.set(body, head.length);
+  let ids = "";
+  for (const child of unique) ids += ids === "" ? child.id : `,${child.id}`;
+  const head = `${type} ${ids} ${body.length}\0`; // ASCII: type names, hex ids, digits
+  return new LazyObject(sha256Hex(head, body), head, body, unique);
+}
+
+class LazyObject implements DeflatedObject {
+  #bytes: Uint8Array | undefined;
+  constructor(
+    readonly id: string,
+    private readonly head: string,
+    private readonly body: Uint8Array,
+    readonly children: readonly DeflatedObject[],
+  ) {}
+  get size(): number {
+    return this.head.length + this.body.length;
+  }
+  get bytes(): Uint8Array {
+    this.#bytes ??= this.join();
+    return this.#bytes;
+  }
+  join(): Uint8Array {
+    if (this.#bytes !== undefined) return this.#bytes;
+    const joined = new Uint8Array(this.size);
+    encoder.encodeInto(this.head, joined);
+    joined.set(this.body, this.head.length);
     return joined;
-  };
-  let bytes: Uint8Array | undefined;
-  return {
-    id,
-    children: unique,
-    size: head.length + body.length,
-    get bytes() {
-      bytes ??= join();
-      return bytes;
-    },
-    join: () => bytes ?? join(),
-  };
+  }
 }
 
 /** Every object of a tree by id (a shared object once). */
@@ -79,13 +88,14 @@ export function objectsById(
   return into;
 }
 
-function uniqueById(objects: readonly DeflatedObject[]): DeflatedObject[] {
+function uniqueById(objects: readonly DeflatedObject[]): readonly DeflatedObject[] {
+  if (objects.length < 2) return objects;
   const seen = new Map<string, DeflatedObject>();
   for (const o of objects) if (!seen.has(o.id)) seen.set(o.id, o);
   return [...seen.values()];
 }
 
-const utf8 = (text: string) => new TextEncoder().encode(text);
+const utf8 = (text: string) => encoder.encode(text);
 
 // Arrays are immutable and often shared (one model sent to every node): hash each once.
 const arrayCache = new WeakMap<FlowerArray, DeflatedObject>();

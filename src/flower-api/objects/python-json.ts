@@ -34,7 +34,11 @@ const SHORT_ESCAPES: Record<string, string> = {
   "\f": "\\f",
 };
 
+/** Printable ASCII other than `"` and `\\`: written as is (ids, names, dtypes). */
+const PLAIN = /^[ !#-[\]-~]*$/;
+
 function pythonString(text: string): string {
+  if (PLAIN.test(text)) return `"${text}"`;
   let out = '"';
   for (let i = 0; i < text.length; i++) {
     const ch = text[i] as string;
