@@ -9,6 +9,7 @@ import type {
   Metadata,
   ObjectTree,
 } from "../../gen/flwr/proto/message_pb.ts";
+import type { Message } from "../message/message.ts";
 import { messageFromProto } from "../message/message-serde.ts";
 import { SERVER_NODE_ID } from "../message/metadata.ts";
 import { type DeflatedObject, deflateMessage } from "../objects/deflate.ts";
@@ -50,8 +51,8 @@ export interface CheckedReply {
   metadata: Metadata;
   tree: ObjectTree;
   instruction: QueuedInstruction;
-  /** The reply deflated from its inline content (when the node sent it inline). */
-  deflated: DeflatedObject | undefined;
+  /** The reply, and it deflated, when the node sent it whole (inline). */
+  inline: { message: Message; deflated: DeflatedObject } | undefined;
 }
 
 /**
@@ -86,9 +87,10 @@ export function checkReply(
   if (Date.now() > instruction.expiresAt) throw refuse("the instruction has expired");
   if ((proto.content !== undefined) === (proto.error !== undefined))
     throw refuse("it must carry content or an error, not both or neither");
-  if (!inline) return { metadata: m, tree, instruction, deflated: undefined };
+  if (!inline) return { metadata: m, tree, instruction, inline: undefined };
   // The node sent the records with the message: its content must hash to the reply's id.
-  const deflated = deflateMessage(messageFromProto(proto));
+  const message = messageFromProto(proto);
+  const deflated = deflateMessage(message);
   if (deflated.id !== m.messageId) throw refuse("its inline content does not match its message id");
-  return { metadata: m, tree, instruction, deflated };
+  return { metadata: m, tree, instruction, inline: { message, deflated } };
 }

@@ -175,16 +175,17 @@ export class MessageRouter {
     inline = false,
   ): string[] {
     const checked = checkReply(nodeId, proto, tree, inline, (id) => this.#instructions.get(id));
-    const { metadata: m, deflated } = checked;
+    const { metadata: m, inline: whole } = checked;
     const runId = checked.instruction.message.metadata.runId;
     let missing: string[] = [];
-    if (deflated !== undefined) this.objects.putDeflated(deflated, runId);
+    if (whole !== undefined) this.objects.putDeflated(whole.deflated, runId);
     else missing = this.objects.preregister(runId, checked.tree);
     this.#replies.expect({
       nodeId,
       instructionId: m.replyToMessageId,
       replyId: m.messageId,
       missing: new Set(missing),
+      ...(whole ? { message: whole.message } : {}),
     });
     return missing;
   }
@@ -231,7 +232,9 @@ export class MessageRouter {
       const replyId = this.#replies.replyTo(id);
       if (instruction === undefined) continue;
       if (replyId !== undefined) {
-        out.push(inflateMessage(replyId, (objectId) => this.objects.get(objectId).bytes));
+        // A reply sent whole is the message its node sent; one pushed as objects is inflated.
+        const whole = this.#replies.inlineReply(id);
+        out.push(whole ?? inflateMessage(replyId, (objectId) => this.objects.get(objectId).bytes));
       } else if (!this.nodes.isOnline(instruction.message.metadata.dstNodeId)) {
         out.push(nodeUnavailableReply(instruction.message));
       } else {

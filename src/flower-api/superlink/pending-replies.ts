@@ -1,3 +1,5 @@
+import type { Message } from "../message/message.ts";
+
 /**
  * Nodes' replies as they arrive: a reply's message comes first with its object tree, then its
  * objects one by one; it is complete, and can be handed to the ServerApp, once its own node
@@ -11,12 +13,14 @@ export interface PendingReply {
   replyId: string;
   /** Objects of the reply's tree still to be pushed. */
   missing: Set<string>;
+  /** The reply itself, when its node sent it whole (inline): no need to inflate it again. */
+  message?: Message;
 }
 
 /** Replies still being pushed, and the complete ones by the instruction they answer. */
 export class PendingReplies {
   readonly #pending = new Map<string, PendingReply>();
-  readonly #complete = new Map<string, string>(); // instruction id -> complete reply id
+  readonly #complete = new Map<string, PendingReply>(); // by the instruction it answers
 
   /** `completed` runs each time a reply completes (the router wakes its waiters). */
   constructor(private readonly completed: () => void) {}
@@ -43,7 +47,12 @@ export class PendingReplies {
 
   /** The id of an instruction's complete reply, if there is one. */
   replyTo(instructionId: string): string | undefined {
-    return this.#complete.get(instructionId);
+    return this.#complete.get(instructionId)?.replyId;
+  }
+
+  /** An instruction's complete reply as a message, if its node sent it whole. */
+  inlineReply(instructionId: string): Message | undefined {
+    return this.#complete.get(instructionId)?.message;
   }
 
   has(instructionId: string): boolean {
@@ -64,7 +73,7 @@ export class PendingReplies {
     const pending = this.#pending.get(replyId);
     if (pending === undefined || pending.missing.size > 0) return;
     this.#pending.delete(replyId);
-    this.#complete.set(pending.instructionId, replyId);
+    this.#complete.set(pending.instructionId, pending);
     this.completed();
   }
 }
