@@ -17,8 +17,8 @@ import { freePort } from "../src/core/free-port.ts";
 import { connectAdmin } from "../src/flare-runtime/admin/admin-client.ts";
 import { localProjectYml, provisionProject } from "../src/flare-runtime/provision/index.ts";
 import { median } from "../src/flower-api/strategy/float-arrays.ts";
-import { procStatusBytes } from "./lib/proc.ts";
-import { BenchProcesses } from "./lib/spawn.ts";
+import { procChildren, procCpuSplit, procStatusBytes } from "./lib/proc.ts";
+import { BenchProcesses, cpuProfArgs, stopSignal } from "./lib/spawn.ts";
 
 export const description =
   "runtime scale: 1,000 sites (own certificates, connections, heartbeats) on one server: RSS per site, admin sites latency";
@@ -92,10 +92,18 @@ export async function run(): Promise<void> {
       `  admin sites (${count} online): median ${times[3]?.toFixed(0)} ms (goal: under 1000)`,
     );
 
-    const job = await bridgedJob(session, join(kits, "server1"), count, rounds);
+    const cpu = () => ({
+      server: procCpuSplit(server.pid, false),
+      jobs: new Map(procChildren(server.pid).map((pid) => [pid, procCpuSplit(pid, false)])),
+      sites: siteProcs.map((child) => procCpuSplit(child.pid as number, false)),
+    });
+    const job = await bridgedJob(session, join(kits, "server1"), count, rounds, cpu);
     const roundMs = median(job.rounds);
     console.log(
       `  bridged job (examples/quickstart, ${rounds} rounds, all ${count} sites): deployed and round 1 done in ${(job.firstMs / 1000).toFixed(1)} s; rounds 2-${rounds}: median ${(roundMs / 1000).toFixed(2)} s (goal: under 5 s), each ${job.rounds.map((ms) => (ms / 1000).toFixed(2)).join(", ")} s`,
+    );
+    console.log(
+      `  CPU a round (rounds 2-${rounds}, of the 2 cores' ${((2 * roundMs) / 1000).toFixed(1)} s): server ${job.cpu.server.toFixed(2)} s, its job process ${job.cpu.jobs.toFixed(2)} s, the ${procs} sites processes ${job.cpu.sites.toFixed(2)} s`,
     );
     console.log(
       JSON.stringify({
@@ -111,11 +119,12 @@ export async function run(): Promise<void> {
         jobRoundMs: roundMs,
         jobRoundsMs: job.rounds,
         jobAllAnswered: job.missing === undefined,
+        cpuPerRoundS: job.cpu,
       }),
     );
     if (job.missing) throw new Error(`bridged job over ${count} sites: ${job.missing}`);
   } finally {
-    for (const child of siteProcs) child.kill("SIGKILL");
+    for (const child of siteProcs) child.kill(stopSignal());
     processes.killAll();
     await rm(root, { recursive: true, force: true });
   }
@@ -132,7 +141,13 @@ async function bridgedJob(
   serverDir: string,
   count: number,
   rounds: number,
-): Promise<{ missing: string | undefined; firstMs: number; rounds: number[] }> {
+  cpu: () => CpuSample,
+): Promise<{
+  missing: string | undefined;
+  firstMs: number;
+  rounds: number[];
+  cpu: { server: number; jobs: number; sites: number };
+}> {
   const start = performance.now();
   const submitted = await submitApp(session, resolve("examples/quickstart"), {
     "num-server-rounds": rounds,
@@ -143,6 +158,7 @@ async function bridgedJob(
   // The job's state, polled every 500 ms with `admin sites` beside it (a slow or stalled server
   // loses its sites): in one 1,000-site run, waitJob's stream delivered no update at all.
   const ends: number[] = [];
+  const samples: CpuSample[] = []; // at each round's end
   let last = 0;
   let status = "";
   let slowest = 0;
@@ -156,6 +172,7 @@ async function bridgedJob(
     status = info.status;
     if (info.round > last) {
       for (let r = last + 1; r <= info.round; r++) ends.push(performance.now());
+      samples.push(cpu());
       last = info.round;
       console.log(`  round ${info.round} done (${online} sites online)`);
     }
@@ -191,6 +208,37 @@ async function bridgedJob(
     missing,
     firstMs: (ends[0] as number) - start,
     rounds: ends.slice(1).map((t, i) => t - (ends[i] as number)),
+    cpu: cpuPerRound(samples[0], samples.at(-1), rounds - 1),
+  };
+}
+
+type CpuSplit = { user: number; kernel: number } | undefined;
+interface CpuSample {
+  server: CpuSplit;
+  /** The server's job processes, by pid. */
+  jobs: Map<number, CpuSplit>;
+  sites: CpuSplit[];
+}
+
+/** CPU seconds a round between two samples (rounds 2 to N), by kind of process. */
+function cpuPerRound(
+  first: CpuSample | undefined,
+  last: CpuSample | undefined,
+  rounds: number,
+): { server: number; jobs: number; sites: number } {
+  const total = (splits: CpuSplit[]) =>
+    splits.reduce((sum, s) => sum + (s ? s.user + s.kernel : 0), 0);
+  const per = (a: CpuSplit[], b: CpuSplit[]) => (total(b) - total(a)) / Math.max(rounds, 1);
+  if (first === undefined || last === undefined) return { server: NaN, jobs: NaN, sites: NaN };
+  // A job process that has ended by the last sample is left out of both.
+  const both = [...first.jobs.keys()].filter((pid) => last.jobs.get(pid) !== undefined);
+  return {
+    server: per([first.server], [last.server]),
+    jobs: per(
+      both.map((pid) => first.jobs.get(pid)),
+      both.map((pid) => last.jobs.get(pid)),
+    ),
+    sites: per(first.sites, last.sites),
   };
 }
 
@@ -205,6 +253,7 @@ async function offlineLines(serverDir: string): Promise<string> {
 function startSites(kits: string, names: string[], children: ChildProcess[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [
+      ...cpuProfArgs(),
       "bin/run-ts.mjs",
       "bench/lib/many-sites.ts",
       kits,

@@ -80,3 +80,6 @@ setInterval(() => {
   if (lag > 2000)
     console.log(`event loop stalled ${(lag / 1000).toFixed(1)} s (${names.length} sites)`);
 }, 1000);
+
+// Ended by the benchmark: exit normally, so a CPU profile (BENCH_CPU_PROF) is written.
+process.on("SIGTERM", () => process.exit(0));
