@@ -9,6 +9,7 @@ import type {
   SitePart,
 } from "../../src/flare-runtime/job-process/job-runner.ts";
 import { JOB_BUNDLE_LABEL } from "../../src/flare-runtime/jobs/job-bundle.ts";
+import type { TaskHeader } from "../../src/flare-runtime/protocol/task-frame.ts";
 import type { SiteKit } from "../../src/flare-runtime/site/read-site-kit.ts";
 import type { DeployedJob, SiteJobs } from "../../src/flare-runtime/site/site-jobs.ts";
 
@@ -95,13 +96,21 @@ export class InProcessJobs implements SiteJobs {
     return [...this.#jobs.keys()];
   }
 
-  async task(jobId: string, topic: string, file: string) {
+  async task(
+    jobId: string,
+    topic: string,
+    file: string,
+    _signal: AbortSignal,
+    ofSite?: Pick<TaskHeader, "meta">,
+  ) {
     const { part } = this.#job(jobId);
     if (part.task === undefined)
       throw new FedbridgeError(Code.Unimplemented, "this job does no tasks");
     const data = await readFile(file);
     await rm(file, { force: true });
-    return pieces(await this.#options.turns.take(() => part.task?.(topic, data) ?? []));
+    return pieces(
+      await this.#options.turns.take(() => part.task?.(topic, data, ofSite?.meta) ?? []),
+    );
   }
 
   async request(jobId: string, topic: string, payload: Payload): Promise<Payload> {

@@ -43,14 +43,14 @@ export function flowerSitePart(job: SiteJobContext, options: FlowerSiteOptions =
   const tasks = createSiteTasks(job);
   let app: Promise<SiteApp> | undefined;
   return {
-    async task(topic, bytes) {
+    async task(topic, bytes, siteMeta) {
       if (topic !== MESSAGE_TASK)
         throw new FedbridgeError(Code.Unimplemented, `the flower runner has no task ${topic}`);
       app ??= loadSiteApp(job, options.clientAppThread ?? "worker");
       const { worker, context } = await app;
       // A message sent again after a server restart never gets here: its task's key is
       // answered at the site parent with the result it had (site/kept-results.ts).
-      return tasks.run(topic, bytes, async (task) => {
+      return tasks.run(topic, bytes, siteMeta, async (task) => {
         const reply = await worker.handle(messageForSite(task, job.site), context);
         // The site's own record of what its ClientApp answered when it failed.
         if (reply.hasError()) job.log(`the ClientApp's reply is an error: ${reply.error}`);

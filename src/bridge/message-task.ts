@@ -12,40 +12,44 @@ import { recordDictFromProto, recordDictToProto } from "../flower-api/records/se
 
 /**
  * Flower messages as runtime tasks and back. A task carries the message's content as records
- * (so a site's privacy filters see real arrays and metrics) and, in its meta, each receiving
- * site's envelope: messages that share their content (a strategy's one model for every node)
- * travel as one task, written once and streamed to every site.
+ * (so a site's privacy filters see real arrays and metrics); each receiving site gets its own
+ * envelope in its own meta (Task.siteMeta). Messages that share their content (a strategy's
+ * one model for every node) travel as one task, written once and streamed to every site; the
+ * envelopes do not (1,000 sites each parsing all 1,000 envelopes was most of a round).
  */
 
 /** The task every bridged message travels as. */
 export const MESSAGE_TASK = "flower-message";
 
-/** One task's data for messages with the same content, each to one site. */
-export function messagesToShareable(
-  messages: readonly { site: string; message: Message }[],
-): Shareable {
+/**
+ * One task for messages with the same content, each to one site: its data, and each site's
+ * envelope (the message's metadata) as that site's meta.
+ */
+export function messagesToTask(messages: readonly { site: string; message: Message }[]): {
+  data: Shareable;
+  siteMeta: Record<string, { message: JsonValue }>;
+} {
   const first = messages[0]?.message;
   if (first === undefined) throw new FedbridgeError(Code.Internal, "no message to send");
   const round = first.content.configRecords.get("config")?.get("server-round");
   return {
-    kind: first.metadata.messageType.startsWith("train") ? DataKind.WEIGHTS : DataKind.METRICS,
-    records: recordDictToProto(first.content),
-    meta: {
-      ...(typeof round === "number" ? { [MetaKey.ROUND]: round } : {}),
-      messages: Object.fromEntries(
-        messages.map(({ site, message }) => [site, metadataToJson(message.metadata) as JsonValue]),
-      ),
+    data: {
+      kind: first.metadata.messageType.startsWith("train") ? DataKind.WEIGHTS : DataKind.METRICS,
+      records: recordDictToProto(first.content),
+      meta: typeof round === "number" ? { [MetaKey.ROUND]: round } : {},
     },
+    siteMeta: Object.fromEntries(
+      messages.map(({ site, message }) => [
+        site,
+        { message: metadataToJson(message.metadata) as JsonValue },
+      ]),
+    ),
   };
 }
 
-/** At a site: the message the task carries for it. */
+/** At a site: the message the task carries for it (its envelope merged into the task's meta). */
 export function messageForSite(task: Shareable, site: string): Message {
-  const envelopes = task.meta.messages;
-  const metadata =
-    envelopes !== null && typeof envelopes === "object" && !Array.isArray(envelopes)
-      ? envelopes[site]
-      : undefined;
+  const metadata = task.meta.message;
   if (metadata === undefined)
     throw new FedbridgeError(Code.InvalidArgument, `the task carries no message for ${site}`);
   return new Message(recordDictFromProto(task.records), { metadata: readMetadata(metadata) });

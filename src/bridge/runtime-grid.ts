@@ -7,7 +7,7 @@ import type { RunObserver } from "../flower-api/app/run-observer.ts";
 import { ErrorCode, MessageError } from "../flower-api/message/error.ts";
 import { Message } from "../flower-api/message/message.ts";
 import type { RecordDict } from "../flower-api/records/record-dict.ts";
-import { MESSAGE_TASK, messagesToShareable, replyFromShareable } from "./message-task.ts";
+import { MESSAGE_TASK, messagesToTask, replyFromShareable } from "./message-task.ts";
 import type { ReplyJournal } from "./reply-journal.ts";
 import type { SiteNode } from "./site-nodes.ts";
 import { failedTaskReply } from "./task-failure.ts";
@@ -174,9 +174,10 @@ export class RuntimeGrid extends BaseGrid {
     // A message's journal key is its task's key at its site: a site given the message again
     // (this server restarted before its reply was journaled) answers with the reply it had.
     const keys = Object.fromEntries(group.flatMap(({ site, key }) => (key ? [[site, key]] : [])));
+    const { data, siteMeta } = messagesToTask(group);
     void this.controller
       .broadcastAndWait(
-        { name: MESSAGE_TASK, data: messagesToShareable(group), timeout, keys },
+        { name: MESSAGE_TASK, data, timeout, keys, siteMeta },
         { targets: [...bySite.keys()], onResult: settle },
       )
       .then((results) => Promise.all(results.map(settle)));

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
 import { readBundle } from "../core/folder-bundle.ts";
 import { createSiteTasks, type SiteTasks } from "../flare-runtime/executor/site-task.ts";
+import type { TaskHeader } from "../flare-runtime/protocol/task-frame.ts";
 import { joinPieces } from "../flare-runtime/shareable/shareable-codec.ts";
 import type { SiteKit } from "../flare-runtime/site/read-site-kit.ts";
 import type { DeployedJob, SiteJobs } from "../flare-runtime/site/site-jobs.ts";
@@ -105,14 +106,20 @@ export class SuperNodeJobs implements SiteJobs {
     return [...this.#runs.keys()];
   }
 
-  async task(jobId: string, topic: string, file: string, signal: AbortSignal) {
+  async task(
+    jobId: string,
+    topic: string,
+    file: string,
+    signal: AbortSignal,
+    ofSite: Pick<TaskHeader, "meta"> | undefined = undefined,
+  ) {
     const body = await readFile(file);
     await rm(file, { force: true });
     const job = this.#runs.get(jobId);
     if (job === undefined || topic !== MESSAGE_TASK)
       throw new FedbridgeError(Code.NotFound, `no bridged job ${jobId} here`);
     const site = this.#options.kit.config.name;
-    const result = await job.tasks.run(topic, body, async (task) => {
+    const result = await job.tasks.run(topic, body, ofSite?.meta, async (task) => {
       const instruction = messageForSite(task, site);
       const reply = await this.#forward(instruction, job.run.runId, signal);
       // The reply answers the server's instruction, from this site's node.

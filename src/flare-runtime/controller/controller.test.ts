@@ -1,3 +1,6 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it, vi } from "vitest";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
@@ -10,9 +13,10 @@ import {
   recordDict,
 } from "../shareable/records.ts";
 import { createShareable, DataKind, type Shareable } from "../shareable/shareable.ts";
+import { decodeShareable } from "../shareable/shareable-codec.ts";
 import { createInMemoryJob } from "../workflows/testing/in-memory-job.ts";
 import { Controller } from "./controller.ts";
-import { ReturnCode } from "./task.ts";
+import { ReturnCode, type TaskResult } from "./task.ts";
 
 const SITES = ["site-1", "site-2", "site-3", "site-4"];
 const number = (value: number): Shareable =>
@@ -42,6 +46,24 @@ describe("Controller.broadcastAndWait", () => {
     expect(await Promise.all(results.map(async (r) => numberIn(await r.read())))).toEqual([
       11, 12, 13, 14,
     ]);
+  });
+
+  it("keeps a small result that came whole (no file) by writing it where it is kept", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "controller-keep-"));
+    try {
+      const job = createInMemoryJob(SITES, async (site) => number(Number(site.at(-1))));
+      const [result] = await new Controller(job).broadcastAndWait(
+        { name: "train", data: number(0) },
+        { targets: ["site-2"] },
+      );
+      const kept = join(dir, "journal", "site-2.result");
+      await result?.keep?.(kept);
+      expect(numberIn(decodeShareable(await readFile(kept), "kept"))).toBe(2);
+      expect(numberIn(await (result as TaskResult).read())).toBe(2);
+      await expect(result?.keep?.(join(dir, "again"))).rejects.toThrow(/was kept/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("ends waitTimeAfterMinReceived after minResponses, gives the slow site TIMEOUT, and logs its late result as stale", async () => {

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename } from "node:fs/promises";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { ServerJobContext, SiteReply } from "../job-process/job-runner.ts";
@@ -75,7 +75,7 @@ export class Controller {
           ),
         );
     // No closure below keeps `task`: its data (maybe a large model) goes once it is on disk.
-    const { name, timeout, keys } = task;
+    const { name, timeout, keys, siteMeta } = task;
     // Handed over once below, so no closure holds the pieces either.
     const handOver: { payload?: Uint8Array[] } = { payload: encodeShareable(task.data) };
     const round = task.data.meta.round;
@@ -140,7 +140,11 @@ export class Controller {
           targets,
           name,
           payload,
-          { ...(deadline ? { timeout: deadline } : {}), ...(keys ? { keys } : {}) },
+          {
+            ...(deadline ? { timeout: deadline } : {}),
+            ...(keys ? { keys } : {}),
+            ...(siteMeta ? { siteMeta } : {}),
+          },
           onReply,
         )
         .catch((error) => {
@@ -197,26 +201,28 @@ function taskResult(site: string, reply: SiteReply): TaskResult {
       if (taken) throw new FedbridgeError(Code.FailedPrecondition, `${site}'s result was read`);
       taken = true;
     };
-    const { file } = reply;
+    const { file, bytes: whole } = reply;
     let kept: string | undefined;
+    const keep = async (path: string) => {
+      if (kept !== undefined)
+        throw new FedbridgeError(Code.FailedPrecondition, `${site}'s result was kept`);
+      await mkdir(dirname(path), { recursive: true });
+      if (file !== undefined) await rename(file, path);
+      else await writeFile(path, whole as Uint8Array);
+      kept = path;
+    };
     return {
       site,
       code: ReturnCode.OK,
       read: async () => {
         take();
-        const bytes = kept === undefined ? await reply.read() : await readFile(kept);
+        const bytes = whole ?? (kept === undefined ? await reply.read() : await readFile(kept));
         return decodeShareable(bytes, `result of ${site}`);
       },
+      ...(file === undefined && whole === undefined ? {} : { keep }),
       ...(file === undefined
         ? {}
         : {
-            keep: async (path: string) => {
-              if (kept !== undefined)
-                throw new FedbridgeError(Code.FailedPrecondition, `${site}'s result was kept`);
-              await mkdir(dirname(path), { recursive: true });
-              await rename(file, path);
-              kept = path;
-            },
             open: async () => {
               take();
               const opened = await ShareableFile.open(kept ?? file, `result of ${site}`);

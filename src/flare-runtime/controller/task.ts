@@ -1,3 +1,4 @@
+import type { TaskMeta } from "../job-process/job-runner.ts";
 import type { Shareable } from "../shareable/shareable.ts";
 import type { ShareableFile } from "../shareable/shareable-file.ts";
 
@@ -30,6 +31,11 @@ export interface Task {
    * again. Sites keep the results of their most recent keyed tasks of a job.
    */
   keys?: Readonly<Record<string, string>>;
+  /**
+   * Each site's own entries of the task's meta, sent to that site alone and merged over
+   * `data.meta` there: what differs per site (a message's envelope) need not travel to all.
+   */
+  siteMeta?: Readonly<Record<string, TaskMeta>>;
 }
 
 /** One site's answer to a task. */
@@ -40,12 +46,13 @@ export interface TaskResult {
   message?: string;
   /**
    * The result, for OK: read once. Results wait on disk until read, so a workflow holding
-   * several 400 MB results holds paths, not models.
+   * several 400 MB results holds paths, not models (a small one, up to 64 KiB, waits in memory).
    */
   read(): Promise<Shareable>;
   /**
-   * For an OK result waiting on disk: moves its file to `path` (same file system), where it
-   * stays after `read` — a journal keeps results this way without copying them.
+   * For an OK result: moves its file to `path` (same file system), or writes a small one
+   * there, where it stays after `read` — a journal keeps results this way without copying
+   * large ones.
    */
   keep?(path: string): Promise<void>;
   /**

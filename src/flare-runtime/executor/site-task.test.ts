@@ -40,7 +40,12 @@ const job = (jobId: string, config: Record<string, unknown>, lines: string[] = [
 describe("createSiteTasks", () => {
   it("filters a WEIGHTS result as the update from the model the executor received, and logs it", async () => {
     const lines: string[] = [];
-    const out = await createSiteTasks(job("job-clip", {}, lines)).run("train", task(), train);
+    const out = await createSiteTasks(job("job-clip", {}, lines)).run(
+      "train",
+      task(),
+      undefined,
+      train,
+    );
     const result = decodeShareable(joinPieces(out), "result");
     // The update [3, 4] (norm 5) clipped to norm 1 is [0.6, 0.8].
     expect(valuesOf(result)).toEqual({
@@ -55,7 +60,9 @@ describe("createSiteTasks", () => {
     const clipped = createSiteTasks(job("job-a", {}));
     const open = createSiteTasks(job("job-b", { privacyScope: "open" }));
     const run = async (tasks: SiteTasks) =>
-      valuesOf(decodeShareable(joinPieces(await tasks.run("train", task(), train)), "result"));
+      valuesOf(
+        decodeShareable(joinPieces(await tasks.run("train", task(), undefined, train)), "result"),
+      );
     expect(await run(open)).toEqual({ "arrays/w": f32([4, 6]) });
     expect(await run(clipped)).toEqual({
       "arrays/w": f32([1 + Math.fround(0.6), 2 + Math.fround(0.8)]),

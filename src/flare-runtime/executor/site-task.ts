@@ -1,7 +1,7 @@
 import { applyFilters } from "../filters/apply-filters.ts";
 import { type FilterChains, jobFilterChains } from "../filters/filter-chain.ts";
 import { receivedModel, seesUpdate } from "../filters/update-view.ts";
-import type { SiteJobContext } from "../job-process/job-runner.ts";
+import type { SiteJobContext, TaskMeta } from "../job-process/job-runner.ts";
 import type { Shareable } from "../shareable/shareable.ts";
 import { decodeShareable, encodeShareable } from "../shareable/shareable-codec.ts";
 
@@ -10,9 +10,11 @@ export type SiteTaskJob = Pick<SiteJobContext, "site" | "jobId" | "privacy" | "c
 
 /** One job's tasks at a site, each through the site's and the job's privacy filters. */
 export interface SiteTasks {
+  /** `siteMeta`: this site's own meta entries (Task.siteMeta), merged over the task's. */
   run(
     topic: string,
     bytes: Uint8Array,
+    siteMeta: TaskMeta | undefined,
     execute: (data: Shareable) => Shareable | Promise<Shareable>,
   ): Promise<Uint8Array[]>;
 }
@@ -30,9 +32,11 @@ export interface SiteTasks {
 export function createSiteTasks(job: SiteTaskJob): SiteTasks {
   let chains: FilterChains | undefined;
   return {
-    run: (topic, bytes, execute) => {
+    run: (topic, bytes, siteMeta, execute) => {
       chains ??= jobFilterChains(job.site, job.privacy, job.config);
-      return runSiteTask(chains, topic, bytes, job, execute);
+      const data = decodeShareable(bytes, `task ${topic}`);
+      if (siteMeta !== undefined) data.meta = { ...data.meta, ...siteMeta };
+      return runSiteTask(chains, topic, data, job, execute);
     },
   };
 }
@@ -40,11 +44,10 @@ export function createSiteTasks(job: SiteTaskJob): SiteTasks {
 async function runSiteTask(
   chains: FilterChains,
   topic: string,
-  bytes: Uint8Array,
+  data: Shareable,
   job: SiteTaskJob,
   execute: (data: Shareable) => Shareable | Promise<Shareable>,
 ): Promise<Uint8Array[]> {
-  const data = decodeShareable(bytes, `task ${topic}`);
   const context = {
     site: job.site,
     jobId: job.jobId,

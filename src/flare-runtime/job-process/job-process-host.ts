@@ -1,7 +1,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { FromJob, JobStart, MulticastReply, ToJob } from "./job-protocol.ts";
-import type { Payload } from "./job-runner.ts";
+import type { Payload, TaskMeta } from "./job-runner.ts";
 
 const BOOT = new URL("./job-process.boot.mjs", import.meta.url);
 
@@ -98,14 +98,14 @@ export class JobProcessHost {
   }
 
   /**
-   * Site role: hands a task whose bytes wait in `file` to this job process; resolves with the
-   * file its result waits in.
+   * Site role: hands a task whose bytes wait in `file` (and this site's own meta entries) to
+   * this job process; resolves with the file its result waits in.
    */
-  task(topic: string, file: string): Promise<string> {
+  task(topic: string, file: string, siteMeta?: TaskMeta): Promise<string> {
     return new Promise((resolve, reject) => {
       const id = this.#nextId++;
       this.#pending.set(id, { resolve: (path) => resolve(path as string), reject });
-      this.#send({ type: "task", id, topic, file });
+      this.#send({ type: "task", id, topic, file, ...(siteMeta ? { siteMeta } : {}) });
     });
   }
 

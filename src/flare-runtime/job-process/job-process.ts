@@ -59,7 +59,7 @@ process.on("message", (message: ToJob) => {
           throw new FedbridgeError(Code.Unimplemented, "this job does no tasks");
         const data = await readFile(message.file);
         await rm(message.file, { force: true });
-        const result = await part.task(message.topic, data);
+        const result = await part.task(message.topic, data, message.siteMeta);
         return writeWhole(`${message.file}.result`, result);
       });
       break;

@@ -1,5 +1,5 @@
 import type { NodeConfigValue, PrivacyPolicy } from "../provision/kit-config.ts";
-import type { Payload } from "./job-runner.ts";
+import type { Payload, TaskMeta } from "./job-runner.ts";
 
 /** Messages between a parent process (server or site) and one of its job processes, over IPC. */
 
@@ -23,15 +23,19 @@ export interface JobStart {
 }
 
 /** A site's answer to a multicast: the reply's bytes wait in a file, or why there are none. */
+/** A site's reply to a multicast: a small one whole, a larger one in the file it waits in. */
 export type MulticastReply =
-  | { type: "multicast-reply"; id: number; site: string; ok: true; file: string }
+  | ({ type: "multicast-reply"; id: number; site: string; ok: true } & (
+      | { file: string }
+      | { bytes: Uint8Array }
+    ))
   | { type: "multicast-reply"; id: number; site: string; ok: false; code: number; message: string };
 
 export type ToJob =
   | JobStart
   | { type: "request"; id: number; topic: string; payload: Payload }
   /** Site role: a task whose bytes wait in `file`; the reply's payload is its result's file. */
-  | { type: "task"; id: number; topic: string; file: string }
+  | { type: "task"; id: number; topic: string; file: string; siteMeta?: TaskMeta }
   | { type: "reply"; id: number; ok: true; payload: Payload }
   | { type: "reply"; id: number; ok: false; code: number; message: string }
   | MulticastReply
@@ -55,6 +59,8 @@ export type FromJob =
       timeout?: number;
       /** Each site's idempotency key (Task.keys). */
       keys?: Record<string, string>;
+      /** Each site's own meta entries (Task.siteMeta). */
+      siteMeta?: Record<string, TaskMeta>;
     }
   /** The job saved its state after `round` in `file`: a restarted server resumes from it. */
   | { type: "checkpoint"; round: number; file: string }

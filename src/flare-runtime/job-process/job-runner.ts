@@ -1,4 +1,5 @@
 import type { Code } from "../../core/fedbridge-error.ts";
+import type { JsonValue } from "../jobs/job-meta.ts";
 import type { NodeConfigValue, PrivacyPolicy } from "../provision/kit-config.ts";
 
 /**
@@ -43,14 +44,21 @@ export type SiteReply =
       read(): Promise<Uint8Array>;
       /** The file they wait in, to read in pieces (`discard` removes it). */
       file?: string;
+      /** Or the bytes themselves, for a small reply that came whole (no file). */
+      bytes?: Uint8Array;
       /** Drops the reply unread. */
       discard(): Promise<void>;
     }
   | { ok: false; code: Code; message: string };
 
+/** A task's meta entries for one site (Task.siteMeta). */
+export type TaskMeta = { [key: string]: JsonValue };
+
 export interface MulticastOptions {
   timeout?: number;
   keys?: Readonly<Record<string, string>>;
+  /** Each site's own meta entries (Task.siteMeta). */
+  siteMeta?: Readonly<Record<string, TaskMeta>>;
 }
 
 /** What the server part of a job can do. */
@@ -114,7 +122,7 @@ export interface SitePart {
    * Does the server part's tasks (`multicast`): the task's bytes in, the result's bytes out (as
    * pieces, written as they are: a large model is not joined into one buffer).
    */
-  task?(topic: string, data: Uint8Array): Promise<readonly Uint8Array[]>;
+  task?(topic: string, data: Uint8Array, siteMeta?: TaskMeta): Promise<readonly Uint8Array[]>;
 }
 
 /** A job runner module exports `runner`. */

@@ -48,6 +48,7 @@ export class JobTransfers {
             file,
             ...(options.timeout ? { timeout: options.timeout } : {}),
             ...(options.keys ? { keys: { ...options.keys } } : {}),
+            ...(options.siteMeta ? { siteMeta: { ...options.siteMeta } } : {}),
           });
         }),
     );
@@ -61,6 +62,16 @@ export class JobTransfers {
         ok: false,
         code: message.code as Code,
         message: message.message,
+      });
+      return;
+    }
+    if ("bytes" in message) {
+      const { bytes } = message;
+      multicast.onReply(message.site, {
+        ok: true,
+        bytes,
+        read: async () => bytes,
+        discard: async () => {},
       });
       return;
     }

@@ -16,6 +16,16 @@ describe("task frames", () => {
     expect(decodeTaskFrame(frame({ jobId: "j", topic: "t" })).key).toBeUndefined();
   });
 
+  it("carry the site's own meta entries, and refuse meta that is not a JSON object", () => {
+    const meta = { message: { dstNodeId: "7", messageType: "train" } };
+    expect(decodeTaskFrame(frame({ jobId: "j", topic: "t", meta })).meta).toEqual(meta);
+    expect(decodeTaskFrame(frame({ jobId: "j", topic: "t" })).meta).toBeUndefined();
+    for (const bad of [[1, 2], "x", null])
+      expect(() => decodeTaskFrame(frame({ jobId: "j", topic: "t", meta: bad }))).toThrow(
+        "malformed task frame: its meta must be a JSON object",
+      );
+  });
+
   it.each([["../../etc/passwd"], [""], ["x".repeat(129)], [7]])(
     "refuse a key that is not a plain name (%s): it names a file at the site",
     (key) => {

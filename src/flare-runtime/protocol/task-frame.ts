@@ -1,4 +1,5 @@
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import type { TaskMeta } from "../job-process/job-runner.ts";
 import { joinPieces } from "../shareable/shareable-codec.ts";
 
 /**
@@ -6,13 +7,15 @@ import { joinPieces } from "../shareable/shareable-codec.ts";
  * job and the topic, then the task's bytes as the job wrote them. The server streams the
  * bytes from a file behind the header, so the header is a prefix, not an envelope.
  *
- *     u32 header length | {"jobId": ..., "topic": ..., "key"?: ...} | task bytes
+ *     u32 header length | {"jobId": ..., "topic": ..., "key"?: ..., "meta"?: {...}} | task bytes
  */
 export interface TaskHeader {
   jobId: string;
   topic: string;
   /** The task's idempotency key at this site (Task.keys), if it has one. */
   key?: string;
+  /** This site's own entries of the task's meta (Task.siteMeta), if it has any. */
+  meta?: TaskMeta;
 }
 
 /** What an idempotency key may be: it names a file at the site. */
@@ -45,11 +48,19 @@ export function decodeTaskFrame(bytes: Uint8Array): TaskHeader & { body: Uint8Ar
   } catch {
     throw fail("the header is not JSON");
   }
-  const { jobId, topic, key } = (header ?? {}) as Partial<TaskHeader>;
+  const { jobId, topic, key, meta } = (header ?? {}) as Partial<TaskHeader>;
   if (typeof jobId !== "string" || typeof topic !== "string")
     throw fail("the header needs jobId and topic");
   if (key !== undefined && !isTaskKey(key)) throw fail(`its key must be ${TASK_KEY_RULE}`);
-  return { jobId, topic, ...(key === undefined ? {} : { key }), body: bytes.subarray(4 + length) };
+  if (meta !== undefined && (meta === null || typeof meta !== "object" || Array.isArray(meta)))
+    throw fail("its meta must be a JSON object");
+  return {
+    jobId,
+    topic,
+    ...(key === undefined ? {} : { key }),
+    ...(meta === undefined ? {} : { meta }),
+    body: bytes.subarray(4 + length),
+  };
 }
 
 /**

@@ -39,7 +39,7 @@ function echoingCells(): { cells: CellServer; sent: Map<string, Uint8Array[]> } 
   return { cells, sent };
 }
 
-async function multicast(size: number) {
+async function multicast(size: number, siteMeta?: Record<string, { n: number }>) {
   const dir = await mkdtemp(join(tmpdir(), "site-calls-"));
   folders.push(dir);
   const file = join(dir, "payload");
@@ -49,7 +49,14 @@ async function multicast(size: number) {
   const replies: MulticastReply[] = [];
   await new SiteCalls(cells).multicast(
     "job-1",
-    { type: "multicast", id: 7, topic: "train", file, sites: ["site-1", "site-2"] },
+    {
+      type: "multicast",
+      id: 7,
+      topic: "train",
+      file,
+      sites: ["site-1", "site-2"],
+      ...(siteMeta ? { siteMeta } : {}),
+    },
     join(dir, "replies"),
     (reply) => replies.push(reply),
   );
@@ -60,12 +67,12 @@ describe("SiteCalls.multicast", () => {
   it.each([
     ["a small payload, read once for all sites", 3_000],
     ["a large payload, read from disk per site in 1 MiB pieces", 2.5 * 2 ** 20],
-  ])("sends %s, and hands each site's reply over as a file", async (_, size) => {
+  ])("sends %s, and hands each site's reply over", async (_, size) => {
     const { payload, sent, replies } = await multicast(size);
     for (const site of ["site-1", "site-2"]) {
       const pieces = sent.get(site) as Uint8Array[];
       const frame = decodeTaskFrame(Buffer.concat(pieces));
-      expect([frame.jobId, frame.topic]).toEqual(["job-1", "train"]);
+      expect([frame.jobId, frame.topic, frame.meta]).toEqual(["job-1", "train", undefined]);
       expect(Buffer.from(frame.body).equals(payload)).toBe(true);
       expect(pieces.length).toBe(size > 2 ** 20 ? 1 + Math.ceil(size / 2 ** 20) : 2);
     }
@@ -75,10 +82,22 @@ describe("SiteCalls.multicast", () => {
       ["site-1", true],
       ["site-2", true],
     ]);
+    // A reply up to 64 KiB crosses to the job whole; a larger one waits in a file.
     for (const reply of replies) {
-      const file = (reply as Extract<MulticastReply, { ok: true }>).file;
-      expect(Buffer.from(await readFile(file)).equals(payload.reverse())).toBe(true);
+      const ok = reply as Extract<MulticastReply, { ok: true }>;
+      expect("bytes" in ok).toBe(size <= 64 * 1024);
+      const bytes = "bytes" in ok ? ok.bytes : await readFile(ok.file);
+      expect(Buffer.from(bytes).equals(payload.reverse())).toBe(true);
       payload.reverse(); // back, for the next site
+    }
+  });
+
+  it("gives each site its own meta entries in its task's header, and no other site's", async () => {
+    const siteMeta = { "site-1": { n: 1 }, "site-2": { n: 2 } };
+    const { sent } = await multicast(100, siteMeta);
+    for (const [site, meta] of Object.entries(siteMeta)) {
+      const frame = decodeTaskFrame(Buffer.concat(sent.get(site) as Uint8Array[]));
+      expect(frame.meta).toEqual(meta);
     }
   });
 });

@@ -13,6 +13,11 @@ import { encodeTaskHeader } from "../protocol/task-frame.ts";
 const NO_DEADLINE_SECONDS = 7 * 24 * 3600;
 /** A payload file up to this size is read once for all sites, not once per site. */
 const SHARED_PAYLOAD_BYTES = 2 ** 20;
+/**
+ * A site's reply up to this size goes to its job in memory; a larger one streams to a file,
+ * so results waiting for the job hold disk, not memory (1,000 small ones: 64 MB at most).
+ */
+const WHOLE_REPLY_BYTES = 64 * 1024;
 
 /**
  * A job's calls to its sites, made by the server parent. A site that is offline, or goes
@@ -55,14 +60,20 @@ export class SiteCalls {
     dir: string,
     reply: (message: MulticastReply) => void,
   ): Promise<void> {
-    const { id, topic, file, timeout, keys } = request;
+    const { id, topic, file, timeout, keys, siteMeta } = request;
     await mkdir(dir, { recursive: true });
     const small =
       (await stat(file)).size <= SHARED_PAYLOAD_BYTES ? await readFile(file) : undefined;
     await Promise.all(
       request.sites.map(async (site) => {
         const key = keys?.[site];
-        const header = encodeTaskHeader({ jobId, topic, ...(key === undefined ? {} : { key }) });
+        const meta = siteMeta?.[site];
+        const header = encodeTaskHeader({
+          jobId,
+          topic,
+          ...(key === undefined ? {} : { key }),
+          ...(meta === undefined ? {} : { meta }),
+        });
         try {
           const incoming = await this.#whileOnline(site, async (signal) => {
             // No deadline means none: a task may train for hours (the job's own timeouts rule).
@@ -75,6 +86,9 @@ export class SiteCalls {
                 signal,
               },
             );
+            // A small reply goes to the job whole, over IPC: no file to write, read and remove.
+            if (payload.size !== undefined && payload.size <= WHOLE_REPLY_BYTES)
+              return { bytes: await payload.bytes() };
             const path = join(dir, `${id}-${site}.result`);
             const handle = await open(`${path}.partial`, "w");
             try {
@@ -83,9 +97,9 @@ export class SiteCalls {
               await handle.close();
             }
             await rename(`${path}.partial`, path);
-            return path;
+            return { file: path };
           });
-          reply({ type: "multicast-reply", id, site, ok: true, file: incoming });
+          reply({ type: "multicast-reply", id, site, ok: true, ...incoming });
         } catch (error) {
           const failure = FedbridgeError.from(error);
           reply({

@@ -10,6 +10,7 @@ import type { JobStart } from "../job-process/job-protocol.ts";
 import { type RunnerRegistry, runnerUrl } from "../job-process/runner-registry.ts";
 import { JOB_BUNDLE_LABEL } from "../jobs/job-bundle.ts";
 import { encodeSiteMessage } from "../protocol/site-protocol.ts";
+import type { TaskHeader } from "../protocol/task-frame.ts";
 import { KeptResults } from "./kept-results.ts";
 import type { SiteKit } from "./read-site-kit.ts";
 import type { DeployedJob, SiteJobs } from "./site-jobs.ts";
@@ -84,10 +85,16 @@ export class JobProcesses implements SiteJobs {
     return [...this.#deployments.keys()];
   }
 
-  async task(jobId: string, topic: string, file: string, _signal: AbortSignal, key?: string) {
+  async task(
+    jobId: string,
+    topic: string,
+    file: string,
+    _signal: AbortSignal,
+    { key, meta }: Pick<TaskHeader, "key" | "meta"> = {},
+  ) {
     const run = async () => {
       const host = this.#process(jobId);
-      const result = await host.task(topic, file);
+      const result = await host.task(topic, file, meta);
       this.#answered.add(host);
       return result;
     };

@@ -1,6 +1,7 @@
 import type { Payload } from "../job-process/job-runner.ts";
 import type { CheckedJobBundle } from "../jobs/job-bundle.ts";
 import type { SiteMessage } from "../protocol/site-protocol.ts";
+import type { TaskHeader } from "../protocol/task-frame.ts";
 
 /** A job deployed to a site, its bundle checked (signature, hash, files) and its filters known. */
 export interface DeployedJob {
@@ -23,14 +24,15 @@ export interface SiteJobs {
   /**
    * A task of a running job, its bytes waiting in `file` (removed once read): resolves with the
    * result's bytes, as pieces or a stream. `key`: the task's idempotency key (Task.keys); what
-   * runs jobs in processes answers a key it answered before with the result it had.
+   * runs jobs in processes answers a key it answered before with the result it had. `meta`:
+   * this site's own meta entries (Task.siteMeta), for the job's part to merge over the task's.
    */
   task(
     jobId: string,
     topic: string,
     file: string,
     signal: AbortSignal,
-    key?: string,
+    ofSite?: Pick<TaskHeader, "key" | "meta">,
   ): Promise<Uint8Array | AsyncIterable<Uint8Array>>;
   /** A small request of a job's server part. */
   request(jobId: string, topic: string, payload: Payload): Promise<Payload>;

@@ -116,7 +116,11 @@ export function serveSite(options: SiteServiceOptions): CellSite {
       const jobId = checkJobId(header.jobId);
       if (!jobs.has(jobId))
         throw new FedbridgeError(Code.NotFound, `job ${jobId} is not running at ${site}`);
-      return await jobs.task(jobId, header.topic, file, signal, header.key);
+      const { key, meta } = header;
+      return await jobs.task(jobId, header.topic, file, signal, {
+        ...(key === undefined ? {} : { key }),
+        ...(meta === undefined ? {} : { meta }),
+      });
     } catch (error) {
       await rm(file, { force: true });
       throw error;

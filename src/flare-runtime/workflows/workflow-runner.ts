@@ -51,7 +51,7 @@ export const runner: JobRunner = {
       signal: job.signal,
     };
     return {
-      async task(topic, bytes) {
+      async task(topic, bytes, siteMeta) {
         executors ??= siteExecutors(job);
         const byTask = await executors;
         const executor = byTask.get(topic);
@@ -60,7 +60,7 @@ export const runner: JobRunner = {
             Code.Unimplemented,
             `no executor for task '${topic}' at ${job.site} (tasks: ${[...byTask.keys()].join(", ")})`,
           );
-        return tasks.run(topic, bytes, (data) => executor.execute(topic, data, context));
+        return tasks.run(topic, bytes, siteMeta, (data) => executor.execute(topic, data, context));
       },
     };
   },

@@ -41,15 +41,20 @@ export function createInMemoryJob(
     log: (line) => job.logs.push(line),
     track: () => {},
     request: () => Promise.reject(new FedbridgeError(Code.Unimplemented, "no requests")),
-    async multicast(targets, topic, payload, _options, onReply) {
+    async multicast(targets, topic, payload, options, onReply) {
       const bytes = joinPieces(payload).slice();
       await Promise.all(
         targets.map(async (site) => {
           try {
-            const result = await behaviour(site, topic, decodeShareable(bytes));
+            // As a site sees its task: its own meta entries merged over the task's.
+            const data = decodeShareable(bytes);
+            data.meta = { ...data.meta, ...options.siteMeta?.[site] };
+            const result = await behaviour(site, topic, data);
             const encoded = joinPieces(encodeShareable(result)).slice();
+            // As the runtime hands over a small reply: whole, with no file.
             onReply(site, {
               ok: true,
+              bytes: encoded,
               read: async () => encoded,
               discard: async () => {},
             });
