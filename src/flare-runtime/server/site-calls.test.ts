@@ -14,8 +14,11 @@ afterEach(async () => {
   for (const folder of folders.splice(0)) await rm(folder, { recursive: true, force: true });
 });
 
-/** Cells whose sites are all online and answer a task with its body reversed. */
-function echoingCells(): { cells: CellServer; sent: Map<string, Uint8Array[]> } {
+/**
+ * Cells whose sites are all online and answer a task with its body reversed: `sized`, with its
+ * size up front; otherwise in 16 KiB chunks without one, as a reply streamed from a file is.
+ */
+function echoingCells(sized: boolean): { cells: CellServer; sent: Map<string, Uint8Array[]> } {
   const sent = new Map<string, Uint8Array[]>();
   const requestStream = async (site: string, _topic: string, payload: Payload) => {
     const pieces: Uint8Array[] = [];
@@ -24,10 +27,11 @@ function echoingCells(): { cells: CellServer; sent: Map<string, Uint8Array[]> } 
     const { body } = decodeTaskFrame(Buffer.concat(pieces));
     const reply = Uint8Array.from(body).reverse();
     return {
-      size: reply.length,
+      size: sized ? reply.length : undefined,
       bytes: async () => reply,
       chunks: async function* () {
-        yield reply;
+        for (let at = 0; at < reply.length; at += 16 * 1024)
+          yield reply.subarray(at, at + 16 * 1024);
       },
     } as unknown as IncomingPayload;
   };
@@ -39,13 +43,13 @@ function echoingCells(): { cells: CellServer; sent: Map<string, Uint8Array[]> } 
   return { cells, sent };
 }
 
-async function multicast(size: number, siteMeta?: Record<string, { n: number }>) {
+async function multicast(size: number, siteMeta?: Record<string, { n: number }>, sized = true) {
   const dir = await mkdtemp(join(tmpdir(), "site-calls-"));
   folders.push(dir);
   const file = join(dir, "payload");
   const payload = Uint8Array.from({ length: size }, (_, i) => i % 251);
   await writeFile(file, payload);
-  const { cells, sent } = echoingCells();
+  const { cells, sent } = echoingCells(sized);
   const replies: MulticastReply[] = [];
   await new SiteCalls(cells).multicast(
     "job-1",
@@ -91,6 +95,23 @@ describe("SiteCalls.multicast", () => {
       payload.reverse(); // back, for the next site
     }
   });
+
+  it.each([
+    ["a small reply", 60 * 1024],
+    ["a reply past 64 KiB", 200 * 1024],
+  ])(
+    "takes %s that comes without its size whole or through a file, by its bytes",
+    async (_, size) => {
+      const { payload, replies } = await multicast(size, undefined, false);
+      payload.reverse();
+      for (const reply of replies) {
+        const ok = reply as Extract<MulticastReply, { ok: true }>;
+        expect("bytes" in ok).toBe(size <= 64 * 1024);
+        const bytes = "bytes" in ok ? ok.bytes : await readFile(ok.file);
+        expect(Buffer.from(bytes).equals(payload)).toBe(true);
+      }
+    },
+  );
 
   it("gives each site its own meta entries in its task's header, and no other site's", async () => {
     const siteMeta = { "site-1": { n: 1 }, "site-2": { n: 2 } };

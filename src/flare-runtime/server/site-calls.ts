@@ -1,13 +1,15 @@
 import { createReadStream } from "node:fs";
-import { mkdir, open, readFile, rename, stat } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readFile, rename, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { CellServer } from "../cell/cell-server.ts";
+import type { IncomingPayload } from "../cell/incoming-payload.ts";
 import type { FromJob, MulticastReply } from "../job-process/job-protocol.ts";
 import type { Payload } from "../job-process/job-runner.ts";
 import { decodePayload } from "../protocol/payload-codec.ts";
 import { encodeSiteMessage } from "../protocol/site-protocol.ts";
 import { encodeTaskHeader } from "../protocol/task-frame.ts";
+import { joinPieces } from "../shareable/shareable-codec.ts";
 
 /** A task without a timeout waits this long at most (a week). */
 const NO_DEADLINE_SECONDS = 7 * 24 * 3600;
@@ -86,18 +88,7 @@ export class SiteCalls {
                 signal,
               },
             );
-            // A small reply goes to the job whole, over IPC: no file to write, read and remove.
-            if (payload.size !== undefined && payload.size <= WHOLE_REPLY_BYTES)
-              return { bytes: await payload.bytes() };
-            const path = join(dir, `${id}-${site}.result`);
-            const handle = await open(`${path}.partial`, "w");
-            try {
-              for await (const chunk of payload.chunks()) await handle.write(chunk);
-            } finally {
-              await handle.close();
-            }
-            await rename(`${path}.partial`, path);
-            return { file: path };
+            return receiveReply(payload, join(dir, `${id}-${site}.result`));
           });
           reply({ type: "multicast-reply", id, site, ok: true, ...incoming });
         } catch (error) {
@@ -134,6 +125,41 @@ export class SiteCalls {
       unsubscribe();
     }
   }
+}
+
+/**
+ * A site's reply: a small one whole, to go to the job over IPC (no file to write, read and
+ * remove); one past WHOLE_REPLY_BYTES streamed to `path`, written whole and renamed into place.
+ * Replies streamed from a site's file come without a size, so the first bytes decide.
+ */
+async function receiveReply(
+  payload: IncomingPayload,
+  path: string,
+): Promise<{ bytes: Uint8Array } | { file: string }> {
+  if (payload.size !== undefined && payload.size <= WHOLE_REPLY_BYTES)
+    return { bytes: await payload.bytes() };
+  const head: Uint8Array[] = [];
+  let headBytes = 0;
+  let handle: FileHandle | undefined;
+  try {
+    for await (const chunk of payload.chunks()) {
+      if (handle === undefined && headBytes + chunk.byteLength <= WHOLE_REPLY_BYTES) {
+        head.push(chunk);
+        headBytes += chunk.byteLength;
+        continue;
+      }
+      if (handle === undefined) {
+        handle = await open(`${path}.partial`, "w");
+        for (const piece of head.splice(0)) await handle.write(piece);
+      }
+      await handle.write(chunk);
+    }
+  } finally {
+    await handle?.close();
+  }
+  if (handle === undefined) return { bytes: joinPieces(head) };
+  await rename(`${path}.partial`, path);
+  return { file: path };
 }
 
 /** The header, then the payload: read, or its file read in 1 MiB pieces as the cell asks. */
