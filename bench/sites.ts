@@ -159,6 +159,8 @@ async function bridgedJob(
   // loses its sites): in one 1,000-site run, waitJob's stream delivered no update at all.
   const ends: number[] = [];
   const samples: CpuSample[] = []; // at each round's end
+  // A job process's last reading while it lived: it may end before round N's end is seen.
+  const jobsLatest = new Map<number, CpuSplit>();
   let last = 0;
   let status = "";
   let slowest = 0;
@@ -170,9 +172,11 @@ async function bridgedJob(
     fewest = Math.min(fewest, online);
     const info = await session.client.getJob({ id: submitted.id });
     status = info.status;
+    const now = cpu();
+    for (const [pid, split] of now.jobs) if (split !== undefined) jobsLatest.set(pid, split);
     if (info.round > last) {
       for (let r = last + 1; r <= info.round; r++) ends.push(performance.now());
-      samples.push(cpu());
+      samples.push({ ...now, jobs: new Map(jobsLatest) });
       last = info.round;
       console.log(`  round ${info.round} done (${online} sites online)`);
     }
@@ -230,7 +234,7 @@ function cpuPerRound(
     splits.reduce((sum, s) => sum + (s ? s.user + s.kernel : 0), 0);
   const per = (a: CpuSplit[], b: CpuSplit[]) => (total(b) - total(a)) / Math.max(rounds, 1);
   if (first === undefined || last === undefined) return { server: NaN, jobs: NaN, sites: NaN };
-  // A job process that has ended by the last sample is left out of both.
+  // Job processes that ran at both samples (the last from their last reading alive).
   const both = [...first.jobs.keys()].filter((pid) => last.jobs.get(pid) !== undefined);
   return {
     server: per([first.server], [last.server]),
