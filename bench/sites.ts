@@ -164,11 +164,13 @@ async function bridgedJob(
   let last = 0;
   let status = "";
   let slowest = 0;
+  let slowestLater = 0; // after round 1 (the deploy is behind)
   let fewest = count;
   for (;;) {
     const t = performance.now();
     const online = (await session.client.listSites({})).sites.filter((s) => s.online).length;
     slowest = Math.max(slowest, performance.now() - t);
+    if (last >= 1) slowestLater = Math.max(slowestLater, performance.now() - t);
     fewest = Math.min(fewest, online);
     const info = await session.client.getJob({ id: submitted.id });
     status = info.status;
@@ -190,7 +192,7 @@ async function bridgedJob(
     await new Promise((r) => setTimeout(r, 500));
   }
   console.log(
-    `  during the job: admin sites answered within ${slowest.toFixed(0)} ms; fewest online ${fewest}`,
+    `  during the job: admin sites answered within ${slowest.toFixed(0)} ms (after round 1: ${slowestLater.toFixed(0)} ms); fewest online ${fewest}`,
   );
   if (status !== "FINISHED:COMPLETED")
     throw new Error(`bridged job over ${count} sites: waiting ended at ${status || "no status"}`);
