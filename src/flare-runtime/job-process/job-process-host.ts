@@ -50,6 +50,7 @@ export class JobProcessHost {
     number,
     { resolve: (p: Payload) => void; reject: (e: FedbridgeError) => void }
   >();
+  readonly #replies: MulticastReply[] = [];
   #nextId = 1;
   #completed = false;
   #failure = "";
@@ -118,6 +119,17 @@ export class JobProcessHost {
     return exit;
   }
 
+  /** Sends a site's reply with the others of this turn (1,000 sends were 1,000 writes). */
+  #queueReply(reply: MulticastReply): void {
+    this.#replies.push(reply);
+    if (this.#replies.length === 1) setImmediate(() => this.#flushReplies());
+  }
+
+  #flushReplies(): void {
+    if (this.#replies.length === 0) return;
+    this.#send({ type: "multicast-replies", replies: this.#replies.splice(0) });
+  }
+
   #send(message: ToJob): void {
     // A failed send means the job process is gone; its exit says so and fails what is pending.
     if (this.#child.connected) this.#child.send(message, (error) => void error);
@@ -156,10 +168,13 @@ export class JobProcessHost {
       }
       case "multicast": {
         const { id } = message;
-        const done = () => this.#send({ type: "multicast-done", id });
+        const done = () => {
+          this.#flushReplies();
+          this.#send({ type: "multicast-done", id });
+        };
         if (events.multicast === undefined) {
           for (const site of message.sites)
-            this.#send({
+            this.#queueReply({
               type: "multicast-reply",
               id,
               site,
@@ -168,7 +183,7 @@ export class JobProcessHost {
               message: "this job process may not send tasks",
             });
           done();
-        } else void events.multicast(message, (reply) => this.#send(reply)).finally(done);
+        } else void events.multicast(message, (reply) => this.#queueReply(reply)).finally(done);
         break;
       }
       case "checkpoint":

@@ -40,8 +40,8 @@ process.on("message", (message: ToJob) => {
       else waiter?.reject(new FedbridgeError(message.code as Code, message.message));
       break;
     }
-    case "multicast-reply":
-      transfers?.reply(message);
+    case "multicast-replies":
+      for (const reply of message.replies) transfers?.reply(reply);
       break;
     case "multicast-done":
       transfers?.done(message.id);

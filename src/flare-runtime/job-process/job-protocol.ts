@@ -22,7 +22,6 @@ export interface JobStart {
   nodeConfig?: Record<string, NodeConfigValue>;
 }
 
-/** A site's answer to a multicast: the reply's bytes wait in a file, or why there are none. */
 /** A site's reply to a multicast: a small one whole, a larger one in the file it waits in. */
 export type MulticastReply =
   | ({ type: "multicast-reply"; id: number; site: string; ok: true } & (
@@ -38,7 +37,8 @@ export type ToJob =
   | { type: "task"; id: number; topic: string; file: string; siteMeta?: TaskMeta }
   | { type: "reply"; id: number; ok: true; payload: Payload }
   | { type: "reply"; id: number; ok: false; code: number; message: string }
-  | MulticastReply
+  /** Sites' replies that came in one turn of the parent's loop: one IPC message, not 1,000. */
+  | { type: "multicast-replies"; replies: MulticastReply[] }
   | { type: "multicast-done"; id: number }
   | { type: "abort" };
 
