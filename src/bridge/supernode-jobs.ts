@@ -111,7 +111,7 @@ export class SuperNodeJobs implements SiteJobs {
     topic: string,
     file: string,
     signal: AbortSignal,
-    ofSite: Pick<TaskHeader, "meta"> | undefined = undefined,
+    ofSite?: Pick<TaskHeader, "meta">,
   ) {
     const body = await readFile(file);
     await rm(file, { force: true });

@@ -8,10 +8,10 @@ import {
   CONTENT_PATH,
   packFolder,
   readBundle,
-  sha256Hex,
   unpackFolder,
   writeFolder,
 } from "./folder-bundle.ts";
+import { sha256Hex } from "./security/sha256.ts";
 
 /** The FedbridgeError a promise rejects with. */
 async function failure(promise: Promise<unknown>): Promise<FedbridgeError> {

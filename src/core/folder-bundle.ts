@@ -1,9 +1,10 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { unzipSync, Zip, ZipPassThrough } from "fflate";
 import { Code, FedbridgeError } from "./fedbridge-error.ts";
 import { writeFileInside } from "./security/path-inside.ts";
+import { sha256Hex } from "./security/sha256.ts";
 
 /** Flower's FAB_MAX_SIZE: 10 MiB. */
 export const DEFAULT_MAX_BUNDLE_BYTES = 10 * 1024 * 1024;
@@ -187,11 +188,6 @@ export function readBundle(
     throw new FedbridgeError(Code.DataLoss, `${label} lacks ${missing}, listed in ${CONTENT_PATH}`);
   }
   return files;
-}
-
-/** Lowercase hex SHA-256. */
-export function sha256Hex(data: Uint8Array): string {
-  return createHash("sha256").update(data).digest("hex");
 }
 
 function settings(options: FolderBundleOptions): { maxBytes: number; label: string } {

@@ -1,5 +1,4 @@
 import * as crypto from "node:crypto";
-import { createHash } from "node:crypto";
 
 /** Node's one-shot hash (20.12+; absent before): a third of createHash's cost on small input. */
 const oneShot = typeof crypto.hash === "function" ? crypto.hash : undefined;
@@ -10,7 +9,7 @@ const oneShot = typeof crypto.hash === "function" ? crypto.hash : undefined;
  * digest is async and object ids and seeds are derived in synchronous code.
  */
 export function sha256(...parts: readonly (Uint8Array | string)[]): Uint8Array {
-  const hash = createHash("sha256");
+  const hash = crypto.createHash("sha256");
   for (const part of parts) hash.update(part);
   const digest = hash.digest();
   return new Uint8Array(digest.buffer, digest.byteOffset, digest.length);
@@ -21,7 +20,7 @@ export function sha256Hex(...parts: readonly (Uint8Array | string)[]): string {
   const [only] = parts;
   if (parts.length === 1 && oneShot !== undefined && only instanceof Uint8Array)
     return oneShot("sha256", only);
-  const hash = createHash("sha256");
+  const hash = crypto.createHash("sha256");
   for (const part of parts) hash.update(part);
   return hash.digest("hex");
 }

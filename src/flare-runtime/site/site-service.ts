@@ -116,11 +116,7 @@ export function serveSite(options: SiteServiceOptions): CellSite {
       const jobId = checkJobId(header.jobId);
       if (!jobs.has(jobId))
         throw new FedbridgeError(Code.NotFound, `job ${jobId} is not running at ${site}`);
-      const { key, meta } = header;
-      return await jobs.task(jobId, header.topic, file, signal, {
-        ...(key === undefined ? {} : { key }),
-        ...(meta === undefined ? {} : { meta }),
-      });
+      return await jobs.task(jobId, header.topic, file, signal, header);
     } catch (error) {
       await rm(file, { force: true });
       throw error;
