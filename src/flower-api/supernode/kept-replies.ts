@@ -2,12 +2,19 @@ import { Message } from "../message/message.ts";
 
 /** Replies kept: enough for the messages a node handles between two connections. */
 const KEPT = 16;
+/**
+ * Bytes of arrays kept beyond the latest reply. A restarted SuperLink's ServerApp asks again
+ * only for what it had not received, the messages in flight then, so a model-sized reply keeps
+ * the replies before it out: 16 replies of a 1 GB model would be 16 GB.
+ */
+const KEPT_BYTES = 64 * 2 ** 20;
 
 interface Kept {
   what: string;
   /** The connection it was computed on. */
   connection: number;
   reply: Message;
+  bytes: number;
 }
 
 /**
@@ -19,7 +26,7 @@ interface Kept {
  * sent twice is handled twice, as the ServerApp asked.
  */
 export class KeptReplies {
-  readonly #kept: Kept[] = [];
+  #kept: Kept[] = [];
   #connection = 0;
 
   /** The node has (re)connected: what it kept so far may be asked for again. */
@@ -28,8 +35,21 @@ export class KeptReplies {
   }
 
   keep(instruction: Message, contentId: string, reply: Message): void {
-    this.#kept.push({ what: whatOf(instruction, contentId), connection: this.#connection, reply });
-    if (this.#kept.length > KEPT) this.#kept.shift();
+    const what = whatOf(instruction, contentId);
+    this.#kept.push({ what, connection: this.#connection, reply, bytes: arrayBytes(reply) });
+    // Each run's latest reply stays; older ones while they fit the count and the bytes.
+    const latestOfRun = new Map<bigint, Kept>();
+    for (const k of this.#kept) latestOfRun.set(k.reply.metadata.runId, k);
+    const stays = new Set(latestOfRun.values());
+    let olderBytes = 0;
+    for (const k of this.#kept) if (!stays.has(k)) olderBytes += k.bytes;
+    let count = this.#kept.length;
+    this.#kept = this.#kept.filter((k) => {
+      if (stays.has(k) || (count <= KEPT && olderBytes <= KEPT_BYTES)) return true;
+      count--;
+      olderBytes -= k.bytes;
+      return false;
+    });
   }
 
   /** A kept reply to the same message from an earlier connection, addressed to this one. */
@@ -41,6 +61,14 @@ export class KeptReplies {
     const body = kept.reply.hasError() ? kept.reply.error : kept.reply.content;
     return new Message(body, { replyTo: instruction });
   }
+}
+
+function arrayBytes(reply: Message): number {
+  if (!reply.hasContent()) return 0;
+  let bytes = 0;
+  for (const record of reply.content.arrayRecords.values())
+    for (const array of record.values()) bytes += array.numbytes;
+  return bytes;
 }
 
 function whatOf(instruction: Message, contentId: string): string {
