@@ -41,6 +41,18 @@ const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 const PREAMBLE = MAGIC.length + 4; // magic, version (2 bytes), header length (uint16)
 const ALIGN = 64; // numpy pads the header so the data starts on a 64-byte boundary
 
+/** Where new NPY bytes live (see npyInSharedMemory). */
+let newBytes = (length: number): Uint8Array => new Uint8Array(length);
+
+/**
+ * NPY bytes made from now on in this thread live in memory shared with other threads: a
+ * ClientApp thread's reply then reaches its node's main thread without a copy, and its arrays
+ * stay the app's too (arrays are not changed once made, so sharing them is safe).
+ */
+export function npyInSharedMemory(): void {
+  newBytes = (length) => new Uint8Array(new SharedArrayBuffer(length));
+}
+
 export function isNumericDtype(dtype: string): dtype is NumericDtype {
   return Object.hasOwn(NUMERIC_DTYPES, dtype);
 }
@@ -70,7 +82,7 @@ export function allocateNpy(
   const header = `${dict.padEnd(headerLength - 1, " ")}\n`;
   const count = shape.reduce((a, b) => a * b, 1);
   const dataStart = PREAMBLE + headerLength;
-  const bytes = new Uint8Array(dataStart + count * NUMERIC_DTYPES[dtype].typed.BYTES_PER_ELEMENT);
+  const bytes = newBytes(dataStart + count * NUMERIC_DTYPES[dtype].typed.BYTES_PER_ELEMENT);
   bytes.set(MAGIC, 0);
   bytes[6] = 1; // version 1.0
   bytes[7] = 0;

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { FedbridgeError } from "../../core/fedbridge-error.ts";
+import { npyInSharedMemory } from "../../core/numeric/npy.ts";
 import { ClientApp } from "../app/client-app.ts";
 import { createContext } from "../app/context.ts";
 import { importApp } from "../app/load-app.ts";
@@ -21,6 +22,8 @@ import {
  * back with the reply, so the host keeps node state even when it has to stop this thread.
  */
 const init = workerData as ThreadInit;
+// The arrays an app makes reach the node in shared memory, not copied into each reply.
+npyInSharedMemory();
 const port = parentPort;
 if (port === null) throw new Error("clientapp-thread runs only as a worker thread");
 const post = (reply: ThreadReply, transfer: ArrayBuffer[] = []) =>

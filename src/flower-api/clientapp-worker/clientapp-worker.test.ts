@@ -2,6 +2,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createContext } from "../app/context.ts";
 import { ErrorCode } from "../message/error.ts";
 import { Message } from "../message/message.ts";
+import { FlowerArray } from "../records/array.ts";
+import { ArrayRecord } from "../records/array-record.ts";
 import { ConfigRecord } from "../records/config-record.ts";
 import { RecordDict } from "../records/record-dict.ts";
 import { ClientAppWorker } from "./clientapp-worker.ts";
@@ -68,5 +70,19 @@ describe("ClientAppWorker", () => {
       expect(reply.error.code).toBe(ErrorCode.LOAD_CLIENT_APP_EXCEPTION);
       expect(reply.error.reason).toMatch(/no export named `app`/);
     }
+  });
+
+  it("moves an instruction's large arrays to the thread when told to, and gets replies' arrays in shared memory", async () => {
+    const worker = new ClientAppWorker({ clientappUrl: SLEEPY, moveInstructionArrays: true });
+    workers.push(worker);
+    const context = createContext({ runId: 1n, nodeId: 7n });
+    const instruction = train({ array: true });
+    const model = FlowerArray.fromTypedArray(new Float32Array(100_000));
+    instruction.content.set("model", new ArrayRecord({ model }));
+    const reply = await worker.handle(instruction, context);
+    expect(model.data.byteLength).toBe(0); // moved: this side's view is detached
+    const array = reply.content.arrayRecords.get("arrays")?.values().next().value as FlowerArray;
+    expect(array.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect([...(array.toTypedArray() as Float32Array)]).toEqual([1, 2]);
   });
 });

@@ -23,6 +23,11 @@ export interface ClientAppWorkerOptions {
   setup?: WorkerSetup;
   /** Tracking events the setup module sent, with the node whose message was being handled. */
   onTracking?: (events: object[], nodeId: bigint | undefined) => void;
+  /**
+   * The caller gives up each instruction's arrays: large ones move to the thread uncopied, and
+   * their buffers (whole) are unusable here after. Default: copied.
+   */
+  moveInstructionArrays?: boolean;
 }
 
 /**
@@ -127,14 +132,14 @@ export class ClientAppWorker implements ClientAppRunner {
       signal?.addEventListener("abort", onAbort, { once: true });
       const request: HandleRequest = {
         id,
-        message: messageToParts(message),
+        message: messageToParts(message, this.#options.moveInstructionArrays),
         runId: context.runId,
         nodeId: context.nodeId,
         nodeConfig: context.nodeConfig,
         runConfig: context.runConfig,
         state: encodeRecordDict(context.state),
       };
-      // The parts are this call's own copies: moved to the thread, not cloned again.
+      // The parts are this call's own copies, or arrays given up: moved, not cloned again.
       thread.worker.postMessage(request, partsBuffers(request.message));
     });
     if (typeof outcome === "string") return fail(ErrorCode.CLIENT_APP_CRASHED, outcome);

@@ -58,7 +58,13 @@ export function ownBuffer(bytes: Uint8Array): ArrayBuffer[] {
     : [];
 }
 
-/** The buffers to transfer with a message's parts. */
+/**
+ * The buffers to transfer with a message's parts: each is the parts' own (a copy) or given up by
+ * the sender (messageToParts's `move`). Shared memory is shared, not transferred.
+ */
 export function partsBuffers(parts: MessageParts): ArrayBuffer[] {
-  return [parts.header, ...parts.arrays].flatMap(ownBuffer);
+  const buffers = new Set<ArrayBuffer>();
+  for (const bytes of [parts.header, ...parts.arrays])
+    if (bytes.buffer instanceof ArrayBuffer) buffers.add(bytes.buffer);
+  return [...buffers];
 }

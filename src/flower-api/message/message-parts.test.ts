@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { partsBuffers } from "../clientapp-worker/protocol.ts";
 import { FlowerArray } from "../records/array.ts";
 import { ArrayRecord } from "../records/array-record.ts";
 import { ConfigRecord } from "../records/config-record.ts";
@@ -58,5 +59,38 @@ describe("a message in parts (to another thread)", () => {
     expect(() => messageFromParts({ ...parts, arrays: parts.arrays.slice(1) })).toThrow(
       /3 arrays came with 2/,
     );
+  });
+
+  it("moves a large array given up uncopied, its whole buffer with it, and copies small ones", () => {
+    const large = FlowerArray.fromTypedArray(new Float32Array(50_000).map((_, i) => i));
+    const file = new Uint8Array(7 + large.data.byteLength); // an object: a header, then the array
+    file.set(large.data, 7);
+    const view = new FlowerArray({ ...large, data: file.subarray(7) });
+    const small = FlowerArray.fromTypedArray(new Int32Array([1, -2]));
+    const message = new Message(new RecordDict({ model: new ArrayRecord({ view, small }) }), meta);
+    const expected = encodeMessage(message);
+    const parts = messageToParts(message, true);
+    expect(parts.arrays[0]).toBe(view.data);
+    expect(parts.arrays[1]?.buffer).not.toBe(small.data.buffer);
+    const transfer = partsBuffers(parts);
+    expect(transfer).toContain(file.buffer);
+    expect(transfer).not.toContain(small.data.buffer);
+    const moved = structuredClone(parts, { transfer });
+    expect(view.data.byteLength).toBe(0); // the sender's view is detached
+    expect(encodeMessage(messageFromParts(moved))).toEqual(expected);
+  });
+
+  it("shares an array in shared memory instead of copying it", () => {
+    const shared = new Uint8Array(new SharedArrayBuffer(16)).fill(3);
+    const array = new FlowerArray({
+      dtype: "uint8",
+      shape: [16],
+      stype: "numpy.ndarray",
+      data: shared,
+    });
+    const message = new Message(new RecordDict({ model: new ArrayRecord({ array }) }), meta);
+    const parts = messageToParts(message);
+    expect(parts.arrays[0]).toBe(shared);
+    expect(partsBuffers(parts)).not.toContain(shared.buffer);
   });
 });

@@ -80,11 +80,23 @@ export interface MessageParts {
 
 const NO_BYTES = new Uint8Array(0);
 
-export function messageToParts(message: Message): MessageParts {
+/** Arrays at least this large are moved when the sender gives them up (never a pooled slab). */
+const MOVE_MIN_BYTES = 64 * 1024;
+
+/**
+ * Each array is copied, so the message's arrays stay whole for whoever else holds them, except
+ * an array in shared memory (npyInSharedMemory), which both threads see, and, with `move` (the
+ * sender gives the message's arrays up), a large one, which goes as the view it is, its whole
+ * buffer moved with it (the transfer list holds it).
+ */
+export function messageToParts(message: Message, move = false): MessageParts {
   const proto = messageToProto(message);
   const arrays = proto.content ? protoArrays(proto.content) : [];
-  // Copied, not transferred: the message's arrays stay whole for whoever else holds them.
-  const blobs = arrays.map((array) => array.data.slice());
+  const blobs = arrays.map(({ data }) =>
+    data.buffer instanceof SharedArrayBuffer || (move && data.byteLength >= MOVE_MIN_BYTES)
+      ? data
+      : data.slice(),
+  );
   for (const array of arrays) array.data = NO_BYTES;
   return { header: toBinary(MessageSchema, proto), arrays: blobs };
 }

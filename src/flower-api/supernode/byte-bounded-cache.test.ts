@@ -25,4 +25,16 @@ describe("ByteBoundedCache", () => {
     expect(cache.get("a")?.length).toBe(6);
     expect(cache.get("b")?.length).toBe(4);
   });
+
+  it("lets go of bytes whose buffer moved to another thread, and of their budget", () => {
+    const cache = new ByteBoundedCache(10);
+    cache.set("kept", bytes(4));
+    const moved = bytes(6);
+    cache.set("moved", moved);
+    structuredClone(moved, { transfer: [moved.buffer] });
+    expect(cache.get("moved")).toBeUndefined();
+    cache.set("c", bytes(6)); // fits beside "kept": the moved entry's 6 bytes no longer count
+    expect(cache.get("kept")?.length).toBe(4);
+    expect(cache.get("c")?.length).toBe(6);
+  });
 });

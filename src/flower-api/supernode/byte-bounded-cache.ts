@@ -5,23 +5,32 @@
 
 /** A Map of byte arrays that forgets the oldest entries past a byte budget. */
 export class ByteBoundedCache {
-  readonly #entries = new Map<string, Uint8Array>();
+  /** Each entry with its length when kept: a view whose buffer moved to a thread reads 0. */
+  readonly #entries = new Map<string, { bytes: Uint8Array; length: number }>();
   #bytes = 0;
 
   constructor(private readonly budget: number) {}
 
+  /** The bytes kept under `id`; none once their buffer was moved to another thread. */
   get(id: string): Uint8Array | undefined {
-    return this.#entries.get(id);
+    const entry = this.#entries.get(id);
+    if (entry === undefined || entry.bytes.byteLength === entry.length) return entry?.bytes;
+    this.#delete(id, entry.length);
+    return undefined;
   }
 
   set(id: string, bytes: Uint8Array): void {
     if (this.#entries.has(id) || bytes.length > this.budget) return;
-    this.#entries.set(id, bytes);
+    this.#entries.set(id, { bytes, length: bytes.length });
     this.#bytes += bytes.length;
     for (const [oldId, old] of this.#entries) {
       if (this.#bytes <= this.budget) break;
-      this.#entries.delete(oldId);
-      this.#bytes -= old.length;
+      this.#delete(oldId, old.length);
     }
+  }
+
+  #delete(id: string, length: number): void {
+    this.#entries.delete(id);
+    this.#bytes -= length;
   }
 }

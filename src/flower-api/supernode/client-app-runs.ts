@@ -91,6 +91,8 @@ export class ClientAppRuns {
               clientappUrl: manifest.clientappUrl,
               ...(this.#options.workerSetup ? { setup: this.#options.workerSetup } : {}),
               onTracking: (events) => this.#options.onTracking(runId, events),
+              // A pulled instruction's objects are the node's alone (the cache lets go of them).
+              moveInstructionArrays: true,
             });
       loaded = { worker, context };
       await worker.start().catch((error) => {

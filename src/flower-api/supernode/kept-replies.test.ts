@@ -14,7 +14,9 @@ const instruction = (id: string, type = "train", runId = 1n) => {
 const modelReplyTo = (to: Message, megabytes: number) =>
   new Message(
     new RecordDict({
-      arrays: ArrayRecord.fromTypedArrays([{ values: new Float32Array(megabytes * 2 ** 18) }]),
+      arrays: ArrayRecord.fromTypedArrays([
+        { values: new Float32Array(megabytes * 2 ** 18), shape: [megabytes * 2 ** 18] },
+      ]),
     }),
     { replyTo: to },
   );
