@@ -97,8 +97,34 @@ function uniqueById(objects: readonly DeflatedObject[]): readonly DeflatedObject
 
 const utf8 = (text: string) => encoder.encode(text);
 
+/** An object whose bytes exist already (received and checked against its id): nothing to hash. */
+class KnownObject implements DeflatedObject {
+  constructor(
+    readonly id: string,
+    readonly bytes: Uint8Array,
+    readonly children: readonly DeflatedObject[],
+  ) {}
+  get size(): number {
+    return this.bytes.length;
+  }
+  join(): Uint8Array {
+    return this.bytes;
+  }
+}
+
 // Arrays are immutable and often shared (one model sent to every node): hash each once.
 const arrayCache = new WeakMap<FlowerArray, DeflatedObject>();
+
+/** The body of an Array object whose chunks, in order, have `chunkIds` (repeats allowed). */
+function arrayBody(array: FlowerArray, chunkIds: readonly string[]): string {
+  const unique = [...new Set(chunkIds)];
+  return pythonJson({
+    dtype: array.dtype,
+    shape: [...array.shape],
+    stype: array.stype,
+    arraychunk_ids: chunkIds.map((id) => unique.indexOf(id)),
+  });
+}
 
 export function deflateArray(array: FlowerArray): DeflatedObject {
   const cached = arrayCache.get(array);
@@ -107,16 +133,45 @@ export function deflateArray(array: FlowerArray): DeflatedObject {
   for (let start = 0; start < array.data.length; start += ARRAY_CHUNK_SIZE) {
     chunks.push(makeObject("ArrayChunk", array.data.subarray(start, start + ARRAY_CHUNK_SIZE), []));
   }
-  const unique = uniqueById(chunks).map((c) => c.id);
-  const body = pythonJson({
-    dtype: array.dtype,
-    shape: [...array.shape],
-    stype: array.stype,
-    arraychunk_ids: chunks.map((c) => unique.indexOf(c.id)),
-  });
+  const body = arrayBody(
+    array,
+    chunks.map((c) => c.id),
+  );
   const deflated = makeObject("Array", utf8(body), chunks);
   arrayCache.set(array, deflated);
   return deflated;
+}
+
+/** An object received: its id, its bytes, and its body (a view on them). */
+export interface ReceivedObject {
+  id: string;
+  bytes: Uint8Array;
+  body: Uint8Array;
+}
+
+/**
+ * Tells deflateArray the Array object `array` was inflated from, and its chunks in order, when
+ * deflating `array` would give that very object (chunks of ARRAY_CHUNK_SIZE, the same body):
+ * the ids of a reply's arrays are then known without hashing their bytes again (FedAvg orders
+ * replies by content id). The objects must have been checked against their ids.
+ */
+export function rememberInflatedArray(
+  array: FlowerArray,
+  object: ReceivedObject,
+  chunks: readonly ReceivedObject[],
+): void {
+  const sizes = chunks.map((chunk) => chunk.body.length);
+  const canonical =
+    chunks.length === Math.ceil(array.data.length / ARRAY_CHUNK_SIZE) &&
+    sizes.every((size, i) => size === ARRAY_CHUNK_SIZE || i === sizes.length - 1) &&
+    new TextDecoder().decode(object.body) ===
+      arrayBody(
+        array,
+        chunks.map((c) => c.id),
+      );
+  if (!canonical) return;
+  const children = uniqueById(chunks.map((c) => new KnownObject(c.id, c.bytes, [])));
+  arrayCache.set(array, new KnownObject(object.id, object.bytes, children));
 }
 
 export function deflateRecord(record: AnyRecord): DeflatedObject {

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { fromBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import {
@@ -9,6 +9,7 @@ import {
 } from "../../gen/flwr/proto/fleet_pb.ts";
 import {
   type Message as MessageProto,
+  MessageSchema,
   type ObjectTree,
   PullObjectRequestSchema,
   PullObjectResponseSchema,
@@ -23,7 +24,7 @@ import { ArrayRecord } from "../records/array-record.ts";
 import { ConfigRecord } from "../records/config-record.ts";
 import { MetricRecord } from "../records/metric-record.ts";
 import { RecordDict } from "../records/record-dict.ts";
-import { ARRAY_CHUNK_SIZE, type DeflatedObject, deflateMessage } from "./deflate.ts";
+import { ARRAY_CHUNK_SIZE, type DeflatedObject, deflateArray, deflateMessage } from "./deflate.ts";
 import {
   inflateMessage,
   listPostOrder,
@@ -144,6 +145,56 @@ describe("inflate (Flower's object tree back to a Message)", () => {
     expect(deflateMessage(back).id).toBe(deflated.id);
   });
 
+  it("knows an inflated array's id from the object it came from, without hashing its bytes", () => {
+    const data = new Uint8Array(ARRAY_CHUNK_SIZE + 10).fill(7);
+    const array = new FlowerArray({ dtype: "uint8", shape: [data.length], stype: "raw", data });
+    const message = new Message(new RecordDict({ x: new ArrayRecord({ a: array }) }), {
+      metadata,
+    });
+    const deflated = deflateMessage(message);
+    const objects = objectsOf(deflated);
+    const back = inflateMessage(deflated.id, (id) => objects.get(id));
+    const known = deflateArray((back.content.get("x") as ArrayRecord).get("a") as FlowerArray);
+    expect(known.bytes).toBe(objects.get(known.id)); // the received object itself
+    expect(known.children.map((c) => c.bytes)).toEqual(
+      known.children.map((c) => objects.get(c.id)),
+    );
+    expect(deflateMessage(back).id).toBe(deflated.id);
+  });
+
+  it("hashes again an inflated array that its sender chunked otherwise than Flower does", () => {
+    const stored = (head: string, body: Uint8Array) => {
+      const bytes = Buffer.concat([Buffer.from(`${head} ${body.length}\0`), body]);
+      return { id: objectId(bytes), bytes };
+    };
+    const halves = [
+      stored("ArrayChunk ", new Uint8Array([1, 2])),
+      stored("ArrayChunk ", new Uint8Array([3])),
+    ];
+    const ids = halves.map((h) => h.id);
+    const arrayObject = stored(
+      `Array ${ids.join(",")}`,
+      Buffer.from(`{"dtype": "uint8", "shape": [3], "stype": "raw", "arraychunk_ids": [0, 1]}`),
+    );
+    const record = stored(
+      `ArrayRecord ${arrayObject.id}`,
+      Buffer.from(`{"a": "${arrayObject.id}"}`),
+    );
+    const objects = new Map([...halves, arrayObject, record].map((o) => [o.id, o.bytes]));
+    const dict = stored(`RecordDict ${record.id}`, Buffer.from(`{"x": "${record.id}"}`));
+    const root = stored(
+      `Message ${dict.id}`,
+      toBinary(MessageSchema, create(MessageSchema, { metadata: { messageType: "train" } })),
+    );
+    objects.set(dict.id, dict.bytes).set(root.id, root.bytes);
+    const back = inflateMessage(root.id, (id) => objects.get(id));
+    const array = (back.content.get("x") as ArrayRecord).get("a") as FlowerArray;
+    expect([...array.data]).toEqual([1, 2, 3]);
+    // Deflated as Flower would chunk it: one chunk, so another id than the object it came from.
+    expect(deflateArray(array).id).not.toBe(arrayObject.id);
+    expect(deflateArray(array).children).toHaveLength(1);
+  });
+
   it("keeps names in body order, even integer-like ones JSON.parse would move", () => {
     const config = object("ConfigRecord ", "");
     const cid = objectId(config);
@@ -207,7 +258,12 @@ describe("inflate (Flower's object tree back to a Message)", () => {
 
   it("parses headers and rejects malformed objects with FAILED_PRECONDITION", () => {
     const chunk = object("ArrayChunk ", "abc");
-    expect(parseObject(chunk)).toEqual({ type: "ArrayChunk", childIds: [], body: bytesOf("abc") });
+    expect(parseObject(chunk)).toEqual({
+      type: "ArrayChunk",
+      childIds: [],
+      body: bytesOf("abc"),
+      bytes: chunk,
+    });
     expect(verifyObject(objectId(chunk), chunk)).toBe(true);
     expect(verifyObject("0".repeat(64), chunk)).toBe(false);
     const bad = [

@@ -14,7 +14,7 @@ import { FlowerArray } from "../records/array.ts";
 import { ArrayRecord } from "../records/array-record.ts";
 import { type AnyRecord, RecordDict } from "../records/record-dict.ts";
 import { configRecordFromProto, decodeOrThrow, metricRecordFromProto } from "../records/serde.ts";
-import type { DeflatedObject } from "./deflate.ts";
+import { type DeflatedObject, rememberInflatedArray } from "./deflate.ts";
 
 /**
  * The other half of deflate.ts: objects that arrived over the Fleet API (PullObject,
@@ -40,6 +40,8 @@ export interface ParsedObject {
   type: ObjectType;
   childIds: string[];
   body: Uint8Array;
+  /** All of the object's bytes, header included. */
+  bytes: Uint8Array;
 }
 
 /** Reads an object's bytes as the lowest layer of the Fleet API gets them. */
@@ -92,7 +94,7 @@ export function parseObject(bytes: Uint8Array): ParsedObject {
       `the header says ${length.slice(0, 20)} body bytes, the body has ${body.length}`,
     );
   }
-  return { type: type as ObjectType, childIds, body };
+  return { type: type as ObjectType, childIds, body, bytes };
 }
 
 function malformed(reason: string): FedbridgeError {
@@ -178,7 +180,8 @@ class TreeReader {
   array(id: string, where: string): FlowerArray {
     const cached = this.#arrays.get(id);
     if (cached !== undefined) return cached;
-    const { childIds, body } = this.read(id, where, "Array");
+    const object = this.read(id, where, "Array");
+    const { childIds, body } = object;
     const head = parseJson(body, `Array ${id}`);
     const {
       dtype,
@@ -198,14 +201,18 @@ class TreeReader {
     }
     // Views on the chunks' bodies. One chunk is used as it is (no copy: a model of many
     // layers under 5 MiB each inflates for free); several are copied once into one buffer.
-    const chunks = childIds.map(
-      (chunkId) => this.read(chunkId, `a chunk of ${where}`, "ArrayChunk").body,
-    );
+    const chunks = childIds.map((chunkId) => ({
+      id: chunkId,
+      ...this.read(chunkId, `a chunk of ${where}`, "ArrayChunk"),
+    }));
+    const bodies = chunks.map((chunk) => chunk.body);
     const data =
       indices.length === 1
-        ? (chunks[indices[0] as number] as Uint8Array)
-        : concatenate(chunks, indices);
+        ? (bodies[indices[0] as number] as Uint8Array)
+        : concatenate(bodies, indices);
     const array = new FlowerArray({ dtype, shape, stype, data });
+    const inOrder = indices.map((i) => chunks[i] as (typeof chunks)[number]);
+    rememberInflatedArray(array, { id, ...object }, inOrder);
     this.#arrays.set(id, array);
     return array;
   }
