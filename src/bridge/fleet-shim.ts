@@ -8,7 +8,10 @@ import { rawServiceDefinition } from "../core/wire/grpc-service.ts";
 import { readSiteKit } from "../flare-runtime/site/read-site-kit.ts";
 import { serveSite } from "../flare-runtime/site/site-service.ts";
 import { ObjectStore } from "../flower-api/objects/object-store.ts";
-import { createFleetServicer } from "../flower-api/superlink/fleet-servicer.ts";
+import {
+  createFleetServicer,
+  placeInPullResponse,
+} from "../flower-api/superlink/fleet-servicer.ts";
 import { MessageRouter } from "../flower-api/superlink/message-router.ts";
 import { NodeRegistry } from "../flower-api/superlink/node-registry.ts";
 import { FLEET_MAX_REQUEST_BYTES } from "../flower-api/superlink/request-limits.ts";
@@ -57,7 +60,7 @@ export async function startFleetShim(options: FleetShimOptions): Promise<FleetSh
   });
   const nodes = new NodeRegistry();
   const runs = new RunRegistry();
-  const objects = new ObjectStore();
+  const objects = new ObjectStore(placeInPullResponse);
   const router = new MessageRouter(objects, nodes);
 
   const fleet = new Server(boundedServerOptions(FLEET_MAX_REQUEST_BYTES));

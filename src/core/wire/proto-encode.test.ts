@@ -5,7 +5,7 @@ import {
   PullObjectResponseSchema,
   PushObjectRequestSchema,
 } from "../../gen/flwr/proto/message_pb.ts";
-import { encodeMessage } from "./proto-encode.ts";
+import { encodeMessage, placeLastBytes } from "./proto-encode.ts";
 
 const content = (n: number) => {
   const bytes = new Uint8Array(n);
@@ -59,5 +59,25 @@ describe("encodeMessage", () => {
     ).toBe(true);
     const frame = create(CellFrameSchema, { kind: { case: "heartbeat", value: { sentAtMs: 5n } } });
     expect(encodeMessage(CellFrameSchema, frame)).toEqual(toBinary(CellFrameSchema, frame));
+  });
+
+  it("returns the encoding a large field was placed in, copying nothing, while the other fields match", () => {
+    const model = content(100_000);
+    const found = create(PullObjectResponseSchema, { objectFound: true, objectAvailable: true });
+    const placed = placeLastBytes(PullObjectResponseSchema, found, model.length, (into) =>
+      into.set(model),
+    );
+    const pull = create(PullObjectResponseSchema, { ...found, objectContent: placed });
+    const encoded = encodeMessage(PullObjectResponseSchema, pull);
+    expect(encoded.buffer).toBe(placed.buffer);
+    expect(same(encoded, toBinary(PullObjectResponseSchema, pull))).toBe(true);
+    // Another field than when placed: encoded anew, correctly.
+    const other = create(PullObjectResponseSchema, { objectFound: true, objectContent: placed });
+    const again = encodeMessage(PullObjectResponseSchema, other);
+    expect(again.buffer).not.toBe(placed.buffer);
+    expect(same(again, toBinary(PullObjectResponseSchema, other))).toBe(true);
+    // The same bytes copied elsewhere are not the placed ones.
+    const copy = create(PullObjectResponseSchema, { ...found, objectContent: placed.slice() });
+    expect(encodeMessage(PullObjectResponseSchema, copy).buffer).not.toBe(placed.buffer);
   });
 });

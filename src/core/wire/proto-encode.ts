@@ -12,25 +12,75 @@ import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 const LARGE_BYTES = 64 * 1024;
 const NO_BYTES = new Uint8Array(0);
 
+/** Whole encodings made around their last bytes field (placeLastBytes), by that field's bytes. */
+const placed = new WeakMap<Uint8Array, Uint8Array>();
+
+/**
+ * Room for the last bytes field of `message` (`size` bytes, which `write` fills) inside a whole
+ * encoding of it, its other fields as they are now. encodeMessage of a message with the same
+ * other fields and these very bytes returns that encoding, copying nothing: a model's object,
+ * pulled by every node, is encoded once instead of copied into a new encoding for each pull.
+ */
+export function placeLastBytes<Desc extends DescMessage>(
+  schema: Desc,
+  message: MessageShape<Desc>,
+  size: number,
+  write: (into: Uint8Array) => void,
+): Uint8Array {
+  const last = largeField(schema);
+  if (last === undefined) throw new TypeError(`${schema.typeName} does not end in a bytes field`);
+  const fields = toBinary(schema, { ...message, [last.localName]: NO_BYTES });
+  const tag = lengthTag(last.number, size);
+  const whole = new Uint8Array(fields.byteLength + tag.byteLength + size);
+  whole.set(fields);
+  whole.set(tag, fields.byteLength);
+  const bytes = whole.subarray(fields.byteLength + tag.byteLength);
+  write(bytes);
+  placed.set(bytes, whole);
+  return bytes;
+}
+
 export function encodeMessage<Desc extends DescMessage>(
   schema: Desc,
   message: MessageShape<Desc>,
 ): Uint8Array {
-  const last = schema.fields[schema.fields.length - 1];
-  const large =
-    last?.fieldKind === "scalar" && last.scalar === ScalarType.BYTES && last.oneof === undefined
-      ? (message as Record<string, unknown>)[last.localName]
-      : undefined;
-  if (!(large instanceof Uint8Array) || large.byteLength < LARGE_BYTES || message.$unknown?.length)
+  const last = largeField(schema);
+  const large = last && (message as Record<string, unknown>)[last.localName];
+  if (
+    last === undefined ||
+    !(large instanceof Uint8Array) ||
+    large.byteLength < LARGE_BYTES ||
+    message.$unknown?.length
+  )
     return toBinary(schema, message);
   const fields = toBinary(schema, { ...message, [last.localName]: NO_BYTES });
-  const tag = new BinaryWriter()
-    .tag(last.number, WireType.LengthDelimited)
-    .uint32(large.byteLength)
-    .finish();
+  const tag = lengthTag(last.number, large.byteLength);
+  const whole = placed.get(large);
+  if (whole !== undefined && isEncoding(whole, fields, tag, large)) return whole;
   const out = new Uint8Array(fields.byteLength + tag.byteLength + large.byteLength);
   out.set(fields);
   out.set(tag, fields.byteLength);
   out.set(large, fields.byteLength + tag.byteLength);
   return out;
+}
+
+/** The schema's last field when it is a plain bytes field (not in a oneof). */
+function largeField(schema: DescMessage) {
+  const last = schema.fields[schema.fields.length - 1];
+  return last?.fieldKind === "scalar" && last.scalar === ScalarType.BYTES && !last.oneof
+    ? last
+    : undefined;
+}
+
+function lengthTag(fieldNumber: number, length: number): Uint8Array {
+  return new BinaryWriter().tag(fieldNumber, WireType.LengthDelimited).uint32(length).finish();
+}
+
+/** Whether `whole`, made around `large` (placeLastBytes), is `fields`, `tag`, then `large`. */
+function isEncoding(whole: Uint8Array, fields: Uint8Array, tag: Uint8Array, large: Uint8Array) {
+  if (whole.byteLength !== fields.byteLength + tag.byteLength + large.byteLength) return false;
+  for (let i = 0; i < fields.byteLength; i++) if (whole[i] !== fields[i]) return false;
+  for (let i = 0; i < tag.byteLength; i++)
+    if (whole[fields.byteLength + i] !== tag[i]) return false;
+  return true;
 }

@@ -32,6 +32,8 @@ export interface DeflatedObject {
    * pushing a large reply holds the joined bytes of the objects in flight, not of the model.
    */
   join(): Uint8Array;
+  /** Writes the bytes into `target` (`size` long), which `bytes` gives from then on. */
+  writeInto(target: Uint8Array): void;
   readonly children: readonly DeflatedObject[];
 }
 
@@ -72,9 +74,17 @@ class LazyObject implements DeflatedObject {
   join(): Uint8Array {
     if (this.#bytes !== undefined) return this.#bytes;
     const joined = new Uint8Array(this.size);
-    encoder.encodeInto(this.head, joined);
-    joined.set(this.body, this.head.length);
+    this.#write(joined);
     return joined;
+  }
+  writeInto(target: Uint8Array): void {
+    if (this.#bytes !== undefined) target.set(this.#bytes);
+    else this.#write(target);
+    this.#bytes = target;
+  }
+  #write(target: Uint8Array): void {
+    encoder.encodeInto(this.head, target);
+    target.set(this.body, this.head.length);
   }
 }
 
@@ -109,6 +119,9 @@ class KnownObject implements DeflatedObject {
   }
   join(): Uint8Array {
     return this.bytes;
+  }
+  writeInto(target: Uint8Array): void {
+    target.set(this.bytes);
   }
 }
 

@@ -38,6 +38,14 @@ export class ObjectStore {
   readonly #runs = new Map<bigint, Set<string>>();
   #size = 0;
 
+  /**
+   * `place`: where the bytes of an object built here are written (default: a buffer of their
+   * own); the SuperLink writes them into the PullObject response that serves them.
+   */
+  constructor(
+    private readonly place: (object: DeflatedObject) => Uint8Array = (object) => object.bytes,
+  ) {}
+
   /** Bytes of object content held, to watch memory. */
   get size(): number {
     return this.#size;
@@ -120,8 +128,8 @@ export class ObjectStore {
       for (const child of object.children) store(child);
       const entry = this.#entries.get(object.id) as Entry;
       if (entry.bytes === undefined) {
-        entry.bytes = object.bytes;
-        this.#size += object.bytes.length;
+        entry.bytes = this.place(object);
+        this.#size += entry.bytes.length;
       }
     };
     store(deflated);

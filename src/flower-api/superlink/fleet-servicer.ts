@@ -7,9 +7,12 @@ import {
   type UnaryHandler,
   unaryHandler,
 } from "../../core/wire/grpc-service.ts";
+import { placeLastBytes } from "../../core/wire/proto-encode.ts";
 import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
+import { PullObjectResponseSchema } from "../../gen/flwr/proto/message_pb.ts";
 import { RunSchema } from "../../gen/flwr/proto/run_pb.ts";
 import { configToScalars } from "../app/scalars.ts";
+import type { DeflatedObject } from "../objects/deflate.ts";
 import type { ObjectStore } from "../objects/object-store.ts";
 import { INLINE_HEADER, INLINE_MAX_BYTES } from "./fleet-inline.ts";
 import type { MessageRouter } from "./message-router.ts";
@@ -26,6 +29,17 @@ export { INLINE_HEADER, INLINE_MAX_BYTES } from "./fleet-inline.ts";
 
 function wantsInline(context: CallContext): boolean {
   return context.metadata.get(INLINE_HEADER)[0] === "1";
+}
+
+/**
+ * Where the SuperLink keeps the bytes of an object built here (a ServerApp's model): inside
+ * the PullObject response that serves them, so it is encoded once for every node that pulls it.
+ */
+export function placeInPullResponse(object: DeflatedObject): Uint8Array {
+  const found = create(PullObjectResponseSchema, { objectFound: true, objectAvailable: true });
+  return placeLastBytes(PullObjectResponseSchema, found, object.size, (into) =>
+    object.writeInto(into),
+  );
 }
 
 export interface FleetState {

@@ -15,7 +15,7 @@ import { createFlowerControlServicer } from "../control/flower-control-servicer.
 import { SERVER_NODE_ID } from "../message/metadata.ts";
 import { ObjectStore } from "../objects/object-store.ts";
 import { AppTokens } from "./app-tokens.ts";
-import { createFleetHandlers, createFleetServicer } from "./fleet-servicer.ts";
+import { createFleetHandlers, createFleetServicer, placeInPullResponse } from "./fleet-servicer.ts";
 import { type FleetWeb, startFleetWeb } from "./fleet-web.ts";
 import { createFlowerServerAppLauncher } from "./flower-serverapp-process.ts";
 import { MessageRouter } from "./message-router.ts";
@@ -108,7 +108,7 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
   const runs = new RunRegistry(database, (error) =>
     log(`cannot write the SuperLink database ${options.database}: ${error.message}`),
   );
-  const objects = new ObjectStore();
+  const objects = new ObjectStore(placeInPullResponse);
   const router = new MessageRouter(objects, nodes);
   const credentials = options.tls
     ? ServerCredentials.createSsl(
