@@ -28,12 +28,11 @@ export interface DeflatedObject {
   /** The length of `bytes`, without joining them. */
   readonly size: number;
   /**
-   * The same bytes, joined anew and not kept (unless `bytes` was asked for already): a node
-   * pushing a large reply holds the joined bytes of the objects in flight, not of the model.
+   * The same bytes, joined anew (into `into`, `size` long, when given) and not kept (unless
+   * `bytes` was asked for already): a node pushing a large reply holds the joined bytes of the
+   * objects in flight, not of the model.
    */
-  join(): Uint8Array;
-  /** Writes the bytes into `target` (`size` long), which `bytes` gives from then on. */
-  writeInto(target: Uint8Array): void;
+  join(into?: Uint8Array): Uint8Array;
   readonly children: readonly DeflatedObject[];
 }
 
@@ -71,20 +70,15 @@ class LazyObject implements DeflatedObject {
     this.#bytes ??= this.join();
     return this.#bytes;
   }
-  join(): Uint8Array {
-    if (this.#bytes !== undefined) return this.#bytes;
-    const joined = new Uint8Array(this.size);
-    this.#write(joined);
+  join(into?: Uint8Array): Uint8Array {
+    if (this.#bytes !== undefined) {
+      into?.set(this.#bytes);
+      return into ?? this.#bytes;
+    }
+    const joined = into ?? new Uint8Array(this.size);
+    encoder.encodeInto(this.head, joined);
+    joined.set(this.body, this.head.length);
     return joined;
-  }
-  writeInto(target: Uint8Array): void {
-    if (this.#bytes !== undefined) target.set(this.#bytes);
-    else this.#write(target);
-    this.#bytes = target;
-  }
-  #write(target: Uint8Array): void {
-    encoder.encodeInto(this.head, target);
-    target.set(this.body, this.head.length);
   }
 }
 
@@ -117,11 +111,9 @@ class KnownObject implements DeflatedObject {
   get size(): number {
     return this.bytes.length;
   }
-  join(): Uint8Array {
-    return this.bytes;
-  }
-  writeInto(target: Uint8Array): void {
-    target.set(this.bytes);
+  join(into?: Uint8Array): Uint8Array {
+    into?.set(this.bytes);
+    return into ?? this.bytes;
   }
 }
 

@@ -37,9 +37,7 @@ function wantsInline(context: CallContext): boolean {
  */
 export function placeInPullResponse(object: DeflatedObject): Uint8Array {
   const found = create(PullObjectResponseSchema, { objectFound: true, objectAvailable: true });
-  return placeLastBytes(PullObjectResponseSchema, found, object.size, (into) =>
-    object.writeInto(into),
-  );
+  return placeLastBytes(PullObjectResponseSchema, found, object.size, (into) => object.join(into));
 }
 
 export interface FleetState {

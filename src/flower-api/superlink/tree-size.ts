@@ -10,7 +10,7 @@ import type { ObjectStore } from "../objects/object-store.ts";
 export function treeSize(root: DeflatedObject, seen = new Set<string>()): number {
   if (seen.has(root.id)) return 0;
   seen.add(root.id);
-  return root.bytes.length + root.children.reduce((sum, child) => sum + treeSize(child, seen), 0);
+  return root.size + root.children.reduce((sum, child) => sum + treeSize(child, seen), 0);
 }
 
 /** Bytes of a stored tree, each object counted once. */
