@@ -7,9 +7,8 @@
  */
 import { type DescMessage, type MessageShape, ScalarType, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { encodeInPieces, holdsLargeBytes, LARGE_BYTES } from "./proto-pieces.ts";
 
-/** Bytes fields smaller than this go through `toBinary` whole. */
-const LARGE_BYTES = 64 * 1024;
 const NO_BYTES = new Uint8Array(0);
 
 /** Whole encodings made around their last bytes field (placeLastBytes), by that field's bytes. */
@@ -46,13 +45,11 @@ export function encodeMessage<Desc extends DescMessage>(
 ): Uint8Array {
   const last = largeField(schema);
   const large = last && (message as Record<string, unknown>)[last.localName];
-  if (
-    last === undefined ||
-    !(large instanceof Uint8Array) ||
-    large.byteLength < LARGE_BYTES ||
-    message.$unknown?.length
-  )
-    return toBinary(schema, message);
+  if (message.$unknown?.length) return toBinary(schema, message);
+  if (last === undefined || !(large instanceof Uint8Array) || large.byteLength < LARGE_BYTES)
+    return holdsLargeBytes(schema, message)
+      ? encodeInPieces(schema, message)
+      : toBinary(schema, message);
   const fields = toBinary(schema, { ...message, [last.localName]: NO_BYTES });
   const tag = lengthTag(last.number, large.byteLength);
   const whole = placed.get(large);
