@@ -6,8 +6,7 @@
  * are the same as `toBinary`'s: protobuf-es writes fields in declaration order, this field last.
  */
 import { type DescMessage, type MessageShape, ScalarType, toBinary } from "@bufbuild/protobuf";
-import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
-import { encodeInPieces, holdsLargeBytes, LARGE_BYTES } from "./proto-pieces.ts";
+import { encodeInPieces, holdsLargeBytes, LARGE_BYTES, lengthTag } from "./proto-pieces.ts";
 
 const NO_BYTES = new Uint8Array(0);
 
@@ -67,10 +66,6 @@ function largeField(schema: DescMessage) {
   return last?.fieldKind === "scalar" && last.scalar === ScalarType.BYTES && !last.oneof
     ? last
     : undefined;
-}
-
-function lengthTag(fieldNumber: number, length: number): Uint8Array {
-  return new BinaryWriter().tag(fieldNumber, WireType.LengthDelimited).uint32(length).finish();
 }
 
 /** Whether `whole`, made around `large` (placeLastBytes), is `fields`, `tag`, then `large`. */

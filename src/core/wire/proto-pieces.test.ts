@@ -1,6 +1,7 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { RunEventSchema } from "../../gen/fedbridge/v1/control_pb.ts";
+import { ObjectTreeSchema } from "../../gen/flwr/proto/message_pb.ts";
 import { encodeMessage } from "./proto-encode.ts";
 import { encodeInPieces, holdsLargeBytes } from "./proto-pieces.ts";
 
@@ -70,5 +71,13 @@ describe("encodeInPieces (large bytes in nested messages)", () => {
     expect(
       Buffer.from(encodeMessage(RunEventSchema, small)).equals(toBinary(RunEventSchema, small)),
     ).toBe(true);
+  });
+
+  it("looks through a recursive message type without end", () => {
+    const tree = create(ObjectTreeSchema, {
+      objectId: "a",
+      children: [{ objectId: "b", children: [{ objectId: "c" }] }],
+    });
+    expect(holdsLargeBytes(ObjectTreeSchema, tree)).toBe(false);
   });
 });

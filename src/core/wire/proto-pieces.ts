@@ -14,15 +14,49 @@ export const LARGE_BYTES = 64 * 1024;
 
 type Fields = Record<string, unknown> & { $unknown?: unknown[] };
 
-/** Whether a bytes field of LARGE_BYTES or more is anywhere in `message`. */
+/**
+ * Whether a bytes field of LARGE_BYTES or more is anywhere in `message`. Asked of every message
+ * gRPC sends, so it looks only at fields that can lead to bytes (a node's metadata cannot).
+ */
 export function holdsLargeBytes(schema: DescMessage, message: object): boolean {
-  return schema.fields.some((field) =>
-    valuesOf(field, message as Fields).some((value) =>
-      value instanceof Uint8Array
-        ? value.byteLength >= LARGE_BYTES
-        : field.message !== undefined && holdsLargeBytes(field.message, value as object),
-    ),
-  );
+  for (const field of fieldsToBytes(schema)) {
+    const value = fieldValue(field, message as Fields);
+    if (value instanceof Uint8Array) {
+      if (value.byteLength >= LARGE_BYTES) return true;
+    } else if (Array.isArray(value)) {
+      for (const item of value)
+        if (holdsLargeBytes(field.message as DescMessage, item as object)) return true;
+    } else if (
+      value !== undefined &&
+      holdsLargeBytes(field.message as DescMessage, value as object)
+    )
+      return true;
+  }
+  return false;
+}
+
+/** Each message type's fields that are bytes or lead to messages holding bytes fields. */
+const toBytes = new WeakMap<DescMessage, readonly DescField[]>();
+
+function fieldsToBytes(
+  schema: DescMessage,
+  visiting = new Set<DescMessage>(),
+): readonly DescField[] {
+  const known = toBytes.get(schema);
+  if (known !== undefined) return known;
+  visiting.add(schema);
+  const fields = schema.fields.filter((field) => {
+    if (field.fieldKind === "scalar") return field.scalar === ScalarType.BYTES;
+    const nested =
+      field.fieldKind === "message" || (field.fieldKind === "list" && field.listKind === "message");
+    // A type already being looked at (a recursive one) counts as leading to bytes: safe.
+    return (
+      nested && (visiting.has(field.message) || fieldsToBytes(field.message, visiting).length > 0)
+    );
+  });
+  visiting.delete(schema);
+  toBytes.set(schema, fields);
+  return fields;
 }
 
 /** `message` encoded into one buffer of its exact size, each large bytes field copied once. */
@@ -60,15 +94,20 @@ function collect(schema: DescMessage, message: Fields, pieces: Uint8Array[]): nu
         pieces.push(value);
         inner = value.byteLength;
       } else inner = collect(field.message as DescMessage, value as Fields, pieces);
-      const tag = new BinaryWriter().tag(field.number, WireType.LengthDelimited).uint32(inner);
-      pieces[at] = tag.finish();
-      length += (pieces[at] as Uint8Array).byteLength + inner;
+      const tag = lengthTag(field.number, inner);
+      pieces[at] = tag;
+      length += tag.byteLength + inner;
     }
   }
   return length;
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** The tag and length that open a length-delimited field of `length` bytes. */
+export function lengthTag(fieldNumber: number, length: number): Uint8Array {
+  return new BinaryWriter().tag(fieldNumber, WireType.LengthDelimited).uint32(length).finish();
+}
 
 const isSmall = (bytes: Uint8Array) => bytes.byteLength < LARGE_BYTES;
 
@@ -77,16 +116,18 @@ const isSmall = (bytes: Uint8Array) => bytes.byteLength < LARGE_BYTES;
  * bytes; nothing for any other field (encoded by toBinary as it is).
  */
 function valuesOf(field: DescField, message: Fields): unknown[] {
-  let value: unknown;
-  if (field.oneof) {
-    const oneof = message[field.oneof.localName] as { case?: string; value?: unknown };
-    if (oneof.case !== field.localName) return [];
-    value = oneof.value;
-  } else value = message[field.localName];
-  if (field.fieldKind === "message") return value === undefined ? [] : [value];
+  const value = fieldValue(field, message);
+  const bytes = field.fieldKind === "scalar" && field.scalar === ScalarType.BYTES;
+  if (bytes || field.fieldKind === "message") return value === undefined ? [] : [value];
   if (field.fieldKind === "list" && field.listKind === "message") return value as unknown[];
-  if (field.fieldKind === "scalar" && field.scalar === ScalarType.BYTES) return [value];
   return [];
+}
+
+/** A field's value in `message`: a oneof's only when it is the case set. */
+function fieldValue(field: DescField, message: Fields): unknown {
+  if (!field.oneof) return message[field.localName];
+  const oneof = message[field.oneof.localName] as { case?: string; value?: unknown };
+  return oneof.case === field.localName ? oneof.value : undefined;
 }
 
 /** An init for `schema` that sets only `field`, as `message` has it. */

@@ -66,8 +66,7 @@ export class KeptReplies {
 function arrayBytes(reply: Message): number {
   if (!reply.hasContent()) return 0;
   let bytes = 0;
-  for (const record of reply.content.arrayRecords.values())
-    for (const array of record.values()) bytes += array.numbytes;
+  for (const record of reply.content.arrayRecords.values()) bytes += record.countBytes();
   return bytes;
 }
 
