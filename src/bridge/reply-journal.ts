@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type Database from "better-sqlite3";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
+import { dropFromPageCache } from "../core/page-cache.ts";
 import { openSqliteStore } from "../core/sqlite-store.ts";
 import type { TaskResult } from "../flare-runtime/controller/task.ts";
 import type { Shareable } from "../flare-runtime/shareable/shareable.ts";
@@ -72,15 +73,18 @@ export class ReplyJournal {
   }
 
   /**
-   * Moves a site's result file into the journal's folder (where `result.read` then finds it);
-   * returns its name there, for `record` once the ServerApp takes the reply.
+   * Moves a site's result file into the journal's folder and reads it there; returns its name
+   * (for `record`, once the ServerApp takes the reply) and its content. From then on the file is
+   * needed only after a crash, so it leaves the page cache.
    */
-  async stash(result: TaskResult): Promise<string> {
+  async stash(result: TaskResult): Promise<{ file: string; shareable: Shareable }> {
     if (result.keep === undefined)
       throw new FedbridgeError(Code.Internal, `${result.site}'s result has no file to keep`);
     const file = `${this.#seq + 1}-${result.site}-${Date.now()}.result`;
     await result.keep(join(this.#dir, file));
-    return file;
+    const shareable = await result.read();
+    void dropFromPageCache(join(this.#dir, file));
+    return { file, shareable };
   }
 
   /** Records the reply the ServerApp took for `key`: a stashed result, or a failure. */

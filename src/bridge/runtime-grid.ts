@@ -154,8 +154,10 @@ export class RuntimeGrid extends BaseGrid {
       try {
         if (result.code !== ReturnCode.OK) reply = failedTaskReply(instruction, result);
         else {
-          if (sent !== undefined) sent.reply = { file: await this.#journalOf().stash(result) };
-          reply = replyTo(instruction, replyFromShareable(await result.read()));
+          const stashed = sent && (await this.#journalOf().stash(result));
+          if (sent && stashed) sent.reply = { file: stashed.file };
+          const shareable = stashed?.shareable ?? (await result.read());
+          reply = replyTo(instruction, replyFromShareable(shareable));
         }
       } catch (error) {
         reply = failedTaskReply(instruction, {

@@ -14,7 +14,7 @@ import type { TaskHeader } from "../protocol/task-frame.ts";
 import { KeptResults } from "./kept-results.ts";
 import type { SiteKit } from "./read-site-kit.ts";
 import type { DeployedJob, SiteJobs } from "./site-jobs.ts";
-import { streamFile } from "./site-service.ts";
+import { streamFile } from "./stream-file.ts";
 
 export interface JobProcessesOptions {
   kit: SiteKit;

@@ -1,4 +1,3 @@
-import { createReadStream } from "node:fs";
 import { mkdir, open, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Logger } from "pino";
@@ -132,17 +131,4 @@ export function serveSite(options: SiteServiceOptions): CellSite {
 
   log.info(`site ${site} dialing ${identity.server.host}:${options.port ?? identity.server.port}`);
   return cell;
-}
-
-/** A file's bytes in 1 MiB pieces, then the file is removed unless it is to be kept. */
-export async function* streamFile(
-  file: string,
-  options = { keep: false },
-): AsyncIterable<Uint8Array> {
-  try {
-    for await (const chunk of createReadStream(file, { highWaterMark: 2 ** 20 }))
-      yield chunk as Buffer;
-  } finally {
-    if (!options.keep) await rm(file, { force: true });
-  }
 }

@@ -1,0 +1,69 @@
+import { constants } from "node:fs";
+import { open } from "node:fs/promises";
+
+/** Direct I/O moves whole blocks: 4 KiB covers every logical block size Linux allows here. */
+const BLOCK = 4096;
+/** What one direct write moves. */
+const PIECE = 4 * 2 ** 20;
+
+/** WebAssembly's memory (the project's type libraries do not declare the global). */
+type WasmMemory = new (descriptor: { initial: number }) => { readonly buffer: ArrayBuffer };
+
+let buffer: Buffer | undefined;
+let queue: Promise<unknown> = Promise.resolve();
+
+/**
+ * Pushes a file kept only for recovery (a journaled reply, a site's kept result) out of the page
+ * cache, so that it costs disk, not memory. Each round would otherwise grow the cache by the
+ * model's size: memory the kernel hands back only under pressure, and which on a virtual machine
+ * whose host reclaims free memory (these benchmarks' machines) costs a host fault per page.
+ *
+ * Node has no posix_fadvise, so the file's whole blocks are written again, over themselves,
+ * with O_DIRECT: Linux writes a direct range to disk and then drops its cached pages. The bytes
+ * do not change, so a reader sees the whole file at any moment. The last partial block stays
+ * cached. Resolves to whether the pages went; a filesystem without direct I/O, another platform
+ * or a file removed meanwhile leaves the file as it was. Calls run one at a time.
+ */
+export function dropFromPageCache(path: string): Promise<boolean> {
+  const dropped = queue.then(() => rewriteDirect(path)).catch(() => false);
+  queue = dropped;
+  return dropped;
+}
+
+/** Resolves once every drop asked for so far is done. */
+export function dropsSettled(): Promise<void> {
+  return queue.then(() => undefined);
+}
+
+async function rewriteDirect(path: string): Promise<boolean> {
+  buffer ??= alignedBuffer();
+  if (buffer === undefined || constants.O_DIRECT === undefined) return false;
+  const reader = await open(path, "r");
+  try {
+    const writer = await open(path, constants.O_WRONLY | constants.O_DIRECT);
+    try {
+      const end = (await reader.stat()).size;
+      const whole = end - (end % BLOCK);
+      for (let at = 0; at < whole; at += PIECE) {
+        const length = Math.min(PIECE, whole - at);
+        for (let got = 0; got < length; ) {
+          const { bytesRead } = await reader.read(buffer, got, length - got, at + got);
+          if (bytesRead === 0) return false; // truncated meanwhile
+          got += bytesRead;
+        }
+        await writer.write(buffer, 0, length, at);
+      }
+      return true;
+    } finally {
+      await writer.close();
+    }
+  } finally {
+    await reader.close();
+  }
+}
+
+/** Direct I/O needs an aligned buffer: a WebAssembly memory is page-aligned, a Buffer is not. */
+function alignedBuffer(): Buffer | undefined {
+  const { Memory } = (globalThis as { WebAssembly?: { Memory: WasmMemory } }).WebAssembly ?? {};
+  return Memory && Buffer.from(new Memory({ initial: PIECE / 65536 }).buffer);
+}
