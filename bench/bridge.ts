@@ -11,10 +11,10 @@
  * times on a busy machine vary far more than 5%, the journal's cost is also given in CPU
  * seconds a round (the server's and sites' processes, their job processes included), which
  * the load disturbs less, split into the processes' own code and the kernel's work for them.
- * The journal keeps every reply on disk, so the page cache grows by a round's replies each
- * round; on these virtual machines memory used for the first time in a while is many times
- * dearer to the kernel (lib/first-touch.ts, measured first in the same run), and the bench
- * says how much of the journal's cost that is. `BENCH_JOURNAL_ONLY=1` runs only those two.
+ * The journal keeps every reply on disk, out of the page cache: on these virtual machines
+ * memory used for the first time in a while is many times dearer to the kernel
+ * (lib/first-touch.ts, measured first in the same run, and printed for that context).
+ * `BENCH_JOURNAL_ONLY=1` runs only those two.
  */
 import { readdirSync, statSync } from "node:fs";
 import { mkdtemp, readFile } from "node:fs/promises";
@@ -97,14 +97,8 @@ export async function run(): Promise<void> {
     `    all: ${pair(total)}; in the processes' code: ${pair(user)}; in the kernel: ${pair(kernel)}`,
     `    server: code ${pair((c) => c.serverUser)}, kernel ${pair((c) => c.serverKernel)}`,
     `    sites: code ${pair((c) => c.sitesUser)}, kernel ${pair((c) => c.sitesKernel)}`,
-    `  the journal keeps ${(journalBytes / 2 ** 20).toFixed(0)} MB of replies a round on disk (and so in the page cache); this machine's kernel spends ${touch.freshMsPerMb.toFixed(1)} ms a MB writing files it keeps, ${touch.reusedMsPerMb.toFixed(1)} ms a MB writing files it removes as it goes (memory used before)`,
+    `  the journal keeps ${(journalBytes / 2 ** 20).toFixed(0)} MB of replies a round on disk, out of the page cache; on this machine writing files the cache keeps costs the kernel ${touch.freshMsPerMb.toFixed(1)} ms a MB, files removed as they go ${touch.reusedMsPerMb.toFixed(1)} ms a MB (memory used before)`,
   ];
-  // What the journal's growing page cache costs the kernel here, memory first touched.
-  const firstTouchS = (journalBytes / 2 ** 20) * (touch.freshMsPerMb / 1000);
-  const beyondFirstTouch = (total(withJ) - firstTouchS) / total(withoutJ);
-  journalLines.push(
-    `  so ~${firstTouchS.toFixed(2)} s a round of the kernel's CPU is the journal's page cache growing into fresh memory; all the rest, with / without: ${beyondFirstTouch.toFixed(3)}`,
-  );
   const journalFigures = {
     bridgeNoJournalRoundMs: bridgeNoJournalMs,
     journalRatio,
@@ -114,8 +108,6 @@ export async function run(): Promise<void> {
     cpuPerRound: withJ,
     cpuNoJournalPerRound: withoutJ,
     journalMbPerRound: journalBytes / 2 ** 20,
-    journalFirstTouchCpuS: firstTouchS,
-    journalCpuRatioBeyondFirstTouch: beyondFirstTouch,
     firstTouch: touch,
   };
   if (journalOnly) {
