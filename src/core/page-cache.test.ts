@@ -18,7 +18,6 @@ async function fileOf(bytes: Uint8Array): Promise<string> {
   return path;
 }
 
-/** The file's pages in the page cache, as util-linux's fincore counts them. */
 // 9 MiB and a bit: more than one direct write, and a partial last block.
 const bytes = Uint8Array.from({ length: 9 * 2 ** 20 + 1234 }, (_, i) => (i * 7919) % 251);
 

@@ -14,9 +14,9 @@ let queue: Promise<unknown> = Promise.resolve();
 
 /**
  * Pushes a file kept only for recovery (a journaled reply, a site's kept result) out of the page
- * cache, so that it costs disk, not memory. Each round would otherwise grow the cache by the
- * model's size: memory the kernel hands back only under pressure, and which on a virtual machine
- * whose host reclaims free memory (these benchmarks' machines) costs a host fault per page.
+ * cache, so that it costs disk, not memory. Left there, such files grow the cache by a model a
+ * round: memory the kernel takes back only under pressure, and which, on a virtual machine whose
+ * host reclaims free memory (these benchmarks' machines), costs a host fault per page to fill.
  *
  * Node has no posix_fadvise, so the file's whole blocks are written again, over themselves,
  * with O_DIRECT: Linux writes a direct range to disk and then drops its cached pages. The bytes
