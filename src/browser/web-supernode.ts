@@ -253,8 +253,7 @@ export class WebSuperNode {
         connection,
         node,
         reply.metadata.runId,
-        objectId,
-        (objects.get(objectId) as DeflatedObject).join(),
+        objects.get(objectId) as DeflatedObject,
       );
   }
 

@@ -3,9 +3,17 @@
  * object must match its id, one not yet available is asked for again (waits doubling from 50 ms
  * to 2 s), and a pushed one must be stored. No Node-only module: the browser's node uses it too.
  */
-import type { DescMethod, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import {
+  create,
+  type DescMethod,
+  type MessageInitShape,
+  type MessageShape,
+} from "@bufbuild/protobuf";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { placeLastBytes } from "../../core/wire/proto-encode.ts";
 import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
+import { PushObjectRequestSchema } from "../../gen/flwr/proto/message_pb.ts";
+import type { DeflatedObject } from "../objects/deflate.ts";
 import { verifyObject } from "../objects/inflate.ts";
 
 type FleetMethod = (typeof Fleet)["method"][keyof (typeof Fleet)["method"]] & DescMethod;
@@ -40,20 +48,21 @@ export async function pullObject(
   }
 }
 
-/** Pushes one object of a run; rejects when the SuperLink does not store it. */
+/**
+ * Pushes one object of a run; rejects when the SuperLink does not store it. Its bytes are joined
+ * straight into the request that carries them (placeLastBytes): encoding it copies nothing.
+ */
 export async function pushObject(
   connection: FleetCaller,
   node: { nodeId: bigint },
   runId: bigint,
-  objectId: string,
-  objectContent: Uint8Array,
+  object: DeflatedObject,
 ): Promise<void> {
-  const { stored } = await connection.call(Fleet.method.pushObject, {
-    node,
-    runId,
-    objectId,
-    objectContent,
-  });
+  const request = create(PushObjectRequestSchema, { node, runId, objectId: object.id });
+  request.objectContent = placeLastBytes(PushObjectRequestSchema, request, object.size, (into) =>
+    object.join(into),
+  );
+  const { stored } = await connection.call(Fleet.method.pushObject, request);
   if (!stored)
-    throw new FedbridgeError(Code.DataLoss, `the SuperLink did not store object ${objectId}`);
+    throw new FedbridgeError(Code.DataLoss, `the SuperLink did not store object ${object.id}`);
 }

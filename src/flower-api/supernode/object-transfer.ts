@@ -3,10 +3,8 @@
  * tree (children first, each checked against its id) and pushes a reply with the objects the
  * SuperLink asks for, several at once.
  */
-import { create } from "@bufbuild/protobuf";
-import { placeLastBytes } from "../../core/wire/proto-encode.ts";
 import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
-import { type ObjectTree, PushObjectRequestSchema } from "../../gen/flwr/proto/message_pb.ts";
+import type { ObjectTree } from "../../gen/flwr/proto/message_pb.ts";
 import type { Message } from "../message/message.ts";
 import type { DeflatedObject } from "../objects/deflate.ts";
 import { listPostOrder } from "../objects/inflate.ts";
@@ -67,15 +65,7 @@ export async function pushReply(
   await forEachConcurrently(
     listPostOrder(tree).filter((id) => wanted.has(id)),
     OBJECT_CONCURRENCY,
-    (objectId) => {
-      // Joined straight into the request that carries it: encoding the request copies nothing.
-      const object = objects.get(objectId) as DeflatedObject;
-      const request = create(PushObjectRequestSchema, { node, runId, objectId });
-      const content = placeLastBytes(PushObjectRequestSchema, request, object.size, (into) =>
-        object.join(into),
-      );
-      return pushObject(connection, node, runId, objectId, content);
-    },
+    (objectId) => pushObject(connection, node, runId, objects.get(objectId) as DeflatedObject),
   );
 }
 
