@@ -1,15 +1,14 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { Server, ServerCredentials } from "@grpc/grpc-js";
-import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
+import { FedbridgeError } from "../core/fedbridge-error.ts";
 import { createLogger, type LogFormat } from "../core/logger.ts";
-import { boundedServerOptions } from "../core/wire/grpc-server-options.ts";
-import { rawServiceDefinition } from "../core/wire/grpc-service.ts";
+import { startGrpcHttp2Server } from "../core/wire/grpc-http2-server.ts";
+import { unaryRoutes } from "../core/wire/grpc-service.ts";
 import { readSiteKit } from "../flare-runtime/site/read-site-kit.ts";
 import { serveSite } from "../flare-runtime/site/site-service.ts";
 import { ObjectStore } from "../flower-api/objects/object-store.ts";
 import {
-  createFleetServicer,
+  createFleetHandlers,
   placeInPullResponse,
 } from "../flower-api/superlink/fleet-servicer.ts";
 import { MessageRouter } from "../flower-api/superlink/message-router.ts";
@@ -63,26 +62,19 @@ export async function startFleetShim(options: FleetShimOptions): Promise<FleetSh
   const objects = new ObjectStore(placeInPullResponse);
   const router = new MessageRouter(objects, nodes);
 
-  const fleet = new Server(boundedServerOptions(FLEET_MAX_REQUEST_BYTES));
-  fleet.addService(
-    rawServiceDefinition(Fleet),
-    createFleetServicer({ nodes, runs, router, objects }),
-  );
-  const fleetPort = await new Promise<number>((ok, fail) =>
-    fleet.bindAsync(
-      options.fleetApiAddress ?? "127.0.0.1:9092",
-      ServerCredentials.createInsecure(),
-      (error, port) =>
-        error
-          ? fail(
-              new FedbridgeError(
-                Code.Unavailable,
-                `cannot listen for the Fleet API: ${error.message}`,
-              ),
-            )
-          : ok(port),
-    ),
-  );
+  const fleetAddress = options.fleetApiAddress ?? "127.0.0.1:9092";
+  const fleet = await startGrpcHttp2Server(
+    fleetAddress,
+    unaryRoutes(Fleet, createFleetHandlers({ nodes, runs, router, objects })),
+    { maxRequestBytes: FLEET_MAX_REQUEST_BYTES },
+  ).catch((error) => {
+    const failure = FedbridgeError.from(error);
+    throw new FedbridgeError(
+      failure.code,
+      `cannot listen for the Fleet API on ${fleetAddress}: ${failure.message}`,
+    );
+  });
+  const fleetPort = fleet.port;
 
   // Say when the site has no SuperNode to serve its tasks, and when it has one again.
   let serving = false;
@@ -115,7 +107,7 @@ export async function startFleetShim(options: FleetShimOptions): Promise<FleetSh
     async close() {
       await jobs.close();
       nodes.close();
-      fleet.forceShutdown();
+      await fleet.close();
       await cell.close();
     },
   };

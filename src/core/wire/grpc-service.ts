@@ -58,8 +58,52 @@ export type UnaryHandler<M extends DescMethod> = (
   context: CallContext,
 ) => Promise<MessageInitShape<M["output"]>> | MessageInitShape<M["output"]>;
 
+/** A unary method over raw bytes: the request's message in, the response's out. */
+export type RawUnaryHandler = (request: Uint8Array, context: CallContext) => Promise<Uint8Array>;
+
+/**
+ * A typed handler over raw bytes: the request decoded at a bounded cost (garbage becomes
+ * INVALID_ARGUMENT naming the method), the response encoded; what it throws goes to the caller
+ * as a status.
+ */
+export function rawUnary<M extends DescMethod>(
+  method: M,
+  handler: UnaryHandler<M>,
+): RawUnaryHandler {
+  return async (bytes, context) => {
+    const request = decodeRequest(method.input, bytes, method.name);
+    const response = await handler(request as MessageShape<M["input"]>, context);
+    return encodeMessage(
+      method.output,
+      create(method.output, response) as MessageShape<M["output"]>,
+    );
+  };
+}
+
+/**
+ * The routes of `service` (method path → raw handler) for `startGrpcHttp2Server`, from typed
+ * handlers keyed by each method's local name (`registerNode`). A method without a handler is
+ * not served (UNIMPLEMENTED).
+ */
+export function unaryRoutes<S extends DescService>(
+  service: S,
+  handlers: { [K in keyof S["method"]]?: UnaryHandler<S["method"][K]> },
+): Map<string, RawUnaryHandler> {
+  const routes = new Map<string, RawUnaryHandler>();
+  for (const method of service.methods) {
+    const handler = handlers[method.localName as keyof S["method"]];
+    if (handler !== undefined)
+      routes.set(
+        `/${service.typeName}/${method.name}`,
+        rawUnary(method, handler as UnaryHandler<typeof method>),
+      );
+  }
+  return routes;
+}
+
 /** Wraps a typed handler as a grpc-js unary handler over raw bytes. */
 export function unaryHandler<M extends DescMethod>(method: M, handler: UnaryHandler<M>) {
+  const raw = rawUnary(method, handler);
   return (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
     const controller = new AbortController();
     // grpc-js reports "cancelled" after every call's trailers too: aborting then would cost
@@ -68,20 +112,16 @@ export function unaryHandler<M extends DescMethod>(method: M, handler: UnaryHand
     call.on("cancelled", () => {
       if (!answered) controller.abort();
     });
-    void (async () => {
-      try {
-        const request = decodeRequest(method.input, call.request, method.name);
-        const response = await handler(request as MessageShape<M["input"]>, {
-          metadata: call.metadata,
-          signal: controller.signal,
-        });
+    raw(call.request, { metadata: call.metadata, signal: controller.signal }).then(
+      (response) => {
         answered = true;
-        callback(null, encodeResponse(method, response));
-      } catch (error) {
+        callback(null, asBuffer(response));
+      },
+      (error) => {
         answered = true;
         callback(toGrpcError(error));
-      }
-    })();
+      },
+    );
   };
 }
 
@@ -136,11 +176,11 @@ function encodeResponse<M extends DescMethod>(
  * estimated from the wire first (`checkDecodeCost`), and unknown fields are dropped, not kept
  * (protobuf-es keeps each as a view of its bytes: 9 bytes of fixed64 became 150 of heap).
  */
-function decodeRequest(schema: DescMessage, bytes: Buffer, methodName: string) {
+function decodeRequest(schema: DescMessage, bytes: Uint8Array, methodName: string) {
   try {
     checkDecodeCost(schema, bytes);
     // Decoded in place: grpc-js gives each received message a buffer of its own, never reused
-    // (grpc-service.test.ts), so `bytes` fields may be kept as views of it.
+    // (grpc-service.test.ts), and so does our own server, so `bytes` fields may be views of it.
     return fromBinary(schema, bytes, { readUnknownFields: false });
   } catch (cause) {
     if (cause instanceof FedbridgeError)

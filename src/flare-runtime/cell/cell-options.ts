@@ -30,11 +30,8 @@ export const MAX_CHUNK_SIZE = 8 * 2 ** 20;
 /** Largest frame accepted on the cell channel: a full chunk and its envelope. */
 export const MAX_FRAME_BYTES = MAX_CHUNK_SIZE + 64 * 1024;
 
-/**
- * HTTP/2 receive window of a cell stream and connection, in bytes (both ends). Node's default,
- * 64 KiB, would cap a stream at 64 KiB per round trip; the credit window is the real limit.
- */
-export const HTTP2_WINDOW_BYTES = 32 * 2 ** 20;
+/** HTTP/2 receive window of a cell stream and connection (both ends); the credit window bounds memory. */
+export { HTTP2_WINDOW_BYTES } from "../../core/wire/http2-window.ts";
 
 export const CELL_DEFAULTS = {
   chunkSize: 2 ** 20,

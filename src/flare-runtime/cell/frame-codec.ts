@@ -8,13 +8,13 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { GRPC_PREFIX_BYTES, GrpcMessageReader, grpcPrefix } from "../../core/wire/grpc-messages.ts";
 import { type CellFrame, CellFrameSchema, ChunkSchema } from "../../gen/fedbridge/v1/cell_pb.ts";
 
 /** The path of CellService.Connect, and the content type of its messages. */
 export const CELL_PATH = "/fedbridge.v1.CellService/Connect";
 export const GRPC_CONTENT_TYPE = "application/grpc+proto";
 
-const PREFIX_BYTES = 5;
 /** Chunks with fewer bytes than this are encoded whole: not worth a second write. */
 const SEPARATE_DATA_BYTES = 4096;
 const NO_DATA = new Uint8Array(0);
@@ -27,7 +27,7 @@ export function encodeFrame(frame: CellFrame): Uint8Array[] {
   const chunk = frame.kind.case === "chunk" ? frame.kind.value : undefined;
   if (chunk === undefined || chunk.data.byteLength < SEPARATE_DATA_BYTES) {
     const message = toBinary(CellFrameSchema, frame);
-    return [prefix(message.byteLength, new Uint8Array(PREFIX_BYTES)), message];
+    return [grpcPrefix(message.byteLength), message];
   }
   const data = chunk.data;
   const fields = toBinary(ChunkSchema, { ...chunk, data: NO_DATA });
@@ -36,13 +36,13 @@ export function encodeFrame(frame: CellFrame): Uint8Array[] {
     .uint32(data.byteLength)
     .finish();
   const head = new BinaryWriter()
-    .raw(new Uint8Array(PREFIX_BYTES))
+    .raw(new Uint8Array(GRPC_PREFIX_BYTES))
     .tag(CellFrameSchema.field.chunk.number, WireType.LengthDelimited)
     .uint32(fields.byteLength + dataTag.byteLength + data.byteLength)
     .raw(fields)
     .raw(dataTag)
     .finish();
-  return [prefix(head.byteLength - PREFIX_BYTES + data.byteLength, head), data];
+  return [grpcPrefix(head.byteLength - GRPC_PREFIX_BYTES + data.byteLength, head), data];
 }
 
 /**
@@ -51,69 +51,20 @@ export function encodeFrame(frame: CellFrame): Uint8Array[] {
  * gathered into a buffer of its own size first.
  */
 export class FrameReader {
-  readonly #maxBytes: number;
-  readonly #prefix = new Uint8Array(PREFIX_BYTES);
-  #prefixFilled = 0;
-  #frame: Uint8Array | undefined;
-  #frameFilled = 0;
+  readonly #messages: GrpcMessageReader;
 
   constructor(maxBytes: number) {
-    this.#maxBytes = maxBytes;
+    this.#messages = new GrpcMessageReader(maxBytes, "frame");
   }
 
   /** The frames that `piece` completes, in order. */
   *push(piece: Uint8Array): Generator<CellFrame> {
-    let at = 0;
-    while (at < piece.byteLength) {
-      if (this.#frame === undefined && this.#prefixFilled === 0) {
-        const left = piece.byteLength - at;
-        if (left >= PREFIX_BYTES) {
-          const length = this.#checkPrefix(piece.subarray(at, at + PREFIX_BYTES));
-          if (left >= PREFIX_BYTES + length) {
-            yield decode(piece.subarray(at + PREFIX_BYTES, at + PREFIX_BYTES + length));
-            at += PREFIX_BYTES + length;
-            continue;
-          }
-        }
-      }
-      if (this.#frame === undefined) {
-        const n = Math.min(PREFIX_BYTES - this.#prefixFilled, piece.byteLength - at);
-        this.#prefix.set(piece.subarray(at, at + n), this.#prefixFilled);
-        this.#prefixFilled += n;
-        at += n;
-        if (this.#prefixFilled < PREFIX_BYTES) return;
-        this.#prefixFilled = 0;
-        this.#frame = new Uint8Array(this.#checkPrefix(this.#prefix));
-        this.#frameFilled = 0;
-      }
-      const frame = this.#frame;
-      const n = Math.min(frame.byteLength - this.#frameFilled, piece.byteLength - at);
-      frame.set(piece.subarray(at, at + n), this.#frameFilled);
-      this.#frameFilled += n;
-      at += n;
-      if (this.#frameFilled === frame.byteLength) {
-        this.#frame = undefined;
-        yield decode(frame);
-      }
-    }
+    for (const message of this.#messages.push(piece)) yield decode(message);
   }
 
   /** Whether the stream may end here: not inside a frame. */
   get atBoundary(): boolean {
-    return this.#frame === undefined && this.#prefixFilled === 0;
-  }
-
-  #checkPrefix(bytes: Uint8Array): number {
-    const view = new DataView(bytes.buffer, bytes.byteOffset, PREFIX_BYTES);
-    if (view.getUint8(0) !== 0)
-      throw new FedbridgeError(Code.InvalidArgument, "compressed frames are not accepted");
-    const length = view.getUint32(1);
-    if (length > this.#maxBytes)
-      throw new FedbridgeError(
-        Code.ResourceExhausted,
-        `a frame of ${length} bytes is over the limit of ${this.#maxBytes}`,
-      );
-    return length;
+    return this.#messages.atBoundary;
   }
 }
 
@@ -128,9 +79,4 @@ function decode(bytes: Uint8Array): CellFrame {
       `parse binary: ${reason instanceof Error ? reason.message : String(reason)}`,
     );
   }
-}
-
-function prefix(length: number, into: Uint8Array): Uint8Array {
-  new DataView(into.buffer, into.byteOffset, PREFIX_BYTES).setUint32(1, length);
-  return into;
 }

@@ -8,11 +8,11 @@
  */
 import * as http2 from "node:http2";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { widenReceiveWindow } from "../../core/wire/http2-window.ts";
 import type { CellFrame } from "../../gen/fedbridge/v1/cell_pb.ts";
 import { HTTP2_WINDOW_BYTES, MAX_FRAME_BYTES } from "./cell-options.ts";
 import { CELL_PATH, GRPC_CONTENT_TYPE } from "./frame-codec.ts";
 import { readFrames, writeFrames } from "./frame-stream.ts";
-import { widenReceiveWindow } from "./http2-window.ts";
 
 export interface CellConnection {
   /**

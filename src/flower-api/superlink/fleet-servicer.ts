@@ -1,12 +1,7 @@
 import { create, type DescMethod } from "@bufbuild/protobuf";
 import type { Metadata } from "@grpc/grpc-js";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import {
-  type CallContext,
-  implementation,
-  type UnaryHandler,
-  unaryHandler,
-} from "../../core/wire/grpc-service.ts";
+import type { CallContext, UnaryHandler } from "../../core/wire/grpc-service.ts";
 import { placeLastBytes } from "../../core/wire/proto-encode.ts";
 import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
 import { PullObjectResponseSchema } from "../../gen/flwr/proto/message_pb.ts";
@@ -51,22 +46,6 @@ type FleetMethods = (typeof Fleet)["method"];
 
 /** One typed handler per Fleet method, keyed by its local name (`registerNode`, ...). */
 export type FleetHandlers = { [K in keyof FleetMethods]: UnaryHandler<FleetMethods[K]> };
-
-/**
- * Flower 1.28's Fleet service: what SuperNodes (ours, or Python Flower's) call, as grpc-js
- * handlers. The same handlers serve browsers over the Connect protocol (fleet-web.ts).
- */
-export function createFleetServicer(state: FleetState, options: FleetServicerOptions = {}) {
-  const handlers = createFleetHandlers(state, options);
-  const byName: Record<string, unknown> = {};
-  for (const method of Fleet.methods) {
-    const handler = handlers[method.localName as keyof FleetHandlers] as UnaryHandler<
-      typeof method
-    >;
-    byName[method.name] = unaryHandler(method, handler);
-  }
-  return implementation(byName);
-}
 
 /**
  * The Fleet methods' logic, whatever the transport. Every call is authenticated by its signed

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import { implementation, unaryHandler } from "../../core/wire/grpc-service.ts";
-import { NodeTracking, RunEventSchema } from "../../gen/fedbridge/v1/control_pb.ts";
+import type { UnaryHandler } from "../../core/wire/grpc-service.ts";
+import { type NodeTracking, RunEventSchema } from "../../gen/fedbridge/v1/control_pb.ts";
 import { verifyAuthMetadata } from "./node-auth.ts";
 import type { NodeRegistry } from "./node-registry.ts";
 import type { RunRegistry } from "./run-registry.ts";
@@ -14,9 +14,11 @@ const MAX_EVENTS_JSON = 1 << 20;
  * a running run become events of that run, which `fedbridge run --superlink --out` writes to
  * the run's output folder. The caller must be the node it says it is (signed metadata).
  */
-export function createNodeTrackingServicer(state: { nodes: NodeRegistry; runs: RunRegistry }) {
-  return implementation({
-    PushTrackingEvents: unaryHandler(NodeTracking.method.pushTrackingEvents, (req, ctx) => {
+export function createNodeTrackingHandlers(state: { nodes: NodeRegistry; runs: RunRegistry }): {
+  pushTrackingEvents: UnaryHandler<typeof NodeTracking.method.pushTrackingEvents>;
+} {
+  return {
+    pushTrackingEvents: (req, ctx) => {
       const { publicKeyPem } = verifyAuthMetadata((key) => ctx.metadata.get(key)[0]);
       if (state.nodes.nodeIdForKey(Buffer.from(publicKeyPem).toString("latin1")) !== req.nodeId) {
         throw new FedbridgeError(Code.Unauthenticated, "Invalid node ID");
@@ -33,8 +35,8 @@ export function createNodeTrackingServicer(state: { nodes: NodeRegistry; runs: R
         }),
       );
       return {};
-    }),
-  });
+    },
+  };
 }
 
 function safeJson(text: string): unknown {

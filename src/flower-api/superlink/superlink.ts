@@ -4,8 +4,9 @@ import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { startGrpcHttp2Server } from "../../core/wire/grpc-http2-server.ts";
 import { boundedServerOptions } from "../../core/wire/grpc-server-options.ts";
-import { rawServiceDefinition } from "../../core/wire/grpc-service.ts";
+import { rawServiceDefinition, unaryRoutes } from "../../core/wire/grpc-service.ts";
 import { Control, NodeTracking, RunEventSchema } from "../../gen/fedbridge/v1/control_pb.ts";
 import { Control as FlowerControl } from "../../gen/flwr/proto/control_pb.ts";
 import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
@@ -15,12 +16,12 @@ import { createFlowerControlServicer } from "../control/flower-control-servicer.
 import { SERVER_NODE_ID } from "../message/metadata.ts";
 import { ObjectStore } from "../objects/object-store.ts";
 import { AppTokens } from "./app-tokens.ts";
-import { createFleetHandlers, createFleetServicer, placeInPullResponse } from "./fleet-servicer.ts";
+import { createFleetHandlers, placeInPullResponse } from "./fleet-servicer.ts";
 import { type FleetWeb, startFleetWeb } from "./fleet-web.ts";
 import { createFlowerServerAppLauncher } from "./flower-serverapp-process.ts";
 import { MessageRouter } from "./message-router.ts";
 import { NodeRegistry } from "./node-registry.ts";
-import { createNodeTrackingServicer } from "./node-tracking-servicer.ts";
+import { createNodeTrackingHandlers } from "./node-tracking-servicer.ts";
 import { CONTROL_MAX_REQUEST_BYTES, FLEET_MAX_REQUEST_BYTES } from "./request-limits.ts";
 import { resumeRuns } from "./resume-runs.ts";
 import { type RunRecord, RunRegistry } from "./run-registry.ts";
@@ -118,14 +119,10 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
       )
     : ServerCredentials.createInsecure();
 
-  const fleet = new Server(
-    boundedServerOptions(FLEET_MAX_REQUEST_BYTES, { "grpc.max_concurrent_streams": 1000 }),
-  );
-  fleet.addService(rawServiceDefinition(NodeTracking), createNodeTrackingServicer({ nodes, runs }));
-  fleet.addService(
-    rawServiceDefinition(Fleet),
-    createFleetServicer({ nodes, runs, router, objects }, options),
-  );
+  const fleetRoutes = new Map([
+    ...unaryRoutes(Fleet, createFleetHandlers({ nodes, runs, router, objects }, options)),
+    ...unaryRoutes(NodeTracking, createNodeTrackingHandlers({ nodes, runs })),
+  ]);
   /** Ends a run whose ServerApp process failed or went silent. */
   const failRun = (run: RunRecord, details: string) => {
     if (run.status === "finished") return;
@@ -184,41 +181,44 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
     createFlowerControlServicer(controlState),
   );
 
-  const fleetPort = await bind(
-    fleet,
-    options.fleetApiAddress ?? "0.0.0.0:9092",
-    credentials,
-    "Fleet API",
+  const fleetAddress = options.fleetApiAddress ?? "0.0.0.0:9092";
+  const fleet = await startGrpcHttp2Server(fleetAddress, fleetRoutes, {
+    maxRequestBytes: FLEET_MAX_REQUEST_BYTES,
+    ...(options.tls ? { tls: options.tls } : {}),
+  }).catch((error) => {
+    const failure = FedbridgeError.from(error);
+    throw new FedbridgeError(
+      failure.code,
+      `cannot listen for the Fleet API on ${fleetAddress}: ${failure.message}`,
+    );
+  });
+  /** What started is stopped again when a later step fails. */
+  const orClose = <T>(step: Promise<T>): Promise<T> =>
+    step.catch(async (error) => {
+      control.forceShutdown();
+      serverAppIo.forceShutdown();
+      await fleet.close();
+      throw error;
+    });
+  const controlPort = await orClose(
+    bind(control, options.controlApiAddress ?? "0.0.0.0:9093", credentials, "control API"),
   );
-  const controlPort = await bind(
-    control,
-    options.controlApiAddress ?? "0.0.0.0:9093",
-    credentials,
-    "control API",
-  );
-  serverAppIoPort = await bind(
-    serverAppIo,
-    serverAppIoAddress,
-    ServerCredentials.createInsecure(),
-    "ServerAppIo API",
+  serverAppIoPort = await orClose(
+    bind(serverAppIo, serverAppIoAddress, ServerCredentials.createInsecure(), "ServerAppIo API"),
   );
   let web: FleetWeb | undefined;
   if (options.webAddress !== undefined) {
-    const handlers = createFleetHandlers({ nodes, runs, router, objects }, options);
-    web = await startFleetWeb(handlers, {
-      address: options.webAddress,
-      origins: options.webOrigins ?? [],
-      ...(options.tls ? { tls: options.tls } : {}),
-    }).catch((error) => {
-      fleet.forceShutdown();
-      control.forceShutdown();
-      serverAppIo.forceShutdown();
-      throw error;
-    });
+    web = await orClose(
+      startFleetWeb(createFleetHandlers({ nodes, runs, router, objects }, options), {
+        address: options.webAddress,
+        origins: options.webOrigins ?? [],
+        ...(options.tls ? { tls: options.tls } : {}),
+      }),
+    );
   }
   if (database !== undefined) await resumeRuns(database, { runs, router, nodes }, workDir, log);
   return {
-    fleetPort,
+    fleetPort: fleet.port,
     controlPort,
     serverAppIoPort,
     ...(web ? { webPort: web.port } : {}),
@@ -234,7 +234,7 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
       pythonServerApps.close();
       tokens.close();
       await web?.close();
-      fleet.forceShutdown();
+      await fleet.close();
       control.forceShutdown();
       serverAppIo.forceShutdown();
       database?.close();

@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { credentials, Server, ServerCredentials, type UntypedHandleCall } from "@grpc/grpc-js";
+import { credentials } from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
-import { rawServiceDefinition } from "../../core/wire/grpc-service.ts";
+import { startGrpcHttp2Server } from "../../core/wire/grpc-http2-server.ts";
+import { unaryRoutes } from "../../core/wire/grpc-service.ts";
 import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
 import { ObjectStore } from "../objects/object-store.ts";
-import { createFleetServicer } from "../superlink/fleet-servicer.ts";
+import { createFleetHandlers } from "../superlink/fleet-servicer.ts";
 import { MessageRouter } from "../superlink/message-router.ts";
 import { NodeRegistry } from "../superlink/node-registry.ts";
 import { RunRegistry } from "../superlink/run-registry.ts";
@@ -28,26 +29,23 @@ async function startQuickFleet(): Promise<{ address: string; pulls(): number }> 
     objects,
     router: new MessageRouter(objects, nodes),
   };
-  const servicer = createFleetServicer(state, { pullWaitMs: 0 });
+  const handlers = createFleetHandlers(state, { pullWaitMs: 0 });
   let pulls = 0;
-  const pullMessages = servicer.PullMessages as (...args: unknown[]) => void;
-  const counted = {
-    ...servicer,
-    PullMessages: (...args: unknown[]) => {
-      pulls++;
-      pullMessages(...args);
-    },
-  };
-  const server = new Server();
-  server.addService(rawServiceDefinition(Fleet), counted as Record<string, UntypedHandleCall>);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, p) =>
-      error ? reject(error) : resolve(p),
-    ),
+  const server = await startGrpcHttp2Server(
+    "127.0.0.1:0",
+    unaryRoutes(Fleet, {
+      ...handlers,
+      pullMessages: (request, context) => {
+        pulls++;
+        return handlers.pullMessages(request, context);
+      },
+    }),
+    { maxRequestBytes: 2 ** 20 },
   );
-  cleanups.push(() => {
+  const { port } = server;
+  cleanups.push(async () => {
     nodes.close();
-    server.forceShutdown();
+    await server.close();
   });
   return { address: `127.0.0.1:${port}`, pulls: () => pulls };
 }

@@ -1,8 +1,7 @@
 import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
-import { HTTP2_WINDOW_BYTES } from "./cell-options.ts";
-import { widenReceiveWindow } from "./http2-window.ts";
+import { HTTP2_WINDOW_BYTES, widenReceiveWindow } from "./http2-window.ts";
 
 describe("widenReceiveWindow", () => {
   it("opens a live session's window, and leaves a destroyed one alone instead of throwing", async () => {

@@ -1,0 +1,94 @@
+/**
+ * gRPC's length-prefixed messages on an HTTP/2 stream: a flags byte (compressed or not), a
+ * big-endian u32 length, the message. Written by hand wherever models travel (the cells, the
+ * Fleet API): a message's bytes go out behind its 5 bytes of prefix as they are, and one that
+ * arrives in one piece is read where it lies, where a gRPC library copies every byte on the
+ * way out and on the way in.
+ */
+import { Code, FedbridgeError } from "../fedbridge-error.ts";
+
+/** A message's prefix: a flags byte and its length. */
+export const GRPC_PREFIX_BYTES = 5;
+
+/** The prefix of an uncompressed message of `length` bytes (written into `into` if given). */
+export function grpcPrefix(length: number, into = new Uint8Array(GRPC_PREFIX_BYTES)): Uint8Array {
+  new DataView(into.buffer, into.byteOffset, GRPC_PREFIX_BYTES).setUint32(1, length);
+  return into;
+}
+
+/**
+ * Turns the bytes of a stream, as they arrive, into its messages. A message that arrived in one
+ * piece is a view of that piece; one split across pieces is gathered into a buffer of its own
+ * size. A compressed message (fedbridge sends none and asks for none) or one over `maxBytes` is
+ * refused before any of its bytes are held.
+ */
+export class GrpcMessageReader {
+  readonly #maxBytes: number;
+  readonly #what: string;
+  readonly #prefix = new Uint8Array(GRPC_PREFIX_BYTES);
+  #prefixFilled = 0;
+  #message: Uint8Array | undefined;
+  #messageFilled = 0;
+
+  /** `what`: how refusals name a message ("frame", "request message"). */
+  constructor(maxBytes: number, what = "message") {
+    this.#maxBytes = maxBytes;
+    this.#what = what;
+  }
+
+  /** The messages that `piece` completes, in order. */
+  *push(piece: Uint8Array): Generator<Uint8Array> {
+    let at = 0;
+    while (at < piece.byteLength) {
+      if (this.#message === undefined && this.#prefixFilled === 0) {
+        const left = piece.byteLength - at;
+        if (left >= GRPC_PREFIX_BYTES) {
+          const length = this.#checkPrefix(piece.subarray(at, at + GRPC_PREFIX_BYTES));
+          if (left >= GRPC_PREFIX_BYTES + length) {
+            yield piece.subarray(at + GRPC_PREFIX_BYTES, at + GRPC_PREFIX_BYTES + length);
+            at += GRPC_PREFIX_BYTES + length;
+            continue;
+          }
+        }
+      }
+      if (this.#message === undefined) {
+        const n = Math.min(GRPC_PREFIX_BYTES - this.#prefixFilled, piece.byteLength - at);
+        this.#prefix.set(piece.subarray(at, at + n), this.#prefixFilled);
+        this.#prefixFilled += n;
+        at += n;
+        if (this.#prefixFilled < GRPC_PREFIX_BYTES) return;
+        this.#prefixFilled = 0;
+        // Not zeroed: every byte is written below before the message is handed out.
+        this.#message = Buffer.allocUnsafeSlow(this.#checkPrefix(this.#prefix));
+        this.#messageFilled = 0;
+      }
+      const message = this.#message;
+      const n = Math.min(message.byteLength - this.#messageFilled, piece.byteLength - at);
+      message.set(piece.subarray(at, at + n), this.#messageFilled);
+      this.#messageFilled += n;
+      at += n;
+      if (this.#messageFilled === message.byteLength) {
+        this.#message = undefined;
+        yield message;
+      }
+    }
+  }
+
+  /** Whether the stream may end here: not inside a message. */
+  get atBoundary(): boolean {
+    return this.#message === undefined && this.#prefixFilled === 0;
+  }
+
+  #checkPrefix(bytes: Uint8Array): number {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, GRPC_PREFIX_BYTES);
+    if (view.getUint8(0) !== 0)
+      throw new FedbridgeError(Code.InvalidArgument, `compressed ${this.#what}s are not accepted`);
+    const length = view.getUint32(1);
+    if (length > this.#maxBytes)
+      throw new FedbridgeError(
+        Code.ResourceExhausted,
+        `a ${this.#what} of ${length} bytes is over the limit of ${this.#maxBytes}`,
+      );
+    return length;
+  }
+}
