@@ -26,7 +26,7 @@ const insecure = credentials.createInsecure();
 
 beforeAll(async () => {
   superlink = await startTestSuperLink();
-  node = new FleetConnection(superlink.fleet, insecure);
+  node = new FleetConnection(superlink.fleet, "insecure");
   const publicKey = node.keys.publicKeyPem;
   await node.call(Fleet.method.registerNode, { publicKey });
   ({ nodeId } = await node.call(Fleet.method.activateNode, { publicKey, heartbeatInterval: 30 }));
@@ -89,7 +89,7 @@ describe("the SuperLink refuses bad input and keeps serving", () => {
     await expect(
       node.call(Fleet.method.pullMessages, { node: { nodeId: nodeId + 1n } }),
     ).rejects.toMatchObject({ code: 16, message: /Invalid node ID/ });
-    const stranger = new FleetConnection(superlink.fleet, insecure);
+    const stranger = new FleetConnection(superlink.fleet, "insecure");
     await expect(
       stranger.call(Fleet.method.sendNodeHeartbeat, { node: { nodeId }, heartbeatInterval: 30 }),
     ).rejects.toThrow(/Invalid node ID/);
@@ -225,7 +225,7 @@ describe("the SuperLink refuses bad input and keeps serving", () => {
   });
 
   it("is still serving: a new node registers and the process is alive", async () => {
-    const fresh = new FleetConnection(superlink.fleet, insecure);
+    const fresh = new FleetConnection(superlink.fleet, "insecure");
     const { nodeId: id } = await fresh.call(Fleet.method.registerNode, {
       publicKey: fresh.keys.publicKeyPem,
     });

@@ -104,7 +104,7 @@ async function replay(
   const recordedNodes = [15159958471129228976n, 8955583162127348154n];
   const nodes = new Map<bigint, { id: bigint; fleet: FleetConnection }>();
   for (const recorded of recordedNodes) {
-    const fleet = new FleetConnection(address(link.fleetPort), insecure);
+    const fleet = new FleetConnection(address(link.fleetPort), "insecure");
     const publicKey = fleet.keys.publicKeyPem;
     await fleet.call(Fleet.method.registerNode, { publicKey });
     const { nodeId } = await fleet.call(Fleet.method.activateNode, {

@@ -8,7 +8,6 @@
  *
  * Usage: node bin/run-ts.mjs bench/lib/many-nodes.ts FLEET_HOST:PORT FIRST COUNT TOTAL
  */
-import { credentials } from "@grpc/grpc-js";
 import { SuperNode } from "../../src/flower-api/supernode/supernode.ts";
 
 const [fleet, first, count, total] = process.argv.slice(2);
@@ -24,7 +23,7 @@ const nodes = Array.from({ length: Number(count) }, (_, i) => {
   let counted = false;
   return new SuperNode({
     superlink: fleet,
-    credentials: credentials.createInsecure(),
+    security: "insecure",
     nodeConfig: { "partition-id": Number(first) + i, "num-partitions": Number(total) },
     clientAppThread: "caller",
     // BENCH_OWN_CONNECTIONS=1: a connection per node, as N machines would make (grpc-js shares

@@ -6,7 +6,7 @@ import { SuperNode } from "../flower-api/supernode/supernode.ts";
 import { RUN_TRACKING_SETUP_URL } from "../tracking/flower-runs/run-tracking.ts";
 import { logFormatOption, positiveNumber } from "./options.ts";
 import { untilSignal } from "./superlink.ts";
-import { channelCredentials } from "./tls-flags.ts";
+import { channelSecurity } from "./tls-flags.ts";
 
 interface SuperNodeFlags {
   superlink: string;
@@ -44,7 +44,7 @@ export function registerSuperNode(program: Command): void {
       });
       const node = new SuperNode({
         superlink: flags.superlink,
-        credentials: await channelCredentials(flags),
+        security: await channelSecurity(flags),
         nodeConfig: flags.nodeConfig ?? {},
         inline: flags.inline,
         ...(flags.heartbeatInterval ? { heartbeatInterval: flags.heartbeatInterval } : {}),

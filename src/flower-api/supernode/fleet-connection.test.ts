@@ -1,5 +1,4 @@
 import { createServer, type Socket } from "node:net";
-import { credentials } from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
 import { FleetConnection } from "./fleet-connection.ts";
@@ -25,7 +24,7 @@ async function countingListener(): Promise<{ address: string; count(): number }>
 /** One call on each of two connections to `address`, waited out (nothing answers). */
 async function callTwice(address: string, ownConnection: boolean): Promise<void> {
   const connections = [1, 2].map(
-    () => new FleetConnection(address, credentials.createInsecure(), undefined, ownConnection),
+    () => new FleetConnection(address, "insecure", undefined, ownConnection),
   );
   cleanups.push(() => {
     for (const connection of connections) connection.close();

@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { credentials } from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 import { startGrpcHttp2Server } from "../../core/wire/grpc-http2-server.ts";
 import { unaryRoutes } from "../../core/wire/grpc-service.ts";
@@ -59,7 +58,7 @@ describe("SuperNode against a SuperLink that does not hold PullMessages", () => 
     });
     const node = new SuperNode({
       superlink: fleet.address,
-      credentials: credentials.createInsecure(),
+      security: "insecure",
       log: (line) => {
         if (line.startsWith("connected to")) onConnected();
       },
@@ -82,7 +81,7 @@ describe("SuperNode options", () => {
   it("refuses a workerSetup when the ClientApp runs on the caller's thread, where all nodes would share it", () => {
     const options = {
       superlink: "127.0.0.1:1",
-      credentials: credentials.createInsecure(),
+      security: "insecure" as const,
       workerSetup: { url: "file:///setup.mjs", data: {} },
     };
     expect(() => new SuperNode({ ...options, clientAppThread: "caller" })).toThrow(

@@ -2,9 +2,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { ChannelCredentials } from "@grpc/grpc-js";
 import { backoffDelay } from "../../core/backoff.ts";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import type { ChannelSecurity } from "../../core/wire/grpc-http2-client.ts";
 import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
 import type { ObjectTree } from "../../gen/flwr/proto/message_pb.ts";
 import type { UserConfig } from "../app/context.ts";
@@ -25,7 +25,8 @@ import { runClientApp } from "./run-client-app.ts";
 export interface SuperNodeOptions {
   /** The SuperLink's Fleet API, host:port. */
   superlink: string;
-  credentials: ChannelCredentials;
+  /** Plaintext (`"insecure"`), or TLS trusting these root certificates. */
+  security: ChannelSecurity;
   /** This node's config, e.g. partition-id and num-partitions. */
   nodeConfig?: UserConfig;
   /** Seconds between expected heartbeats; the SuperLink's patience is twice this. Default: 30 (Flower's). */
@@ -153,7 +154,7 @@ export class SuperNode {
   async #connect(): Promise<void> {
     const connection = new FleetConnection(
       this.#options.superlink,
-      this.#options.credentials,
+      this.#options.security,
       this.#keys,
       this.#options.ownConnection ?? false,
     );
