@@ -232,6 +232,26 @@ if (flowerBin === undefined) {
       );
     }, 120_000);
 
+    it("one of our SuperNodes on Flower's own SuperLink: registered, sent the run, its reply counted", async () => {
+      // Our node speaks the Fleet API through our own gRPC client: here to Python's grpcio.
+      const flower = await startFlowerSuperLink();
+      const ours = await startTestSuperNode(flower.fleet, 1, 2);
+      const [, ourId] = ours.output().match(/as node (\d+)/) ?? [];
+      await startFlowerSuperNode(flower.fleet, 0, 2);
+      const home = await flwrHome(flower.control);
+      const app = await tempDir("flower-interop-their-link-");
+      await cp(APP, app, { recursive: true });
+      // Flower's CLI packs no .ts files, so our node has no ClientApp to run: it pulls the
+      // message and the app, and answers with an error, which Flower's strategy counts.
+      const run = await flwr(["run", ".", "fb", "--stream"], home, app);
+      expect(run.output).toMatch(/Successfully started run \d+/);
+      expect(run.output).toContain("Received 1 results and 1 failures");
+      expect(run.output).toContain(`Received error in reply from node ${ourId}`);
+      expect(run.output).toContain("PYQUICK_RESULT [1.0, 1.0, 1.0, 1.0]");
+      expect(ours.output()).toMatch(/cannot load the app/);
+      expect(ours.child.exitCode).toBeNull(); // still running
+    }, 300_000);
+
     it("Flower's CLI on our Control API: flwr run, ls, log and stop", async () => {
       const { fleet, control } = await startTestSuperLink();
       const home = await flwrHome(control);
