@@ -64,8 +64,15 @@ export class GrpcHttp2Channel {
       : `${this.#authority} ${tls ? createHash("sha256").update(security.rootCertificates).digest("hex") : ""}`;
   }
 
-  /** Calls `path` (`/package.Service/Method`) with a request's encoded message. */
-  unary(path: string, request: Uint8Array, settings: UnaryCallSettings = {}): Promise<Uint8Array> {
+  /**
+   * Calls `path` (`/package.Service/Method`) with a request's encoded message, whole or in
+   * pieces that are written one after the other as they are.
+   */
+  unary(
+    path: string,
+    request: Uint8Array | readonly Uint8Array[],
+    settings: UnaryCallSettings = {},
+  ): Promise<Uint8Array> {
     const method = path.slice(path.lastIndexOf("/") + 1);
     if (this.#closed)
       return Promise.reject(new FedbridgeError(Code.Canceled, `${method}: the channel is closed`));
@@ -166,8 +173,12 @@ export class GrpcHttp2Channel {
           );
         resolve(message);
       });
-      stream.write(grpcPrefix(request.byteLength));
-      stream.end(request);
+      const pieces = request instanceof Uint8Array ? [request] : request;
+      let length = 0;
+      for (const piece of pieces) length += piece.byteLength;
+      stream.write(grpcPrefix(length));
+      for (const piece of pieces) stream.write(piece);
+      stream.end();
     });
   }
 

@@ -5,7 +5,7 @@ import {
   PullObjectResponseSchema,
   PushObjectRequestSchema,
 } from "../../gen/flwr/proto/message_pb.ts";
-import { encodeMessage, placeLastBytes } from "./proto-encode.ts";
+import { encodeAroundLastBytes, encodeMessage, placeLastBytes } from "./proto-encode.ts";
 
 const content = (n: number) => {
   const bytes = new Uint8Array(n);
@@ -79,5 +79,20 @@ describe("encodeMessage", () => {
     // The same bytes copied elsewhere are not the placed ones.
     const copy = create(PullObjectResponseSchema, { ...found, objectContent: placed.slice() });
     expect(encodeMessage(PullObjectResponseSchema, copy).buffer).not.toBe(placed.buffer);
+  });
+
+  it("encodes around a last bytes field given as pieces: the same bytes, the pieces themselves", () => {
+    const head = new TextEncoder().encode("ArrayChunk  300000\0");
+    const body = content(300_000);
+    const request = create(PushObjectRequestSchema, { runId: 9n, objectId: "ab".repeat(32) });
+    const size = head.byteLength + body.byteLength;
+    const pieces = encodeAroundLastBytes(PushObjectRequestSchema, request, size, [head, body]);
+    expect(pieces.at(-1)).toBe(body); // not copied
+    const whole = Buffer.concat(pieces);
+    const expected = toBinary(PushObjectRequestSchema, {
+      ...request,
+      objectContent: Buffer.concat([head, body]),
+    });
+    expect(same(whole, expected)).toBe(true);
   });
 });

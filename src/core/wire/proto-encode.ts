@@ -38,6 +38,27 @@ export function placeLastBytes<Desc extends DescMessage>(
   return bytes;
 }
 
+/**
+ * A whole encoding of `message` as pieces, its last bytes field being `pieces` (`size` bytes in
+ * all), which stay as they are: written one after the other (a gRPC request on a stream of our
+ * own), they are the bytes encodeMessage would give, and nothing was copied to make them.
+ */
+export function encodeAroundLastBytes<Desc extends DescMessage>(
+  schema: Desc,
+  message: MessageShape<Desc>,
+  size: number,
+  pieces: readonly Uint8Array[],
+): Uint8Array[] {
+  const last = largeField(schema);
+  if (last === undefined) throw new TypeError(`${schema.typeName} does not end in a bytes field`);
+  const fields = toBinary(schema, { ...message, [last.localName]: NO_BYTES });
+  const tag = lengthTag(last.number, size);
+  const head = new Uint8Array(fields.byteLength + tag.byteLength);
+  head.set(fields);
+  head.set(tag, fields.byteLength);
+  return [head, ...pieces];
+}
+
 export function encodeMessage<Desc extends DescMessage>(
   schema: Desc,
   message: MessageShape<Desc>,

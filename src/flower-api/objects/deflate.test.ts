@@ -76,6 +76,11 @@ describe("deflate (Flower's object ids)", () => {
       Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
     expect(same(second, first)).toBe(true);
     expect(chunk.size).toBe(first.length);
+    // As pieces: the header, then a view of the array's own bytes, never copied.
+    const pieces = chunk.pieces();
+    expect(pieces).toHaveLength(2);
+    expect((pieces[1] as Uint8Array).buffer).toBe(data.buffer);
+    expect(same(Buffer.concat(pieces), first)).toBe(true);
     // Bytes asked for (a SuperLink's store keeps them) are joined once and shared.
     expect(same(chunk.bytes, first)).toBe(true);
     expect(chunk.join()).toBe(chunk.bytes);

@@ -33,10 +33,13 @@ export interface DeflatedObject {
    * objects in flight, not of the model.
    */
   join(into?: Uint8Array): Uint8Array;
+  /** The same bytes as pieces to write one after the other, none of them copied. */
+  pieces(): Uint8Array[];
   readonly children: readonly DeflatedObject[];
 }
 
 const encoder = new TextEncoder();
+const utf8 = (text: string) => encoder.encode(text);
 
 /**
  * The id and bytes of a leaf or inner object. The id is hashed from the header and the body as
@@ -80,6 +83,9 @@ class LazyObject implements DeflatedObject {
     joined.set(this.body, this.head.length);
     return joined;
   }
+  pieces(): Uint8Array[] {
+    return this.#bytes !== undefined ? [this.#bytes] : [utf8(this.head), this.body];
+  }
 }
 
 /** Every object of a tree by id (a shared object once). */
@@ -99,8 +105,6 @@ function uniqueById(objects: readonly DeflatedObject[]): readonly DeflatedObject
   return [...seen.values()];
 }
 
-const utf8 = (text: string) => encoder.encode(text);
-
 /** An object whose bytes exist already (received and checked against its id): nothing to hash. */
 class KnownObject implements DeflatedObject {
   constructor(
@@ -114,6 +118,9 @@ class KnownObject implements DeflatedObject {
   join(into?: Uint8Array): Uint8Array {
     into?.set(this.bytes);
     return into ?? this.bytes;
+  }
+  pieces(): Uint8Array[] {
+    return [this.bytes];
   }
 }
 

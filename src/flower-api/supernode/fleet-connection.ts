@@ -64,6 +64,14 @@ export class FleetConnection {
     return this.#call(method, request, metadata, settings.timeout, settings.signal);
   }
 
+  /** A call whose request is encoded already, in pieces written as they are (object-calls.ts). */
+  callEncoded<M extends FleetMethod>(
+    method: M,
+    request: readonly Uint8Array[],
+  ): Promise<MessageShape<M["output"]>> {
+    return this.#send(method, request, this.#signed());
+  }
+
   close(): void {
     this.#channel.close();
   }
@@ -80,11 +88,25 @@ export class FleetConnection {
     signal?: AbortSignal,
   ): Promise<MessageShape<M["output"]>> {
     const bytes = encodeMessage(method.input, create(method.input, request));
-    const response = await this.#channel.unary(`/${method.parent.typeName}/${method.name}`, bytes, {
-      headers: metadata.toHttp2Headers(),
-      ...(timeout === undefined ? {} : { timeout }),
-      ...(signal === undefined ? {} : { signal }),
-    });
+    return this.#send(method, bytes, metadata, timeout, signal);
+  }
+
+  async #send<M extends DescMethod>(
+    method: M,
+    request: Uint8Array | readonly Uint8Array[],
+    metadata: Metadata,
+    timeout?: number,
+    signal?: AbortSignal,
+  ): Promise<MessageShape<M["output"]>> {
+    const response = await this.#channel.unary(
+      `/${method.parent.typeName}/${method.name}`,
+      request,
+      {
+        headers: metadata.toHttp2Headers(),
+        ...(timeout === undefined ? {} : { timeout }),
+        ...(signal === undefined ? {} : { signal }),
+      },
+    );
     // Decoded in place: each response is a buffer of its own (or a view of a received piece).
     return fromBinary(method.output, response) as MessageShape<M["output"]>;
   }

@@ -10,7 +10,7 @@ import {
   type MessageShape,
 } from "@bufbuild/protobuf";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import { placeLastBytes } from "../../core/wire/proto-encode.ts";
+import { encodeAroundLastBytes, placeLastBytes } from "../../core/wire/proto-encode.ts";
 import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
 import { PushObjectRequestSchema } from "../../gen/flwr/proto/message_pb.ts";
 import type { DeflatedObject } from "../objects/deflate.ts";
@@ -23,6 +23,11 @@ export interface FleetCaller {
   call<M extends FleetMethod>(
     method: M,
     request: MessageInitShape<M["input"]>,
+  ): Promise<MessageShape<M["output"]>>;
+  /** A call with its request encoded already, in pieces sent as they are (a node's gRPC). */
+  callEncoded?<M extends FleetMethod>(
+    method: M,
+    request: readonly Uint8Array[],
   ): Promise<MessageShape<M["output"]>>;
 }
 
@@ -49,8 +54,10 @@ export async function pullObject(
 }
 
 /**
- * Pushes one object of a run; rejects when the SuperLink does not store it. Its bytes are joined
- * straight into the request that carries them (placeLastBytes): encoding it copies nothing.
+ * Pushes one object of a run; rejects when the SuperLink does not store it. Where the connection
+ * sends a request in pieces, the object's bytes go out where they lie (its header, then its body:
+ * a view of the array's bytes); otherwise they are joined straight into the request that
+ * carries them (placeLastBytes). Either way encoding copies nothing more.
  */
 export async function pushObject(
   connection: FleetCaller,
@@ -59,10 +66,15 @@ export async function pushObject(
   object: DeflatedObject,
 ): Promise<void> {
   const request = create(PushObjectRequestSchema, { node, runId, objectId: object.id });
-  request.objectContent = placeLastBytes(PushObjectRequestSchema, request, object.size, (into) =>
-    object.join(into),
-  );
-  const { stored } = await connection.call(Fleet.method.pushObject, request);
+  const schema = PushObjectRequestSchema;
+  let stored: boolean;
+  if (connection.callEncoded !== undefined) {
+    const pieces = encodeAroundLastBytes(schema, request, object.size, object.pieces());
+    ({ stored } = await connection.callEncoded(Fleet.method.pushObject, pieces));
+  } else {
+    request.objectContent = placeLastBytes(schema, request, object.size, (i) => object.join(i));
+    ({ stored } = await connection.call(Fleet.method.pushObject, request));
+  }
   if (!stored)
     throw new FedbridgeError(Code.DataLoss, `the SuperLink did not store object ${object.id}`);
 }
