@@ -70,9 +70,12 @@ export async function readAppManifest(appDir: string): Promise<AppManifest> {
   const moduleUrl = async (field: "serverapp" | "clientapp") => {
     const path = resolve(dir, parsed.data[field]);
     if (!(await stat(path).catch(() => undefined))?.isFile()) {
+      // Flower's `flwr run` packs *.py, *.toml, *.json... into a FAB, never *.ts.
+      const flowerBuilt =
+        (await stat(join(dir, "pyproject.toml")).catch(() => undefined)) && path.endsWith(".ts");
       throw new FedbridgeError(
         Code.NotFound,
-        `${manifestPath}: "fedbridge.${field}" names ${parsed.data[field]}, which does not exist`,
+        `${manifestPath}: "fedbridge.${field}" names ${parsed.data[field]}, which does not exist${flowerBuilt ? ` (a FAB built by Flower's "flwr run" carries no .ts files: start the run with "fedbridge run APP --superlink ...", whose bundle carries them)` : ""}`,
       );
     }
     return pathToFileURL(path).href;
