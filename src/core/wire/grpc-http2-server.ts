@@ -201,7 +201,12 @@ class Answer {
     stream.end(response);
   }
 
-  /** Answers with `error`'s status alone (trailers-only), and stops the caller's sending. */
+  /**
+   * Answers with `error`'s status alone (trailers-only). What the caller still sends of a
+   * refused request is read and dropped: a gRPC client stops once it has the status, and
+   * resetting the stream instead raced the answer out (nghttp2 drops an answer still queued
+   * behind a reset, and under load the caller saw its connection end with no status).
+   */
   fail(error: FedbridgeError): void {
     if (!this.#settle()) return;
     const stream = this.#stream;
@@ -214,7 +219,6 @@ class Answer {
       },
       { endStream: true },
     );
-    if (!stream.readableEnded) stopSending(stream);
   }
 
   /** Marks the call answered; false if it already was, or can no longer be. */
@@ -224,20 +228,6 @@ class Answer {
     this.answered = true;
     return !this.#stream.closed && !this.#stream.destroyed && !this.#stream.headersSent;
   }
-}
-
-/**
- * Tells a caller still sending a request that was answered to stop (RST_STREAM NO_ERROR), once
- * the answer has gone out: a reset submitted earlier would make nghttp2 drop the answer still
- * queued, and the caller would see a reset with no status. Until then what arrives is dropped.
- */
-function stopSending(stream: http2.ServerHttp2Stream): void {
-  const check = () => {
-    if (stream.closed || stream.destroyed) return;
-    if (stream.state.localClose) stream.close(http2.constants.NGHTTP2_NO_ERROR);
-    else setTimeout(check, 5).unref();
-  };
-  setImmediate(check);
 }
 
 /**
