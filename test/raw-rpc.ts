@@ -4,6 +4,7 @@
  * hundreds of megabytes written from one reused buffer (never allocated whole).
  */
 import * as http2 from "node:http2";
+import { grpcPrefix } from "../src/core/wire/grpc-messages.ts";
 
 /** A request body: pieces written in order, with backpressure, until done or refused. */
 export interface RawBody {
@@ -25,12 +26,8 @@ export interface RawReply {
   sent: number;
 }
 
-/** A gRPC length prefix (uncompressed) for a message of `length` bytes. */
-export function grpcPrefix(length: number): Uint8Array {
-  const prefix = new Uint8Array(5);
-  new DataView(prefix.buffer).setUint32(1, length);
-  return prefix;
-}
+/** A gRPC length prefix (uncompressed) for a message of `length` bytes: the one the wire code writes. */
+export { grpcPrefix };
 
 /** One whole gRPC message: its prefix, then its bytes. */
 export function* grpcFrame(message: Uint8Array): Iterable<Uint8Array> {

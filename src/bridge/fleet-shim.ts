@@ -1,6 +1,5 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { FedbridgeError } from "../core/fedbridge-error.ts";
 import { createLogger, type LogFormat } from "../core/logger.ts";
 import { startGrpcHttp2Server } from "../core/wire/grpc-http2-server.ts";
 import { unaryRoutes } from "../core/wire/grpc-service.ts";
@@ -62,18 +61,11 @@ export async function startFleetShim(options: FleetShimOptions): Promise<FleetSh
   const objects = new ObjectStore(placeInPullResponse);
   const router = new MessageRouter(objects, nodes);
 
-  const fleetAddress = options.fleetApiAddress ?? "127.0.0.1:9092";
   const fleet = await startGrpcHttp2Server(
-    fleetAddress,
+    options.fleetApiAddress ?? "127.0.0.1:9092",
     unaryRoutes(Fleet, createFleetHandlers({ nodes, runs, router, objects })),
-    { maxRequestBytes: FLEET_MAX_REQUEST_BYTES },
-  ).catch((error) => {
-    const failure = FedbridgeError.from(error);
-    throw new FedbridgeError(
-      failure.code,
-      `cannot listen for the Fleet API on ${fleetAddress}: ${failure.message}`,
-    );
-  });
+    { name: "the Fleet API", maxRequestBytes: FLEET_MAX_REQUEST_BYTES },
+  );
   const fleetPort = fleet.port;
 
   // Say when the site has no SuperNode to serve its tasks, and when it has one again.

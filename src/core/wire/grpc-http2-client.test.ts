@@ -64,6 +64,7 @@ describe("GrpcHttp2Channel", () => {
       }),
     };
     const ours = await startGrpcHttp2Server("127.0.0.1:0", unaryRoutes(Fleet, handlers), {
+      name: "the Fleet API",
       maxRequestBytes: 2 ** 20,
     });
     cleanups.push(() => ours.close());

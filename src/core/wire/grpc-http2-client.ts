@@ -186,13 +186,9 @@ export class GrpcHttp2Channel {
   close(): void {
     this.#closed = true;
     const connection = this.#connection;
-    this.#connection = undefined;
     if (connection === undefined) return;
-    connection.users--;
-    if (connection.users === 0) {
-      if (this.#key !== undefined && shared.get(this.#key) === connection) shared.delete(this.#key);
-      connection.session.close();
-    }
+    this.#release(connection);
+    if (connection.users === 0) this.#drop(connection);
   }
 
   /** This channel's live connection: its own, a shared one, or a new one. */

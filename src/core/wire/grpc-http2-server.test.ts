@@ -18,6 +18,7 @@ afterEach(async () => {
 /** A Fleet server whose methods do what a test needs; what they saw is in `seen`. */
 async function serve(handlers: Parameters<typeof unaryRoutes<typeof Fleet>>[1]) {
   const server = await startGrpcHttp2Server("127.0.0.1:0", unaryRoutes(Fleet, handlers), {
+    name: "the Fleet API",
     maxRequestBytes: MAX_REQUEST,
   });
   const client = new GrpcClient(Fleet, `127.0.0.1:${server.port}`, credentials.createInsecure());
@@ -197,13 +198,21 @@ describe("startGrpcHttp2Server", () => {
   it("says which address it cannot listen on, and why", async () => {
     const { server } = await serve({});
     await expect(
-      startGrpcHttp2Server(`127.0.0.1:${server.port}`, new Map(), { maxRequestBytes: 1 }),
+      startGrpcHttp2Server(`127.0.0.1:${server.port}`, new Map(), {
+        name: "the test API",
+        maxRequestBytes: 1,
+      }),
     ).rejects.toMatchObject({
       code: Code.Unavailable,
-      message: expect.stringMatching(/EADDRINUSE/),
+      message: expect.stringMatching(
+        new RegExp(`^cannot listen for the test API on 127.0.0.1:${server.port}: .*EADDRINUSE`),
+      ),
     });
     await expect(
-      startGrpcHttp2Server("no port", new Map(), { maxRequestBytes: 1 }),
-    ).rejects.toMatchObject({ code: Code.InvalidArgument });
+      startGrpcHttp2Server("no port", new Map(), { name: "the test API", maxRequestBytes: 1 }),
+    ).rejects.toMatchObject({
+      code: Code.InvalidArgument,
+      message: "cannot listen for the test API on no port: not an address (HOST:PORT)",
+    });
   });
 });

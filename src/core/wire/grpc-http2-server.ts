@@ -24,10 +24,10 @@ import { HTTP2_WINDOW_BYTES, widenReceiveWindow } from "./http2-window.ts";
 export type RawUnaryHandler = (request: Uint8Array, context: CallContext) => Promise<Uint8Array>;
 
 export interface GrpcHttp2ServerOptions {
+  /** What it serves, for its errors: "the Fleet API". */
+  name: string;
   /** Largest request message, in bytes: RESOURCE_EXHAUSTED past it. */
   maxRequestBytes: number;
-  /** Calls one connection may have open at once. Default: 1,000. */
-  maxConcurrentStreams?: number;
   /** TLS certificate chain and key (PEM); without them, plaintext HTTP/2. */
   tls?: { certChain: Buffer; privateKey: Buffer };
 }
@@ -44,6 +44,7 @@ export interface GrpcHttp2Server {
  *
  * @example
  * const fleet = await startGrpcHttp2Server("127.0.0.1:9092", unaryRoutes(Fleet, handlers), {
+ *   name: "the Fleet API",
  *   maxRequestBytes: FLEET_MAX_REQUEST_BYTES,
  * });
  */
@@ -52,9 +53,11 @@ export async function startGrpcHttp2Server(
   routes: ReadonlyMap<string, RawUnaryHandler>,
   options: GrpcHttp2ServerOptions,
 ): Promise<GrpcHttp2Server> {
-  const { host, port } = parseAddress(address);
+  const cannotListen = (why: string, code = Code.Unavailable) =>
+    new FedbridgeError(code, `cannot listen for ${options.name} on ${address}: ${why}`);
+  const { host, port } = parseAddress(address, cannotListen);
   const settings: http2.Settings = {
-    maxConcurrentStreams: options.maxConcurrentStreams ?? 1000,
+    maxConcurrentStreams: 1000,
     initialWindowSize: HTTP2_WINDOW_BYTES,
   };
   // Node counts the data queued to go out against a session's memory bound (10 MB by default)
@@ -77,7 +80,7 @@ export async function startGrpcHttp2Server(
   });
   server.on("stream", (stream, headers) => serveCall(stream, headers, routes, options));
   await new Promise<void>((resolve, reject) => {
-    server.once("error", (error) => reject(new FedbridgeError(Code.Unavailable, error.message)));
+    server.once("error", (error) => reject(cannotListen(error.message)));
     server.listen(port, host, () => resolve());
   });
   return {
@@ -245,10 +248,13 @@ function percentEncoded(message: string): string {
   return encoded;
 }
 
-function parseAddress(address: string): { host: string; port: number } {
+function parseAddress(
+  address: string,
+  cannotListen: (why: string, code: Code) => FedbridgeError,
+): { host: string; port: number } {
   const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(address);
   const port = Number(match?.[3]);
   if (match === null || port > 65535)
-    throw new FedbridgeError(Code.InvalidArgument, `${address} is not an address (HOST:PORT)`);
+    throw cannotListen("not an address (HOST:PORT)", Code.InvalidArgument);
   return { host: match[1] ?? match[2] ?? "", port };
 }

@@ -119,8 +119,10 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
       )
     : ServerCredentials.createInsecure();
 
+  // One set of Fleet handlers, served over gRPC and, with webAddress, to browsers.
+  const fleetHandlers = createFleetHandlers({ nodes, runs, router, objects }, options);
   const fleetRoutes = new Map([
-    ...unaryRoutes(Fleet, createFleetHandlers({ nodes, runs, router, objects }, options)),
+    ...unaryRoutes(Fleet, fleetHandlers),
     ...unaryRoutes(NodeTracking, createNodeTrackingHandlers({ nodes, runs })),
   ]);
   /** Ends a run whose ServerApp process failed or went silent. */
@@ -181,16 +183,10 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
     createFlowerControlServicer(controlState),
   );
 
-  const fleetAddress = options.fleetApiAddress ?? "0.0.0.0:9092";
-  const fleet = await startGrpcHttp2Server(fleetAddress, fleetRoutes, {
+  const fleet = await startGrpcHttp2Server(options.fleetApiAddress ?? "0.0.0.0:9092", fleetRoutes, {
+    name: "the Fleet API",
     maxRequestBytes: FLEET_MAX_REQUEST_BYTES,
     ...(options.tls ? { tls: options.tls } : {}),
-  }).catch((error) => {
-    const failure = FedbridgeError.from(error);
-    throw new FedbridgeError(
-      failure.code,
-      `cannot listen for the Fleet API on ${fleetAddress}: ${failure.message}`,
-    );
   });
   /** What started is stopped again when a later step fails. */
   const orClose = <T>(step: Promise<T>): Promise<T> =>
@@ -209,7 +205,7 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
   let web: FleetWeb | undefined;
   if (options.webAddress !== undefined) {
     web = await orClose(
-      startFleetWeb(createFleetHandlers({ nodes, runs, router, objects }, options), {
+      startFleetWeb(fleetHandlers, {
         address: options.webAddress,
         origins: options.webOrigins ?? [],
         ...(options.tls ? { tls: options.tls } : {}),

@@ -39,7 +39,7 @@ async function startQuickFleet(): Promise<{ address: string; pulls(): number }> 
         return handlers.pullMessages(request, context);
       },
     }),
-    { maxRequestBytes: 2 ** 20 },
+    { name: "the Fleet API", maxRequestBytes: 2 ** 20 },
   );
   const { port } = server;
   cleanups.push(async () => {
