@@ -118,7 +118,7 @@ describe("a SuperLink SIGKILLed mid-run", () => {
     expect(second.output()).toMatch(
       /resuming run \d+: its ServerApp runs again from the start, answered from its journal \(\d+ replies\)/,
     );
-    expect(await run.exited).toBe(0);
+    expect(await run.exited, run.output()).toBe(0);
     const result = resultOf(run.output());
     expect(result.finalArraysSha256).toBe(reference);
     expect(result.rounds.map((r) => r.round)).toEqual([1, 2, 3]);

@@ -10,16 +10,19 @@ import type { SuperLinkDatabase } from "./superlink-database.ts";
 
 /**
  * Takes back the runs a previous SuperLink process kept in `database`: finished ones to be
- * looked at (`run --resume` prints their result), running ones resumed: each one's ServerApp
- * runs again from the start, answered from the run's journal, then live. A run whose bundle
- * cannot be unpacked again ends failed, saying why.
+ * looked at (`run --resume` prints their result), running ones to be resumed: each one's
+ * ServerApp runs again from the start, answered from the run's journal, then live. A run whose
+ * bundle cannot be unpacked again ends failed, saying why. Every run is known once this
+ * resolves (so a follower that comes back finds its run); the ServerApps start when the
+ * function it resolves with is called, once the ServerAppIo API serves.
  */
 export async function resumeRuns(
   database: SuperLinkDatabase,
   state: { runs: RunRegistry; router: MessageRouter; nodes: NodeRegistry },
   workDir: string,
   log: (line: string) => void,
-): Promise<void> {
+): Promise<() => void> {
+  const resumed: (() => void)[] = [];
   for (const stored of database.runs()) {
     const bundle = database.bundle(stored.fabHash);
     if (stored.status === "finished") {
@@ -39,7 +42,7 @@ export async function resumeRuns(
       log(
         `resuming run ${run.runId}: its ServerApp runs again from the start, answered from its journal (${journal.entries().size} replies), then live`,
       );
-      void runServerApp(run, manifest.serverappUrl, state, journal);
+      resumed.push(() => void runServerApp(run, manifest.serverappUrl, state, journal));
     } catch (error) {
       const run = state.runs.restore(stored, bundle, stored.overrideConfig);
       const why = `cannot resume after the SuperLink restarted: ${FedbridgeError.from(error).message}`;
@@ -47,4 +50,7 @@ export async function resumeRuns(
       state.runs.finish(run, "failed", why);
     }
   }
+  return () => {
+    for (const start of resumed) start();
+  };
 }

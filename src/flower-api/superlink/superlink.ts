@@ -183,6 +183,12 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
     createFlowerControlServicer(controlState),
   );
 
+  // Runs kept in the database are known before any API serves: a follower or node that comes
+  // back at once finds them.
+  const startResumed =
+    database === undefined
+      ? () => {}
+      : await resumeRuns(database, { runs, router, nodes }, workDir, log);
   const fleet = await startGrpcHttp2Server(options.fleetApiAddress ?? "0.0.0.0:9092", fleetRoutes, {
     name: "the Fleet API",
     maxRequestBytes: FLEET_MAX_REQUEST_BYTES,
@@ -212,7 +218,7 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
       }),
     );
   }
-  if (database !== undefined) await resumeRuns(database, { runs, router, nodes }, workDir, log);
+  startResumed();
   return {
     fleetPort: fleet.port,
     controlPort,
