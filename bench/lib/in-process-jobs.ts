@@ -1,7 +1,7 @@
-import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Code, FedbridgeError } from "../../src/core/fedbridge-error.ts";
 import { writeFolder } from "../../src/core/folder-bundle.ts";
+import { gatherBytes } from "../../src/core/gather-bytes.ts";
 import { pathInside } from "../../src/core/security/path-inside.ts";
 import type {
   Payload,
@@ -11,7 +11,7 @@ import type {
 import { JOB_BUNDLE_LABEL } from "../../src/flare-runtime/jobs/job-bundle.ts";
 import type { TaskHeader } from "../../src/flare-runtime/protocol/task-frame.ts";
 import type { SiteKit } from "../../src/flare-runtime/site/read-site-kit.ts";
-import type { DeployedJob, SiteJobs } from "../../src/flare-runtime/site/site-jobs.ts";
+import type { DeployedJob, SiteJobs, TaskBody } from "../../src/flare-runtime/site/site-jobs.ts";
 
 /** Makes a job's part at a site, by the job's runner (meta.json `app`). */
 export type SitePartMaker = (job: SiteJobContext) => SitePart;
@@ -99,15 +99,14 @@ export class InProcessJobs implements SiteJobs {
   async task(
     jobId: string,
     topic: string,
-    file: string,
+    body: TaskBody,
     _signal: AbortSignal,
     ofSite?: Pick<TaskHeader, "meta">,
   ) {
     const { part } = this.#job(jobId);
     if (part.task === undefined)
       throw new FedbridgeError(Code.Unimplemented, "this job does no tasks");
-    const data = await readFile(file);
-    await rm(file, { force: true });
+    const data = await gatherBytes(body.chunks, body.size);
     return pieces(
       await this.#options.turns.take(() => part.task?.(topic, data, ofSite?.meta) ?? []),
     );

@@ -53,9 +53,7 @@ for (const name of names) {
           console.error(`${name}: tracking events lost: ${FedbridgeError.from(error).message}`),
         ),
   });
-  // Each site's own workspace, as on a real site: a site names its task files by process and
-  // its own count, so sites sharing one would overwrite each other's.
-  cell = serveSite({ kit, workspace: join(workspace, name), jobs, log });
+  cell = serveSite({ kit, jobs, log });
   let counted = false;
   const count = () => {
     if (counted) return;

@@ -88,7 +88,6 @@ export async function startFleetShim(options: FleetShimOptions): Promise<FleetSh
   });
   const cell = serveSite({
     kit,
-    workspace,
     jobs,
     log,
     ...(options.serverPort === undefined ? {} : { port: options.serverPort }),

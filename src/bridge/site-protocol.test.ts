@@ -55,7 +55,7 @@ beforeAll(async () => {
       config: { ...kit.config, server: { ...kit.config.server, host: "127.0.0.1" } },
     };
     const jobs = jobsFor(local, workspace);
-    const cell = serveSite({ kit: local, workspace, jobs, log: silent, port });
+    const cell = serveSite({ kit: local, jobs, log: silent, port });
     served.push({ site, cell, jobs, workspace });
     await cell.waitConnected(10_000);
   };

@@ -1,12 +1,12 @@
-import { readFile, rm } from "node:fs/promises";
 import type { Logger } from "pino";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
 import { readBundle } from "../core/folder-bundle.ts";
+import { gatherBytes } from "../core/gather-bytes.ts";
 import { createSiteTasks, type SiteTasks } from "../flare-runtime/executor/site-task.ts";
 import type { TaskHeader } from "../flare-runtime/protocol/task-frame.ts";
 import { joinPieces } from "../flare-runtime/shareable/shareable-codec.ts";
 import type { SiteKit } from "../flare-runtime/site/read-site-kit.ts";
-import type { DeployedJob, SiteJobs } from "../flare-runtime/site/site-jobs.ts";
+import type { DeployedJob, SiteJobs, TaskBody } from "../flare-runtime/site/site-jobs.ts";
 import type { UserConfig } from "../flower-api/app/context.ts";
 import { nodeOverrides, PYPROJECT_PATH } from "../flower-api/fab/flower-pyproject.ts";
 import { type FabIdentity, pyprojectIdentity } from "../flower-api/fab/pyproject-identity.ts";
@@ -109,18 +109,17 @@ export class SuperNodeJobs implements SiteJobs {
   async task(
     jobId: string,
     topic: string,
-    file: string,
+    task: TaskBody,
     signal: AbortSignal,
     ofSite?: Pick<TaskHeader, "meta">,
   ) {
-    const body = await readFile(file);
-    await rm(file, { force: true });
+    const body = await gatherBytes(task.chunks, task.size);
     const job = this.#runs.get(jobId);
     if (job === undefined || topic !== MESSAGE_TASK)
       throw new FedbridgeError(Code.NotFound, `no bridged job ${jobId} here`);
     const site = this.#options.kit.config.name;
-    const result = await job.tasks.run(topic, body, ofSite?.meta, async (task) => {
-      const instruction = messageForSite(task, site);
+    const result = await job.tasks.run(topic, body, ofSite?.meta, async (filtered) => {
+      const instruction = messageForSite(filtered, site);
       const reply = await this.#forward(instruction, job.run.runId, signal);
       // The reply answers the server's instruction, from this site's node.
       const answer = reply.hasError() ? reply.error : reply.content;

@@ -1,13 +1,6 @@
 import { constants } from "node:fs";
 import { open } from "node:fs/promises";
-
-/** Direct I/O moves whole blocks: 4 KiB covers every logical block size Linux allows here. */
-const BLOCK = 4096;
-/** What one direct write moves. */
-const PIECE = 4 * 2 ** 20;
-
-/** WebAssembly's memory (the project's type libraries do not declare the global). */
-type WasmMemory = new (descriptor: { initial: number }) => { readonly buffer: ArrayBuffer };
+import { alignedBuffer, BLOCK, DIRECT_PIECE as PIECE } from "./direct-file.ts";
 
 let buffer: Buffer | undefined;
 let queue: Promise<unknown> = Promise.resolve();
@@ -36,7 +29,7 @@ export function dropsSettled(): Promise<void> {
 }
 
 async function rewriteDirect(path: string): Promise<boolean> {
-  buffer ??= alignedBuffer();
+  buffer ??= alignedBuffer(PIECE);
   if (buffer === undefined || constants.O_DIRECT === undefined) return false;
   const reader = await open(path, "r");
   try {
@@ -60,10 +53,4 @@ async function rewriteDirect(path: string): Promise<boolean> {
   } finally {
     await reader.close();
   }
-}
-
-/** Direct I/O needs an aligned buffer: a WebAssembly memory is page-aligned, a Buffer is not. */
-function alignedBuffer(): Buffer | undefined {
-  const { Memory } = (globalThis as { WebAssembly?: { Memory: WasmMemory } }).WebAssembly ?? {};
-  return Memory && Buffer.from(new Memory({ initial: PIECE / 65536 }).buffer);
 }

@@ -10,8 +10,25 @@ import { Notifier } from "../../core/notifier.ts";
 import type { CellFrame } from "../../gen/fedbridge/v1/cell_pb.ts";
 import { frames } from "./frames.ts";
 
-/** A payload to send: bytes (chunked above the chunk size) or a stream of pieces (always). */
-export type Payload = Uint8Array | AsyncIterable<Uint8Array>;
+/**
+ * A payload to send: bytes (chunked above the chunk size) or a stream of pieces (always). A
+ * stream may say how many bytes it holds (`size`, see {@link sizedStream}): its receiver then
+ * knows before the first piece, and can put them where they will lie.
+ */
+export type Payload = Uint8Array | (AsyncIterable<Uint8Array> & { readonly size?: number });
+
+/** A stream of `size` bytes in all, saying so up front. */
+export function sizedStream(
+  size: number,
+  pieces: AsyncIterable<Uint8Array>,
+): AsyncIterable<Uint8Array> & { readonly size: number } {
+  return { size, [Symbol.asyncIterator]: () => pieces[Symbol.asyncIterator]() };
+}
+
+/** The bytes a payload holds, if it says (0 for a stream that does not: the wire's "unknown"). */
+export function payloadSize(payload: Payload): number {
+  return payload instanceof Uint8Array ? payload.byteLength : (payload.size ?? 0);
+}
 
 export interface ChunkSenderOptions {
   /** The request's id. */

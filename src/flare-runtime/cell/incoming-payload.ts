@@ -4,6 +4,7 @@
  * has taken, so a 1 GB model read with `chunks()` never sits in memory at once.
  */
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { gatherBytes } from "../../core/gather-bytes.ts";
 
 /** A payload received by a cell: a request's (in a handler) or a reply's. */
 export interface IncomingPayload {
@@ -117,26 +118,7 @@ export class ChunkReceiver implements IncomingPayload {
   }
 
   async bytes(): Promise<Uint8Array> {
-    const parts: Uint8Array[] = [];
-    let length = 0;
-    const whole = this.size !== undefined ? new Uint8Array(this.size) : undefined;
-    for await (const part of this.chunks()) {
-      if (whole) {
-        if (length + part.byteLength > whole.byteLength)
-          throw new FedbridgeError(Code.DataLoss, `payload longer than its size ${this.size}`);
-        whole.set(part, length);
-      } else parts.push(part);
-      length += part.byteLength;
-    }
-    if (whole) {
-      if (length !== whole.byteLength)
-        throw new FedbridgeError(
-          Code.DataLoss,
-          `payload of ${length} bytes, size said ${this.size}`,
-        );
-      return whole;
-    }
-    return parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts);
+    return gatherBytes(this.chunks(), this.size);
   }
 
   chunks(): AsyncIterable<Uint8Array> {

@@ -7,7 +7,7 @@
  */
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { CellFrame, Chunk, Credit, Request } from "../../gen/fedbridge/v1/cell_pb.ts";
-import { ChunkSender, type Payload } from "./chunk-sender.ts";
+import { ChunkSender, type Payload, payloadSize } from "./chunk-sender.ts";
 import { frames } from "./frames.ts";
 import { ChunkReceiver, type IncomingPayload, wholePayload } from "./incoming-payload.ts";
 import type { LinkState } from "./link-state.ts";
@@ -180,12 +180,7 @@ export class IncomingRequests {
     entry.replySender = new ChunkSender({
       id,
       reply: true,
-      header: frames.reply(
-        id,
-        new Uint8Array(0),
-        true,
-        result instanceof Uint8Array ? result.byteLength : 0,
-      ),
+      header: frames.reply(id, new Uint8Array(0), true, payloadSize(result)),
       source: result,
       chunkSize: this.#link.settings.chunkSize,
       onDone: () => {

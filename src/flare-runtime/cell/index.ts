@@ -18,7 +18,7 @@ export type { StreamRoutes } from "./cell-service.ts";
 export { cellRoutes } from "./cell-service.ts";
 export type { CellSite, CellSiteOptions, SiteConnectionEvent } from "./cell-site.ts";
 export { cellSiteOptionsFromKit, createCellSite } from "./cell-site.ts";
-export type { Payload } from "./chunk-sender.ts";
+export { type Payload, sizedStream } from "./chunk-sender.ts";
 export { CELL_PROTOCOL_VERSION } from "./frames.ts";
 export { SILENCE_INTERVALS } from "./heartbeat.ts";
 export type { IncomingPayload } from "./incoming-payload.ts";

@@ -6,7 +6,7 @@
  */
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { Chunk, Credit, Reply } from "../../gen/fedbridge/v1/cell_pb.ts";
-import { ChunkSender, type Payload } from "./chunk-sender.ts";
+import { ChunkSender, type Payload, payloadSize } from "./chunk-sender.ts";
 import { frames } from "./frames.ts";
 import { ChunkReceiver, type IncomingPayload, wholePayload } from "./incoming-payload.ts";
 import type { LinkState } from "./link-state.ts";
@@ -97,7 +97,7 @@ export class OutgoingRequests {
             id,
             topic,
             chunked: true,
-            size: payload instanceof Uint8Array ? payload.byteLength : 0,
+            size: payloadSize(payload),
             timeoutMs,
             settledBelow: this.#settledBelow(),
           }),

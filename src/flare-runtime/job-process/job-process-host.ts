@@ -1,9 +1,15 @@
 import { type ChildProcess, fork } from "node:child_process";
+import type { Duplex } from "node:stream";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { inPiecesOf } from "../../core/gather-bytes.ts";
+import { sizedStream } from "../cell/chunk-sender.ts";
+import { DataChannel } from "./data-channel.ts";
 import type { FromJob, JobStart, MulticastReply, ToJob } from "./job-protocol.ts";
 import type { Payload, TaskMeta } from "./job-runner.ts";
 
 const BOOT = new URL("./job-process.boot.mjs", import.meta.url);
+/** A task's result comes in pieces of the size a cell sends. */
+const RESULT_PIECE = 2 ** 20;
 
 /** What a parent does for its job process. */
 export interface JobProcessEvents {
@@ -46,6 +52,8 @@ export interface JobExit {
 export class JobProcessHost {
   readonly exited: Promise<JobExit>;
   readonly #child: ChildProcess;
+  /** Tasks and their results (site role), beside IPC: the job process's fd 4. */
+  readonly #data: DataChannel;
   readonly #pending = new Map<
     number,
     { resolve: (p: Payload) => void; reject: (e: FedbridgeError) => void }
@@ -59,8 +67,9 @@ export class JobProcessHost {
   constructor(init: Omit<JobStart, "type">, events: JobProcessEvents = {}) {
     this.#child = fork(BOOT, [], {
       serialization: "advanced",
-      stdio: ["ignore", "pipe", "pipe", "ipc"],
+      stdio: ["ignore", "pipe", "pipe", "ipc", "pipe"],
     });
+    this.#data = new DataChannel(this.#child.stdio[4] as Duplex);
     this.#child.stdout?.on("data", (chunk: Buffer) => events.log?.(chunk.toString().trimEnd()));
     this.#child.stderr?.on("data", (chunk: Buffer) => {
       this.#stderr = (this.#stderr + chunk.toString()).slice(-2000);
@@ -99,15 +108,36 @@ export class JobProcessHost {
   }
 
   /**
-   * Site role: hands a task whose bytes wait in `file` (and this site's own meta entries) to
-   * this job process; resolves with the file its result waits in.
+   * Site role: hands a task (its bytes as they arrive, `size` of them if known, and this
+   * site's own meta entries) to this job process; resolves, once the job has done it, with
+   * its result's bytes as they come (and their size). A body that fails fails the task with
+   * its error.
    */
-  task(topic: string, file: string, siteMeta?: TaskMeta): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const id = this.#nextId++;
-      this.#pending.set(id, { resolve: (path) => resolve(path as string), reject });
-      this.#send({ type: "task", id, topic, file, ...(siteMeta ? { siteMeta } : {}) });
+  task(
+    topic: string,
+    body: AsyncIterable<Uint8Array>,
+    options: { size?: number | undefined; siteMeta?: TaskMeta | undefined } = {},
+  ): Promise<AsyncIterable<Uint8Array>> {
+    const id = this.#nextId++;
+    const { size, siteMeta } = options;
+    const done = new Promise<AsyncIterable<Uint8Array>>((resolve, reject) => {
+      // The OK reply's payload is the result's size.
+      const result = (size: Payload) => {
+        const pieces = inPiecesOf(this.#data.receive(id), RESULT_PIECE);
+        return typeof size === "number" ? sizedStream(size, pieces) : pieces;
+      };
+      this.#pending.set(id, { resolve: (size) => resolve(result(size)), reject });
     });
+    this.#send({
+      type: "task",
+      id,
+      topic,
+      ...(size === undefined ? {} : { size }),
+      ...(siteMeta ? { siteMeta } : {}),
+    });
+    // Its failure reaches the job with the bytes, and comes back as the task's.
+    this.#data.send(id, body).catch(() => {});
+    return done;
   }
 
   /** Asks the job to stop, then kills it if it has not within `graceMs`. */

@@ -1,8 +1,9 @@
-import { readFile, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { DataChannel } from "./data-channel.ts";
 import type { FromJob, JobStart, ToJob } from "./job-protocol.ts";
 import type { JobRunner, Payload, ServerJobContext, SitePart } from "./job-runner.ts";
-import { JobTransfers, writeWhole } from "./job-transfers.ts";
+import { JobTransfers } from "./job-transfers.ts";
 
 /**
  * A job process: runs one job's runner for its parent (server or site) and talks to the
@@ -13,6 +14,8 @@ const send = (message: FromJob) => process.send?.(message);
 /** Sends the last message and resolves once it is out, so exiting does not lose it. */
 const sendLast = (message: FromJob) =>
   new Promise<void>((resolve) => process.send?.(message, () => resolve()) ?? resolve());
+/** Tasks' bytes and their results (site role): fd 4, which the parent opened for it. */
+const data = DataChannel.onDescriptor(4);
 const abort = new AbortController();
 const pending = new Map<
   number,
@@ -46,23 +49,40 @@ process.on("message", (message: ToJob) => {
     case "multicast-done":
       transfers?.done(message.id);
       break;
-    case "request":
-      void answer(message.id, async (part) => {
-        if (part.request === undefined)
-          throw new FedbridgeError(Code.Unimplemented, "this job answers no requests");
-        return part.request(message.topic, message.payload);
-      });
+    case "request": {
+      const { id } = message;
+      void answer(
+        id,
+        async (part) => {
+          if (part.request === undefined)
+            throw new FedbridgeError(Code.Unimplemented, "this job answers no requests");
+          return part.request(message.topic, message.payload);
+        },
+        (payload) => send({ type: "reply", id, ok: true, payload }),
+      );
       break;
-    case "task":
-      void answer(message.id, async (part) => {
-        if (part.task === undefined)
-          throw new FedbridgeError(Code.Unimplemented, "this job does no tasks");
-        const data = await readFile(message.file);
-        await rm(message.file, { force: true });
-        const result = await part.task(message.topic, data, message.siteMeta);
-        return writeWhole(`${message.file}.result`, result);
-      });
+    }
+    case "task": {
+      const { id, topic, size, siteMeta } = message;
+      // Copied where it will lie as it arrives, whether or not the task can be done.
+      const body = data.receiveWhole(id, size);
+      body.catch(() => {}); // a task refused before it is read fails for that reason
+      void answer(
+        id,
+        async (part) => {
+          if (part.task === undefined)
+            throw new FedbridgeError(Code.Unimplemented, "this job does no tasks");
+          return part.task(topic, await body, siteMeta);
+        },
+        (result) => {
+          // The reply says the result follows on the data channel, and its size.
+          const size = result.reduce((total, piece) => total + piece.byteLength, 0);
+          send({ type: "reply", id, ok: true, payload: size });
+          data.send(id, result).catch(() => {}); // the channel is gone: so is the parent
+        },
+      );
       break;
+    }
     case "abort":
       abort.abort(new FedbridgeError(Code.Aborted, "the job was aborted"));
       setTimeout(() => process.exit(0), 2000).unref();
@@ -134,12 +154,20 @@ async function start(init: JobStart): Promise<void> {
   }
 }
 
-async function answer(id: number, work: (part: SitePart) => Promise<Payload>): Promise<void> {
+/**
+ * Answers a request or task of the parent: `deliver` sends what `work` gives, or the reply
+ * says why it failed.
+ */
+async function answer<T>(
+  id: number,
+  work: (part: SitePart) => Promise<T>,
+  deliver: (result: T) => void,
+): Promise<void> {
   try {
     await started;
     if (sitePart === undefined)
       throw new FedbridgeError(Code.Unavailable, "the job is not started");
-    send({ type: "reply", id, ok: true, payload: await work(sitePart) });
+    deliver(await work(sitePart));
   } catch (error) {
     const failure = FedbridgeError.from(error);
     send({ type: "reply", id, ok: false, code: failure.code, message: failure.message });

@@ -33,8 +33,11 @@ export type MulticastReply =
 export type ToJob =
   | JobStart
   | { type: "request"; id: number; topic: string; payload: Payload }
-  /** Site role: a task whose bytes wait in `file`; the reply's payload is its result's file. */
-  | { type: "task"; id: number; topic: string; file: string; siteMeta?: TaskMeta }
+  /**
+   * Site role: a task, its bytes (`size` of them if known) following on the data channel under
+   * the same id. An OK reply says its result follows there too.
+   */
+  | { type: "task"; id: number; topic: string; size?: number; siteMeta?: TaskMeta }
   | { type: "reply"; id: number; ok: true; payload: Payload }
   | { type: "reply"; id: number; ok: false; code: number; message: string }
   /** Sites' replies that came in one turn of the parent's loop: one IPC message, not 1,000. */

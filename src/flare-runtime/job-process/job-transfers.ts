@@ -1,5 +1,6 @@
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { writeWhole } from "../../core/direct-file.ts";
 import type { Code } from "../../core/fedbridge-error.ts";
 import type { FromJob, MulticastReply } from "./job-protocol.ts";
 import type { MulticastOptions, SiteReply } from "./job-runner.ts";
@@ -97,28 +98,4 @@ export class JobTransfers {
     );
     this.#send({ type: "checkpoint", round, file });
   }
-}
-
-/**
- * Writes `pieces` to `path` whole (a temporary file renamed into place); returns `path`.
- * `durable` adds an fsync before the rename: a checkpoint must survive a crash of the machine,
- * a task in transit need not (it dies with its job's processes anyway).
- */
-export async function writeWhole(
-  path: string,
-  pieces: readonly Uint8Array[],
-  options: { durable?: boolean } = {},
-): Promise<string> {
-  await mkdir(join(path, ".."), { recursive: true });
-  const temporary = `${path}.partial`;
-  const handle = await open(temporary, "w");
-  try {
-    // writev takes at most IOV_MAX buffers at once.
-    for (let i = 0; i < pieces.length; i += 512) await handle.writev(pieces.slice(i, i + 512));
-    if (options.durable) await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temporary, path);
-  return path;
 }

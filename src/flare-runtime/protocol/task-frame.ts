@@ -5,7 +5,8 @@ import { joinPieces } from "../shareable/shareable-codec.ts";
 /**
  * A job's task as a cell carries it from the server to a site: a short JSON header naming the
  * job and the topic, then the task's bytes as the job wrote them. The server streams the
- * bytes from a file behind the header, so the header is a prefix, not an envelope.
+ * bytes from a file behind the header, and a site streams them on to the job, so the header is
+ * a prefix, not an envelope.
  *
  *     u32 header length | {"jobId": ..., "topic": ..., "key"?: ..., "meta"?: {...}} | task bytes
  */
@@ -64,29 +65,53 @@ export function decodeTaskFrame(bytes: Uint8Array): TaskHeader & { body: Uint8Ar
 }
 
 /**
- * Reads a task frame as it streams in: returns its header, having handed every byte after it
- * to `body` in order (so the bytes can go straight to a file).
+ * Reads a task frame's header as it streams in: resolves with the header and the bytes after
+ * it, still streaming (`return()` on them drops the rest).
  */
-export async function readTaskFrame(
+export async function splitTaskFrame(
   chunks: AsyncIterable<Uint8Array>,
-  body: (bytes: Uint8Array) => Promise<void>,
-): Promise<TaskHeader> {
+): Promise<{ header: TaskHeader; headerBytes: number; body: AsyncIterableIterator<Uint8Array> }> {
+  const iterator = chunks[Symbol.asyncIterator]();
   let head: Uint8Array = new Uint8Array(0);
-  let header: TaskHeader | undefined;
-  for await (const chunk of chunks) {
-    if (header !== undefined) {
-      await body(chunk);
-      continue;
-    }
-    head = head.byteLength === 0 ? chunk : joinPieces([head, chunk]);
+  for (;;) {
+    const next = await iterator.next();
+    if (next.done)
+      throw new FedbridgeError(Code.InvalidArgument, "malformed task frame: too short");
+    head = head.byteLength === 0 ? next.value : joinPieces([head, next.value]);
     if (head.byteLength < 4) continue;
     const length = new DataView(head.buffer, head.byteOffset, 4).getUint32(0, true);
     if (head.byteLength < 4 + length) continue;
-    const { body: rest, ...parsed } = decodeTaskFrame(head);
-    header = parsed;
-    if (rest.byteLength > 0) await body(rest);
+    let decoded: ReturnType<typeof decodeTaskFrame>;
+    try {
+      decoded = decodeTaskFrame(head);
+    } catch (error) {
+      await iterator.return?.();
+      throw error;
+    }
+    const { body: rest, ...header } = decoded;
+    return { header, headerBytes: 4 + length, body: prepend(rest, iterator) };
   }
-  if (header === undefined)
-    throw new FedbridgeError(Code.InvalidArgument, "malformed task frame: too short");
-  return header;
+}
+
+/** `first` (if not empty), then the rest of `iterator`. */
+function prepend(
+  first: Uint8Array,
+  iterator: AsyncIterator<Uint8Array>,
+): AsyncIterableIterator<Uint8Array> {
+  let pending: Uint8Array | undefined = first.byteLength > 0 ? first : undefined;
+  return {
+    next: async () => {
+      const value = pending;
+      pending = undefined;
+      return value === undefined ? iterator.next() : { done: false, value };
+    },
+    return: async () => {
+      pending = undefined;
+      await iterator.return?.();
+      return { done: true, value: undefined };
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 }

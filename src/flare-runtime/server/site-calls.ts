@@ -1,9 +1,11 @@
 import { createReadStream } from "node:fs";
-import { type FileHandle, mkdir, open, readFile, rename, stat } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { setImmediate } from "node:timers/promises";
+import { writeFileDirect } from "../../core/direct-file.ts";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { CellServer } from "../cell/cell-server.ts";
+import { sizedStream } from "../cell/chunk-sender.ts";
 import type { IncomingPayload } from "../cell/incoming-payload.ts";
 import type { FromJob, MulticastReply } from "../job-process/job-protocol.ts";
 import type { Payload } from "../job-process/job-runner.ts";
@@ -67,14 +69,14 @@ export class SiteCalls {
   ): Promise<void> {
     const { file } = request;
     await mkdir(dir, { recursive: true });
-    const small =
-      (await stat(file)).size <= SHARED_PAYLOAD_BYTES ? await readFile(file) : undefined;
+    const { size } = await stat(file);
+    const payload = size <= SHARED_PAYLOAD_BYTES ? await readFile(file) : { file, size };
     const calls: Promise<void>[] = [];
     for (const [i, site] of request.sites.entries()) {
       // Starting 1,000 sites' calls at once held the server's loop for ~200 ms: let other work
       // (heartbeats, admin calls) in between every few dozen.
       if (i > 0 && i % SITES_PER_TURN === 0) await setImmediate();
-      calls.push(this.#call(jobId, request, site, small, dir, reply));
+      calls.push(this.#call(jobId, request, site, payload, dir, reply));
     }
     await Promise.all(calls);
   }
@@ -84,11 +86,11 @@ export class SiteCalls {
     jobId: string,
     request: Extract<FromJob, { type: "multicast" }>,
     site: string,
-    small: Uint8Array | undefined,
+    body: Uint8Array | { file: string; size: number },
     dir: string,
     reply: (message: MulticastReply) => void,
   ): Promise<void> {
-    const { id, topic, file, timeout, keys, siteMeta } = request;
+    const { id, topic, timeout, keys, siteMeta } = request;
     const key = keys?.[site];
     const meta = siteMeta?.[site];
     const header = encodeTaskHeader({
@@ -100,7 +102,7 @@ export class SiteCalls {
     try {
       const incoming = await this.#whileOnline(site, async (signal) => {
         // No deadline means none: a task may train for hours (the job's own timeouts rule).
-        const payload = await this.#cells.requestStream(site, "task", task(header, small ?? file), {
+        const payload = await this.#cells.requestStream(site, "task", task(header, body), {
           timeout: (timeout ?? NO_DEADLINE_SECONDS) * 1000,
           signal,
         });
@@ -143,8 +145,9 @@ export class SiteCalls {
 
 /**
  * A site's reply: a small one whole, to go to the job over IPC (no file to write, read and
- * remove); one past WHOLE_REPLY_BYTES streamed to `path`, written whole and renamed into place.
- * Replies streamed from a site's file come without a size, so the first bytes decide.
+ * remove); one past WHOLE_REPLY_BYTES streamed to `path` past the page cache (it is read once,
+ * when its turn in the fold comes), written whole and renamed into place. A reply that does
+ * not say its size up front is judged by its first bytes.
  */
 async function receiveReply(
   payload: IncomingPayload,
@@ -152,37 +155,46 @@ async function receiveReply(
 ): Promise<{ bytes: Uint8Array } | { file: string }> {
   if (payload.size !== undefined && payload.size <= WHOLE_REPLY_BYTES)
     return { bytes: await payload.bytes() };
+  const chunks = payload.chunks()[Symbol.asyncIterator]();
   const head: Uint8Array[] = [];
-  let headBytes = 0;
-  let handle: FileHandle | undefined;
-  try {
-    for await (const chunk of payload.chunks()) {
-      if (handle === undefined && headBytes + chunk.byteLength <= WHOLE_REPLY_BYTES) {
-        head.push(chunk);
-        headBytes += chunk.byteLength;
-        continue;
-      }
-      if (handle === undefined) {
-        handle = await open(`${path}.partial`, "w");
-        for (const piece of head.splice(0)) await handle.write(piece);
-      }
-      await handle.write(chunk);
-    }
-  } finally {
-    await handle?.close();
+  for (let headBytes = 0; payload.size === undefined && headBytes <= WHOLE_REPLY_BYTES; ) {
+    const next = await chunks.next();
+    if (next.done) return { bytes: joinPieces(head) };
+    head.push(next.value);
+    headBytes += next.value.byteLength;
   }
-  if (handle === undefined) return { bytes: joinPieces(head) };
-  await rename(`${path}.partial`, path);
+  const partial = `${path}.partial`;
+  try {
+    await writeFileDirect(partial, {
+      async *[Symbol.asyncIterator]() {
+        yield* head.splice(0);
+        for (let next = await chunks.next(); !next.done; next = await chunks.next())
+          yield next.value;
+      },
+    });
+  } catch (error) {
+    await rm(partial, { force: true });
+    throw error;
+  }
+  await rename(partial, path);
   return { file: path };
 }
 
-/** The header, then the payload: read, or its file read in 1 MiB pieces as the cell asks. */
-async function* task(header: Uint8Array, payload: Uint8Array | string): AsyncIterable<Uint8Array> {
-  yield header;
-  if (typeof payload !== "string") {
-    yield payload;
-    return;
-  }
-  for await (const chunk of createReadStream(payload, { highWaterMark: 2 ** 20 }))
-    yield chunk as Buffer;
+/**
+ * The header, then the payload: read, or its file read in 1 MiB pieces as the cell asks; its
+ * size said up front, so a site can place the bytes as they come.
+ */
+function task(header: Uint8Array, payload: Uint8Array | { file: string; size: number }) {
+  const size =
+    header.byteLength + (payload instanceof Uint8Array ? payload.byteLength : payload.size);
+  return sizedStream(
+    size,
+    (async function* () {
+      yield header;
+      if (payload instanceof Uint8Array) yield payload;
+      else
+        for await (const chunk of createReadStream(payload.file, { highWaterMark: 2 ** 20 }))
+          yield chunk as Buffer;
+    })(),
+  );
 }

@@ -1,4 +1,4 @@
-import { type FileHandle, open } from "node:fs/promises";
+import { DIRECT_PIECE, DirectReader } from "../../core/direct-file.ts";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { decodeNpyHeader } from "../../core/numeric/npy.ts";
 import { type ArrayEntry, arrayEntries } from "./records.ts";
@@ -17,25 +17,28 @@ export interface FileArray {
 /**
  * A Shareable on disk (what `encodeShareable` wrote), read piece by piece: the header (kind,
  * meta, records with empty array bytes) at once, the arrays' values in chunks, so a 400 MB
- * result is folded into a sum without ever being in memory whole.
+ * result is folded into a sum without ever being in memory whole. Read past the page cache
+ * (core/direct-file.ts): each result is read once.
  */
 export class ShareableFile {
   private constructor(
     readonly header: Shareable,
     readonly arrays: readonly FileArray[],
     readonly dtypes: readonly string[],
-    private readonly handle: FileHandle,
+    private readonly file: DirectReader,
+    private readonly path: string,
   ) {}
 
   static async open(path: string, what = "shareable"): Promise<ShareableFile> {
-    const handle = await open(path, "r");
+    const file = await DirectReader.open(path);
     try {
       const at = async (position: number, length: number) => {
-        const buffer = Buffer.alloc(length);
-        const { bytesRead } = await handle.read(buffer, 0, length, position);
-        if (bytesRead !== length)
-          throw new FedbridgeError(Code.InvalidArgument, `malformed ${what}: it ends early`);
-        return buffer;
+        if (length > DIRECT_PIECE)
+          throw new FedbridgeError(
+            Code.InvalidArgument,
+            `malformed ${what}: its header is too large`,
+          );
+        return Buffer.from(await endsEarly(file.read(position, length), `malformed ${what}`));
       };
       const headerLength = (await at(0, 8)).readUInt32LE(4);
       const count = (await at(8 + headerLength, 4)).readUInt32LE(0);
@@ -63,31 +66,56 @@ export class ShareableFile {
         });
         offset = padded(offset + length);
       }
-      return new ShareableFile(header, arrays, dtypes, handle);
+      return new ShareableFile(header, arrays, dtypes, file, path);
     } catch (error) {
-      await handle.close();
+      await file.close();
       throw error;
     }
   }
 
   /**
-   * The values of a float32 array, `chunk` values at a time; each view is valid until the
-   * next one (one buffer is reused).
+   * The values of a float32 array, a few MB at a time; each view is valid until the next one.
+   * Two readers take turns, so the disk reads the next piece while the caller uses this one.
    */
-  async *float32Chunks(array: FileArray, chunk = 4 * 2 ** 20): AsyncIterable<Float32Array> {
-    const buffer = Buffer.alloc(Math.min(chunk, array.length) * 4);
-    for (let done = 0; done < array.length; ) {
+  async *float32Chunks(array: FileArray): AsyncIterable<Float32Array> {
+    const chunk = DIRECT_PIECE / 4;
+    const readers = [this.file, await DirectReader.open(this.path)] as const;
+    const read = (i: number) => {
+      const done = i * chunk;
       const n = Math.min(chunk, array.length - done);
-      const { bytesRead } = await this.handle.read(buffer, 0, n * 4, array.offset + done * 4);
-      if (bytesRead !== n * 4)
-        throw new FedbridgeError(Code.InvalidArgument, "a shareable file ends early");
-      yield new Float32Array(buffer.buffer, buffer.byteOffset, n);
-      done += n;
+      const bytes = readers[i % 2]?.read(array.offset + done * 4, n * 4) as Promise<Uint8Array>;
+      bytes.catch(() => {}); // awaited in turn (a piece not reached fails nobody)
+      return { n, bytes };
+    };
+    try {
+      const pieces = Math.ceil(array.length / chunk);
+      let next = pieces > 0 ? read(0) : undefined;
+      for (let i = 0; next !== undefined; i++) {
+        const { n, bytes } = next;
+        const view = await endsEarly(bytes, "a shareable file");
+        next = i + 1 < pieces ? read(i + 1) : undefined;
+        // Values that do not start 4-aligned in the file are copied to be viewed.
+        const aligned = view.byteOffset % 4 === 0 ? view : view.slice();
+        yield new Float32Array(aligned.buffer, aligned.byteOffset, n);
+      }
+    } finally {
+      await readers[1].close();
     }
   }
 
   close(): Promise<void> {
-    return this.handle.close();
+    return this.file.close();
+  }
+}
+
+/** A read that finds the file too short fails as a malformed input named `what`. */
+async function endsEarly(read: Promise<Uint8Array>, what: string): Promise<Uint8Array> {
+  try {
+    return await read;
+  } catch (error) {
+    if (error instanceof FedbridgeError && error.code === Code.DataLoss)
+      throw new FedbridgeError(Code.InvalidArgument, `${what}: it ends early`);
+    throw error;
   }
 }
 

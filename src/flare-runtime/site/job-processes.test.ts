@@ -1,8 +1,9 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { createLogger } from "../../core/logger.ts";
 import { BUILTIN_RUNNERS } from "../job-process/runner-registry.ts";
 import { JobProcesses } from "./job-processes.ts";
@@ -91,5 +92,84 @@ describe("a site's job processes", () => {
     await waitFor(/process ended/);
     expect(started()).toBe(1);
     expect(jobs.has(jobId)).toBe(false);
+  });
+});
+
+/** `bytes` in pieces of `size`, failing with `error` after `failAfter` pieces if given. */
+async function* inPieces(bytes: Uint8Array, size: number, failAfter?: number, error?: Error) {
+  for (let at = 0, n = 0; at < bytes.byteLength; at += size, n++) {
+    if (n === failAfter) throw error;
+    yield bytes.subarray(at, at + size);
+  }
+}
+
+function body(bytes: Uint8Array, size: number | undefined, failAfter?: number, error?: Error) {
+  return { size, chunks: inPieces(bytes, 300_001, failAfter, error) };
+}
+
+const inverted = (bytes: Uint8Array) => Buffer.from(bytes.map((byte) => 255 - byte));
+
+async function resultOf(result: Uint8Array | AsyncIterable<Uint8Array>): Promise<Buffer> {
+  if (result instanceof Uint8Array) return Buffer.from(result);
+  const pieces: Uint8Array[] = [];
+  for await (const piece of result) pieces.push(piece);
+  return Buffer.concat(pieces);
+}
+
+describe("a site's tasks and their results", () => {
+  const signal = new AbortController().signal;
+  const bytes = randomBytes(5 * 2 ** 20 + 17);
+
+  it("carries a task's bytes to its process and its result back, with or without their size", async () => {
+    const { jobs, jobId } = await startSumJob();
+    for (const size of [bytes.byteLength, undefined]) {
+      const result = await jobs.task(jobId, "invert", body(bytes, size), signal);
+      expect((await resultOf(result)).equals(inverted(bytes))).toBe(true);
+    }
+  });
+
+  it("fails a task whose bytes fail on the way, or are not as many as said, and does the next", async () => {
+    const { jobs, jobId } = await startSumJob();
+    const lost = new FedbridgeError(Code.Unavailable, "the server went away");
+    await expect(
+      jobs.task(jobId, "invert", body(bytes, bytes.byteLength, 3, lost), signal),
+    ).rejects.toThrow("the server went away");
+    await expect(
+      jobs.task(jobId, "invert", body(bytes, bytes.byteLength + 1), signal),
+    ).rejects.toThrow(`payload of ${bytes.byteLength} bytes, size said ${bytes.byteLength + 1}`);
+    await expect(jobs.task(jobId, "invert", body(bytes, 10), signal)).rejects.toThrow(
+      "payload longer than its size 10",
+    );
+    await expect(
+      jobs.task(jobId, "unknown", body(bytes, bytes.byteLength), signal),
+    ).rejects.toThrow("unknown task unknown");
+    const result = await jobs.task(jobId, "invert", body(bytes, bytes.byteLength), signal);
+    expect((await resultOf(result)).equals(inverted(bytes))).toBe(true);
+  });
+
+  it("answers a keyed task sent again with the result it kept, without reading its bytes", async () => {
+    const { jobs, jobId, waitFor } = await startSumJob();
+    const first = await jobs.task(jobId, "invert", body(bytes, bytes.byteLength), signal, {
+      key: "k1",
+    });
+    expect((await resultOf(first)).equals(inverted(bytes))).toBe(true);
+    const other = randomBytes(1000);
+    let read = 0;
+    const again = await jobs.task(
+      jobId,
+      "invert",
+      {
+        size: other.byteLength,
+        chunks: (async function* () {
+          read++;
+          yield other;
+        })(),
+      },
+      signal,
+      { key: "k1" },
+    );
+    expect((await resultOf(again)).equals(inverted(bytes))).toBe(true);
+    expect(read).toBe(0);
+    await waitFor(/came again/);
   });
 });

@@ -1,6 +1,6 @@
-import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
+import { writeWhole } from "../../core/direct-file.ts";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { writeFolder } from "../../core/folder-bundle.ts";
 import { pathInside } from "../../core/security/path-inside.ts";
@@ -13,8 +13,8 @@ import { encodeSiteMessage } from "../protocol/site-protocol.ts";
 import type { TaskHeader } from "../protocol/task-frame.ts";
 import { KeptResults } from "./kept-results.ts";
 import type { SiteKit } from "./read-site-kit.ts";
-import type { DeployedJob, SiteJobs } from "./site-jobs.ts";
-import { streamFile } from "./stream-file.ts";
+import type { DeployedJob, SiteJobs, TaskBody } from "./site-jobs.ts";
+import { streamKeptFile } from "./stream-file.ts";
 
 export interface JobProcessesOptions {
   kit: SiteKit;
@@ -88,25 +88,31 @@ export class JobProcesses implements SiteJobs {
   async task(
     jobId: string,
     topic: string,
-    file: string,
+    body: TaskBody,
     _signal: AbortSignal,
     { key, meta }: Pick<TaskHeader, "key" | "meta"> = {},
   ) {
     const run = async () => {
       const host = this.#process(jobId);
-      const result = await host.task(topic, file, meta);
+      const result = await host.task(topic, body.chunks, { size: body.size, siteMeta: meta });
       this.#answered.add(host);
       return result;
     };
-    if (key === undefined) return streamFile(await run());
+    if (key === undefined) return run();
+    // A keyed result is kept (on disk) before it goes, for a server that asks again.
+    const keep = async () =>
+      writeWhole(
+        pathInside(this.#options.workspace, "jobs", jobId, "transfer", `${key}.result`),
+        await run(),
+      );
     const again = () => {
-      void rm(file, { force: true });
+      void body.chunks.return?.();
       this.#options.log.info(
         { job: jobId },
         `task ${key.slice(0, 12)} of job ${jobId} came again (the server restarted): it gets the result it had`,
       );
     };
-    return streamFile(await this.#keptResults(jobId).once(key, run, again), { keep: true });
+    return streamKeptFile(await this.#keptResults(jobId).once(key, keep, again));
   }
 
   async request(jobId: string, topic: string, payload: Parameters<JobProcessHost["request"]>[1]) {

@@ -3,6 +3,14 @@ import type { CheckedJobBundle } from "../jobs/job-bundle.ts";
 import type { SiteMessage } from "../protocol/site-protocol.ts";
 import type { TaskHeader } from "../protocol/task-frame.ts";
 
+/** A task's bytes as they arrive from the server. */
+export interface TaskBody {
+  /** How many there are, when the server said. */
+  size: number | undefined;
+  /** The bytes; `return()` drops the rest unread. */
+  chunks: AsyncIterableIterator<Uint8Array>;
+}
+
 /** A job deployed to a site, its bundle checked (signature, hash, files) and its filters known. */
 export interface DeployedJob {
   deployment: SiteMessage<"deploy">;
@@ -22,15 +30,15 @@ export interface SiteJobs {
   /** The jobs running here. */
   running(): string[];
   /**
-   * A task of a running job, its bytes waiting in `file` (removed once read): resolves with the
-   * result's bytes, as pieces or a stream. `key`: the task's idempotency key (Task.keys); what
+   * A task of a running job, its bytes as they arrive: resolves with the result's bytes, as
+   * pieces or a stream. `key`: the task's idempotency key (Task.keys); what
    * runs jobs in processes answers a key it answered before with the result it had. `meta`:
    * this site's own meta entries (Task.siteMeta), for the job's part to merge over the task's.
    */
   task(
     jobId: string,
     topic: string,
-    file: string,
+    body: TaskBody,
     signal: AbortSignal,
     ofSite?: Pick<TaskHeader, "key" | "meta">,
   ): Promise<Uint8Array | AsyncIterable<Uint8Array>>;

@@ -49,7 +49,6 @@ export async function startSiteParent(options: SiteParentOptions): Promise<SiteP
   });
   cell = serveSite({
     kit,
-    workspace,
     jobs,
     log,
     ...(options.port === undefined ? {} : { port: options.port }),

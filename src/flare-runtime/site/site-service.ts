@@ -1,8 +1,5 @@
-import { mkdir, open, rm } from "node:fs/promises";
-import { dirname } from "node:path";
 import type { Logger } from "pino";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import { pathInside } from "../../core/security/path-inside.ts";
 import { pinoCellLogger } from "../cell/cell-logger.ts";
 import { type CellSite, cellSiteOptionsFromKit, createCellSite } from "../cell/cell-site.ts";
 import { jobFilterChains } from "../filters/filter-chain.ts";
@@ -10,14 +7,12 @@ import { inspectJobBundle } from "../jobs/job-bundle.ts";
 import { checkJobId } from "../jobs/job-id.ts";
 import { encodePayload } from "../protocol/payload-codec.ts";
 import { decodeSiteMessage, encodeSiteMessage } from "../protocol/site-protocol.ts";
-import { readTaskFrame, type TaskHeader } from "../protocol/task-frame.ts";
+import { splitTaskFrame } from "../protocol/task-frame.ts";
 import type { SiteKit } from "./read-site-kit.ts";
 import type { SiteJobs } from "./site-jobs.ts";
 
 export interface SiteServiceOptions {
   kit: SiteKit;
-  /** Where tasks wait on their way to and from the jobs: `<workspace>/transfer/`. */
-  workspace: string;
   jobs: SiteJobs;
   log: Logger;
   /** Dial this port instead of the kit's (tests). */
@@ -96,29 +91,18 @@ export function serveSite(options: SiteServiceOptions): CellSite {
     return new Uint8Array();
   });
 
-  // A task streams to a file and its result streams back: a site holds a few chunks of a
+  // A task streams on to the job and its result streams back: a site holds a few chunks of a
   // large model in this process, never the model.
-  let nextTask = 1;
   cell.handle("task", async ({ payload, signal }) => {
-    const file = pathInside(options.workspace, "transfer", `${process.pid}-${nextTask++}.task`);
-    await mkdir(dirname(file), { recursive: true });
-    const handle = await open(file, "w");
-    let header: TaskHeader;
-    try {
-      header = await readTaskFrame(payload.chunks(), async (bytes) => {
-        await handle.write(bytes);
-      });
-    } finally {
-      await handle.close();
-    }
+    const { header, headerBytes, body } = await splitTaskFrame(payload.chunks());
     try {
       const jobId = checkJobId(header.jobId);
       if (!jobs.has(jobId))
         throw new FedbridgeError(Code.NotFound, `job ${jobId} is not running at ${site}`);
-      return await jobs.task(jobId, header.topic, file, signal, header);
-    } catch (error) {
-      await rm(file, { force: true });
-      throw error;
+      const size = payload.size === undefined ? undefined : payload.size - headerBytes;
+      return await jobs.task(jobId, header.topic, { size, chunks: body }, signal, header);
+    } finally {
+      void body.return?.().catch(() => {});
     }
   });
 

@@ -1,11 +1,10 @@
-import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { cachedPages } from "../../../test/page-cache.ts";
-import { dropsSettled } from "../../core/page-cache.ts";
-import { streamFile } from "./stream-file.ts";
+import { writeWhole } from "../../core/direct-file.ts";
+import { streamKeptFile } from "./stream-file.ts";
 
 const folders: string[] = [];
 afterEach(async () => {
@@ -18,27 +17,23 @@ async function fileOf(): Promise<string> {
   const folder = await mkdtemp(join(tmpdir(), "fedbridge-stream-file-"));
   folders.push(folder);
   const path = join(folder, "task.result");
-  await writeFile(path, bytes);
+  await writeWhole(path, [bytes]);
   return path;
 }
 
-async function streamed(file: string, keep: boolean): Promise<Buffer> {
-  const pieces: Uint8Array[] = [];
-  for await (const piece of streamFile(file, { keep })) pieces.push(piece);
-  return Buffer.concat(pieces);
-}
-
-describe("streamFile", () => {
-  it("streams a file in 1 MiB pieces, then removes it", async () => {
+describe("streamKeptFile", () => {
+  it("streams a kept file in 1 MiB pieces, its size said, and keeps it whole and out of the page cache", async () => {
     const file = await fileOf();
-    expect(Buffer.compare(await streamed(file, false), bytes)).toBe(0);
-    expect(existsSync(file)).toBe(false);
-  });
-
-  it("keeps a file to be kept, whole and out of the page cache", async () => {
-    const file = await fileOf();
-    expect(Buffer.compare(await streamed(file, true), bytes)).toBe(0);
-    await dropsSettled();
+    const stream = await streamKeptFile(file);
+    expect(stream.size).toBe(bytes.byteLength);
+    const pieces: Uint8Array[] = [];
+    for await (const piece of stream) pieces.push(piece);
+    expect(pieces.map((piece) => piece.byteLength).slice(0, 3)).toEqual([
+      2 ** 20,
+      2 ** 20,
+      2 ** 20,
+    ]);
+    expect(Buffer.compare(Buffer.concat(pieces), bytes)).toBe(0);
     expect(cachedPages(file)).toBeLessThanOrEqual(1);
     expect(Buffer.compare(await readFile(file), bytes)).toBe(0);
   });

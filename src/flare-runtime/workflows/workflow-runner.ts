@@ -1,5 +1,5 @@
-import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { writeWhole } from "../../core/direct-file.ts";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { Controller } from "../controller/controller.ts";
 import type { Executor, ExecutorContext } from "../executor/executor.ts";
@@ -32,7 +32,7 @@ export const runner: JobRunner = {
       });
     }
     if (state.model) {
-      await writeFile(join(job.workspace, "final-model.fbs"), encodeShareable(state.model));
+      await writeWhole(join(job.workspace, "final-model.fbs"), encodeShareable(state.model));
       state.result.finalArraysSha256 = arraysSha256(state.model.records);
     }
     job.setResult(state.result);

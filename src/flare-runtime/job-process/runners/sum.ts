@@ -5,7 +5,8 @@ import type { JobRunner } from "../job-runner.ts";
  * The minimal runtime job: each round the server sends a number to every site, each site
  * answers with the number times its position (1-based, sites sorted by name), and the server
  * adds the answers up. Config: `value` (default 1), `rounds` (default 1), `delayMs` per site
- * answer (default 0, to make a job last).
+ * answer (default 0, to make a job last). Its site part also does one task, for tests of how
+ * tasks travel: `invert` answers with the task's bytes, each inverted.
  */
 export const runner: JobRunner = {
   async server(context) {
@@ -33,6 +34,10 @@ export const runner: JobRunner = {
       const delayMs = Number(context.config.delayMs ?? 0);
       if (delayMs > 0) await sleep(delayMs, undefined, { signal: context.signal });
       return value * position;
+    },
+    async task(topic, data) {
+      if (topic !== "invert") throw new Error(`sum job: unknown task ${topic}`);
+      return [data.map((byte) => 255 - byte)];
     },
   }),
 };
