@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { createWriteStream, type WriteStream } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { freePort } from "../../src/core/free-port.ts";
@@ -25,6 +26,11 @@ export class BenchProcesses {
         ...args,
       ]);
       this.#children.push(child);
+      const log = logFile(args[0] ?? "fedbridge", child.pid);
+      if (log) {
+        child.stdout.pipe(log);
+        child.stderr.pipe(log);
+      }
       let out = "";
       let started = false;
       const onData = (chunk: Buffer) => {
@@ -149,6 +155,12 @@ export class BenchProcesses {
  * `BENCH_CPU_PROF=DIR`: the benchmark's child processes write V8 CPU profiles into DIR
  * (summarize with Chrome's DevTools or any .cpuprofile reader).
  */
+/** `BENCH_LOG_DIR`: each child's output also goes to `<dir>/<command>-<pid>.log`. */
+function logFile(command: string, pid: number | undefined): WriteStream | undefined {
+  const dir = process.env.BENCH_LOG_DIR;
+  return dir ? createWriteStream(join(dir, `${command}-${pid}.log`)) : undefined;
+}
+
 export function cpuProfArgs(): string[] {
   const dir = process.env.BENCH_CPU_PROF;
   return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : [];
