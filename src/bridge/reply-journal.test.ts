@@ -1,17 +1,13 @@
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { cachedPages } from "../../test/page-cache.ts";
-import { dropsSettled } from "../core/page-cache.ts";
+import { readFileDirect, writeFileDirect } from "../core/direct-file.ts";
 import { ReturnCode, type TaskResult } from "../flare-runtime/controller/task.ts";
 import { createShareable, DataKind } from "../flare-runtime/shareable/shareable.ts";
-import {
-  decodeShareable,
-  encodeShareable,
-  joinPieces,
-} from "../flare-runtime/shareable/shareable-codec.ts";
+import { decodeShareable, encodeShareable } from "../flare-runtime/shareable/shareable-codec.ts";
 import { ReplyJournal } from "./reply-journal.ts";
 
 const folders: string[] = [];
@@ -25,15 +21,18 @@ async function folder(): Promise<string> {
   return made;
 }
 
-/** A site's OK result waiting in a file, as the controller hands it over: 8 MB of meta. */
+/**
+ * A site's OK result waiting in a file, as the controller hands it over: 8 MB of meta, written
+ * and read past the page cache as the runtime does.
+ */
 async function resultInFile(site: string): Promise<TaskResult> {
   let file = join(await folder(), "arrived.result");
   const shareable = createShareable(DataKind.WEIGHTS, undefined, { blob: "x".repeat(8e6) });
-  await writeFile(file, joinPieces(encodeShareable(shareable)));
+  await writeFileDirect(file, encodeShareable(shareable));
   return {
     site,
     code: ReturnCode.OK,
-    read: async () => decodeShareable(await readFile(file)),
+    read: async () => decodeShareable(await readFileDirect(file)),
     keep: async (path) => {
       await rename(file, path);
       file = path;
@@ -52,7 +51,6 @@ describe("ReplyJournal", () => {
     journal.record("key-2", "site-2", { code: 4, reason: "deadline exceeded" });
     journal.close();
 
-    await dropsSettled();
     expect(existsSync(join(dir, file))).toBe(true);
     expect(cachedPages(join(dir, file))).toBeLessThanOrEqual(1);
 

@@ -1,8 +1,7 @@
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type Database from "better-sqlite3";
+import { readFileDirect } from "../core/direct-file.ts";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
-import { dropFromPageCache } from "../core/page-cache.ts";
 import { openSqliteStore } from "../core/sqlite-store.ts";
 import type { TaskResult } from "../flare-runtime/controller/task.ts";
 import type { Shareable } from "../flare-runtime/shareable/shareable.ts";
@@ -68,14 +67,15 @@ export class ReplyJournal {
       throw new FedbridgeError(Code.NotFound, `the reply journal holds no reply ${key}`);
     if (row.file === null)
       return { kind: "failure", code: row.code ?? 0, reason: row.reason ?? "" };
-    const bytes = await readFile(join(this.#dir, row.file));
+    const bytes = await readFileDirect(join(this.#dir, row.file));
     return { kind: "result", shareable: decodeShareable(bytes, `journaled reply ${key}`) };
   }
 
   /**
    * Moves a site's result file into the journal's folder and reads it there; returns its name
    * (for `record`, once the ServerApp takes the reply) and its content. From then on the file is
-   * needed only after a crash, so it leaves the page cache.
+   * needed only after a crash: it stays out of the page cache, where the runtime writes and
+   * reads results (core/direct-file.ts), so the journal costs disk, not memory.
    */
   async stash(result: TaskResult): Promise<{ file: string; shareable: Shareable }> {
     if (result.keep === undefined)
@@ -83,7 +83,6 @@ export class ReplyJournal {
     const file = `${this.#seq + 1}-${result.site}-${Date.now()}.result`;
     await result.keep(join(this.#dir, file));
     const shareable = await result.read();
-    void dropFromPageCache(join(this.#dir, file));
     return { file, shareable };
   }
 

@@ -1,5 +1,5 @@
 import { constants } from "node:fs";
-import { type FileHandle, mkdir, open, rename } from "node:fs/promises";
+import { type FileHandle, mkdir, open, rename, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { Code, FedbridgeError } from "./fedbridge-error.ts";
 import { inPiecesOf } from "./gather-bytes.ts";
@@ -129,6 +129,20 @@ async function writeAll(handle: FileHandle, buffer: Buffer, length: number, posi
   for (let done = 0; done < length; ) {
     const { bytesWritten } = await handle.write(buffer, done, length - done, position + done);
     done += bytesWritten;
+  }
+}
+
+/** A whole file read past the page cache (see {@link writeFileDirect}), into a buffer of its own. */
+export async function readFileDirect(path: string): Promise<Uint8Array> {
+  const reader = await DirectReader.open(path);
+  try {
+    const { size } = await stat(path);
+    const whole = Buffer.allocUnsafeSlow(size);
+    for (let at = 0; at < size; at += DIRECT_PIECE)
+      whole.set(await reader.read(at, Math.min(DIRECT_PIECE, size - at)), at);
+    return whole;
+  } finally {
+    await reader.close();
   }
 }
 

@@ -1,5 +1,6 @@
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, rename } from "node:fs/promises";
 import { dirname } from "node:path";
+import { readFileDirect, writeFileDirect } from "../../core/direct-file.ts";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { ServerJobContext, SiteReply } from "../job-process/job-runner.ts";
 import { isTaskKey, TASK_KEY_RULE } from "../protocol/task-frame.ts";
@@ -208,7 +209,7 @@ function taskResult(site: string, reply: SiteReply): TaskResult {
         throw new FedbridgeError(Code.FailedPrecondition, `${site}'s result was kept`);
       await mkdir(dirname(path), { recursive: true });
       if (file !== undefined) await rename(file, path);
-      else await writeFile(path, whole as Uint8Array);
+      else await writeFileDirect(path, [whole as Uint8Array]);
       kept = path;
     };
     return {
@@ -216,7 +217,8 @@ function taskResult(site: string, reply: SiteReply): TaskResult {
       code: ReturnCode.OK,
       read: async () => {
         take();
-        const bytes = whole ?? (kept === undefined ? await reply.read() : await readFile(kept));
+        const bytes =
+          whole ?? (kept === undefined ? await reply.read() : await readFileDirect(kept));
         return decodeShareable(bytes, `result of ${site}`);
       },
       ...(file === undefined && whole === undefined ? {} : { keep }),

@@ -1,6 +1,6 @@
-import { readFile, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { writeWhole } from "../../core/direct-file.ts";
+import { readFileDirect, writeWhole } from "../../core/direct-file.ts";
 import type { Code } from "../../core/fedbridge-error.ts";
 import type { FromJob, MulticastReply } from "./job-protocol.ts";
 import type { MulticastOptions, SiteReply } from "./job-runner.ts";
@@ -80,7 +80,7 @@ export class JobTransfers {
     multicast.onReply(message.site, {
       ok: true,
       file,
-      read: () => readFile(file).finally(() => rm(file, { force: true })),
+      read: () => readFileDirect(file).finally(() => rm(file, { force: true })),
       discard: () => rm(file, { force: true }),
     });
   }
