@@ -21,7 +21,7 @@ type WasmMemory = new (descriptor: { initial: number }) => { readonly buffer: Ar
  * A page-aligned buffer of `bytes` (a multiple of 64 KiB), as direct I/O needs: a WebAssembly
  * memory is page-aligned, a Buffer is not. Undefined where there is no WebAssembly.
  */
-export function alignedBuffer(bytes: number): Buffer | undefined {
+function alignedBuffer(bytes: number): Buffer | undefined {
   const { Memory } = (globalThis as { WebAssembly?: { Memory: WasmMemory } }).WebAssembly ?? {};
   return Memory && Buffer.from(new Memory({ initial: bytes / 65536 }).buffer);
 }

@@ -64,9 +64,10 @@ export class DataChannel {
   #headBytes = 0;
   #frame: Frame | undefined;
 
-  /** The parent's end: the child process's stdio socket. */
-  constructor(socket: Duplex);
-  constructor(socket: Duplex, borrowed?: boolean);
+  /**
+   * A channel over `socket`: the parent's end is the child's stdio socket as it is; `borrowed`
+   * (see {@link onDescriptor}) means the socket reads into one buffer it uses again.
+   */
   constructor(socket: Duplex, borrowed = false) {
     this.#socket = socket;
     this.#borrowed = borrowed;

@@ -83,7 +83,8 @@ export class ShareableFile {
     const read = (i: number) => {
       const done = i * chunk;
       const n = Math.min(chunk, array.length - done);
-      const bytes = readers[i % 2]?.read(array.offset + done * 4, n * 4) as Promise<Uint8Array>;
+      const reader = i % 2 === 0 ? readers[0] : readers[1];
+      const bytes = reader.read(array.offset + done * 4, n * 4);
       bytes.catch(() => {}); // awaited in turn (a piece not reached fails nobody)
       return { n, bytes };
     };

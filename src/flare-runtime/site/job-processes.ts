@@ -14,7 +14,7 @@ import type { TaskHeader } from "../protocol/task-frame.ts";
 import { KeptResults } from "./kept-results.ts";
 import type { SiteKit } from "./read-site-kit.ts";
 import type { DeployedJob, SiteJobs, TaskBody } from "./site-jobs.ts";
-import { streamKeptFile } from "./stream-file.ts";
+import { streamKeptFile } from "./stream-kept-file.ts";
 
 export interface JobProcessesOptions {
   kit: SiteKit;

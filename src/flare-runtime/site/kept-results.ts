@@ -6,8 +6,8 @@ import { join } from "node:path";
 export const KEPT_RESULTS = 4;
 
 /**
- * A job's results for its most recent keyed tasks at a site (Task.keys), kept as the files
- * the job's process wrote, moved here rather than removed once sent. A server that restarts
+ * A job's results for its most recent keyed tasks at a site (Task.keys), kept as files (each
+ * written past the page cache as it came from the job's process) rather than dropped once sent. A server that restarts
  * mid-task sends again what its sites were working on, under the same keys: each gets the
  * result it had, without reaching the job's process — a round is never trained twice, and the
  * process holds no reply in memory for it. A task sent again while its first run is still

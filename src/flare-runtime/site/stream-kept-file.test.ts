@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { cachedPages } from "../../../test/page-cache.ts";
 import { writeWhole } from "../../core/direct-file.ts";
-import { streamKeptFile } from "./stream-file.ts";
+import { streamKeptFile } from "./stream-kept-file.ts";
 
 const folders: string[] = [];
 afterEach(async () => {
