@@ -1,4 +1,5 @@
 import { parentPort, workerData } from "node:worker_threads";
+import { collectAfter } from "../../core/collect-garbage.ts";
 import { FedbridgeError } from "../../core/fedbridge-error.ts";
 import { npyInSharedMemory } from "../../core/numeric/npy.ts";
 import { ClientApp } from "../app/client-app.ts";
@@ -11,6 +12,7 @@ import {
   type HandleRequest,
   ownBuffer,
   partsBuffers,
+  partsBytes,
   type ThreadInit,
   type ThreadReply,
   type WorkerHost,
@@ -62,6 +64,8 @@ port.on("message", async (request: HandleRequest) => {
   const reply = await runClientApp(app, messageFromParts(request.message), context);
   const message = messageToParts(reply);
   const state = encodeRecordDict(context.state);
+  // This thread sits idle until the next message: free the instruction and reply now.
+  collectAfter(partsBytes(request.message) + partsBytes(message));
   post({ type: "reply", id: request.id, message, state }, [
     ...partsBuffers(message),
     ...ownBuffer(state),

@@ -1,4 +1,6 @@
+import { setImmediate as nextTask } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
+import { collectGarbage } from "../../core/collect-garbage.ts";
 import { createContext } from "../app/context.ts";
 import { ErrorCode } from "../message/error.ts";
 import { Message } from "../message/message.ts";
@@ -34,6 +36,15 @@ describe("ClientAppWorker", () => {
       expect(reply.content.metricRecords.get("metrics")?.get("calls")).toBe(expected);
     }
     expect(context.state.configRecords.get("counter")?.get("calls")).toBe(3);
+  });
+
+  it("holds no reply once the caller let go of it (a model must not wait for the next message)", async () => {
+    const worker = start();
+    const context = createContext({ runId: 1n, nodeId: 7n });
+    const ref = new WeakRef(await worker.handle(train(), context));
+    await nextTask();
+    collectGarbage();
+    expect(ref.deref()).toBeUndefined();
   });
 
   it("stops a handler that spins past the message's TTL, replies with an error and serves the next message", async () => {

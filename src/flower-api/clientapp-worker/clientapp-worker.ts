@@ -59,7 +59,7 @@ interface Thread {
 export class ClientAppWorker implements ClientAppRunner {
   readonly #options: ClientAppWorkerOptions;
   #thread: Thread | undefined;
-  #queue: Promise<unknown> = Promise.resolve();
+  #queue: Promise<void> = Promise.resolve();
   #nextId = 1;
   #closed = false;
 
@@ -78,7 +78,11 @@ export class ClientAppWorker implements ClientAppRunner {
    */
   handle(message: Message, context: Context, signal?: AbortSignal): Promise<Message> {
     const handled = this.#queue.then(() => this.#handleNow(message, context, signal));
-    this.#queue = handled.catch(() => undefined);
+    // Settles with nothing: the queue must not hold the reply (a model) until the next message.
+    this.#queue = handled.then(
+      () => undefined,
+      () => undefined,
+    );
     return handled;
   }
 

@@ -19,7 +19,7 @@ import { deadlineMargin } from "./clientapp-worker.ts";
 export class InlineClientApp implements ClientAppRunner {
   readonly #clientappUrl: string;
   #app: Promise<ClientApp> | undefined;
-  #queue: Promise<unknown> = Promise.resolve();
+  #queue: Promise<void> = Promise.resolve();
   #closed = false;
 
   constructor(clientappUrl: string) {
@@ -32,7 +32,11 @@ export class InlineClientApp implements ClientAppRunner {
 
   handle(message: Message, context: Context, signal?: AbortSignal): Promise<Message> {
     const handled = this.#queue.then(() => this.#handleNow(message, context, signal));
-    this.#queue = handled.catch(() => undefined);
+    // Settles with nothing: the queue must not hold the reply (a model) until the next message.
+    this.#queue = handled.then(
+      () => undefined,
+      () => undefined,
+    );
     return handled;
   }
 

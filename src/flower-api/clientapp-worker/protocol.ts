@@ -68,3 +68,8 @@ export function partsBuffers(parts: MessageParts): ArrayBuffer[] {
     if (bytes.buffer instanceof ArrayBuffer) buffers.add(bytes.buffer);
   return [...buffers];
 }
+
+/** Bytes of a message's arrays. */
+export function partsBytes(parts: MessageParts): number {
+  return parts.arrays.reduce((sum, bytes) => sum + bytes.byteLength, 0);
+}

@@ -41,7 +41,8 @@ export async function pullObjects(
 
 /**
  * Pushes a reply (its message id set from its content) and then the objects the SuperLink
- * wants. `allowInline`: a small reply may go whole (fedbridge's inline extension).
+ * wants. `allowInline`: a small reply may go whole (fedbridge's inline extension). Resolves
+ * with the bytes of the objects pushed.
  */
 export async function pushReply(
   connection: FleetConnection,
@@ -49,7 +50,7 @@ export async function pushReply(
   reply: Message,
   runtime: number,
   allowInline: boolean,
-): Promise<void> {
+): Promise<number> {
   const { tree, objects, fitsInline } = deflateReply(reply);
   // Small replies go whole (fedbridge's inline extension); others as objects, as Flower's do.
   const inline = allowInline && fitsInline;
@@ -62,11 +63,11 @@ export async function pushReply(
   );
   const wanted = new Set(objectsToPush);
   const { runId } = reply.metadata;
-  await forEachConcurrently(
-    listPostOrder(tree).filter((id) => wanted.has(id)),
-    OBJECT_CONCURRENCY,
-    (objectId) => pushObject(connection, node, runId, objects.get(objectId) as DeflatedObject),
+  const toPush = listPostOrder(tree).flatMap((id) => (wanted.has(id) ? [objects.get(id)] : []));
+  await forEachConcurrently(toPush, OBJECT_CONCURRENCY, (object) =>
+    pushObject(connection, node, runId, object as DeflatedObject),
   );
+  return toPush.reduce((sum, object) => sum + (object?.size ?? 0), 0);
 }
 
 async function forEachConcurrently<T>(

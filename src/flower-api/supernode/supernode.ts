@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { backoffDelay } from "../../core/backoff.ts";
+import { collectAfter } from "../../core/collect-garbage.ts";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { ChannelSecurity } from "../../core/wire/grpc-http2-client.ts";
 import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
@@ -82,7 +83,8 @@ export class SuperNode {
   #connection: FleetConnection | undefined;
   /** The node's identity, kept for the life of the process. */
   readonly #keys = createNodeKeyPair();
-  readonly #kept = new KeptReplies();
+  /** Replies kept for messages sent again; in a folder of `#workDir` once `run()` made it. */
+  #kept = new KeptReplies();
   #nodeId = 0n;
   #heartbeat: NodeJS.Timeout | undefined;
   #workDir: string | undefined;
@@ -114,6 +116,10 @@ export class SuperNode {
     this.#ownWorkDir = this.#options.workDir === undefined;
     this.#workDir =
       this.#options.workDir ?? (await mkdtemp(join(tmpdir(), "fedbridge-supernode-")));
+    this.#kept = new KeptReplies({
+      folder: join(this.#workDir, "kept-replies"),
+      log: (line) => this.#log(line),
+    });
     let attempt = 0;
     while (!this.#stop.signal.aborted) {
       try {
@@ -147,6 +153,7 @@ export class SuperNode {
     }
     this.#disconnect();
     await this.#runs.close();
+    await this.#kept.close();
     if (this.#ownWorkDir && this.#workDir !== undefined)
       await rm(this.#workDir, { recursive: true, force: true });
   }
@@ -223,15 +230,17 @@ export class SuperNode {
       // Nothing yet: ask again, at once after a held call, after a pause after a quick one.
       const waitMs = pacer.next({ gotMessage, tookMs: performance.now() - sent });
       if (waitMs > 0) await sleep(waitMs, undefined, { signal: this.#stop.signal }).catch(() => {});
-      if (gotMessage) await this.#handle(connection, proto, tree);
+      // Between messages the node may idle for long: free a large one's buffers now.
+      if (gotMessage) collectAfter(await this.#handle(connection, proto, tree));
     }
   }
 
+  /** Handles one pulled instruction; resolves with the bytes of objects pulled and pushed. */
   async #handle(
     connection: FleetConnection,
     proto: Parameters<typeof messageFromProto>[0],
     tree: ObjectTree,
-  ): Promise<void> {
+  ): Promise<number> {
     const pulled = messageFromProto(proto);
     const metadata = pulled.metadata;
     const started = performance.now();
@@ -245,6 +254,7 @@ export class SuperNode {
     const inline =
       (pulled.hasError() || pulled.content.size > 0) && deflateMessage(pulled).id === tree.objectId;
     let instruction = pulled;
+    let moved = 0;
     if (!inline) {
       const objects = await pullObjects(
         connection,
@@ -253,6 +263,7 @@ export class SuperNode {
         tree,
         this.#objectCache,
       );
+      for (const bytes of objects.values()) moved += bytes.byteLength;
       instruction = inflateMessage(tree.objectId, (id) => objects.get(id), metadata);
       await connection.call(Fleet.method.confirmMessageReceived, {
         node: { nodeId: this.#nodeId },
@@ -261,7 +272,7 @@ export class SuperNode {
       });
     }
     const contentId = tree.children[0]?.objectId ?? "";
-    const kept = this.#kept.take(instruction, contentId);
+    const kept = await this.#kept.take(instruction, contentId);
     if (kept !== undefined)
       this.#log(
         `run ${metadata.runId}: the ${metadata.messageType} message ${metadata.messageId} was handled before the SuperLink restarted; sending that reply again`,
@@ -269,10 +280,22 @@ export class SuperNode {
     const reply =
       kept ??
       (await runClientApp(connection, this.#nodeId, run, instruction, (line) => this.#log(line)));
-    if (reply === undefined) return; // its run was stopped meanwhile: nobody waits for it
-    this.#kept.keep(instruction, contentId, reply);
+    if (reply === undefined) return moved; // its run was stopped meanwhile: nobody waits for it
+    // Kept while it is pushed: a reply that does not get through is there after a reconnection.
+    const keeping = this.#kept.keep(instruction, contentId, reply);
     const runtime = (performance.now() - started) / 1000;
-    await pushReply(connection, this.#nodeId, reply, runtime, this.#options.inline ?? true);
+    try {
+      moved += await pushReply(
+        connection,
+        this.#nodeId,
+        reply,
+        runtime,
+        this.#options.inline ?? true,
+      );
+    } finally {
+      await keeping;
+    }
+    return moved;
   }
 
   /** Sends an app's tracking events to the SuperLink (fedbridge's extension), best effort. */
