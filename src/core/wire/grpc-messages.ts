@@ -7,6 +7,13 @@
  */
 import { Code, FedbridgeError } from "../fedbridge-error.ts";
 
+/**
+ * Spare bytes after a message gathered from several pieces, in the buffer of its own it is
+ * gathered into: room for its reader to move the message up to 7 bytes along, so that values it
+ * carries start aligned for a typed array (see alignArrayChunk).
+ */
+export const GATHERED_SLACK_BYTES = 8;
+
 /** A message's prefix: a flags byte and its length. */
 export const GRPC_PREFIX_BYTES = 5;
 
@@ -18,8 +25,8 @@ export function grpcPrefix(length: number, into = new Uint8Array(GRPC_PREFIX_BYT
 
 /**
  * Turns the bytes of a stream, as they arrive, into its messages. A message that arrived in one
- * piece is a view of that piece; one split across pieces is gathered into a buffer of its own
- * size. A compressed message (fedbridge sends none and asks for none) or one over `maxBytes` is
+ * piece is a view of that piece; one split across pieces is gathered into a buffer of its own,
+ * GATHERED_SLACK_BYTES longer than the message. A compressed message (fedbridge sends none and asks for none) or one over `maxBytes` is
  * refused before any of its bytes are held.
  */
 export class GrpcMessageReader {
@@ -59,7 +66,8 @@ export class GrpcMessageReader {
         if (this.#prefixFilled < GRPC_PREFIX_BYTES) return;
         this.#prefixFilled = 0;
         // Not zeroed: every byte is written below before the message is handed out.
-        this.#message = Buffer.allocUnsafeSlow(this.#checkPrefix(this.#prefix));
+        const length = this.#checkPrefix(this.#prefix);
+        this.#message = Buffer.allocUnsafeSlow(length + GATHERED_SLACK_BYTES).subarray(0, length);
         this.#messageFilled = 0;
       }
       const message = this.#message;

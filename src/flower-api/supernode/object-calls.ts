@@ -1,7 +1,7 @@
 /**
  * One object's PullObject and PushObject calls, checked as a node must check them: a pulled
  * object must match its id, one not yet available is asked for again (waits doubling from 50 ms
- * to 2 s), and a pushed one must be stored. No Node-only module: the browser's node uses it too.
+ * to 2 s), a pulled array chunk is aligned for its values, and a pushed one must be stored. No Node-only module: the browser's node uses it too.
  */
 import {
   create,
@@ -13,6 +13,7 @@ import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { encodeAroundLastBytes, placeLastBytes } from "../../core/wire/proto-encode.ts";
 import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
 import { PushObjectRequestSchema } from "../../gen/flwr/proto/message_pb.ts";
+import { alignArrayChunk } from "../objects/align-chunk.ts";
 import type { DeflatedObject } from "../objects/deflate.ts";
 import { verifyObject } from "../objects/inflate.ts";
 
@@ -45,7 +46,8 @@ export async function pullObject(
     if (response.objectAvailable) {
       if (!verifyObject(objectId, response.objectContent))
         throw new FedbridgeError(Code.DataLoss, `object ${objectId} does not match its id`);
-      return response.objectContent;
+      // Its values then decode where they lie, not copied to an aligned buffer.
+      return alignArrayChunk(response.objectContent);
     }
     if (attempt > 200)
       throw new FedbridgeError(Code.DeadlineExceeded, `object ${objectId} never became available`);

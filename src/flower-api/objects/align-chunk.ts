@@ -1,0 +1,27 @@
+import { GATHERED_SLACK_BYTES } from "../../core/wire/grpc-messages.ts";
+
+const CHUNK_TYPE = new TextEncoder().encode("ArrayChunk ");
+/** What an array's values must start at for any typed array to view them (float64, int64). */
+const VALUE_ALIGN = 8;
+
+/**
+ * An ArrayChunk object moved, within its own buffer, so that its body starts 8-byte aligned;
+ * any other object, or one without room to move, as it is. A chunk's body is a slice of an
+ * array's NPY bytes, whose values start 64 bytes in, so an array of one chunk (most layers)
+ * then decodes as a view instead of a model-sized copy. Room exists where the object ends a
+ * message gathered by GrpcMessageReader (a pulled object is the last field of its response),
+ * which leaves GATHERED_SLACK_BYTES spare after it; nothing else can be in those bytes.
+ */
+export function alignArrayChunk(object: Uint8Array): Uint8Array {
+  const { buffer, byteOffset, byteLength } = object;
+  if (!(buffer instanceof ArrayBuffer)) return object;
+  if (byteOffset + byteLength + GATHERED_SLACK_BYTES !== buffer.byteLength) return object;
+  if (CHUNK_TYPE.some((byte, i) => object[i] !== byte)) return object;
+  const bodyStart = object.indexOf(0) + 1;
+  if (bodyStart === 0) return object; // malformed: left for the parser to refuse
+  const misaligned = (byteOffset + bodyStart) % VALUE_ALIGN;
+  if (misaligned === 0) return object;
+  const moved = byteOffset + VALUE_ALIGN - misaligned;
+  new Uint8Array(buffer).copyWithin(moved, byteOffset, byteOffset + byteLength);
+  return new Uint8Array(buffer, moved, byteLength);
+}
