@@ -2,7 +2,8 @@
  * fedbridge and a real Flower 1.28 side by side on the same app: FedAvg over 2 nodes, every
  * value changed by the nodes (bench/apps/fedavg-10m and its Python twin bench/apps/pyfedavg),
  * for a tiny, a 10M, a 100M and (BENCH_SIZES=…,1G) a 250M float32 model. For each size the two
- * systems take turns, and the physical limit of the same bytes (bench/lib/limit.ts) is measured
+ * systems take turns (at 1 GB, where both would not fit in memory, each runs alone on fresh
+ * processes, one after the other), and the physical limit of the same bytes (bench/lib/limit.ts) is measured
  * in the same run. Flower's round time is (T(R) - T(1)) / (R - 1) of whole runs of R and 1
  * rounds, so start-up (Python imports, app install, the final model's return) cancels out;
  * ours is the median of its rounds after the first, from the run's events. Peak RSS and
@@ -34,11 +35,23 @@ import { BenchProcesses } from "./lib/spawn.ts";
 export const description =
   "fedbridge vs a real Flower 1.28, same FedAvg app, 2 nodes: s/round, peak RSS, CPU; tiny to 1 GB, vs the limit";
 
-const SIZES: Record<string, { arrays: number; floats: number }> = {
+/** A model of `arrays` float32 arrays of `floats` values each. */
+interface Size {
+  arrays: number;
+  floats: number;
+  /**
+   * Run one side at a time, each afresh: both sides' processes keep the memory their last run
+   * grew them to, and at 1 GB the two together do not fit a 24 GiB machine (the kernel's OOM
+   * killer ended our SuperLink beside an idle Flower).
+   */
+  oneSideAtATime?: boolean;
+}
+
+const SIZES: Record<string, Size> = {
   tiny: { arrays: 1, floats: 1_000 },
   "10M": { arrays: 10, floats: 1_000_000 },
   "100M": { arrays: 100, floats: 1_000_000 },
-  "1G": { arrays: 250, floats: 1_000_000 },
+  "1G": { arrays: 250, floats: 1_000_000, oneSideAtATime: true },
 };
 
 /** One system's figures for one size. */
@@ -56,12 +69,13 @@ interface Side {
 }
 
 /** A system's run of `rounds` rounds: how long it took, what it used, each round's ms. */
-type RunFor = (rounds: number) => Promise<{
+type RunFor = (rounds: number) => Promise<RunResult>;
+interface RunResult {
   ms: number;
   usage: Record<string, TreeUsage>;
   result: number;
   roundMs?: number[];
-}>;
+}
 
 export async function run(): Promise<void> {
   const roundsOfModel = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -74,82 +88,29 @@ export async function run(): Promise<void> {
       `vs-flower: Flower's side ${SKIP_NO_FLOWER} (set FEDBRIDGE_FLOWER_BIN); ours alone`,
     );
 
-  const processes = new BenchProcesses();
   const pyApp = await mkdtemp(join(tmpdir(), "bench-vs-flower-"));
   await cp("bench/apps/pyfedavg", pyApp, { recursive: true });
+  // Each side's deployment starts when a size first needs it; a size run one side at a time
+  // stops both first, and each side after its runs.
+  let oursNow: Deployment | undefined;
+  let flowerNow: Deployment | undefined;
+  const startOurs = async () => {
+    oursNow ??= await ourDeployment();
+    return oursNow;
+  };
+  const startFlower = async () => {
+    if (flowerBin !== undefined) flowerNow ??= await flowerDeployment(pyApp);
+    return flowerNow;
+  };
+  const stopBoth = () => {
+    oursNow?.stop();
+    flowerNow?.stop();
+    oursNow = flowerNow = undefined;
+  };
   try {
-    const superlink = await processes.superlink();
-    const nodes = await processes.supernodes(superlink.fleet, 2);
-    const idle = {
-      server: procStatusBytes(superlink.pid, "VmRSS") ?? Number.NaN,
-      node: procStatusBytes(nodes[0] as number, "VmRSS") ?? Number.NaN,
-    };
-    const ours =
-      (size: { arrays: number; floats: number }): RunFor =>
-      async (r) => {
-        const trees = new ProcessTrees({
-          server: [superlink.pid],
-          node0: [nodes[0] as number],
-          node1: [nodes[1] as number],
-        });
-        const roundMs: number[] = [];
-        let roundStart = 0;
-        const t = performance.now();
-        const { result } = await runOnSuperLink({
-          address: superlink.control,
-          credentials: credentials.createInsecure(),
-          appDir: "bench/apps/fedavg-10m",
-          runConfig: {
-            "num-server-rounds": r,
-            "num-arrays": size.arrays,
-            "floats-per-array": size.floats,
-            "min-available-nodes": 2,
-          },
-          observer: {
-            ...silentObserver,
-            roundStarted: () => {
-              roundStart = performance.now();
-            },
-            roundFinished: () => {
-              roundMs.push(performance.now() - roundStart);
-            },
-          },
-        });
-        const ms = performance.now() - t;
-        const last = [...(result?.arrays.values() ?? [])].at(-1)?.toTypedArray()[0];
-        return { ms, usage: trees.stop(), result: Number(last), roundMs };
-      };
-
-    let flower: ((size: { arrays: number; floats: number }) => RunFor) | undefined;
-    if (flowerBin !== undefined) {
-      const link = await startFlowerSuperLink();
-      const flowerNodes = [
-        await startFlowerSuperNode(link.fleet, 0, 2),
-        await startFlowerSuperNode(link.fleet, 1, 2),
-      ];
-      const home = await flwrHome(link.control);
-      const pid = (p: { child: { pid?: number | undefined } }) => p.child.pid as number;
-      flower = (size) => async (r) => {
-        const trees = new ProcessTrees({
-          server: [pid(link.process)],
-          node0: [pid(flowerNodes[0] as typeof link.process)],
-          node1: [pid(flowerNodes[1] as typeof link.process)],
-        });
-        const t = performance.now();
-        const config = `num-server-rounds=${r} num-arrays=${size.arrays} floats-per-array=${size.floats}`;
-        const args = ["run", ".", "fb", "--stream", "--run-config", config];
-        const { code, output } = await flwr(args, home, pyApp, 3_600_000);
-        const ms = performance.now() - t;
-        const result = output.match(/PYFEDAVG_RESULT (\S+)/)?.[1];
-        if (code !== 0 || result === undefined)
-          throw new Error(`flwr run on Flower's SuperLink failed:\n${output}`);
-        return { ms, usage: trees.stop(), result: Number(result) };
-      };
-    }
-
     const rows: string[] = [];
     for (const name of names) {
-      const size = SIZES[name] as { arrays: number; floats: number };
+      const size = SIZES[name] as Size;
       const values = size.arrays * size.floats;
       // A tiny round is short beside a run's start-up: more rounds, so the difference shows.
       const rounds = values < 1_000_000 ? 10 * roundsOfModel : roundsOfModel;
@@ -157,16 +118,35 @@ export async function run(): Promise<void> {
       console.log(`\n${name}: ${size.arrays} × ${size.floats} float32 (${modelMb.toFixed(1)} MB)`);
       const limit = await physicalLimit({ values, nodes: 2 });
       console.log(`  the limit (same bytes, bare TCP): ${limit.toFixed(3)} s`);
-      // Taking turns: each system's 1-round run, then each one's R-round run, after a 1-round
-      // run of each that is not counted: nodes load the app on their first run, and a
-      // process's first run of a larger model grows its memory, which on these VMs costs more
-      // than the round (see BENCHMARKS, "limit").
-      const oursRun = ours(size);
-      const flowerRun = flower?.(size);
-      await oursRun(1);
-      await flowerRun?.(1);
-      const one = { ours: await oursRun(1), flower: await flowerRun?.(1) };
-      const many = { ours: await oursRun(rounds), flower: await flowerRun?.(rounds) };
+      let one: { ours: RunResult; flower: RunResult | undefined };
+      let many: typeof one;
+      let idle: Idle;
+      if (size.oneSideAtATime) {
+        // Both sides' processes would not fit in memory together: each runs alone, afresh.
+        stopBoth();
+        const ours = await startOurs();
+        idle = ours.idle;
+        const [oursOne, oursMany] = await runsOf(ours.runFor(size), rounds);
+        stopBoth();
+        const flower = await startFlower();
+        const [flowerOne, flowerMany] = flower ? await runsOf(flower.runFor(size), rounds) : [];
+        stopBoth();
+        one = { ours: oursOne, flower: flowerOne };
+        many = { ours: oursMany, flower: flowerMany };
+      } else {
+        // Taking turns: each system's 1-round run, then each one's R-round run, after a
+        // 1-round run of each that is not counted: nodes load the app on their first run, and
+        // a process's first run of a larger model grows its memory, which on these VMs costs
+        // more than the round (see BENCHMARKS, "limit").
+        const ours = await startOurs();
+        idle = ours.idle;
+        const oursRun = ours.runFor(size);
+        const flowerRun = (await startFlower())?.runFor(size);
+        await oursRun(1);
+        await flowerRun?.(1);
+        one = { ours: await oursRun(1), flower: await flowerRun?.(1) };
+        many = { ours: await oursRun(rounds), flower: await flowerRun?.(rounds) };
+      }
       const oursSide = side(one.ours, many.ours, rounds);
       const flowerSide = one.flower && many.flower && side(one.flower, many.flower, rounds);
       if (flowerSide && flowerSide.result !== oursSide.result)
@@ -194,10 +174,107 @@ export async function run(): Promise<void> {
     console.log("|---|---|---|---|---|---|---|---|---|");
     for (const line of rows) console.log(line);
   } finally {
+    stopBoth();
     killFlower();
-    processes.killAll();
     await rm(pyApp, { recursive: true, force: true });
   }
+}
+
+/** An uncounted 1-round run (nodes load the app), then a 1-round and an R-round run. */
+async function runsOf(run: RunFor, rounds: number): Promise<[RunResult, RunResult]> {
+  await run(1);
+  return [await run(1), await run(rounds)];
+}
+
+type Idle = { server: number; node: number };
+
+/** One side's SuperLink and 2 SuperNodes, running. */
+interface Deployment {
+  runFor: (size: Size) => RunFor;
+  /** Resident memory of its server and of a node before any run. */
+  idle: Idle;
+  stop: () => void;
+}
+
+/** Our SuperLink (with the TypeScript ServerApp) and 2 `fedbridge supernode`s. */
+async function ourDeployment(): Promise<Deployment> {
+  const processes = new BenchProcesses();
+  const superlink = await processes.superlink();
+  const nodes = await processes.supernodes(superlink.fleet, 2);
+  const idle = {
+    server: procStatusBytes(superlink.pid, "VmRSS") ?? Number.NaN,
+    node: procStatusBytes(nodes[0] as number, "VmRSS") ?? Number.NaN,
+  };
+  const runFor =
+    (size: Size): RunFor =>
+    async (r) => {
+      const trees = new ProcessTrees({
+        server: [superlink.pid],
+        node0: [nodes[0] as number],
+        node1: [nodes[1] as number],
+      });
+      const roundMs: number[] = [];
+      let roundStart = 0;
+      const t = performance.now();
+      const { result } = await runOnSuperLink({
+        address: superlink.control,
+        credentials: credentials.createInsecure(),
+        appDir: "bench/apps/fedavg-10m",
+        runConfig: {
+          "num-server-rounds": r,
+          "num-arrays": size.arrays,
+          "floats-per-array": size.floats,
+          "min-available-nodes": 2,
+        },
+        observer: {
+          ...silentObserver,
+          roundStarted: () => {
+            roundStart = performance.now();
+          },
+          roundFinished: () => {
+            roundMs.push(performance.now() - roundStart);
+          },
+        },
+      });
+      const ms = performance.now() - t;
+      const last = [...(result?.arrays.values() ?? [])].at(-1)?.toTypedArray()[0];
+      return { ms, usage: trees.stop(), result: Number(last), roundMs };
+    };
+  return { runFor, idle, stop: () => processes.killAll() };
+}
+
+/** Flower's SuperLink (its Python ServerApp through `flwr run`) and 2 `flower-supernode`s. */
+async function flowerDeployment(pyApp: string): Promise<Deployment> {
+  const link = await startFlowerSuperLink();
+  const flowerNodes = [
+    await startFlowerSuperNode(link.fleet, 0, 2),
+    await startFlowerSuperNode(link.fleet, 1, 2),
+  ];
+  const home = await flwrHome(link.control);
+  const pid = (p: { child: { pid?: number | undefined } }) => p.child.pid as number;
+  const idle = {
+    server: procStatusBytes(pid(link.process), "VmRSS") ?? Number.NaN,
+    node: procStatusBytes(pid(flowerNodes[0] as typeof link.process), "VmRSS") ?? Number.NaN,
+  };
+  const runFor =
+    (size: Size): RunFor =>
+    async (r) => {
+      const trees = new ProcessTrees({
+        server: [pid(link.process)],
+        node0: [pid(flowerNodes[0] as typeof link.process)],
+        node1: [pid(flowerNodes[1] as typeof link.process)],
+      });
+      const t = performance.now();
+      const config = `num-server-rounds=${r} num-arrays=${size.arrays} floats-per-array=${size.floats}`;
+      const args = ["run", ".", "fb", "--stream", "--run-config", config];
+      const { code, output } = await flwr(args, home, pyApp, 3_600_000);
+      const ms = performance.now() - t;
+      const result = output.match(/PYFEDAVG_RESULT (\S+)/)?.[1];
+      if (code !== 0 || result === undefined)
+        throw new Error(`flwr run on Flower's SuperLink failed:\n${output}`);
+      return { ms, usage: trees.stop(), result: Number(result) };
+    };
+  return { runFor, idle, stop: killFlower };
 }
 
 function side(
