@@ -59,8 +59,10 @@ function eventText({ event }: RunEvent): string[] {
       return [
         `run ${status}${details ? `: ${details}` : ""}`,
         ...arrays.map(([name, array]) => {
-          const values = [...array.toTypedArray()].slice(0, SHOWN_VALUES).map(Number);
-          const more = array.toTypedArray().length > SHOWN_VALUES ? ", ..." : "";
+          // The first values only: spreading a model's whole array would be a model's worth of JS numbers.
+          const all = array.toTypedArray();
+          const values = [...all.subarray(0, SHOWN_VALUES)].map(Number);
+          const more = all.length > SHOWN_VALUES ? ", ..." : "";
           return `final array ${name} (${array.dtype}): [${values.join(", ")}${more}]`;
         }),
       ];
