@@ -101,7 +101,8 @@ export function createControlServicer(state: ControlState) {
       if (run === undefined) throw new FedbridgeError(Code.NotFound, `no run ${req.runId}`);
       let sent = 0;
       for (;;) {
-        while (sent < run.events.length) send(run.events[sent++] as RunEvent);
+        while (sent < run.events.length)
+          send(await runs.wholeEvent(run, run.events[sent++] as RunEvent));
         const finished = run.events.some((e) => e.event.case === "runFinished");
         if (finished || ctx.signal.aborted) return;
         if (run.status === "finished") {

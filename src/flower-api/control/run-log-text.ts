@@ -59,6 +59,9 @@ function eventText({ event }: RunEvent): string[] {
       return [
         `run ${status}${details ? `: ${details}` : ""}`,
         ...arrays.map(([name, array]) => {
+          // A large final model is set aside (final-results.ts): its arrays here have no bytes.
+          if (array.data.byteLength === 0 && array.size > 0)
+            return `final array ${name} (${array.dtype}): shape (${array.shape.join(", ")})`;
           // The first values only: spreading a model's whole array would be a model's worth of JS numbers.
           const all = array.toTypedArray();
           const values = [...all.subarray(0, SHOWN_VALUES)].map(Number);

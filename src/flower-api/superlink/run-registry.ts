@@ -3,6 +3,7 @@ import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { Notifier } from "../../core/notifier.ts";
 import type { RunEvent } from "../../gen/fedbridge/v1/control_pb.ts";
 import type { UserConfig } from "../app/context.ts";
+import type { FinalResults } from "./final-results.ts";
 import type { StoredRun, SuperLinkDatabase } from "./superlink-database.ts";
 
 /**
@@ -61,9 +62,21 @@ export class RunRegistry {
    * `onStoreError` hears of a write to the database that failed (a full disk): the run goes on
    * in memory, but may not resume as it should after a restart.
    */
-  constructor(store?: RunStore, onStoreError: (error: FedbridgeError) => void = () => {}) {
+  /** Finished runs' final models, set aside in files while their events stay in memory. */
+  readonly #finals: FinalResults | undefined;
+
+  /**
+   * `finals`: where finished runs' final models are set aside (the SuperLink's; without it,
+   * they stay in memory with their events).
+   */
+  constructor(
+    store?: RunStore,
+    onStoreError: (error: FedbridgeError) => void = () => {},
+    finals?: FinalResults,
+  ) {
     this.#store = store;
     this.#onStoreError = onStoreError;
+    this.#finals = finals;
   }
 
   /** Takes back a run a previous SuperLink process kept; its config comes from its bundle. */
@@ -86,7 +99,7 @@ export class RunRegistry {
       // Only runs of TypeScript ServerApps are kept (see #save).
       serverApp: "typescript",
       appToken: undefined,
-      events: stored.events,
+      events: stored.events.map((event) => this.#setAside(stored.runId, event)),
       // Kept events have no time of their own: the run's start, still strictly increasing.
       eventTimes: stored.events.map((_, i) => stored.startedAt.getTime() / 1000 + i * 1e-6),
       abort: new AbortController(),
@@ -176,7 +189,7 @@ export class RunRegistry {
   }
 
   emit(run: RunRecord, event: RunEvent): void {
-    run.events.push(event);
+    run.events.push(this.#setAside(run.runId, event));
     // Strictly increasing, so a log follower resuming "after" a time never skips an event.
     const last = run.eventTimes.at(-1) ?? 0;
     run.eventTimes.push(Math.max((performance.timeOrigin + performance.now()) / 1000, last + 1e-6));
@@ -213,6 +226,18 @@ export class RunRegistry {
    * The SuperLink is going away (SIGTERM): running runs are stopped here, but the database
    * keeps them running, so the next SuperLink on it resumes them.
    */
+  /**
+   * `event`, one of `run.events`, whole: a final event's model is read back from where it was
+   * set aside.
+   */
+  async wholeEvent(run: RunRecord, event: RunEvent): Promise<RunEvent> {
+    return this.#finals?.whole(run.runId, event) ?? event;
+  }
+
+  #setAside(runId: bigint, event: RunEvent): RunEvent {
+    return this.#finals?.setAside(runId, event) ?? event;
+  }
+
   close(): void {
     this.#store = undefined;
     for (const run of this.#runs.values())

@@ -16,6 +16,7 @@ import { createFlowerControlServicer } from "../control/flower-control-servicer.
 import { SERVER_NODE_ID } from "../message/metadata.ts";
 import { ObjectStore } from "../objects/object-store.ts";
 import { AppTokens } from "./app-tokens.ts";
+import { FinalResults } from "./final-results.ts";
 import { createFleetHandlers, placeInPullResponse } from "./fleet-servicer.ts";
 import { type FleetWeb, startFleetWeb } from "./fleet-web.ts";
 import { createFlowerServerAppLauncher } from "./flower-serverapp-process.ts";
@@ -106,8 +107,11 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
   const nodes = new NodeRegistry(database === undefined ? {} : { store: database });
   if (database !== undefined) nodes.restore(database.nodes());
   const log = options.log ?? (() => {});
-  const runs = new RunRegistry(database, (error) =>
-    log(`cannot write the SuperLink database ${options.database}: ${error.message}`),
+  const finals = new FinalResults(join(workDir, "final-models"), log);
+  const runs = new RunRegistry(
+    database,
+    (error) => log(`cannot write the SuperLink database ${options.database}: ${error.message}`),
+    finals,
   );
   const objects = new ObjectStore(placeInPullResponse);
   const router = new MessageRouter(objects, nodes);
@@ -232,6 +236,7 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
     },
     async close() {
       runs.close();
+      await finals.close();
       nodes.close();
       pythonServerApps.close();
       tokens.close();
