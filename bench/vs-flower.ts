@@ -3,10 +3,10 @@
  * value changed by the nodes (bench/apps/fedavg-10m and its Python twin bench/apps/pyfedavg),
  * for a tiny, a 10M, a 100M and (BENCH_SIZES=…,1G) a 250M float32 model. For each size the two
  * systems take turns (at 1 GB, where both would not fit in memory, each runs alone on fresh
- * processes, one after the other), and the physical limit of the same bytes (bench/lib/limit.ts) is measured
- * in the same run. Flower's round time is (T(R) - T(1)) / (R - 1) of whole runs of R and 1
- * rounds, so start-up (Python imports, app install, the final model's return) cancels out;
- * ours is the median of its rounds after the first, from the run's events. Peak RSS and
+ * processes, one after the other), and the physical limit of the same bytes (bench/lib/limit.ts)
+ * is measured in the same run. Flower's round time is (T(R) - T(1)) / (R - 1) of whole runs
+ * of R and 1 rounds, so start-up (Python imports, app install, the final model's return)
+ * cancels out; ours is the median of its rounds after the first, from the run's events. Peak RSS and
  * CPU come from sampling every process of each side (Flower's ServerApp and ClientApp
  * processes are children of its SuperLink and SuperNodes). Without FEDBRIDGE_FLOWER_BIN it
  * measures our side and the limit alone.

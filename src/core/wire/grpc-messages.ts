@@ -26,8 +26,8 @@ export function grpcPrefix(length: number, into = new Uint8Array(GRPC_PREFIX_BYT
 /**
  * Turns the bytes of a stream, as they arrive, into its messages. A message that arrived in one
  * piece is a view of that piece; one split across pieces is gathered into a buffer of its own,
- * GATHERED_SLACK_BYTES longer than the message. A compressed message (fedbridge sends none and asks for none) or one over `maxBytes` is
- * refused before any of its bytes are held.
+ * GATHERED_SLACK_BYTES longer than the message. A compressed message (fedbridge sends none and
+ * asks for none) or one over `maxBytes` is refused before any of its bytes are held.
  */
 export class GrpcMessageReader {
   readonly #maxBytes: number;

@@ -59,7 +59,6 @@ export class FinalResults {
     return whole;
   }
 
-  /** Removes the files (the SuperLink is closing). */
   /** Removes the files, once those being written are (the SuperLink is closing). */
   async close(): Promise<void> {
     this.#closed = true;

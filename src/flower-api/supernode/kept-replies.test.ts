@@ -26,7 +26,7 @@ const modelReplyTo = (to: Message, megabytes: number) =>
 const replyTo = (to: Message) =>
   new Message(new RecordDict({ m: new ConfigRecord({ loss: 1 }) }), { replyTo: to });
 
-describe("KeptReplies", async () => {
+describe("KeptReplies", () => {
   it("answers the same message sent again after a reconnection with the reply it had, once", async () => {
     const kept = new KeptReplies();
     kept.newConnection();

@@ -42,6 +42,8 @@ export class KeptReplies {
   #kept: Kept[] = [];
   #connection = 0;
   #files = 0;
+  /** Writes in flight, which close() waits for (a write makes its folder again). */
+  readonly #writing = new Set<Promise<unknown>>();
 
   constructor(options: { folder?: string; log?: (line: string) => void } = {}) {
     this.#folder = options.folder;
@@ -59,13 +61,16 @@ export class KeptReplies {
     let kept: Message | string = reply;
     if (this.#folder !== undefined && bytes > IN_MEMORY_BYTES) {
       const path = join(this.#folder, `reply-${++this.#files}`);
-      kept = await writeReplyFile(path, reply).then(
+      const writing = writeReplyFile(path, reply);
+      this.#writing.add(writing);
+      kept = await writing.then(
         () => path,
         (error) => {
           this.#log(`a reply is kept in memory: ${FedbridgeError.from(error).message}`);
           return reply;
         },
       );
+      this.#writing.delete(writing);
     }
     const { runId } = reply.metadata;
     this.#kept.push({
@@ -103,6 +108,7 @@ export class KeptReplies {
   /** Removes the files of replies kept (the node is stopping: nobody can ask for them). */
   async close(): Promise<void> {
     this.#kept = [];
+    await Promise.allSettled(this.#writing);
     if (this.#folder !== undefined) await rm(this.#folder, { recursive: true, force: true });
   }
 

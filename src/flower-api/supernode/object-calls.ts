@@ -1,7 +1,8 @@
 /**
  * One object's PullObject and PushObject calls, checked as a node must check them: a pulled
  * object must match its id, one not yet available is asked for again (waits doubling from 50 ms
- * to 2 s), a pulled array chunk is aligned for its values, and a pushed one must be stored. No Node-only module: the browser's node uses it too.
+ * to 2 s), a pulled array chunk is aligned for its values, and a pushed one must be stored. No
+ * Node-only module: the browser's node uses it too.
  */
 import {
   create,
