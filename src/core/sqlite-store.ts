@@ -29,8 +29,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions): Data
       mkdirSync(dirname(path), { recursive: true });
     db = new Database(path);
     // First: switching to WAL takes a lock, and jobs opening one store at once must wait for it.
-    db.pragma("busy_timeout = 5000");
-    db.pragma("journal_mode = WAL");
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    switchToWal(db);
     db.pragma(`synchronous = ${options.synchronous ?? "FULL"}`);
     if (options.foreignKeys) db.pragma("foreign_keys = ON");
   } catch (cause) {
@@ -53,6 +53,32 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions): Data
     db.pragma(`user_version = ${options.version}`);
   });
   return db;
+}
+
+const BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * Sets WAL mode, trying again while another connection holds the lock. Switching reads the file
+ * and then needs it alone; when two connections do that at once, SQLite tells one "database is
+ * locked" at once instead of waiting (a wait could deadlock), so the busy timeout does not help.
+ * Five threads opening new stores in step hit it about once in thirty opens.
+ */
+function switchToWal(db: Database.Database): void {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      db.pragma("journal_mode = WAL");
+      return;
+    } catch (error) {
+      const busy = error instanceof Database.SqliteError && error.code === "SQLITE_BUSY";
+      if (!busy || Date.now() > deadline) throw error;
+      sleepSync(5 + Math.random() * 20);
+    }
+  }
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /**
