@@ -3,6 +3,7 @@ import { type FileHandle, mkdir, open, rename, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { Code, FedbridgeError } from "./fedbridge-error.ts";
 import { inPiecesOf } from "./gather-bytes.ts";
+import { newBuffer } from "./uncounted-bytes.ts";
 
 /** Direct I/O moves whole blocks: 4 KiB covers every logical block size Linux allows here. */
 export const BLOCK = 4096;
@@ -137,7 +138,7 @@ export async function readFileDirect(path: string): Promise<Uint8Array> {
   const reader = await DirectReader.open(path);
   try {
     const { size } = await stat(path);
-    const whole = Buffer.allocUnsafeSlow(size);
+    const whole = newBuffer(size);
     for (let at = 0; at < size; at += DIRECT_PIECE)
       whole.set(await reader.read(at, Math.min(DIRECT_PIECE, size - at)), at);
     return whole;

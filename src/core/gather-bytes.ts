@@ -1,4 +1,5 @@
 import { Code, FedbridgeError } from "./fedbridge-error.ts";
+import { newBuffer } from "./uncounted-bytes.ts";
 
 /**
  * The pieces of a stream in one buffer. With `size` known up front the bytes are copied once
@@ -15,7 +16,7 @@ export async function gatherBytes(
     for await (const piece of chunks) pieces.push(piece);
     return pieces.length === 1 ? (pieces[0] as Uint8Array) : Buffer.concat(pieces);
   }
-  const whole = Buffer.allocUnsafeSlow(size);
+  const whole = newBuffer(size);
   let length = 0;
   for await (const piece of chunks) {
     if (length + piece.byteLength > size)
@@ -38,7 +39,7 @@ export async function* inPiecesOf(
   size: number,
   reuse?: Uint8Array,
 ): AsyncGenerator<Uint8Array> {
-  const fresh = () => reuse?.subarray(0, size) ?? Buffer.allocUnsafeSlow(size);
+  const fresh = () => reuse?.subarray(0, size) ?? newBuffer(size);
   let piece = fresh();
   let filled = 0;
   for await (const chunk of chunks) {

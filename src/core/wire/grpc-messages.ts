@@ -5,7 +5,9 @@
  * arrives in one piece is read where it lies, where a gRPC library copies every byte on the
  * way out and on the way in.
  */
+
 import { Code, FedbridgeError } from "../fedbridge-error.ts";
+import { newBuffer } from "../uncounted-bytes.ts";
 
 /**
  * Spare bytes after a message gathered from several pieces, in the buffer of its own it is
@@ -67,7 +69,7 @@ export class GrpcMessageReader {
         this.#prefixFilled = 0;
         // Not zeroed: every byte is written below before the message is handed out.
         const length = this.#checkPrefix(this.#prefix);
-        this.#message = Buffer.allocUnsafeSlow(length + GATHERED_SLACK_BYTES).subarray(0, length);
+        this.#message = newBuffer(length + GATHERED_SLACK_BYTES).subarray(0, length);
         this.#messageFilled = 0;
       }
       const message = this.#message;

@@ -2,6 +2,7 @@ import { type ConnectOpts, Socket, type SocketConstructorOpts } from "node:net";
 import type { Duplex } from "node:stream";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { gatherBytes } from "../../core/gather-bytes.ts";
+import { newBuffer } from "../../core/uncounted-bytes.ts";
 
 /** What a frame carries: a payload's bytes, its end, or its failure (u32 code, then message). */
 const DATA = 0;
@@ -159,7 +160,7 @@ export class DataChannel {
   async receiveWhole(id: number, size?: number): Promise<Uint8Array> {
     if (size === undefined) return gatherBytes(this.receive(id));
     const incoming = this.#entry(id);
-    const whole = { bytes: Buffer.allocUnsafeSlow(size), filled: 0 };
+    const whole = { bytes: newBuffer(size), filled: 0 };
     incoming.whole = whole;
     for (const piece of incoming.pieces.splice(0)) {
       this.#release(piece.byteLength);

@@ -21,13 +21,24 @@ function gathered(bytes: Uint8Array, lead: number): Uint8Array {
   const wire = new Uint8Array(5 + message.byteLength);
   wire.set(grpcPrefix(message.byteLength));
   wire.set(message, 5);
-  const reader = new GrpcMessageReader(2 ** 20);
+  const reader = new GrpcMessageReader(2 ** 22);
   const out = [...reader.push(wire.subarray(0, 100)), ...reader.push(wire.subarray(100))];
   expect(out).toHaveLength(1);
   return (out[0] as Uint8Array).subarray(lead);
 }
 
 describe("alignArrayChunk", () => {
+  it("aligns a model-sized chunk, gathered into shared memory, where it lies", () => {
+    const large = Uint8Array.from({ length: 2 ** 21 }, (_, i) => i % 253);
+    const chunk = object("ArrayChunk", large);
+    const received = gathered(chunk, 3);
+    expect(received.buffer).toBeInstanceOf(SharedArrayBuffer);
+    const aligned = alignArrayChunk(received);
+    expect(parseObject(aligned).body.byteOffset % 8).toBe(0);
+    expect(aligned.buffer).toBe(received.buffer);
+    expect(objectId(aligned)).toBe(objectId(chunk));
+  });
+
   it.each([0, 1, 2, 3, 5, 7])(
     "moves a gathered ArrayChunk %i bytes into its message so its body starts 8-aligned",
     (lead) => {

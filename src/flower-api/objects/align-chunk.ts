@@ -14,7 +14,6 @@ const VALUE_ALIGN = 8;
  */
 export function alignArrayChunk(object: Uint8Array): Uint8Array {
   const { buffer, byteOffset, byteLength } = object;
-  if (!(buffer instanceof ArrayBuffer)) return object;
   if (byteOffset + byteLength + GATHERED_SLACK_BYTES !== buffer.byteLength) return object;
   if (CHUNK_TYPE.some((byte, i) => object[i] !== byte)) return object;
   const bodyStart = object.indexOf(0) + 1;

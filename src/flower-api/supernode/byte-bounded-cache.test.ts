@@ -26,6 +26,14 @@ describe("ByteBoundedCache", () => {
     expect(cache.get("b")?.length).toBe(4);
   });
 
+  it("keeps no entry of its largest size or more", () => {
+    const cache = new ByteBoundedCache(10, 5);
+    cache.set("a", bytes(5));
+    cache.set("b", bytes(4));
+    expect(cache.get("a")).toBeUndefined();
+    expect(cache.get("b")?.length).toBe(4);
+  });
+
   it("lets go of bytes whose buffer moved to another thread, and of their budget", () => {
     const cache = new ByteBoundedCache(10);
     cache.set("kept", bytes(4));

@@ -9,7 +9,11 @@ export class ByteBoundedCache {
   readonly #entries = new Map<string, { bytes: Uint8Array; length: number }>();
   #bytes = 0;
 
-  constructor(private readonly budget: number) {}
+  /** `largest`: an entry of that many bytes or more is not kept. Default: the budget's. */
+  constructor(
+    private readonly budget: number,
+    private readonly largest = budget + 1,
+  ) {}
 
   /** The bytes kept under `id`; none once their buffer was moved to another thread. */
   get(id: string): Uint8Array | undefined {
@@ -20,7 +24,7 @@ export class ByteBoundedCache {
   }
 
   set(id: string, bytes: Uint8Array): void {
-    if (this.#entries.has(id) || bytes.length > this.budget) return;
+    if (this.#entries.has(id) || bytes.length > this.budget || bytes.length >= this.largest) return;
     this.#entries.set(id, { bytes, length: bytes.length });
     this.#bytes += bytes.length;
     for (const [oldId, old] of this.#entries) {

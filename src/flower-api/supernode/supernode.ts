@@ -5,6 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { backoffDelay } from "../../core/backoff.ts";
 import { collectAfter } from "../../core/collect-garbage.ts";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { UNCOUNTED_MIN_BYTES } from "../../core/uncounted-bytes.ts";
 import type { ChannelSecurity } from "../../core/wire/grpc-http2-client.ts";
 import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
 import type { ObjectTree } from "../../gen/flwr/proto/message_pb.ts";
@@ -62,6 +63,11 @@ export interface SuperNodeOptions {
 
 /** Bytes of recently pulled objects kept, so an unchanged model is not pulled again. */
 const OBJECT_CACHE_BYTES = 256 * 2 ** 20;
+/**
+ * Pulled objects this large (a model's arrays) are not kept: they would stay in memory a round
+ * longer than the ClientApp needs them, where the node's memory is bounded by the model.
+ */
+const OBJECT_CACHE_LARGEST = UNCOUNTED_MIN_BYTES;
 /** How long the node waits for a long-polled PullMessages before asking again, in s. */
 const PULL_TIMEOUT = 60;
 /** Waits between attempts to reach the SuperLink again. */
@@ -79,7 +85,7 @@ export class SuperNode {
   readonly #runs: ClientAppRuns;
   readonly #stop = new AbortController();
   /** Objects are content-addressed, so a cached one is valid for any message that names it. */
-  readonly #objectCache = new ByteBoundedCache(OBJECT_CACHE_BYTES);
+  readonly #objectCache = new ByteBoundedCache(OBJECT_CACHE_BYTES, OBJECT_CACHE_LARGEST);
   #connection: FleetConnection | undefined;
   /** The node's identity, kept for the life of the process. */
   readonly #keys = createNodeKeyPair();
