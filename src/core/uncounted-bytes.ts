@@ -1,32 +1,33 @@
 /**
- * Memory for model-sized bytes (a received message, an encoded model) that V8 does not count.
+ * Memory for model-sized bytes that arrive (a received message, a payload) that V8 does not count.
  *
  * V8 counts every ArrayBuffer's bytes as the thread's external memory and starts a full
  * collection of its heap each time 64 MiB more is allocated. A node taking in a 400 MB model
  * and answering with another ran some 35 of them a round, each marking the whole heap again:
  * a third of the node's CPU, on V8's helper threads (`perf`, 100M rounds). Shared memory is not
  * counted per thread, so bytes there start no collection. They are freed as any others once
- * unreachable, by the collections that smaller allocations (a socket's reads) still start, or
- * by collectGarbage.
+ * unreachable: by the collections that counted allocations (a socket's reads) still start, by
+ * collectGarbage, or at the latest by the one asked for here every COLLECT_EVERY_BYTES made.
  *
- * Only past UNCOUNTED_MIN_BYTES: small buffers are cheap to count, and many small ones left
- * uncounted would wait too long for a collection. Where SharedArrayBuffer is missing (a page that
- * is not cross-origin isolated), a plain buffer.
+ * Only past UNCOUNTED_MIN_BYTES: small buffers are cheap to count.
  */
+import { collectGarbage } from "./collect-garbage.ts";
+
 export const UNCOUNTED_MIN_BYTES = 1 << 20;
 
-const shared = typeof SharedArrayBuffer === "function";
+/** Uncounted bytes made past which a collection is asked for: 8 of V8's own steps. */
+export const COLLECT_EVERY_BYTES = 512 * 2 ** 20;
 
-/** `length` zeroed bytes, in shared memory when at least UNCOUNTED_MIN_BYTES. */
-export function newBytes(length: number): Uint8Array {
-  return shared && length >= UNCOUNTED_MIN_BYTES
-    ? new Uint8Array(new SharedArrayBuffer(length))
-    : new Uint8Array(length);
-}
+let madeSinceCollection = 0;
 
-/** The same as a Node Buffer (its bytes are not zeroed when small). */
+/** `length` bytes: zeroed, in shared memory, from UNCOUNTED_MIN_BYTES on; not zeroed below. */
 export function newBuffer(length: number): Buffer {
-  return length >= UNCOUNTED_MIN_BYTES
-    ? Buffer.from(new SharedArrayBuffer(length))
-    : Buffer.allocUnsafeSlow(length);
+  if (length < UNCOUNTED_MIN_BYTES) return Buffer.allocUnsafeSlow(length);
+  madeSinceCollection += length;
+  if (madeSinceCollection >= COLLECT_EVERY_BYTES) {
+    madeSinceCollection = 0;
+    // Once the task that made them has ended: what it let go of by then is freed.
+    setImmediate(collectGarbage);
+  }
+  return Buffer.from(new SharedArrayBuffer(length));
 }
