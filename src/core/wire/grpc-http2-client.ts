@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import * as http2 from "node:http2";
 import { Code, FedbridgeError } from "../fedbridge-error.ts";
-import { GrpcMessageReader, grpcPrefix } from "./grpc-messages.ts";
+import { GrpcMessageReader, grpcPrefix, type MessageLead } from "./grpc-messages.ts";
 import { HTTP2_WINDOW_BYTES, widenReceiveWindow } from "./http2-window.ts";
 
 /** How a client reaches its server: plaintext, or TLS trusting these root certificates (PEM). */
@@ -26,6 +26,8 @@ export interface UnaryCallSettings {
   timeout?: number;
   /** Cancels the call (it then fails with CANCELLED). */
   signal?: AbortSignal;
+  /** Where the response starts in the buffer gathered for it (GrpcMessageReader). */
+  responseLead?: MessageLead;
 }
 
 /** One HTTP/2 connection, shared by the channels of a process that dial the same server. */
@@ -98,7 +100,11 @@ export class GrpcHttp2Channel {
       return Promise.reject(unavailable(method, this.#authority, error as Error));
     }
     return new Promise<Uint8Array>((resolve, reject) => {
-      const reader = new GrpcMessageReader(MAX_RESPONSE_BYTES, "response message");
+      const reader = new GrpcMessageReader(
+        MAX_RESPONSE_BYTES,
+        "response message",
+        settings.responseLead,
+      );
       let message: Uint8Array | undefined;
       let httpStatus = 0;
       let status: number | undefined;

@@ -26,6 +26,13 @@ export function grpcPrefix(length: number, into = new Uint8Array(GRPC_PREFIX_BYT
 }
 
 /**
+ * How many bytes (0–7) into the buffer gathered for it a message starts, given its first bytes
+ * as they arrived (`head`, possibly none) and its `length`: a caller that knows what the message
+ * carries places it so that its values land aligned.
+ */
+export type MessageLead = (head: Uint8Array, length: number) => number;
+
+/**
  * Turns the bytes of a stream, as they arrive, into its messages. A message that arrived in one
  * piece is a view of that piece; one split across pieces is gathered into a buffer of its own,
  * GATHERED_SLACK_BYTES longer than the message. A compressed message (fedbridge sends none and
@@ -38,18 +45,26 @@ export class GrpcMessageReader {
   #prefixFilled = 0;
   #message: Uint8Array | undefined;
   #messageFilled = 0;
+  /** The length of the message whose prefix has come and none of its bytes yet. */
+  #length: number | undefined;
 
-  /** `what`: how refusals name a message ("frame", "request message"). */
-  constructor(maxBytes: number, what = "message") {
+  readonly #lead: MessageLead | undefined;
+
+  /**
+   * `what`: how refusals name a message ("frame", "request message"). `lead`: where in its
+   * gathered buffer a message starts, from its first bytes (default: at 0).
+   */
+  constructor(maxBytes: number, what = "message", lead?: MessageLead) {
     this.#maxBytes = maxBytes;
     this.#what = what;
+    this.#lead = lead;
   }
 
   /** The messages that `piece` completes, in order. */
   *push(piece: Uint8Array): Generator<Uint8Array> {
     let at = 0;
     while (at < piece.byteLength) {
-      if (this.#message === undefined && this.#prefixFilled === 0) {
+      if (this.#message === undefined && this.#prefixFilled === 0 && this.#length === undefined) {
         const left = piece.byteLength - at;
         if (left >= GRPC_PREFIX_BYTES) {
           const length = this.#checkPrefix(piece.subarray(at, at + GRPC_PREFIX_BYTES));
@@ -60,16 +75,25 @@ export class GrpcMessageReader {
           }
         }
       }
-      if (this.#message === undefined) {
+      if (this.#message === undefined && this.#length === undefined) {
         const n = Math.min(GRPC_PREFIX_BYTES - this.#prefixFilled, piece.byteLength - at);
         this.#prefix.set(piece.subarray(at, at + n), this.#prefixFilled);
         this.#prefixFilled += n;
         at += n;
         if (this.#prefixFilled < GRPC_PREFIX_BYTES) return;
         this.#prefixFilled = 0;
-        // Not zeroed: every byte is written below before the message is handed out.
-        const length = this.#checkPrefix(this.#prefix);
-        this.#message = newBuffer(length + GATHERED_SLACK_BYTES).subarray(0, length);
+        this.#length = this.#checkPrefix(this.#prefix);
+        // A prefix sent apart (as servers do): its message's first bytes tell where it goes.
+        if (at === piece.byteLength && this.#length > 0 && this.#lead !== undefined) return;
+      }
+      if (this.#message === undefined) {
+        const length = this.#length as number;
+        this.#length = undefined;
+        const lead = this.#lead?.(piece.subarray(at, at + length), length) ?? 0;
+        this.#message = newBuffer(lead + length + GATHERED_SLACK_BYTES).subarray(
+          lead,
+          lead + length,
+        );
         this.#messageFilled = 0;
       }
       const message = this.#message;
@@ -86,7 +110,7 @@ export class GrpcMessageReader {
 
   /** Whether the stream may end here: not inside a message. */
   get atBoundary(): boolean {
-    return this.#message === undefined && this.#prefixFilled === 0;
+    return this.#message === undefined && this.#prefixFilled === 0 && this.#length === undefined;
   }
 
   #checkPrefix(bytes: Uint8Array): number {

@@ -1,6 +1,8 @@
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { GrpcMessageReader, grpcPrefix } from "../../core/wire/grpc-messages.ts";
-import { alignArrayChunk } from "./align-chunk.ts";
+import { PullObjectResponseSchema } from "../../gen/flwr/proto/message_pb.ts";
+import { alignArrayChunk, chunkBodyLead } from "./align-chunk.ts";
 import { objectId, parseObject } from "./inflate.ts";
 
 const encoder = new TextEncoder();
@@ -59,5 +61,55 @@ describe("alignArrayChunk", () => {
     const inside = new Uint8Array(8192).subarray(3, 3 + object("ArrayChunk", body).byteLength);
     inside.set(object("ArrayChunk", body));
     expect(alignArrayChunk(inside)).toBe(inside);
+  });
+});
+
+/** A PullObject response carrying `content` as it arrives in pieces, gathered with chunkBodyLead. */
+function pulled(content: Uint8Array): Uint8Array {
+  const response = create(PullObjectResponseSchema, {
+    objectFound: true,
+    objectAvailable: true,
+    objectContent: content,
+  });
+  const message = toBinary(PullObjectResponseSchema, response);
+  const wire = new Uint8Array(5 + message.byteLength);
+  wire.set(grpcPrefix(message.byteLength));
+  wire.set(message, 5);
+  const reader = new GrpcMessageReader(2 ** 22, "response message", chunkBodyLead);
+  // The prefix apart, as a server writes it, then the message in two pieces.
+  const pieces = [wire.subarray(0, 5), wire.subarray(5, 200), wire.subarray(200)];
+  const out = pieces.flatMap((piece) => [...reader.push(piece)]);
+  expect(out).toHaveLength(1);
+  expect(reader.atBoundary).toBe(true);
+  return fromBinary(PullObjectResponseSchema, out[0] as Uint8Array).objectContent;
+}
+
+describe("chunkBodyLead", () => {
+  it.each([300, 3000, 30_000, 300_000, 2 ** 21])(
+    "places a pulled ArrayChunk of %i bytes so its body lands 8-aligned, with nothing to move",
+    (length) => {
+      const chunk = object(
+        "ArrayChunk",
+        Uint8Array.from({ length }, (_, i) => i % 241),
+      );
+      const content = pulled(chunk);
+      expect(parseObject(content).body.byteOffset % 8).toBe(0);
+      expect(alignArrayChunk(content)).toBe(content);
+      expect(objectId(content)).toBe(objectId(chunk));
+    },
+  );
+
+  it("places anything else at 0, and a message whose first bytes say too little", () => {
+    expect(pulled(object("Array", body)).byteOffset % 8).not.toBe(0); // left where it fell
+    const message = toBinary(
+      PullObjectResponseSchema,
+      create(PullObjectResponseSchema, {
+        objectFound: true,
+        objectContent: object("ArrayChunk", body),
+      }),
+    );
+    expect(chunkBodyLead(message, message.byteLength)).not.toBe(0);
+    expect(chunkBodyLead(message.subarray(0, 6), message.byteLength)).toBe(0);
+    expect(chunkBodyLead(new Uint8Array(0), message.byteLength)).toBe(0);
   });
 });

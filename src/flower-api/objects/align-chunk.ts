@@ -1,3 +1,4 @@
+import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { GATHERED_SLACK_BYTES } from "../../core/wire/grpc-messages.ts";
 
 const CHUNK_TYPE = new TextEncoder().encode("ArrayChunk ");
@@ -23,4 +24,35 @@ export function alignArrayChunk(object: Uint8Array): Uint8Array {
   const moved = byteOffset + VALUE_ALIGN - misaligned;
   new Uint8Array(buffer).copyWithin(moved, byteOffset, byteOffset + byteLength);
   return new Uint8Array(buffer, moved, byteLength);
+}
+
+/**
+ * How far into the buffer gathered for it to place a message (0–7 bytes) whose last field is an
+ * ArrayChunk object (a PullObject response), so that the chunk's body starts 8-aligned where it
+ * lands and alignArrayChunk has nothing to move. `head`: the message's first bytes as they
+ * arrived, of its `length`. 0 when they do not show such a chunk's header whole.
+ */
+export function chunkBodyLead(head: Uint8Array, length: number): number {
+  try {
+    const reader = new BinaryReader(head);
+    while (reader.pos < head.byteLength) {
+      const [, wireType] = reader.tag();
+      if (wireType !== WireType.LengthDelimited) {
+        reader.skip(wireType);
+        continue;
+      }
+      const size = reader.uint32();
+      if (reader.pos + size < length) {
+        reader.pos += size;
+        continue;
+      }
+      const start = reader.pos;
+      if (CHUNK_TYPE.some((byte, i) => head[start + i] !== byte)) return 0;
+      const bodyStart = head.indexOf(0, start) + 1;
+      return bodyStart === 0 ? 0 : (VALUE_ALIGN - (bodyStart % VALUE_ALIGN)) % VALUE_ALIGN;
+    }
+  } catch {
+    // Cut off mid-field: nothing known.
+  }
+  return 0;
 }

@@ -10,6 +10,7 @@ import { type ChannelSecurity, GrpcHttp2Channel } from "../../core/wire/grpc-htt
 import { encodeMessage } from "../../core/wire/proto-encode.ts";
 import { NodeTracking } from "../../gen/fedbridge/v1/control_pb.ts";
 import type { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
+import { chunkBodyLead } from "../objects/align-chunk.ts";
 import { INLINE_HEADER } from "../superlink/fleet-servicer.ts";
 import {
   applyAuthMetadata,
@@ -103,6 +104,8 @@ export class FleetConnection {
       request,
       {
         headers: metadata.toHttp2Headers(),
+        // A pulled ArrayChunk lands with its values aligned (any other response: at 0).
+        responseLead: chunkBodyLead,
         ...(timeout === undefined ? {} : { timeout }),
         ...(signal === undefined ? {} : { signal }),
       },
