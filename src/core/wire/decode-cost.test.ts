@@ -113,12 +113,16 @@ describe("checkDecodeCost", () => {
     for (const [what, schema, bytes] of shapes) {
       const estimate = checkDecodeCost(schema, bytes, Number.POSITIVE_INFINITY);
       expect(estimate, what).toBeLessThan(DEFAULT_DECODE_BUDGET);
-      decoded = undefined;
-      gc();
-      const before = process.memoryUsage().heapUsed;
-      decoded = fromBinary(schema, bytes, { readUnknownFields: false });
-      gc();
-      const kept = process.memoryUsage().heapUsed - before;
+      // The least of three: work left by earlier tests in this thread can allocate meanwhile.
+      let kept = Number.POSITIVE_INFINITY;
+      for (let trial = 0; trial < 3; trial++) {
+        decoded = undefined;
+        gc();
+        const before = process.memoryUsage().heapUsed;
+        decoded = fromBinary(schema, bytes, { readUnknownFields: false });
+        gc();
+        kept = Math.min(kept, process.memoryUsage().heapUsed - before);
+      }
       expect(decoded).toBeDefined();
       expect(kept, what).toBeLessThan(estimate);
     }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { GATHERED_SLACK_BYTES, GrpcMessageReader, grpcPrefix } from "./grpc-messages.ts";
+import { GATHERED_SLACK_BYTES } from "./gathered-slack.ts";
+import { GrpcMessageReader, grpcPrefix } from "./grpc-messages.ts";
 
 const message = Uint8Array.from({ length: 1000 }, (_, i) => i % 256);
 const wire = new Uint8Array([...grpcPrefix(message.byteLength), ...message]);

@@ -8,13 +8,7 @@
 
 import { Code, FedbridgeError } from "../fedbridge-error.ts";
 import { newBuffer } from "../uncounted-bytes.ts";
-
-/**
- * Spare bytes after a message gathered from several pieces, in the buffer of its own it is
- * gathered into: room for its reader to move the message up to 7 bytes along, so that values it
- * carries start aligned for a typed array (see alignArrayChunk).
- */
-export const GATHERED_SLACK_BYTES = 8;
+import { GATHERED_SLACK_BYTES } from "./gathered-slack.ts";
 
 /** A message's prefix: a flags byte and its length. */
 export const GRPC_PREFIX_BYTES = 5;

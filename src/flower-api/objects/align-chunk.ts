@@ -1,5 +1,5 @@
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
-import { GATHERED_SLACK_BYTES } from "../../core/wire/grpc-messages.ts";
+import { GATHERED_SLACK_BYTES } from "../../core/wire/gathered-slack.ts";
 
 const CHUNK_TYPE = new TextEncoder().encode("ArrayChunk ");
 /** What an array's values must start at for any typed array to view them (float64, int64). */
