@@ -10,18 +10,30 @@ import { runInNewContext } from "node:vm";
 /** Bytes let go of at once past which a collection (milliseconds: the heap is small) pays. */
 export const COLLECT_AFTER_BYTES = 64 * 2 ** 20;
 
-let gc: (() => void) | undefined;
+/** V8's `gc`: at once, or (`execution: "async"`) as its own collections run, beside the thread. */
+type Gc = (options?: { type: "major"; execution: "async" }) => unknown;
+
+let exposed: Gc | undefined;
+
+function gc(): Gc {
+  // `--expose-gc` set at run time, as Jest does for --logHeapUsage: it applies to new contexts.
+  if (exposed === undefined) {
+    setFlagsFromString("--expose-gc");
+    exposed = runInNewContext("gc") as Gc;
+  }
+  return exposed;
+}
 
 /** Collects now. */
 export function collectGarbage(): void {
-  if (gc === undefined) {
-    // `--expose-gc` set at run time, as Jest does for --logHeapUsage: it applies to new contexts.
-    setFlagsFromString("--expose-gc");
-    gc = runInNewContext("gc") as () => void;
-  }
-  gc();
+  gc()();
   // Buffers moved in from another thread are freed only by a second pass.
-  gc();
+  gc()();
+}
+
+/** Starts a full collection that goes on beside the thread's work, as V8's own do. */
+export function startCollection(): void {
+  void gc()({ type: "major", execution: "async" });
 }
 
 /**

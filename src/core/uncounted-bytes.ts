@@ -7,16 +7,16 @@
  * a third of the node's CPU, on V8's helper threads (`perf`, 100M rounds). Shared memory is not
  * counted per thread, so bytes there start no collection. They are freed as any others once
  * unreachable: by the collections that counted allocations (a socket's reads) still start, by
- * collectGarbage, or at the latest by the one asked for here every COLLECT_EVERY_BYTES made.
+ * collectGarbage, or at the latest by the one started here every COLLECT_EVERY_BYTES made.
  *
  * Only past UNCOUNTED_MIN_BYTES: small buffers are cheap to count.
  */
-import { collectGarbage } from "./collect-garbage.ts";
+import { startCollection } from "./collect-garbage.ts";
 
 export const UNCOUNTED_MIN_BYTES = 1 << 20;
 
-/** Uncounted bytes made past which a collection is asked for: 8 of V8's own steps. */
-export const COLLECT_EVERY_BYTES = 512 * 2 ** 20;
+/** Uncounted bytes made past which a collection is started: a bound where nothing else collects. */
+export const COLLECT_EVERY_BYTES = 2 * 2 ** 30;
 
 let madeSinceCollection = 0;
 
@@ -26,8 +26,7 @@ export function newBuffer(length: number): Buffer {
   madeSinceCollection += length;
   if (madeSinceCollection >= COLLECT_EVERY_BYTES) {
     madeSinceCollection = 0;
-    // Once the task that made them has ended: what it let go of by then is freed.
-    setImmediate(collectGarbage);
+    startCollection();
   }
   return Buffer.from(new SharedArrayBuffer(length));
 }
