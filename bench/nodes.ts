@@ -18,7 +18,7 @@ import { credentials } from "@grpc/grpc-js";
 import type { RoundSummary } from "../src/flower-api/app/run-observer.ts";
 import { runOnSuperLink } from "../src/flower-api/control/run-on-superlink.ts";
 import { procCpuSeconds, procStatusBytes } from "./lib/proc.ts";
-import { BenchProcesses, cpuProfArgs, stopSignal } from "./lib/spawn.ts";
+import { BenchProcesses, cpuProfArgs, stopChildren } from "./lib/spawn.ts";
 
 export const description =
   "native deployment scale: 1,000 SuperNodes on one SuperLink: time to register, RSS per node, tiny-model round median";
@@ -69,7 +69,7 @@ export async function run(): Promise<void> {
     console.log(
       `  SuperLink CPU: median ${cpuPerRound.toFixed(2)} s a round (the rest of a round's wall time is the node processes and whatever else shares the cores)`,
     );
-    for (const child of nodeProcs.splice(0)) child.kill(stopSignal());
+    stopChildren(nodeProcs.splice(0));
 
     // The same run with a few nodes, on a SuperLink of its own.
     const small = await processes.superlink();
@@ -98,7 +98,7 @@ export async function run(): Promise<void> {
       }),
     );
   } finally {
-    for (const child of nodeProcs) child.kill(stopSignal());
+    stopChildren(nodeProcs);
     processes.killAll();
     await rm(app, { recursive: true, force: true });
   }

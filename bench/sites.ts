@@ -18,7 +18,7 @@ import { connectAdmin } from "../src/flare-runtime/admin/admin-client.ts";
 import { localProjectYml, provisionProject } from "../src/flare-runtime/provision/index.ts";
 import { median } from "../src/flower-api/strategy/float-arrays.ts";
 import { procChildren, procCpuSplit, procStatusBytes } from "./lib/proc.ts";
-import { BenchProcesses, cpuProfArgs, stopSignal } from "./lib/spawn.ts";
+import { BenchProcesses, cpuProfArgs, stopChildren } from "./lib/spawn.ts";
 
 export const description =
   "runtime scale: 1,000 sites (own certificates, connections, heartbeats) on one server: RSS per site, admin sites latency";
@@ -124,7 +124,7 @@ export async function run(): Promise<void> {
     );
     if (job.missing) throw new Error(`bridged job over ${count} sites: ${job.missing}`);
   } finally {
-    for (const child of siteProcs) child.kill(stopSignal());
+    stopChildren(siteProcs);
     processes.killAll();
     await rm(root, { recursive: true, force: true });
   }

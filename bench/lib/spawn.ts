@@ -145,9 +145,33 @@ export class BenchProcesses {
     return { kits, serverPid: server.pid, sitePids: started.map((s) => s.pid), admin };
   }
 
+  /** Ends every child (stopChildren). */
   killAll(): void {
     this.#stopping = true;
-    for (const child of this.#children) child.kill(stopSignal());
+    stopChildren(this.#children);
+  }
+}
+
+/** How long a stopped child has to exit before it is SIGKILLed. */
+const STOP_GRACE_MS = 10_000;
+
+/**
+ * Ends children as a user would (SIGTERM: servers stop, write their CPU profiles and remove
+ * their work folders; SIGKILLed nodes had left their model-sized kept replies in /tmp, 77 GB
+ * of them over a day of runs), and SIGKILLs any still there after STOP_GRACE_MS.
+ */
+export function stopChildren(children: readonly ChildProcess[]): void {
+  const alive = children.filter((child) => child.exitCode === null && child.signalCode === null);
+  if (alive.length === 0) return;
+  const force = setTimeout(() => {
+    for (const child of alive) if (child.exitCode === null) child.kill("SIGKILL");
+  }, STOP_GRACE_MS);
+  let left = alive.length;
+  for (const child of alive) {
+    child.once("exit", () => {
+      if (--left === 0) clearTimeout(force);
+    });
+    child.kill("SIGTERM");
   }
 }
 
@@ -164,9 +188,4 @@ function logFile(command: string, pid: number | undefined): WriteStream | undefi
 export function cpuProfArgs(): string[] {
   const dir = process.env.BENCH_CPU_PROF;
   return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : [];
-}
-
-/** How a benchmark ends its children: SIGTERM while profiling, so they write their profiles. */
-export function stopSignal(): NodeJS.Signals {
-  return process.env.BENCH_CPU_PROF ? "SIGTERM" : "SIGKILL";
 }
