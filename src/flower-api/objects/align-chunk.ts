@@ -16,12 +16,12 @@ const VALUE_ALIGN = 8;
 export function alignArrayChunk(object: Uint8Array): Uint8Array {
   const { buffer, byteOffset, byteLength } = object;
   if (byteOffset + byteLength + GATHERED_SLACK_BYTES !== buffer.byteLength) return object;
-  if (CHUNK_TYPE.some((byte, i) => object[i] !== byte)) return object;
-  const bodyStart = object.indexOf(0) + 1;
-  if (bodyStart === 0) return object; // malformed: left for the parser to refuse
-  const misaligned = (byteOffset + bodyStart) % VALUE_ALIGN;
-  if (misaligned === 0) return object;
-  const moved = byteOffset + VALUE_ALIGN - misaligned;
+  // Not a chunk, or malformed (left for the parser to refuse).
+  const bodyStart = chunkBodyStart(object, 0);
+  if (bodyStart === undefined) return object;
+  const shift = toAlign(byteOffset + bodyStart);
+  if (shift === 0) return object;
+  const moved = byteOffset + shift;
   new Uint8Array(buffer).copyWithin(moved, byteOffset, byteOffset + byteLength);
   return new Uint8Array(buffer, moved, byteLength);
 }
@@ -46,13 +46,23 @@ export function chunkBodyLead(head: Uint8Array, length: number): number {
         reader.pos += size;
         continue;
       }
-      const start = reader.pos;
-      if (CHUNK_TYPE.some((byte, i) => head[start + i] !== byte)) return 0;
-      const bodyStart = head.indexOf(0, start) + 1;
-      return bodyStart === 0 ? 0 : (VALUE_ALIGN - (bodyStart % VALUE_ALIGN)) % VALUE_ALIGN;
+      const bodyStart = chunkBodyStart(head, reader.pos);
+      return bodyStart === undefined ? 0 : toAlign(bodyStart);
     }
   } catch {
     // Cut off mid-field: nothing known.
   }
   return 0;
+}
+
+/** Where the body of the ArrayChunk object at `start` of `bytes` starts; undefined if none is. */
+function chunkBodyStart(bytes: Uint8Array, start: number): number | undefined {
+  if (CHUNK_TYPE.some((byte, i) => bytes[start + i] !== byte)) return undefined;
+  const end = bytes.indexOf(0, start);
+  return end < 0 ? undefined : end + 1;
+}
+
+/** Bytes to move `offset` along to reach a multiple of VALUE_ALIGN. */
+function toAlign(offset: number): number {
+  return (VALUE_ALIGN - (offset % VALUE_ALIGN)) % VALUE_ALIGN;
 }

@@ -57,17 +57,14 @@ export class RunRegistry {
   readonly #changed = new Notifier();
   #store: RunStore | undefined;
   readonly #onStoreError: (error: FedbridgeError) => void;
-
-  /**
-   * `onStoreError` hears of a write to the database that failed (a full disk): the run goes on
-   * in memory, but may not resume as it should after a restart.
-   */
   /** Finished runs' final models, set aside in files while their events stay in memory. */
   readonly #finals: FinalResults | undefined;
 
   /**
-   * `finals`: where finished runs' final models are set aside (the SuperLink's; without it,
-   * they stay in memory with their events).
+   * `onStoreError` hears of a write to the database that failed (a full disk): the run goes on
+   * in memory, but may not resume as it should after a restart. `finals`: where finished runs'
+   * final models are set aside (the SuperLink's; without it, they stay in memory with their
+   * events).
    */
   constructor(
     store?: RunStore,
@@ -223,10 +220,6 @@ export class RunRegistry {
   }
 
   /**
-   * The SuperLink is going away (SIGTERM): running runs are stopped here, but the database
-   * keeps them running, so the next SuperLink on it resumes them.
-   */
-  /**
    * `event`, one of `run.events`, whole: a final event's model is read back from where it was
    * set aside.
    */
@@ -238,6 +231,10 @@ export class RunRegistry {
     return this.#finals?.setAside(runId, event) ?? event;
   }
 
+  /**
+   * The SuperLink is going away (SIGTERM): running runs are stopped here, but the database
+   * keeps them running, so the next SuperLink on it resumes them.
+   */
   close(): void {
     this.#store = undefined;
     for (const run of this.#runs.values())
