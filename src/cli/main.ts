@@ -1,6 +1,7 @@
 import { ConnectError } from "@connectrpc/connect";
 import { Command, CommanderError } from "commander";
 import { codeName, FedbridgeError } from "../core/fedbridge-error.ts";
+import { growHeapsFurther } from "../core/heap-growth.ts";
 import { registerAdmin } from "./admin.ts";
 import { registerBridge } from "./bridge.ts";
 import { registerClient } from "./client.ts";
@@ -18,6 +19,8 @@ import { registerWebNode } from "./web-node.ts";
  * The `fedbridge` command (../shared/CLI.md). Each subcommand lives in its own file and
  * only parses flags and prints; the work is done by the library.
  */
+growHeapsFurther();
+
 const program = new Command("fedbridge")
   .description(
     "Federated learning: Flower-style apps in simulation, native deployment and the runtime",

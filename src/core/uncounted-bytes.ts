@@ -15,8 +15,12 @@ import { startCollection } from "./collect-garbage.ts";
 
 export const UNCOUNTED_MIN_BYTES = 1 << 20;
 
-/** Uncounted bytes made past which a collection is started: a bound where nothing else collects. */
-export const COLLECT_EVERY_BYTES = 2 * 2 ** 30;
+/**
+ * Uncounted bytes made past which a collection is started: a bound where nothing else collects.
+ * With heaps allowed to grow further (heap-growth.ts) V8 collects less often by itself, so this
+ * is what frees a round's replies in a SuperLink (2 GiB let its peak grow by a model).
+ */
+export const COLLECT_EVERY_BYTES = 2 ** 29;
 
 let madeSinceCollection = 0;
 

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { growHeapsFurther } from "../../core/heap-growth.ts";
 import { DataChannel } from "./data-channel.ts";
 import type { FromJob, JobStart, ToJob } from "./job-protocol.ts";
 import type { JobRunner, Payload, ServerJobContext, SitePart } from "./job-runner.ts";
@@ -10,6 +11,8 @@ import { JobTransfers } from "./job-transfers.ts";
  * parent over IPC only. The server role drives the job and exits when it is done; the site
  * role answers requests until the parent stops it. A crash here ends this job alone.
  */
+growHeapsFurther();
+
 const send = (message: FromJob) => process.send?.(message);
 /** Sends the last message and resolves once it is out, so exiting does not lose it. */
 const sendLast = (message: FromJob) =>
