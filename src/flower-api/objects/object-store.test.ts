@@ -89,6 +89,26 @@ describe("ObjectStore (the SuperLink's object store)", () => {
     expect(store.size).toBe(0);
   });
 
+  it("hashes large shared objects aside, storing those that match their id only", async () => {
+    const big = new ArrayRecord({ w: FlowerArray.fromTypedArray(new Float32Array(2 ** 19)) });
+    const message = deflateMessage(
+      new Message(new RecordDict({ big }), { dstNodeId: 7n, messageType: "train" }),
+    );
+    const store = new ObjectStore();
+    store.preregister(1n, objectTreeOf(message));
+    const chunk = message.children[0]?.children[0]?.children[0]?.children[0] as DeflatedObject;
+    const shared = new Uint8Array(new SharedArrayBuffer(chunk.bytes.length));
+    shared.set(chunk.bytes);
+    const tampered = new Uint8Array(new SharedArrayBuffer(chunk.bytes.length));
+    tampered.set(chunk.bytes);
+    tampered[tampered.length - 1] ^= 1;
+    expect(shared.length).toBeGreaterThan(2 ** 20);
+    expect(await store.putHashedAside(chunk.id, tampered)).toBe(false);
+    expect(store.get(chunk.id).available).toBe(false);
+    expect(await store.putHashedAside(chunk.id, shared)).toBe(true);
+    expect(store.get(chunk.id).bytes).toBe(shared);
+  });
+
   it("answers a malformed object with FAILED_PRECONDITION", () => {
     const store = new ObjectStore();
     const bad = new TextEncoder().encode("Tensor  1\0x");

@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import { sha256HexAside } from "../../core/security/sha256-aside.ts";
 import { type ObjectTree, ObjectTreeSchema } from "../../gen/flwr/proto/message_pb.ts";
 import type { DeflatedObject } from "./deflate.ts";
 import { isObjectId, objectTreeOf, parseObject, verifyObject } from "./inflate.ts";
@@ -98,7 +99,16 @@ export class ObjectStore {
    * registered tree's, is a FAILED_PRECONDITION error. Uploading twice is a no-op.
    */
   put(id: string, bytes: Uint8Array): boolean {
-    if (!verifyObject(id, bytes)) return false;
+    return verifyObject(id, bytes) && this.#keep(id, bytes);
+  }
+
+  /** As put, the bytes hashed beside this thread when they are large (sha256HexAside). */
+  async putHashedAside(id: string, bytes: Uint8Array): Promise<boolean> {
+    return (await sha256HexAside(bytes)) === id && this.#keep(id, bytes);
+  }
+
+  /** Stores bytes that hash to `id` (see put). */
+  #keep(id: string, bytes: Uint8Array): boolean {
     const { childIds } = parseObject(bytes);
     const entry = this.#entries.get(id);
     if (entry === undefined) return false;

@@ -150,10 +150,10 @@ export function createFleetHandlers(
         throw new FedbridgeError(Code.PermissionDenied, `Found no FAB with hash: ${req.hashStr}`);
       return { fab: { hashStr: req.hashStr, content } };
     }),
-    pushObject: typed(m.pushObject, (req, ctx) => {
+    pushObject: typed(m.pushObject, async (req, ctx) => {
       const nodeId = asNode(ctx, req.node?.nodeId);
       runs.running(req.runId);
-      const stored = objects.put(req.objectId, req.objectContent);
+      const stored = await objects.putHashedAside(req.objectId, req.objectContent);
       if (stored) router.objectStored(nodeId, req.objectId);
       return { stored };
     }),

@@ -150,10 +150,10 @@ export function createServerAppIoServicer(
         messageObjectTrees: replies.map((r) => r.tree),
       };
     }),
-    PushObject: unaryHandler(m.pushObject, (req) => {
+    PushObject: unaryHandler(m.pushObject, async (req) => {
       running(req.runId);
       asServer(req.node?.nodeId);
-      const stored = objects.put(req.objectId, req.objectContent);
+      const stored = await objects.putHashedAside(req.objectId, req.objectContent);
       if (stored) router.objectStored(SERVER_NODE_ID, req.objectId);
       return { stored };
     }),
