@@ -18,6 +18,7 @@ export default defineConfig({
   },
   test: {
     include: ["src/**/*.test.ts", "test/**/*.test.ts", "examples/**/*.test.ts"],
+    globalSetup: ["test/temp-root.ts"],
     // Multi-process tests share 2 cores with each other: generous, so load alone never fails one.
     testTimeout: 180_000,
     hookTimeout: 60_000,
