@@ -52,12 +52,6 @@ function leastBusy(): HashThread {
 function startThread(): HashThread {
   const thread: HashThread = { worker: new Worker(THREAD), pending: new Map() };
   thread.worker.unref();
-  thread.worker.on("message", (message: unknown) => {
-    const { id, hex } = HashedSchema.parse(message);
-    thread.pending.get(id)?.resolve(hex);
-    thread.pending.delete(id);
-    if (thread.pending.size === 0) thread.worker.unref();
-  });
   // A thread that fails (out of memory) fails what it had; the next hash starts another.
   const fail = (error: Error) => {
     const at = threads.indexOf(thread);
@@ -65,6 +59,18 @@ function startThread(): HashThread {
     for (const { reject } of thread.pending.values()) reject(error);
     thread.pending.clear();
   };
+  thread.worker.on("message", (message: unknown) => {
+    const hashed = HashedSchema.safeParse(message);
+    if (!hashed.success) {
+      fail(new Error("the hashing thread answered something else than a hash"));
+      void thread.worker.terminate();
+      return;
+    }
+    const { id, hex } = hashed.data;
+    thread.pending.get(id)?.resolve(hex);
+    thread.pending.delete(id);
+    if (thread.pending.size === 0) thread.worker.unref();
+  });
   thread.worker.on("error", fail);
   thread.worker.on("exit", (code) =>
     fail(new Error(`the hashing thread exited with code ${code}`)),
