@@ -7,7 +7,8 @@
  * a third of the node's CPU, on V8's helper threads (`perf`, 100M rounds). Shared memory is not
  * counted per thread, so bytes there start no collection. They are freed as any others once
  * unreachable: by the collections that counted allocations (a socket's reads) still start, by
- * collectGarbage, or at the latest by the one started here every COLLECT_EVERY_BYTES made.
+ * those collectAfter starts, or at the latest by the one started here every COLLECT_EVERY_BYTES
+ * made.
  *
  * Only past UNCOUNTED_MIN_BYTES: small buffers are cheap to count.
  */

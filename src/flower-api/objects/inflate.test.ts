@@ -436,7 +436,7 @@ describe("golden: a real Flower 1.28 SuperNode's Fleet transcript", () => {
     ]);
   });
 
-  it("answers the real PushMessages: preregistering a reply asks for all its objects", () => {
+  it("answers the real PushMessages: preregistering a reply asks for all its objects", async () => {
     const pushes = calls.filter((c) => rpc(c) === "PushMessages");
     for (const push of pushes) {
       const request = fromBinary(PushMessagesRequestSchema, b64(push.request_b64));
@@ -449,7 +449,7 @@ describe("golden: a real Flower 1.28 SuperNode's Fleet transcript", () => {
       );
       expect(new Set(missing)).toEqual(new Set(response.objectsToPush));
       for (const id of listPostOrder(tree))
-        expect(store.put(id, objects.get(id) as Uint8Array)).toBe(true);
+        expect(await store.put(id, objects.get(id) as Uint8Array)).toBe(true);
       const reply = inflateMessage(tree.objectId, (id) => store.get(id).bytes);
       expect(reply.metadata.messageId).toBe(Object.keys(response.results)[0]);
     }

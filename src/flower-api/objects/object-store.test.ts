@@ -40,9 +40,9 @@ function objectsOf(root: DeflatedObject, out = new Map<string, Uint8Array>()) {
 const sizeOf = (objects: Map<string, Uint8Array>) =>
   [...objects.values()].reduce((total, bytes) => total + bytes.length, 0);
 
-function codeOf(run: () => unknown): Code | undefined {
+async function codeOf(run: () => unknown): Promise<Code | undefined> {
   try {
-    run();
+    await run();
   } catch (e) {
     return e instanceof FedbridgeError ? e.code : undefined;
   }
@@ -50,7 +50,7 @@ function codeOf(run: () => unknown): Code | undefined {
 }
 
 describe("ObjectStore (the SuperLink's object store)", () => {
-  it("moves objects from unknown to registered to available, as PullObject reports", () => {
+  it("moves objects from unknown to registered to available, as PullObject reports", async () => {
     const store = new ObjectStore();
     const message = instruction(42n);
     const tree = objectTreeOf(message);
@@ -62,10 +62,10 @@ describe("ObjectStore (the SuperLink's object store)", () => {
     expect(store.has(message.id)).toBe(true);
     expect(store.get(message.id)).toEqual({ found: true, available: false });
 
-    for (const id of missing) expect(store.put(id, objects.get(id) as Uint8Array)).toBe(true);
+    for (const id of missing) expect(await store.put(id, objects.get(id) as Uint8Array)).toBe(true);
     expect(store.get(message.id).bytes).toBe(objects.get(message.id)); // the same array, no copy
     expect(store.size).toBe(sizeOf(objects));
-    expect(store.put(message.id, objects.get(message.id) as Uint8Array)).toBe(true); // no-op
+    expect(await store.put(message.id, objects.get(message.id) as Uint8Array)).toBe(true); // no-op
     expect(store.size).toBe(sizeOf(objects));
     expect(store.preregister(1n, tree)).toEqual([]);
     expect(store.objectTree(message.id)).toEqual(tree);
@@ -73,18 +73,18 @@ describe("ObjectStore (the SuperLink's object store)", () => {
     expect(deflateMessage(back).id).toBe(message.id);
   });
 
-  it("refuses bytes that do not hash to the id, and objects never preregistered", () => {
+  it("refuses bytes that do not hash to the id, and objects never preregistered", async () => {
     const store = new ObjectStore();
     const message = instruction(42n);
     store.preregister(1n, objectTreeOf(message));
     const chunk = message.children[0]?.children[0]?.children[0]?.children[0] as DeflatedObject;
     const tampered = chunk.bytes.slice();
     tampered[tampered.length - 1] ^= 1;
-    expect(store.put(chunk.id, tampered)).toBe(false);
+    expect(await store.put(chunk.id, tampered)).toBe(false);
     expect(store.get(chunk.id).available).toBe(false);
 
     const stranger = new TextEncoder().encode("ArrayChunk  1\0x");
-    expect(store.put(objectId(stranger), stranger)).toBe(false);
+    expect(await store.put(objectId(stranger), stranger)).toBe(false);
     expect(store.has(objectId(stranger))).toBe(false);
     expect(store.size).toBe(0);
   });
@@ -103,29 +103,29 @@ describe("ObjectStore (the SuperLink's object store)", () => {
     tampered.set(chunk.bytes);
     tampered[tampered.length - 1] ^= 1;
     expect(shared.length).toBeGreaterThan(2 ** 20);
-    expect(await store.putHashedAside(chunk.id, tampered)).toBe(false);
+    expect(await store.put(chunk.id, tampered)).toBe(false);
     expect(store.get(chunk.id).available).toBe(false);
-    expect(await store.putHashedAside(chunk.id, shared)).toBe(true);
+    expect(await store.put(chunk.id, shared)).toBe(true);
     expect(store.get(chunk.id).bytes).toBe(shared);
   });
 
-  it("answers a malformed object with FAILED_PRECONDITION", () => {
+  it("answers a malformed object with FAILED_PRECONDITION", async () => {
     const store = new ObjectStore();
     const bad = new TextEncoder().encode("Tensor  1\0x");
     store.preregister(1n, create(ObjectTreeSchema, { objectId: objectId(bad) }));
-    expect(codeOf(() => store.put(objectId(bad), bad))).toBe(Code.FailedPrecondition);
+    expect(await codeOf(() => store.put(objectId(bad), bad))).toBe(Code.FailedPrecondition);
 
     // Children other than the preregistered tree's would corrupt the reference counts.
     const message = instruction(42n);
     store.preregister(1n, create(ObjectTreeSchema, { objectId: message.id }));
-    expect(codeOf(() => store.put(message.id, message.bytes))).toBe(Code.FailedPrecondition);
+    expect(await codeOf(() => store.put(message.id, message.bytes))).toBe(Code.FailedPrecondition);
   });
 
-  it("rejects a tree with an invalid id before registering anything", () => {
+  it("rejects a tree with an invalid id before registering anything", async () => {
     const store = new ObjectStore();
     const tree = objectTreeOf(instruction(42n));
     tree.children[0]?.children.push(create(ObjectTreeSchema, { objectId: "not-a-hash" }));
-    expect(codeOf(() => store.preregister(1n, tree))).toBe(Code.InvalidArgument);
+    expect(await codeOf(() => store.preregister(1n, tree))).toBe(Code.InvalidArgument);
     expect(store.count).toBe(0);
   });
 

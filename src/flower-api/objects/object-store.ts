@@ -3,7 +3,7 @@ import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { sha256HexAside } from "../../core/security/sha256-aside.ts";
 import { type ObjectTree, ObjectTreeSchema } from "../../gen/flwr/proto/message_pb.ts";
 import type { DeflatedObject } from "./deflate.ts";
-import { isObjectId, objectTreeOf, parseObject, verifyObject } from "./inflate.ts";
+import { isObjectId, objectTreeOf, parseObject } from "./inflate.ts";
 
 /** What PullObject answers: registered or not, uploaded or not, and the bytes once they are. */
 export interface ObjectLookup {
@@ -31,7 +31,7 @@ interface Entry {
  *
  * @example
  * const missing = store.preregister(runId, tree); // PushMessages
- * store.put(id, bytes);                            // PushObject, for each missing id
+ * await store.put(id, bytes);                      // PushObject, for each missing id
  * const message = inflateMessage(tree.objectId, (id) => store.get(id).bytes);
  */
 export class ObjectStore {
@@ -96,19 +96,12 @@ export class ObjectStore {
   /**
    * Stores an uploaded object (PushObject). False when the bytes do not hash to `id` or
    * `id` was never preregistered; a malformed header, or children other than the
-   * registered tree's, is a FAILED_PRECONDITION error. Uploading twice is a no-op.
+   * registered tree's, is a FAILED_PRECONDITION error. Uploading twice is a no-op. Large
+   * received bytes are hashed beside this thread (sha256HexAside), which meanwhile takes in
+   * more.
    */
-  put(id: string, bytes: Uint8Array): boolean {
-    return verifyObject(id, bytes) && this.#keep(id, bytes);
-  }
-
-  /** As put, the bytes hashed beside this thread when they are large (sha256HexAside). */
-  async putHashedAside(id: string, bytes: Uint8Array): Promise<boolean> {
-    return (await sha256HexAside(bytes)) === id && this.#keep(id, bytes);
-  }
-
-  /** Stores bytes that hash to `id` (see put). */
-  #keep(id: string, bytes: Uint8Array): boolean {
+  async put(id: string, bytes: Uint8Array): Promise<boolean> {
+    if ((await sha256HexAside(bytes)) !== id) return false;
     const { childIds } = parseObject(bytes);
     const entry = this.#entries.get(id);
     if (entry === undefined) return false;

@@ -153,7 +153,7 @@ export function createFleetHandlers(
     pushObject: typed(m.pushObject, async (req, ctx) => {
       const nodeId = asNode(ctx, req.node?.nodeId);
       runs.running(req.runId);
-      const stored = await objects.putHashedAside(req.objectId, req.objectContent);
+      const stored = await objects.put(req.objectId, req.objectContent);
       if (stored) router.objectStored(nodeId, req.objectId);
       return { stored };
     }),

@@ -73,8 +73,8 @@ function pushReply(
   const missing = router.pushReply(nodeId, messageToProto(message), objectTreeOf(deflated));
   const bytes = objectsOf(deflated);
   /** PushObject, as the Fleet servicer handles it. */
-  const pushObject = (id: string): boolean => {
-    const stored = objects.put(id, bytes.get(id) as Uint8Array);
+  const pushObject = async (id: string): Promise<boolean> => {
+    const stored = await objects.put(id, bytes.get(id) as Uint8Array);
     if (stored) router.objectStored(nodeId, id);
     return stored;
   };
@@ -122,9 +122,9 @@ describe("MessageRouter", () => {
 
     const { missing, pushObject } = pushReply(link, node, sent);
     expect(missing).toContain(sent.metadata.messageId);
-    for (const id of missing.slice(0, -1)) expect(pushObject(id)).toBe(true);
+    for (const id of missing.slice(0, -1)) expect(await pushObject(id)).toBe(true);
     expect(link.router.takeReplies([ins.metadata.messageId])).toEqual([]);
-    expect(pushObject(missing.at(-1) as string)).toBe(true);
+    expect(await pushObject(missing.at(-1) as string)).toBe(true);
 
     const [got] = link.router.takeReplies([ins.metadata.messageId]);
     expect(got?.metadata).toEqual(sent.metadata);
@@ -132,7 +132,7 @@ describe("MessageRouter", () => {
     expect(link.objects.has(sent.metadata.messageId)).toBe(false); // consumed, then dropped
   });
 
-  it("does not complete a node's reply when another node pushes an object they share", () => {
+  it("does not complete a node's reply when another node pushes an object they share", async () => {
     const link = superlink(2);
     const [node1, node2] = link.nodeIds as [bigint, bigint];
     const [ins1, ins2] = [instruct(link.router, node1), instruct(link.router, node2)];
@@ -148,8 +148,8 @@ describe("MessageRouter", () => {
     expect(push2.missing).toContain(shared);
     // Node 2's pushes run concurrently: all but the shared one land first (its root included).
     for (const id of push2.missing.filter((id) => id !== shared))
-      expect(push2.pushObject(id)).toBe(true);
-    for (const id of push1.missing) expect(push1.pushObject(id)).toBe(true);
+      expect(await push2.pushObject(id)).toBe(true);
+    for (const id of push1.missing) expect(await push1.pushObject(id)).toBe(true);
 
     // The ServerApp pulls both: only node 1's reply is complete, as node 1 pushed only for it.
     const ids = [ins1.metadata.messageId, ins2.metadata.messageId];
@@ -157,7 +157,7 @@ describe("MessageRouter", () => {
     expect(early).toEqual([]);
     expect(got1 && computeMessageId(got1)).toBe(sent1.metadata.messageId);
     // Node 1's reply is dropped, yet node 2's still holds the shared object: its push is stored.
-    expect(push2.pushObject(shared)).toBe(true);
+    expect(await push2.pushObject(shared)).toBe(true);
     const [got2] = link.router.takeReplies(ids);
     expect(got2?.metadata).toEqual(sent2.metadata);
     expect(got2 && computeMessageId(got2)).toBe(sent2.metadata.messageId);
@@ -180,7 +180,7 @@ describe("MessageRouter", () => {
     expect(await link.router.pullInstruction(node1, 0)).toBeUndefined(); // objects not in yet
     for (const { missing, bytes } of pushed)
       for (const id of missing) {
-        if (link.objects.put(id, bytes.get(id) as Uint8Array))
+        if (await link.objects.put(id, bytes.get(id) as Uint8Array))
           link.router.objectStored(SERVER_NODE_ID, id);
       }
     const [ins1, ins2] = pushed.map((p) => p.message) as [Message, Message];
@@ -197,12 +197,12 @@ describe("MessageRouter", () => {
     });
     const first = reply(ins1, [1, 1, 1], new MetricRecord({ n: 1 }));
     const push1 = pushReply(link, node1, first);
-    for (const id of push1.missing) push1.pushObject(id);
+    for (const id of push1.missing) await push1.pushObject(id);
     await Promise.resolve();
     expect(woke).toBe(false); // one reply of two
     const second = reply(ins2, [2, 2, 2], new MetricRecord({ n: 2 }));
     const push2 = pushReply(link, node2, second);
-    for (const id of push2.missing) push2.pushObject(id);
+    for (const id of push2.missing) await push2.pushObject(id);
     await waiting;
 
     const got = link.router.takeAppReplies(RUN_ID, ids);

@@ -153,7 +153,7 @@ export function createServerAppIoServicer(
     PushObject: unaryHandler(m.pushObject, async (req) => {
       running(req.runId);
       asServer(req.node?.nodeId);
-      const stored = await objects.putHashedAside(req.objectId, req.objectContent);
+      const stored = await objects.put(req.objectId, req.objectContent);
       if (stored) router.objectStored(SERVER_NODE_ID, req.objectId);
       return { stored };
     }),
