@@ -14,7 +14,11 @@ import { setFlagsFromString } from "node:v8";
 /** The heap's limit after a full collection, in percent more than it kept (V8's growing factor). */
 export const HEAP_GROWING_PERCENT = 300;
 
-/** Applies to every thread of this process, from its next full collection on. */
+/**
+ * Applies to every thread of this process, from its next full collection on; not where node was
+ * started with a growing factor of the user's own (`--heap-growing-percent`), which stands.
+ */
 export function growHeapsFurther(): void {
+  if (process.execArgv.some((arg) => arg.startsWith("--heap-growing-percent"))) return;
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
 }
