@@ -66,6 +66,7 @@ describe("growHeapsFurther", () => {
   });
 
   it("leaves a growing factor given on node's command line as it is", async () => {
-    expect(await fullCollectionsWhileTripling(true, true)).toBeGreaterThanOrEqual(2);
+    // Grown, the same tripling runs none (above); under load one marking cycle can span it all.
+    expect(await fullCollectionsWhileTripling(true, true)).toBeGreaterThanOrEqual(1);
   });
 });
