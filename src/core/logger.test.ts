@@ -1,3 +1,8 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { createLogger, logFormatFromEnv, parseLogFormat } from "./logger.ts";
 
@@ -35,5 +40,38 @@ describe("createLogger", () => {
       "FEDBRIDGE_LOG_FORMAT must be text or json, not 'xml'",
     );
     expect(parseLogFormat("JSON")).toBe("json");
+  });
+
+  it("lets a process with a log file exit at once, keeping what it logged", async () => {
+    const file = join(await mkdtemp(join(tmpdir(), "fedbridge-log-")), "server.log");
+    const exitAtOnce = `
+      const { createLogger } = await import(process.env.LOGGER);
+      createLogger({ name: "server1", file: process.env.LOG_FILE }).error("port in use");
+      process.exit(1);
+    `;
+    const child = promisify(execFile)(
+      process.execPath,
+      [
+        "--import",
+        new URL("../../bin/register.mjs", import.meta.url).href,
+        "--input-type=module",
+        "--eval",
+        exitAtOnce,
+      ],
+      {
+        env: {
+          ...process.env,
+          LOGGER: new URL("./logger.ts", import.meta.url).href,
+          LOG_FILE: file,
+        },
+      },
+    );
+    const failed = await child.then(
+      () => expect.fail("the process exited 0"),
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toBe("");
+    expect(JSON.parse(await readFile(file, "utf8"))).toMatchObject({ msg: "port in use" });
   });
 });

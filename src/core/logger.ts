@@ -1,3 +1,4 @@
+import { openSync } from "node:fs";
 import pino, { type DestinationStream, type Logger, type StreamEntry } from "pino";
 import { Code, FedbridgeError } from "./fedbridge-error.ts";
 import { createTextLogStream, type LogDestination } from "./text-log-stream.ts";
@@ -48,7 +49,12 @@ export function createLogger(options: LoggerOptions): Logger {
         : createTextLogStream(stdout, Object.keys(base))) as DestinationStream,
     },
   ];
-  if (options.file !== undefined) streams.push({ stream: pino.destination(options.file) });
+  if (options.file !== undefined) {
+    // Opened here, not by pino: a file pino opens itself is not ready for the final flush of a
+    // process that exits at once (a port in use), which then crashed with pino's own error.
+    const fd = openSync(options.file, "a");
+    streams.push({ stream: pino.destination({ fd, sync: false }) });
+  }
   return pino({ name: options.name, base }, pino.multistream(streams));
 }
 
