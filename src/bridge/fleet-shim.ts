@@ -2,19 +2,14 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { createLogger, type LogFormat } from "../core/logger.ts";
 import { startGrpcHttp2Server } from "../core/wire/grpc-http2-server.ts";
-import { unaryRoutes } from "../core/wire/grpc-service.ts";
 import { readSiteKit } from "../flare-runtime/site/read-site-kit.ts";
 import { serveSite } from "../flare-runtime/site/site-service.ts";
 import { ObjectStore } from "../flower-api/objects/object-store.ts";
-import {
-  createFleetHandlers,
-  placeInPullResponse,
-} from "../flower-api/superlink/fleet-servicer.ts";
+import { createFleetApi } from "../flower-api/superlink/fleet-servicer.ts";
 import { MessageRouter } from "../flower-api/superlink/message-router.ts";
 import { NodeRegistry } from "../flower-api/superlink/node-registry.ts";
 import { FLEET_MAX_REQUEST_BYTES } from "../flower-api/superlink/request-limits.ts";
 import { RunRegistry } from "../flower-api/superlink/run-registry.ts";
-import { Fleet } from "../gen/flwr/proto/fleet_pb.ts";
 import { SuperNodeJobs } from "./supernode-jobs.ts";
 
 export interface FleetShimOptions {
@@ -58,12 +53,12 @@ export async function startFleetShim(options: FleetShimOptions): Promise<FleetSh
   });
   const nodes = new NodeRegistry();
   const runs = new RunRegistry();
-  const objects = new ObjectStore(placeInPullResponse);
+  const objects = new ObjectStore();
   const router = new MessageRouter(objects, nodes);
 
   const fleet = await startGrpcHttp2Server(
     options.fleetApiAddress ?? "127.0.0.1:9092",
-    unaryRoutes(Fleet, createFleetHandlers({ nodes, runs, router, objects })),
+    createFleetApi({ nodes, runs, router, objects }).routes,
     { name: "the Fleet API", maxRequestBytes: FLEET_MAX_REQUEST_BYTES },
   );
   const fleetPort = fleet.port;

@@ -1,13 +1,16 @@
 import * as http2 from "node:http2";
 import { connect } from "node:net";
+import { create } from "@bufbuild/protobuf";
 import { credentials, Metadata } from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
+import { PullObjectResponseSchema } from "../../gen/flwr/proto/message_pb.ts";
 import { Code, FedbridgeError } from "../fedbridge-error.ts";
 import { GrpcClient } from "./grpc-client.ts";
 import { type GrpcHttp2Server, startGrpcHttp2Server } from "./grpc-http2-server.ts";
 import { grpcPrefix } from "./grpc-messages.ts";
 import { unaryRoutes } from "./grpc-service.ts";
+import { encodeAroundLastBytes } from "./proto-encode.ts";
 
 const MAX_REQUEST = 4 * 2 ** 20;
 const cleanups: (() => unknown)[] = [];
@@ -16,8 +19,13 @@ afterEach(async () => {
 });
 
 /** A Fleet server whose methods do what a test needs; what they saw is in `seen`. */
-async function serve(handlers: Parameters<typeof unaryRoutes<typeof Fleet>>[1]) {
-  const server = await startGrpcHttp2Server("127.0.0.1:0", unaryRoutes(Fleet, handlers), {
+function serve(handlers: Parameters<typeof unaryRoutes<typeof Fleet>>[1]) {
+  return serveRoutes(unaryRoutes(Fleet, handlers));
+}
+
+/** A server of `routes`, and a Fleet client of it. */
+async function serveRoutes(routes: Parameters<typeof startGrpcHttp2Server>[1]) {
+  const server = await startGrpcHttp2Server("127.0.0.1:0", routes, {
     name: "the Fleet API",
     maxRequestBytes: MAX_REQUEST,
   });
@@ -85,6 +93,22 @@ describe("startGrpcHttp2Server", () => {
     const reply = await client.unary(Fleet.method.pushObject, { objectContent: model });
     expect(reply.stored).toBe(true);
     expect(Buffer.from(pushed as Uint8Array).equals(model)).toBe(true);
+  });
+
+  it("sends a response given as pieces as the one message they make", async () => {
+    const model = new Uint8Array(3 * 2 ** 20).map((_, i) => i * 7);
+    const answer = create(PullObjectResponseSchema, { objectFound: true, objectAvailable: true });
+    const pieces = [model.subarray(0, 5), model.subarray(5, 2 ** 20), model.subarray(2 ** 20)];
+    const routes = new Map([
+      [
+        PULL,
+        async () => encodeAroundLastBytes(PullObjectResponseSchema, answer, model.length, pieces),
+      ],
+    ]);
+    const { client } = await serveRoutes(routes);
+    const pulled = await client.unary(Fleet.method.pullObject, { objectId: "a" });
+    expect(pulled.objectAvailable).toBe(true);
+    expect(Buffer.from(pulled.objectContent).equals(model)).toBe(true);
   });
 
   it("sends what a handler throws as the call's status and message", async () => {

@@ -2,9 +2,9 @@
  * A gRPC server for unary methods on node:http2, for the API that carries models (Fleet).
  * Written by hand rather than served by grpc-js because grpc-js copies every response into a
  * new buffer to frame it, and gathers every request from its pieces through a list: here a
- * response goes out behind its 5 bytes of prefix as it is (a model's object, encoded once for
- * every node that pulls it, is never copied), and a request is gathered once into a buffer of
- * its own size, or read where it lies when it came in one piece.
+ * response goes out behind its 5 bytes of prefix as it is, or as the pieces it was given (a
+ * model's object: its header, then the array's own bytes, never copied), and a request is
+ * gathered once into a buffer of its own size, or read where it lies when it came in one piece.
  *
  * It speaks gRPC over HTTP/2 as grpc-js and Python's grpcio expect (the Fleet transcript tests
  * replay a real Flower's calls against it). Whatever a request does wrong, it gets a gRPC status
@@ -16,12 +16,9 @@ import type { AddressInfo } from "node:net";
 import { Metadata } from "@grpc/grpc-js";
 import { Code, FedbridgeError } from "../fedbridge-error.ts";
 import { GrpcMessageReader, grpcPrefix } from "./grpc-messages.ts";
-import type { CallContext } from "./grpc-service.ts";
+import type { EncodedResponse, RawUnaryHandler } from "./grpc-service.ts";
 import { grpcTimeoutMs } from "./grpc-timeout.ts";
 import { HTTP2_WINDOW_BYTES, widenReceiveWindow } from "./http2-window.ts";
-
-/** A unary method over raw bytes: the request's message in, the response's out. */
-export type RawUnaryHandler = (request: Uint8Array, context: CallContext) => Promise<Uint8Array>;
 
 export interface GrpcHttp2ServerOptions {
   /** What it serves, for its errors: "the Fleet API". */
@@ -192,7 +189,7 @@ class Answer {
     }, ms);
   }
 
-  succeed(response: Uint8Array): void {
+  succeed(response: EncodedResponse): void {
     if (!this.#settle()) return;
     const stream = this.#stream;
     stream.respond(
@@ -200,8 +197,10 @@ class Answer {
       { waitForTrailers: true },
     );
     stream.once("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
-    stream.write(grpcPrefix(response.byteLength));
-    stream.end(response);
+    const pieces = response instanceof Uint8Array ? [response] : response;
+    stream.write(grpcPrefix(pieces.reduce((length, piece) => length + piece.byteLength, 0)));
+    for (const piece of pieces) stream.write(piece);
+    stream.end();
   }
 
   /**

@@ -58,8 +58,14 @@ export type UnaryHandler<M extends DescMethod> = (
   context: CallContext,
 ) => Promise<MessageInitShape<M["output"]>> | MessageInitShape<M["output"]>;
 
-/** A unary method over raw bytes: the request's message in, the response's out. */
-export type RawUnaryHandler = (request: Uint8Array, context: CallContext) => Promise<Uint8Array>;
+/** A response's encoding: one array, or pieces written one after the other (none copied). */
+export type EncodedResponse = Uint8Array | readonly Uint8Array[];
+
+/** A unary method over raw bytes: the request's message in, the response's encoding out. */
+export type RawUnaryHandler = (
+  request: Uint8Array,
+  context: CallContext,
+) => Promise<EncodedResponse>;
 
 /**
  * A typed handler over raw bytes: the request decoded at a bounded cost (garbage becomes
@@ -69,7 +75,7 @@ export type RawUnaryHandler = (request: Uint8Array, context: CallContext) => Pro
 export function rawUnary<M extends DescMethod>(
   method: M,
   handler: UnaryHandler<M>,
-): RawUnaryHandler {
+): (request: Uint8Array, context: CallContext) => Promise<Uint8Array> {
   return async (bytes, context) => {
     const request = decodeRequest(method.input, bytes, method.name);
     const response = await handler(request as MessageShape<M["input"]>, context);
@@ -176,7 +182,11 @@ function encodeResponse<M extends DescMethod>(
  * estimated from the wire first (`checkDecodeCost`), and unknown fields are dropped, not kept
  * (protobuf-es keeps each as a view of its bytes: 9 bytes of fixed64 became 150 of heap).
  */
-function decodeRequest(schema: DescMessage, bytes: Uint8Array, methodName: string) {
+export function decodeRequest<Desc extends DescMessage>(
+  schema: Desc,
+  bytes: Uint8Array,
+  methodName: string,
+): MessageShape<Desc> {
   try {
     checkDecodeCost(schema, bytes);
     // Decoded in place: grpc-js gives each received message a buffer of its own, never reused

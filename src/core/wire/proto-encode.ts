@@ -16,8 +16,8 @@ const placed = new WeakMap<Uint8Array, Uint8Array>();
 /**
  * Room for the last bytes field of `message` (`size` bytes, which `write` fills) inside a whole
  * encoding of it, its other fields as they are now. encodeMessage of a message with the same
- * other fields and these very bytes returns that encoding, copying nothing: a model's object,
- * pulled by every node, is encoded once instead of copied into a new encoding for each pull.
+ * other fields and these very bytes returns that encoding, copying nothing: an object a
+ * browser's node pushes is joined straight into the request that carries it.
  */
 export function placeLastBytes<Desc extends DescMessage>(
   schema: Desc,

@@ -129,6 +129,21 @@ describe("ObjectStore (the SuperLink's object store)", () => {
     expect(store.count).toBe(0);
   });
 
+  it("keeps an object built here as its pieces, the last one the array's own bytes", () => {
+    const w = FlowerArray.fromTypedArray(new Float32Array([1, 2, 3, 4]));
+    const content = new RecordDict({ model: new ArrayRecord({ w }) });
+    const message = deflateMessage(new Message(content, { dstNodeId: 7n, messageType: "train" }));
+    const store = new ObjectStore();
+    store.putDeflated(message, 1n);
+    const chunk = message.children[0]?.children[0]?.children[0]?.children[0] as DeflatedObject;
+    const { pieces, size, bytes } = store.get(chunk.id);
+    expect(pieces?.at(-1)?.buffer).toBe(w.data.buffer); // served from the model, not a copy
+    expect(size).toBe(chunk.size);
+    expect(Buffer.concat(pieces ?? [])).toEqual(Buffer.from(chunk.join()));
+    expect(bytes).toEqual(chunk.join());
+    expect(store.size).toBe(sizeOf(objectsOf(message)));
+  });
+
   it("deletes a confirmed message and only the objects no other message uses", () => {
     const store = new ObjectStore();
     const [a, b] = [instruction(42n), instruction(43n)];

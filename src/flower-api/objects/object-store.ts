@@ -5,16 +5,27 @@ import { type ObjectTree, ObjectTreeSchema } from "../../gen/flwr/proto/message_
 import type { DeflatedObject } from "./deflate.ts";
 import { isObjectId, objectTreeOf, parseObject } from "./inflate.ts";
 
-/** What PullObject answers: registered or not, uploaded or not, and the bytes once they are. */
+/**
+ * What PullObject answers: registered or not, uploaded or not, and once it is, its bytes: as
+ * `pieces` to write one after the other, and as `bytes`, one array (for an object built here, a
+ * copy joined on each read: serve `pieces` where the transport takes them).
+ */
 export interface ObjectLookup {
   found: boolean;
   available: boolean;
   bytes?: Uint8Array;
+  /** The length of `bytes`, without joining them. */
+  size?: number;
+  pieces?: readonly Uint8Array[];
 }
 
 interface Entry {
-  /** Undefined until the object is uploaded. */
-  bytes: Uint8Array | undefined;
+  /**
+   * Undefined until the object is uploaded: then the bytes received, or the object built here
+   * (a ServerApp's model), kept as its pieces (header, then the array's own bytes), so a model
+   * every node pulls is never copied to be served.
+   */
+  content: Uint8Array | DeflatedObject | undefined;
   /** Children as the preregistered tree gave them; ref counts follow this list. */
   childIds: readonly string[];
   /** Number of registered parents; a message (a root) has none. */
@@ -27,7 +38,8 @@ interface Entry {
  * (`InMemoryObjectStore`). A message's tree is preregistered first, which says which
  * objects still have to be uploaded; objects shared by several messages (one model sent to
  * every node) are stored once and reference-counted, and confirming a message deletes the
- * objects no other message uses. Byte arrays are kept as given, never copied.
+ * objects no other message uses. Byte arrays are kept as given, never copied, and objects
+ * built here as their pieces.
  *
  * @example
  * const missing = store.preregister(runId, tree); // PushMessages
@@ -38,14 +50,6 @@ export class ObjectStore {
   readonly #entries = new Map<string, Entry>();
   readonly #runs = new Map<bigint, Set<string>>();
   #size = 0;
-
-  /**
-   * `place`: where the bytes of an object built here are written (default: a buffer of their
-   * own); the SuperLink writes them into the PullObject response that serves them.
-   */
-  constructor(
-    private readonly place: (object: DeflatedObject) => Uint8Array = (object) => object.bytes,
-  ) {}
 
   /** Bytes of object content held, to watch memory. */
   get size(): number {
@@ -81,14 +85,14 @@ export class ObjectStore {
       let entry = this.#entries.get(node.objectId);
       if (entry === undefined) {
         const childIds = node.children.map((child) => child.objectId);
-        entry = { bytes: undefined, childIds, refCount: 0, runs: new Set() };
+        entry = { content: undefined, childIds, refCount: 0, runs: new Set() };
         this.#entries.set(node.objectId, entry);
         // Post-order: the children are registered already.
         for (const childId of childIds) (this.#entries.get(childId) as Entry).refCount++;
       }
       entry.runs.add(runId);
       runObjects.add(node.objectId);
-      if (entry.bytes === undefined) missing.add(node.objectId);
+      if (entry.content === undefined) missing.add(node.objectId);
     }
     return [...missing];
   }
@@ -105,7 +109,7 @@ export class ObjectStore {
     const { childIds } = parseObject(bytes);
     const entry = this.#entries.get(id);
     if (entry === undefined) return false;
-    if (entry.bytes !== undefined) return true;
+    if (entry.content !== undefined) return true;
     const registered = new Set(entry.childIds);
     if (childIds.length !== registered.size || !childIds.every((c) => registered.has(c))) {
       throw new FedbridgeError(
@@ -113,14 +117,15 @@ export class ObjectStore {
         `object ${id} lists other children than its preregistered tree`,
       );
     }
-    entry.bytes = bytes;
+    entry.content = bytes;
     this.#size += bytes.length;
     return true;
   }
 
   /**
    * Preregisters and stores a tree built here (a ServerApp's instruction), without
-   * hashing again: deflate computed the ids from these very bytes.
+   * hashing again (deflate computed the ids from these very bytes) and without joining the
+   * objects' bytes.
    */
   putDeflated(deflated: DeflatedObject, runId: bigint): void {
     this.preregister(runId, objectTreeOf(deflated));
@@ -130,9 +135,9 @@ export class ObjectStore {
       stored.add(object.id);
       for (const child of object.children) store(child);
       const entry = this.#entries.get(object.id) as Entry;
-      if (entry.bytes === undefined) {
-        entry.bytes = this.place(object);
-        this.#size += entry.bytes.length;
+      if (entry.content === undefined) {
+        entry.content = object;
+        this.#size += object.size;
       }
     };
     store(deflated);
@@ -142,8 +147,25 @@ export class ObjectStore {
   get(id: string): ObjectLookup {
     const entry = this.#entries.get(id);
     if (entry === undefined) return { found: false, available: false };
-    if (entry.bytes === undefined) return { found: true, available: false };
-    return { found: true, available: true, bytes: entry.bytes };
+    const content = entry.content;
+    if (content === undefined) return { found: true, available: false };
+    if (content instanceof Uint8Array)
+      return {
+        found: true,
+        available: true,
+        bytes: content,
+        size: content.length,
+        pieces: [content],
+      };
+    return {
+      found: true,
+      available: true,
+      get bytes() {
+        return content.join();
+      },
+      size: content.size,
+      pieces: content.pieces(),
+    };
   }
 
   /** The registered tree under `id`, as PullMessages sends it; undefined if not registered. */
@@ -166,7 +188,8 @@ export class ObjectStore {
     const entry = this.#entries.get(id);
     if (entry === undefined || entry.refCount > 0) return;
     this.#entries.delete(id);
-    if (entry.bytes !== undefined) this.#size -= entry.bytes.length;
+    if (entry.content !== undefined)
+      this.#size -= entry.content instanceof Uint8Array ? entry.content.length : entry.content.size;
     for (const runId of entry.runs) this.#runs.get(runId)?.delete(id);
     for (const childId of entry.childIds) {
       const child = this.#entries.get(childId);

@@ -1,14 +1,23 @@
 import { create, type DescMethod } from "@bufbuild/protobuf";
 import type { Metadata } from "@grpc/grpc-js";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
-import type { CallContext, UnaryHandler } from "../../core/wire/grpc-service.ts";
-import { placeLastBytes } from "../../core/wire/proto-encode.ts";
+import {
+  type CallContext,
+  decodeRequest,
+  type RawUnaryHandler,
+  type UnaryHandler,
+  unaryRoutes,
+} from "../../core/wire/grpc-service.ts";
+import { encodeAroundLastBytes, encodeMessage } from "../../core/wire/proto-encode.ts";
 import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
-import { PullObjectResponseSchema } from "../../gen/flwr/proto/message_pb.ts";
+import {
+  type PullObjectRequest,
+  PullObjectRequestSchema,
+  PullObjectResponseSchema,
+} from "../../gen/flwr/proto/message_pb.ts";
 import { RunSchema } from "../../gen/flwr/proto/run_pb.ts";
 import { configToScalars } from "../app/scalars.ts";
-import type { DeflatedObject } from "../objects/deflate.ts";
-import type { ObjectStore } from "../objects/object-store.ts";
+import type { ObjectLookup, ObjectStore } from "../objects/object-store.ts";
 import { INLINE_HEADER, INLINE_MAX_BYTES } from "./fleet-inline.ts";
 import type { MessageRouter } from "./message-router.ts";
 import { verifyAuthMetadata } from "./node-auth.ts";
@@ -26,15 +35,6 @@ function wantsInline(context: CallContext): boolean {
   return context.metadata.get(INLINE_HEADER)[0] === "1";
 }
 
-/**
- * Where the SuperLink keeps the bytes of an object built here (a ServerApp's model): inside
- * the PullObject response that serves them, so it is encoded once for every node that pulls it.
- */
-export function placeInPullResponse(object: DeflatedObject): Uint8Array {
-  const found = create(PullObjectResponseSchema, { objectFound: true, objectAvailable: true });
-  return placeLastBytes(PullObjectResponseSchema, found, object.size, (into) => object.join(into));
-}
-
 export interface FleetState {
   nodes: NodeRegistry;
   runs: RunRegistry;
@@ -47,15 +47,56 @@ type FleetMethods = (typeof Fleet)["method"];
 /** One typed handler per Fleet method, keyed by its local name (`registerNode`, ...). */
 export type FleetHandlers = { [K in keyof FleetMethods]: UnaryHandler<FleetMethods[K]> };
 
+/** The Fleet API: its typed handlers (Connect serves them to browsers) and its gRPC routes. */
+export interface FleetApi {
+  handlers: FleetHandlers;
+  /**
+   * For our gRPC server (startGrpcHttp2Server): the handlers', except that PullObject answers
+   * with the object's bytes as the pieces they lie in. A model built here (a ServerApp's) goes
+   * out as each object's header and then the array's own bytes, so the model that every node
+   * pulls is never copied into a response, nor kept twice.
+   */
+  routes: Map<string, RawUnaryHandler>;
+}
+
+export function createFleetApi(state: FleetState, options: FleetServicerOptions = {}): FleetApi {
+  const { handlers, lookUpObject } = fleetService(state, options);
+  const routes = unaryRoutes(Fleet, handlers);
+  const { pullObject } = Fleet.method;
+  routes.set(`/${Fleet.typeName}/${pullObject.name}`, async (bytes, context) => {
+    const request = decodeRequest(PullObjectRequestSchema, bytes, pullObject.name);
+    const { found, available, size, pieces } = lookUpObject(request, context);
+    const answer = create(PullObjectResponseSchema, {
+      objectFound: found,
+      objectAvailable: available,
+    });
+    return pieces === undefined || size === undefined
+      ? encodeMessage(PullObjectResponseSchema, answer)
+      : encodeAroundLastBytes(PullObjectResponseSchema, answer, size, pieces);
+  });
+  return { handlers, routes };
+}
+
+/** The Fleet API's typed handlers alone (createFleetApi gives its gRPC routes too). */
+export function createFleetHandlers(
+  state: FleetState,
+  options: FleetServicerOptions = {},
+): FleetHandlers {
+  return fleetService(state, options).handlers;
+}
+
 /**
  * The Fleet methods' logic, whatever the transport. Every call is authenticated by its signed
  * metadata, and a node may only act as itself. PullMessages holds the call until an
  * instruction is queued (bounded), so idle nodes get work at once.
  */
-export function createFleetHandlers(
+function fleetService(
   state: FleetState,
-  options: FleetServicerOptions = {},
-): FleetHandlers {
+  options: FleetServicerOptions,
+): {
+  handlers: FleetHandlers;
+  lookUpObject: (request: PullObjectRequest, context: CallContext) => ObjectLookup;
+} {
   const { nodes, runs, router, objects } = state;
   const pullWaitMs = options.pullWaitMs ?? 10_000;
 
@@ -82,8 +123,14 @@ export function createFleetHandlers(
     return key;
   };
   const m = Fleet.method;
+  /** PullObject's checks (the caller is the node, its run is running), then the lookup. */
+  const lookUpObject = (request: PullObjectRequest, context: CallContext): ObjectLookup => {
+    asNode(context, request.node?.nodeId);
+    runs.running(request.runId);
+    return objects.get(request.objectId);
+  };
 
-  return {
+  const handlers: FleetHandlers = {
     registerNode: typed(m.registerNode, (req, ctx) => ({
       nodeId: nodes.register(sameKey(ctx, req.publicKey)),
     })),
@@ -158,9 +205,7 @@ export function createFleetHandlers(
       return { stored };
     }),
     pullObject: typed(m.pullObject, (req, ctx) => {
-      asNode(ctx, req.node?.nodeId);
-      runs.running(req.runId);
-      const { found, available, bytes } = objects.get(req.objectId);
+      const { found, available, bytes } = lookUpObject(req, ctx);
       return {
         objectFound: found,
         objectAvailable: available,
@@ -172,6 +217,7 @@ export function createFleetHandlers(
       return {};
     }),
   };
+  return { handlers, lookUpObject };
 }
 
 /** Only for the type: ties a handler to its method's request and response types. */

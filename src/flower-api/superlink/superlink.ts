@@ -9,7 +9,6 @@ import { boundedServerOptions } from "../../core/wire/grpc-server-options.ts";
 import { rawServiceDefinition, unaryRoutes } from "../../core/wire/grpc-service.ts";
 import { Control, NodeTracking, RunEventSchema } from "../../gen/fedbridge/v1/control_pb.ts";
 import { Control as FlowerControl } from "../../gen/flwr/proto/control_pb.ts";
-import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
 import { ServerAppIo } from "../../gen/flwr/proto/serverappio_pb.ts";
 import { createControlServicer } from "../control/control-servicer.ts";
 import { createFlowerControlServicer } from "../control/flower-control-servicer.ts";
@@ -17,7 +16,7 @@ import { SERVER_NODE_ID } from "../message/metadata.ts";
 import { ObjectStore } from "../objects/object-store.ts";
 import { AppTokens } from "./app-tokens.ts";
 import { FinalResults } from "./final-results.ts";
-import { createFleetHandlers, placeInPullResponse } from "./fleet-servicer.ts";
+import { createFleetApi } from "./fleet-servicer.ts";
 import { type FleetWeb, startFleetWeb } from "./fleet-web.ts";
 import { createFlowerServerAppLauncher } from "./flower-serverapp-process.ts";
 import { MessageRouter } from "./message-router.ts";
@@ -113,7 +112,7 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
     (error) => log(`cannot write the SuperLink database ${options.database}: ${error.message}`),
     finals,
   );
-  const objects = new ObjectStore(placeInPullResponse);
+  const objects = new ObjectStore();
   const router = new MessageRouter(objects, nodes);
   const credentials = options.tls
     ? ServerCredentials.createSsl(
@@ -124,9 +123,9 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
     : ServerCredentials.createInsecure();
 
   // One set of Fleet handlers, served over gRPC and, with webAddress, to browsers.
-  const fleetHandlers = createFleetHandlers({ nodes, runs, router, objects }, options);
+  const fleetApi = createFleetApi({ nodes, runs, router, objects }, options);
   const fleetRoutes = new Map([
-    ...unaryRoutes(Fleet, fleetHandlers),
+    ...fleetApi.routes,
     ...unaryRoutes(NodeTracking, createNodeTrackingHandlers({ nodes, runs })),
   ]);
   /** Ends a run whose ServerApp process failed or went silent. */
@@ -215,7 +214,7 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
   let web: FleetWeb | undefined;
   if (options.webAddress !== undefined) {
     web = await orClose(
-      startFleetWeb(fleetHandlers, {
+      startFleetWeb(fleetApi.handlers, {
         address: options.webAddress,
         origins: options.webOrigins ?? [],
         ...(options.tls ? { tls: options.tls } : {}),

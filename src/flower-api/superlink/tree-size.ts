@@ -21,6 +21,6 @@ export function storedSize(
 ): number {
   if (seen.has(tree.objectId)) return 0;
   seen.add(tree.objectId);
-  const own = objects.get(tree.objectId).bytes?.length ?? 0;
+  const own = objects.get(tree.objectId).size ?? 0;
   return own + tree.children.reduce((sum, child) => sum + storedSize(objects, child, seen), 0);
 }
