@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { collectGarbage } from "../../core/collect-garbage.ts";
 import { Code } from "../../core/fedbridge-error.ts";
+import type { Message } from "../message/message.ts";
 import { ArrayRecord } from "../records/array-record.ts";
 import { InMemoryGrid } from "../simulation/in-memory-grid.ts";
+import { fakeNode, model } from "./fake-nodes.ts";
 import { FedAvg } from "./fedavg.ts";
 
 describe("Strategy.start", () => {
@@ -17,5 +20,31 @@ describe("Strategy.start", () => {
     await expect(started).rejects.toThrow(`numRounds must be a positive integer, got ${numRounds}`);
     await expect(started).rejects.toMatchObject({ code: Code.InvalidArgument });
     expect(rounds).toEqual([]);
+  });
+
+  it("lets a round's replies go while the next round waits for its own", async () => {
+    const sent: WeakRef<Message>[][] = [];
+    let heldWhileWaiting: boolean[] = [];
+    /** Before sending each train phase's instructions, collects and asks which replies live. */
+    class WatchingGrid extends InMemoryGrid {
+      override async sendAndReceive(...args: Parameters<InMemoryGrid["sendAndReceive"]>) {
+        const [first] = args[0];
+        if (first?.metadata.messageType === "train" && sent.length > 0) {
+          // WeakRefs keep their targets to the end of the task that made them.
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          collectGarbage();
+          heldWhileWaiting = sent.flat().map((reply) => reply.deref() !== undefined);
+        }
+        const replies = await super.sendAndReceive(...args);
+        sent.push(replies.map((reply) => new WeakRef(reply)));
+        return replies;
+      }
+    }
+    const grid = new WatchingGrid();
+    for (const values of [[1], [3]]) grid.addNode(fakeNode({ arrays: values }));
+    const fedAvg = new FedAvg({ fractionEvaluate: 0 });
+    await fedAvg.start({ grid, initialArrays: model(0), numRounds: 2 });
+    expect(sent.flat()).toHaveLength(2 * 2);
+    expect(heldWhileWaiting).toEqual([false, false]);
   });
 });

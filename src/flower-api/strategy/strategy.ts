@@ -74,6 +74,8 @@ export abstract class Strategy {
 
   async start(options: StartOptions): Promise<Result> {
     const { grid, initialArrays, numRounds = 3, timeout = 3600, evaluateFn } = options;
+    // Read here so that no closure below holds `options`, and with it the initial model.
+    const allowFailedRounds = options.allowFailedRounds ?? false;
     // 0, -1, 2.5 or NaN (a config value that was not a number) would run no round and succeed.
     if (!Number.isInteger(numRounds) || numRounds < 1) {
       throw new FedbridgeError(
@@ -108,8 +110,22 @@ export abstract class Strategy {
       summary.nodes.push(...nodeMetrics(replies, name));
       const tally = result.replies.get(round) ?? { train: none(), evaluate: none() };
       result.replies.set(round, { ...tally, [name]: outcome });
-      if (!options.allowFailedRounds) checkPhase(round, name, replies, outcome, grid);
+      if (!allowFailedRounds) checkPhase(round, name, replies, outcome, grid);
       return replies;
+    };
+
+    // Each phase's replies live in these helpers' frames only: a suspended async function keeps
+    // what its registers last held, and the loop below would hold a round's replies (a model's
+    // size per node) through the next round's wait.
+    const train = async (round: number, arrays: ArrayRecord, summary: RoundSummary) => {
+      const instructions = await this.configureTrain(round, arrays, trainConfig, grid);
+      const replies = await phase(round, "train", instructions, summary);
+      return this.aggregateTrain(round, replies, grid);
+    };
+    const evaluate = async (round: number, arrays: ArrayRecord, summary: RoundSummary) => {
+      const instructions = await this.configureEvaluate(round, arrays, evaluateConfig, grid);
+      const replies = await phase(round, "evaluate", instructions, summary);
+      return this.aggregateEvaluate(round, replies, grid);
     };
 
     let arrays = initialArrays;
@@ -124,26 +140,14 @@ export abstract class Strategy {
         nodes: [],
       };
 
-      const trainReplies = await phase(
-        round,
-        "train",
-        await this.configureTrain(round, arrays, trainConfig, grid),
-        summary,
-      );
-      const [newArrays, trainMetrics] = await this.aggregateTrain(round, trainReplies, grid);
+      const [newArrays, trainMetrics] = await train(round, arrays, summary);
       if (newArrays !== undefined) result.arrays = arrays = newArrays;
       if (trainMetrics !== undefined) {
         result.trainMetricsClientapp.set(round, trainMetrics);
         summary.train = trainMetrics;
       }
 
-      const evaluateReplies = await phase(
-        round,
-        "evaluate",
-        await this.configureEvaluate(round, arrays, evaluateConfig, grid),
-        summary,
-      );
-      const evaluateMetrics = await this.aggregateEvaluate(round, evaluateReplies, grid);
+      const evaluateMetrics = await evaluate(round, arrays, summary);
       if (evaluateMetrics !== undefined) {
         result.evaluateMetricsClientapp.set(round, evaluateMetrics);
         summary.evaluate = evaluateMetrics;
