@@ -4,6 +4,7 @@ import { createLogger, type LogFormat } from "../core/logger.ts";
 import { startGrpcHttp2Server } from "../core/wire/grpc-http2-server.ts";
 import { readSiteKit } from "../flare-runtime/site/read-site-kit.ts";
 import { serveSite } from "../flare-runtime/site/site-service.ts";
+import { chunkBodyLead } from "../flower-api/objects/align-chunk.ts";
 import { ObjectStore } from "../flower-api/objects/object-store.ts";
 import { createFleetApi } from "../flower-api/superlink/fleet-servicer.ts";
 import { MessageRouter } from "../flower-api/superlink/message-router.ts";
@@ -59,7 +60,7 @@ export async function startFleetShim(options: FleetShimOptions): Promise<FleetSh
   const fleet = await startGrpcHttp2Server(
     options.fleetApiAddress ?? "127.0.0.1:9092",
     createFleetApi({ nodes, runs, router, objects }).routes,
-    { name: "the Fleet API", maxRequestBytes: FLEET_MAX_REQUEST_BYTES },
+    { name: "the Fleet API", maxRequestBytes: FLEET_MAX_REQUEST_BYTES, requestLead: chunkBodyLead },
   );
   const fleetPort = fleet.port;
 

@@ -111,6 +111,28 @@ describe("startGrpcHttp2Server", () => {
     expect(Buffer.from(pulled.objectContent).equals(model)).toBe(true);
   });
 
+  it("places a request gathered from pieces where its lead says", async () => {
+    const offsets: number[] = [];
+    const server = await startGrpcHttp2Server(
+      "127.0.0.1:0",
+      new Map([
+        [
+          "/flwr.proto.Fleet/PushObject",
+          async (request: Uint8Array) => {
+            offsets.push(request.byteOffset % 8);
+            return new Uint8Array(0);
+          },
+        ],
+      ]),
+      { name: "the Fleet API", maxRequestBytes: MAX_REQUEST, requestLead: () => 3 },
+    );
+    cleanups.push(() => server.close());
+    const request = new Uint8Array(3 * 2 ** 20);
+    const pieces = [grpcPrefix(request.byteLength), request.subarray(0, 10), request.subarray(10)];
+    expect((await rawCall(server, "/flwr.proto.Fleet/PushObject", pieces)).status).toBe("0");
+    expect(offsets).toEqual([3]);
+  });
+
   it("sends what a handler throws as the call's status and message", async () => {
     const { client } = await serve({
       getRun: () => {

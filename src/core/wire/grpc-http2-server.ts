@@ -15,7 +15,7 @@ import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { Metadata } from "@grpc/grpc-js";
 import { Code, FedbridgeError } from "../fedbridge-error.ts";
-import { GrpcMessageReader, grpcPrefix } from "./grpc-messages.ts";
+import { GrpcMessageReader, grpcPrefix, type MessageLead } from "./grpc-messages.ts";
 import type { EncodedResponse, RawUnaryHandler } from "./grpc-service.ts";
 import { grpcTimeoutMs } from "./grpc-timeout.ts";
 import { HTTP2_WINDOW_BYTES, widenReceiveWindow } from "./http2-window.ts";
@@ -27,6 +27,11 @@ export interface GrpcHttp2ServerOptions {
   maxRequestBytes: number;
   /** TLS certificate chain and key (PEM); without them, plaintext HTTP/2. */
   tls?: { certChain: Buffer; privateKey: Buffer };
+  /**
+   * Where a request gathered from pieces starts in its buffer (GrpcMessageReader): an API whose
+   * requests carry arrays places them so that the arrays' values land aligned. Default: at 0.
+   */
+  requestLead?: MessageLead;
 }
 
 export interface GrpcHttp2Server {
@@ -111,7 +116,11 @@ function serveCall(
     call.fail(new FedbridgeError(refusal.code, `${method}: ${refusal.message}`));
     return;
   }
-  const reader = new GrpcMessageReader(options.maxRequestBytes, "request message");
+  const reader = new GrpcMessageReader(
+    options.maxRequestBytes,
+    "request message",
+    options.requestLead,
+  );
   let request: Uint8Array | undefined;
   stream.on("data", (piece: Buffer) => {
     if (call.answered) return;

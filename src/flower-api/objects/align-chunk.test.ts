@@ -1,7 +1,10 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { GrpcMessageReader, grpcPrefix } from "../../core/wire/grpc-messages.ts";
-import { PullObjectResponseSchema } from "../../gen/flwr/proto/message_pb.ts";
+import {
+  PullObjectResponseSchema,
+  PushObjectRequestSchema,
+} from "../../gen/flwr/proto/message_pb.ts";
 import { alignArrayChunk, chunkBodyLead } from "./align-chunk.ts";
 import { objectId, parseObject } from "./inflate.ts";
 
@@ -98,6 +101,26 @@ describe("chunkBodyLead", () => {
       expect(objectId(content)).toBe(objectId(chunk));
     },
   );
+
+  it("places a pushed ArrayChunk (a PushObject request, as the SuperLink reads it) so its body lands 8-aligned", () => {
+    const chunk = object(
+      "ArrayChunk",
+      Uint8Array.from({ length: 2 ** 21 }, (_, i) => i % 241),
+    );
+    const request = create(PushObjectRequestSchema, {
+      node: { nodeId: 123456789n },
+      runId: 42n,
+      objectId: objectId(chunk),
+      objectContent: chunk,
+    });
+    const message = toBinary(PushObjectRequestSchema, request);
+    const reader = new GrpcMessageReader(2 ** 22, "request message", chunkBodyLead);
+    const wire = [grpcPrefix(message.byteLength), message.subarray(0, 300), message.subarray(300)];
+    const [gathered] = wire.flatMap((piece) => [...reader.push(piece)]);
+    const content = fromBinary(PushObjectRequestSchema, gathered as Uint8Array).objectContent;
+    expect(parseObject(content).body.byteOffset % 8).toBe(0);
+    expect(objectId(content)).toBe(objectId(chunk));
+  });
 
   it("places anything else at 0, and a message whose first bytes say too little", () => {
     expect(pulled(object("Array", body)).byteOffset % 8).not.toBe(0); // left where it fell
