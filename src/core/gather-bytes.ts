@@ -1,5 +1,5 @@
 import { Code, FedbridgeError } from "./fedbridge-error.ts";
-import { newBuffer } from "./uncounted-bytes.ts";
+import { copyBytes, newBuffer } from "./uncounted-bytes.ts";
 
 /**
  * The pieces of a stream in one buffer. With `size` known up front the bytes are copied once
@@ -21,7 +21,7 @@ export async function gatherBytes(
   for await (const piece of chunks) {
     if (length + piece.byteLength > size)
       throw new FedbridgeError(Code.DataLoss, `payload longer than its size ${size}`);
-    whole.set(piece, length);
+    copyBytes(whole, piece, length);
     length += piece.byteLength;
   }
   if (length !== size)
@@ -45,7 +45,7 @@ export async function* inPiecesOf(
   for await (const chunk of chunks) {
     for (let at = 0; at < chunk.byteLength; ) {
       const taken = Math.min(size - filled, chunk.byteLength - at);
-      piece.set(chunk.subarray(at, at + taken), filled);
+      copyBytes(piece, chunk.subarray(at, at + taken), filled);
       filled += taken;
       at += taken;
       if (filled < size) continue;

@@ -7,7 +7,7 @@
  */
 
 import { Code, FedbridgeError } from "../fedbridge-error.ts";
-import { newBuffer } from "../uncounted-bytes.ts";
+import { copyBytes, newBuffer } from "../uncounted-bytes.ts";
 import { GATHERED_SLACK_BYTES } from "./gathered-slack.ts";
 
 /** A message's prefix: a flags byte and its length. */
@@ -92,7 +92,7 @@ export class GrpcMessageReader {
       }
       const message = this.#message;
       const n = Math.min(message.byteLength - this.#messageFilled, piece.byteLength - at);
-      message.set(piece.subarray(at, at + n), this.#messageFilled);
+      copyBytes(message, piece.subarray(at, at + n), this.#messageFilled);
       this.#messageFilled += n;
       at += n;
       if (this.#messageFilled === message.byteLength) {

@@ -2,7 +2,7 @@ import { type ConnectOpts, Socket, type SocketConstructorOpts } from "node:net";
 import type { Duplex } from "node:stream";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { gatherBytes } from "../../core/gather-bytes.ts";
-import { newBuffer } from "../../core/uncounted-bytes.ts";
+import { copyBytes, newBuffer } from "../../core/uncounted-bytes.ts";
 
 /** What a frame carries: a payload's bytes, its end, or its failure (u32 code, then message). */
 const DATA = 0;
@@ -290,7 +290,7 @@ export class DataChannel {
       this.#wake(incoming);
       return;
     }
-    whole.bytes.set(piece, whole.filled);
+    copyBytes(whole.bytes, piece, whole.filled);
     whole.filled += piece.byteLength;
   }
 
