@@ -1,5 +1,6 @@
+import { copyBytes } from "./copy-bytes.ts";
 import { Code, FedbridgeError } from "./fedbridge-error.ts";
-import { copyBytes, newBuffer } from "./uncounted-bytes.ts";
+import { newBuffer } from "./uncounted-bytes.ts";
 
 /**
  * The pieces of a stream in one buffer. With `size` known up front the bytes are copied once

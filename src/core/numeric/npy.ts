@@ -1,3 +1,4 @@
+import { copyBytes } from "../copy-bytes.ts";
 import { Code, FedbridgeError } from "../fedbridge-error.ts";
 
 /**
@@ -75,7 +76,8 @@ export function encodeNpy(
   values: ArrayBufferView,
 ): Uint8Array {
   const { bytes, dataStart } = allocateNpy(dtype, shape);
-  bytes.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), dataStart);
+  // memcpy: `bytes` may be shared memory (npyInSharedMemory), which `set` copies word by word.
+  copyBytes(bytes, new Uint8Array(values.buffer, values.byteOffset, values.byteLength), dataStart);
   return bytes;
 }
 

@@ -1,3 +1,4 @@
+import { copyBytes } from "../copy-bytes.ts";
 import type { Float32Input } from "./weighted-sum.ts";
 import { weightedSumWasmBase64 } from "./weighted-sum-wasm.ts";
 
@@ -76,7 +77,6 @@ function createSimdKernel(): SimdKernel | null {
   const weightsPtr = blockBytes;
   const stagingPtr = weightsPtr + Math.ceil((groupSize * 4) / 64) * 64;
   const strideBytes = blockBytes + stagingPadBytes;
-  const strideFloats = strideBytes / 4;
   const bytes = stagingPtr + groupSize * strideBytes;
   const memory = new wasm.Memory({ initial: Math.ceil(bytes / 65536) });
   let accumulate: WeightedSumExports["accumulate"];
@@ -91,7 +91,6 @@ function createSimdKernel(): SimdKernel | null {
   }
   const acc = new Float32Array(memory.buffer, accPtr, blockFloats);
   const groupWeights = new Float32Array(memory.buffer, weightsPtr, groupSize);
-  const staging = new Float32Array(memory.buffer, stagingPtr, groupSize * strideFloats);
   const stagingBytes = new Uint8Array(memory.buffer, stagingPtr, groupSize * strideBytes);
 
   return (inputs, weights, out) => {
@@ -104,10 +103,14 @@ function createSimdKernel(): SimdKernel | null {
         for (let c = 0; c < count; c++) {
           groupWeights[c] = weights[first + c] as number;
           const input = inputs[first + c] as Float32Input;
-          // Bytes are staged as bytes: a misaligned input needs no aligned copy of its own.
-          if (input instanceof Float32Array)
-            staging.set(input.subarray(start, end), c * strideFloats);
-          else stagingBytes.set(input.subarray(start * 4, end * 4), c * strideBytes);
+          // Staged as bytes (memcpy: inputs are often in shared memory, at any alignment); a
+          // misaligned input needs no aligned copy of its own. 100 arrays of 1M floats, 2 inputs:
+          // 84 ms aligned and 225 ms not with set, 60 ms either way.
+          const bytes =
+            input instanceof Float32Array
+              ? new Uint8Array(input.buffer, input.byteOffset + start * 4, (end - start) * 4)
+              : input.subarray(start * 4, end * 4);
+          copyBytes(stagingBytes, bytes, c * strideBytes);
         }
         accumulate(
           accPtr,

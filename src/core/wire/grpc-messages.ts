@@ -6,8 +6,9 @@
  * way out and on the way in.
  */
 
+import { copyBytes } from "../copy-bytes.ts";
 import { Code, FedbridgeError } from "../fedbridge-error.ts";
-import { copyBytes, newBuffer } from "../uncounted-bytes.ts";
+import { newBuffer } from "../uncounted-bytes.ts";
 import { GATHERED_SLACK_BYTES } from "./gathered-slack.ts";
 
 /** A message's prefix: a flags byte and its length. */

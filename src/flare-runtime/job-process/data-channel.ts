@@ -1,8 +1,9 @@
 import { type ConnectOpts, Socket, type SocketConstructorOpts } from "node:net";
 import type { Duplex } from "node:stream";
+import { copyBytes } from "../../core/copy-bytes.ts";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { gatherBytes } from "../../core/gather-bytes.ts";
-import { copyBytes, newBuffer } from "../../core/uncounted-bytes.ts";
+import { newBuffer } from "../../core/uncounted-bytes.ts";
 
 /** What a frame carries: a payload's bytes, its end, or its failure (u32 code, then message). */
 const DATA = 0;
