@@ -117,20 +117,21 @@ export abstract class DifferentialPrivacyStrategy extends Strategy {
     ];
   }
 
-  /** Starts a run with a fresh accountant; closes the SummaryWriter it made, if any. */
-  override async start(options: StartOptions): Promise<Result> {
+  /**
+   * Starts a run with a fresh accountant; closes the SummaryWriter it made, if any. Not async,
+   * as Strategy.start: nothing here holds `options` (the initial model) while the rounds run.
+   */
+  override start(options: StartOptions): Promise<Result> {
     this.#accountant = createRdpAccountant();
     this.#spent = undefined;
     const owned = this.#writerOption === undefined ? new SummaryWriter() : undefined;
     if (owned) this.#writer = owned;
-    try {
-      return await super.start(options);
-    } finally {
+    return super.start(options).finally(async () => {
       if (owned) {
         this.#writer = undefined;
         await owned.close();
       }
-    }
+    });
   }
 
   /** The wrapped strategy's instructions; notes the fraction of nodes sampled, for accounting. */

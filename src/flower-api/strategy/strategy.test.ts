@@ -22,9 +22,11 @@ describe("Strategy.start", () => {
     expect(rounds).toEqual([]);
   });
 
-  it("lets a round's replies go while the next round waits for its own", async () => {
+  it("lets a round's replies, and the initial model, go while the next round waits", async () => {
     const sent: WeakRef<Message>[][] = [];
     let heldWhileWaiting: boolean[] = [];
+    let initial: WeakRef<ArrayRecord> | undefined;
+    let initialHeld: boolean | undefined;
     /** Before sending each train phase's instructions, collects and asks which replies live. */
     class WatchingGrid extends InMemoryGrid {
       override async sendAndReceive(...args: Parameters<InMemoryGrid["sendAndReceive"]>) {
@@ -34,6 +36,7 @@ describe("Strategy.start", () => {
           await new Promise((resolve) => setTimeout(resolve, 0));
           collectGarbage();
           heldWhileWaiting = sent.flat().map((reply) => reply.deref() !== undefined);
+          initialHeld = initial?.deref() !== undefined;
         }
         const replies = await super.sendAndReceive(...args);
         sent.push(replies.map((reply) => new WeakRef(reply)));
@@ -43,8 +46,16 @@ describe("Strategy.start", () => {
     const grid = new WatchingGrid();
     for (const values of [[1], [3]]) grid.addNode(fakeNode({ arrays: values }));
     const fedAvg = new FedAvg({ fractionEvaluate: 0 });
-    await fedAvg.start({ grid, initialArrays: model(0), numRounds: 2 });
+    // Started from a plain function, as an app's main returns start's promise: this async test
+    // would otherwise hold the options it passed while it awaits.
+    const started = (() => {
+      const initialArrays = model(0);
+      initial = new WeakRef(initialArrays);
+      return fedAvg.start({ grid, initialArrays, numRounds: 2 });
+    })();
+    await started;
     expect(sent.flat()).toHaveLength(2 * 2);
     expect(heldWhileWaiting).toEqual([false, false]);
+    expect(initialHeld).toBe(false);
   });
 });

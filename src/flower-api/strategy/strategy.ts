@@ -72,9 +72,22 @@ export abstract class Strategy {
   /** Lines describing the strategy's settings, logged at the start. */
   abstract summary(): string[];
 
-  async start(options: StartOptions): Promise<Result> {
-    const { grid, initialArrays, numRounds = 3, timeout = 3600, evaluateFn } = options;
-    // Read here so that no closure below holds `options`, and with it the initial model.
+  /**
+   * Runs the rounds. Not async itself, so that nothing of it holds `options` once it returns:
+   * the rounds let go of the initial model (a model's size) as soon as a round replaces it.
+   */
+  start(options: StartOptions): Promise<Result> {
+    const { initialArrays, ...settings } = options;
+    return this.#rounds(settings, { arrays: initialArrays });
+  }
+
+  /** `model.arrays`: the current model, the only reference the rounds keep to it. */
+  async #rounds(
+    options: Omit<StartOptions, "initialArrays">,
+    model: { arrays: ArrayRecord },
+  ): Promise<Result> {
+    const { grid, numRounds = 3, timeout = 3600, evaluateFn } = options;
+    // Read here so that no closure below holds `options`.
     const allowFailedRounds = options.allowFailedRounds ?? false;
     // 0, -1, 2.5 or NaN (a config value that was not a number) would run no round and succeed.
     if (!Number.isInteger(numRounds) || numRounds < 1) {
@@ -87,13 +100,13 @@ export abstract class Strategy {
     const evaluateConfig = options.evaluateConfig ?? new ConfigRecord();
     const log = (line: string) => grid.observer.log(line);
     log(
-      `Starting ${this.constructor.name} strategy: ${numRounds} rounds, ArrayRecord ${(initialArrays.countBytes() / 2 ** 20).toFixed(2)} MB`,
+      `Starting ${this.constructor.name} strategy: ${numRounds} rounds, ArrayRecord ${(model.arrays.countBytes() / 2 ** 20).toFixed(2)} MB`,
     );
     for (const line of this.summary()) log(`  ${line}`);
 
     const result = new Result();
-    result.arrays = initialArrays;
-    const initial = await evaluateFn?.(0, initialArrays);
+    result.arrays = model.arrays;
+    const initial = await evaluateFn?.(0, model.arrays);
     if (initial !== undefined) result.evaluateMetricsServerapp.set(0, initial);
 
     /** Sends a phase's instructions; its replies, tallied, checked and summarized. */
@@ -128,7 +141,6 @@ export abstract class Strategy {
       return this.aggregateEvaluate(round, replies, grid);
     };
 
-    let arrays = initialArrays;
     for (let round = 1; round <= numRounds; round++) {
       grid.observer.roundStarted(round, numRounds);
       log(`[ROUND ${round}/${numRounds}]`);
@@ -140,20 +152,20 @@ export abstract class Strategy {
         nodes: [],
       };
 
-      const [newArrays, trainMetrics] = await train(round, arrays, summary);
-      if (newArrays !== undefined) result.arrays = arrays = newArrays;
+      const [newArrays, trainMetrics] = await train(round, model.arrays, summary);
+      if (newArrays !== undefined) result.arrays = model.arrays = newArrays;
       if (trainMetrics !== undefined) {
         result.trainMetricsClientapp.set(round, trainMetrics);
         summary.train = trainMetrics;
       }
 
-      const evaluateMetrics = await evaluate(round, arrays, summary);
+      const evaluateMetrics = await evaluate(round, model.arrays, summary);
       if (evaluateMetrics !== undefined) {
         result.evaluateMetricsClientapp.set(round, evaluateMetrics);
         summary.evaluate = evaluateMetrics;
       }
 
-      const serverMetrics = await evaluateFn?.(round, arrays);
+      const serverMetrics = await evaluateFn?.(round, model.arrays);
       if (serverMetrics !== undefined) {
         result.evaluateMetricsServerapp.set(round, serverMetrics);
         summary.serverEvaluate = serverMetrics;
