@@ -4,12 +4,10 @@ import { createLogger, type LogFormat } from "../core/logger.ts";
 import { startGrpcHttp2Server } from "../core/wire/grpc-http2-server.ts";
 import { readSiteKit } from "../flare-runtime/site/read-site-kit.ts";
 import { serveSite } from "../flare-runtime/site/site-service.ts";
-import { chunkBodyLead } from "../flower-api/objects/align-chunk.ts";
 import { ObjectStore } from "../flower-api/objects/object-store.ts";
-import { createFleetApi } from "../flower-api/superlink/fleet-servicer.ts";
+import { createFleetApi, fleetServerOptions } from "../flower-api/superlink/fleet-servicer.ts";
 import { MessageRouter } from "../flower-api/superlink/message-router.ts";
 import { NodeRegistry } from "../flower-api/superlink/node-registry.ts";
-import { FLEET_MAX_REQUEST_BYTES } from "../flower-api/superlink/request-limits.ts";
 import { RunRegistry } from "../flower-api/superlink/run-registry.ts";
 import { SuperNodeJobs } from "./supernode-jobs.ts";
 
@@ -60,7 +58,7 @@ export async function startFleetShim(options: FleetShimOptions): Promise<FleetSh
   const fleet = await startGrpcHttp2Server(
     options.fleetApiAddress ?? "127.0.0.1:9092",
     createFleetApi({ nodes, runs, router, objects }).routes,
-    { name: "the Fleet API", maxRequestBytes: FLEET_MAX_REQUEST_BYTES, requestLead: chunkBodyLead },
+    fleetServerOptions(),
   );
   const fleetPort = fleet.port;
 

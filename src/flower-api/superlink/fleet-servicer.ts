@@ -1,6 +1,7 @@
 import { create, type DescMethod } from "@bufbuild/protobuf";
 import type { Metadata } from "@grpc/grpc-js";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
+import type { GrpcHttp2ServerOptions } from "../../core/wire/grpc-http2-server.ts";
 import {
   type CallContext,
   decodeRequest,
@@ -17,11 +18,13 @@ import {
 } from "../../gen/flwr/proto/message_pb.ts";
 import { RunSchema } from "../../gen/flwr/proto/run_pb.ts";
 import { configToScalars } from "../app/scalars.ts";
+import { chunkBodyLead } from "../objects/align-chunk.ts";
 import type { ObjectLookup, ObjectStore } from "../objects/object-store.ts";
 import { INLINE_HEADER, INLINE_MAX_BYTES } from "./fleet-inline.ts";
 import type { MessageRouter } from "./message-router.ts";
 import { verifyAuthMetadata } from "./node-auth.ts";
 import type { NodeRegistry } from "./node-registry.ts";
+import { FLEET_MAX_REQUEST_BYTES } from "./request-limits.ts";
 import type { RunRegistry } from "./run-registry.ts";
 
 export interface FleetServicerOptions {
@@ -46,6 +49,20 @@ type FleetMethods = (typeof Fleet)["method"];
 
 /** One typed handler per Fleet method, keyed by its local name (`registerNode`, ...). */
 export type FleetHandlers = { [K in keyof FleetMethods]: UnaryHandler<FleetMethods[K]> };
+
+/**
+ * How our gRPC server serves the Fleet API, wherever it does (the SuperLink, a site's bridge):
+ * requests bounded, and a pushed array chunk placed so that its body lands 8-aligned, its
+ * values then read where they lie.
+ */
+export function fleetServerOptions(tls?: GrpcHttp2ServerOptions["tls"]): GrpcHttp2ServerOptions {
+  return {
+    name: "the Fleet API",
+    maxRequestBytes: FLEET_MAX_REQUEST_BYTES,
+    requestLead: chunkBodyLead,
+    ...(tls ? { tls } : {}),
+  };
+}
 
 /** The Fleet API: its typed handlers (Connect serves them to browsers) and its gRPC routes. */
 export interface FleetApi {

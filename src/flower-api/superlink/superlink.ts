@@ -13,11 +13,10 @@ import { ServerAppIo } from "../../gen/flwr/proto/serverappio_pb.ts";
 import { createControlServicer } from "../control/control-servicer.ts";
 import { createFlowerControlServicer } from "../control/flower-control-servicer.ts";
 import { SERVER_NODE_ID } from "../message/metadata.ts";
-import { chunkBodyLead } from "../objects/align-chunk.ts";
 import { ObjectStore } from "../objects/object-store.ts";
 import { AppTokens } from "./app-tokens.ts";
 import { FinalResults } from "./final-results.ts";
-import { createFleetApi } from "./fleet-servicer.ts";
+import { createFleetApi, fleetServerOptions } from "./fleet-servicer.ts";
 import { type FleetWeb, startFleetWeb } from "./fleet-web.ts";
 import { createFlowerServerAppLauncher } from "./flower-serverapp-process.ts";
 import { MessageRouter } from "./message-router.ts";
@@ -193,13 +192,11 @@ export async function startSuperLink(options: SuperLinkOptions = {}): Promise<Su
     database === undefined
       ? () => {}
       : await resumeRuns(database, { runs, router, nodes }, workDir, log);
-  const fleet = await startGrpcHttp2Server(options.fleetApiAddress ?? "0.0.0.0:9092", fleetRoutes, {
-    name: "the Fleet API",
-    maxRequestBytes: FLEET_MAX_REQUEST_BYTES,
-    // A pushed array chunk lands 8-aligned: its values are then read where they lie.
-    requestLead: chunkBodyLead,
-    ...(options.tls ? { tls: options.tls } : {}),
-  });
+  const fleet = await startGrpcHttp2Server(
+    options.fleetApiAddress ?? "0.0.0.0:9092",
+    fleetRoutes,
+    fleetServerOptions(options.tls),
+  );
   /** What started is stopped again when a later step fails. */
   const orClose = <T>(step: Promise<T>): Promise<T> =>
     step.catch(async (error) => {
