@@ -1,14 +1,23 @@
+import { EventEmitter } from "node:events";
 import {
   credentials,
+  Metadata,
   Server,
   ServerCredentials,
   type ServerUnaryCall,
+  type ServerWritableStream,
   type sendUnaryData,
 } from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
+import { Control } from "../../gen/fedbridge/v1/control_pb.ts";
 import { Fleet } from "../../gen/flwr/proto/fleet_pb.ts";
 import { GrpcClient } from "./grpc-client.ts";
-import { implementation, rawServiceDefinition, unaryHandler } from "./grpc-service.ts";
+import {
+  implementation,
+  rawServiceDefinition,
+  serverStreamHandler,
+  unaryHandler,
+} from "./grpc-service.ts";
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -60,6 +69,58 @@ describe("unaryHandler", () => {
     await expect(call).rejects.toThrow();
     await cancelled;
     expect(signals.map((s) => s.aborted)).toEqual([true]);
+  });
+});
+
+describe("serverStreamHandler", () => {
+  /** A grpc-js stream whose writes are taken only as far as `room` allows; `drain` makes room. */
+  function slowCall(room: number) {
+    const call = Object.assign(new EventEmitter(), {
+      request: Buffer.alloc(0),
+      metadata: new Metadata(),
+      written: 0,
+      ended: false,
+      write() {
+        call.written++;
+        return call.written < room;
+      },
+      end() {
+        call.ended = true;
+      },
+      drain(more: number) {
+        room = call.written + more;
+        call.emit("drain");
+      },
+    });
+    return call;
+  }
+
+  it("has send wait while the stream is full, so a long stream does not pile up in memory", async () => {
+    const call = slowCall(2);
+    const sent: number[] = [];
+    serverStreamHandler(Control.method.streamRun, async (_request, send) => {
+      for (let i = 0; i < 5; i++) {
+        await send({ event: { case: "log", value: `line ${i}` } });
+        sent.push(i);
+      }
+    })(call as unknown as ServerWritableStream<Buffer, Buffer>);
+    await expect.poll(() => sent).toEqual([0]);
+    expect(call.written).toBe(2); // the second write filled the stream: its send waits
+    call.drain(10);
+    await expect.poll(() => call.ended).toBe(true);
+    expect(sent).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it("lets a waiting send go when the caller goes away", async () => {
+    const call = slowCall(1);
+    let done = false;
+    serverStreamHandler(Control.method.streamRun, async (_request, send, context) => {
+      await send({ event: { case: "log", value: "one" } });
+      expect(context.signal.aborted).toBe(true);
+      done = true;
+    })(call as unknown as ServerWritableStream<Buffer, Buffer>);
+    call.emit("cancelled");
+    await expect.poll(() => done).toBe(true);
   });
 });
 

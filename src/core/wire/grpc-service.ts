@@ -133,7 +133,8 @@ export function unaryHandler<M extends DescMethod>(method: M, handler: UnaryHand
 
 export type StreamHandler<M extends DescMethod> = (
   request: MessageShape<M["input"]>,
-  send: (response: MessageInitShape<M["output"]>) => void,
+  /** Resolves once the stream can take more (or the caller went away): await it to not pile up. */
+  send: (response: MessageInitShape<M["output"]>) => Promise<void>,
   context: CallContext,
 ) => Promise<void>;
 
@@ -149,7 +150,9 @@ export function serverStreamHandler<M extends DescMethod>(method: M, handler: St
       try {
         const request = decodeRequest(method.input, call.request, method.name);
         const send = (response: MessageInitShape<M["output"]>) =>
-          call.write(encodeResponse(method, response));
+          call.write(encodeResponse(method, response))
+            ? Promise.resolve()
+            : drained(call, controller.signal);
         await handler(request as MessageShape<M["input"]>, send, {
           metadata: call.metadata,
           signal: controller.signal,
@@ -162,6 +165,19 @@ export function serverStreamHandler<M extends DescMethod>(method: M, handler: St
       }
     })();
   };
+}
+
+/** Resolves when `call` drained its writes, or when `signal` aborts. */
+function drained(call: ServerWritableStream<Buffer, Buffer>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      call.off("drain", done);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    call.once("drain", done);
+    signal.addEventListener("abort", done, { once: true });
+  });
 }
 
 /** A grpc-js service implementation from handlers keyed by method name. */

@@ -21,6 +21,7 @@ import type { NodeRegistry } from "../superlink/node-registry.ts";
 import type { RunRegistry } from "../superlink/run-registry.ts";
 import { runServerApp } from "../superlink/server-app-runner.ts";
 import type { SuperLinkDatabase } from "../superlink/superlink-database.ts";
+import { streamedEvents } from "./final-model-stream.ts";
 
 export interface ControlState {
   runs: RunRegistry;
@@ -101,13 +102,18 @@ export function createControlServicer(state: ControlState) {
       if (run === undefined) throw new FedbridgeError(Code.NotFound, `no run ${req.runId}`);
       let sent = 0;
       for (;;) {
-        while (sent < run.events.length)
-          send(await runs.wholeEvent(run, run.events[sent++] as RunEvent));
+        while (sent < run.events.length) {
+          const event = await runs.wholeEvent(run, run.events[sent++] as RunEvent);
+          for (const part of streamedEvents(event)) {
+            if (ctx.signal.aborted) return;
+            await send(part);
+          }
+        }
         const finished = run.events.some((e) => e.event.case === "runFinished");
         if (finished || ctx.signal.aborted) return;
         if (run.status === "finished") {
           // Stopped from elsewhere: say so, once.
-          send(
+          await send(
             create(RunEventSchema, {
               event: {
                 case: "runFinished",

@@ -100,7 +100,7 @@ export function createFlowerControlServicer(state: ControlState) {
         const fresh = runLogLines(run).filter((line) => line.time > after);
         if (fresh.length > 0) {
           after = Math.max(...fresh.map((line) => line.time));
-          send({
+          await send({
             logOutput: fresh.map((line) => `${line.text}\n`).join(""),
             latestTimestamp: after,
           });

@@ -7,6 +7,7 @@ import { Control, type RunEvent, type RunFinished } from "../../gen/fedbridge/v1
 import { type RunObserver, silentObserver } from "../app/run-observer.ts";
 import { metricRecordFromProto } from "../records/serde.ts";
 import type { Result } from "../strategy/result.ts";
+import { FinalModelAssembler } from "./final-model-stream.ts";
 import { failureFromProto, resultFromProto } from "./run-result-proto.ts";
 
 export interface FollowRunOptions {
@@ -48,16 +49,22 @@ export async function followRun(
   for (let attempt = 0; ; attempt++) {
     const client = new GrpcClient(Control, address, options.credentials);
     let finished: RunFinished | undefined;
+    const model = new FinalModelAssembler();
     try {
       let index = 0;
       for await (const { event } of client.serverStream(Control.method.streamRun, { runId })) {
+        // The final model's pieces belong to runFinished, sent again with it after a reconnect.
+        if (event.case === "finalArrayBytes") {
+          model.add(event.value);
+          continue;
+        }
         if (index++ < seen) continue;
         seen++;
         lostAt = undefined;
         saidAt = 0;
         attempt = 0;
         if (event.case === "runFinished") {
-          finished = event.value;
+          finished = model.complete(event.value);
           break;
         }
         report({ event } as RunEvent, observer, options.tracking);

@@ -12,7 +12,7 @@ import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { FedbridgeError } from "../../core/fedbridge-error.ts";
 import { readPartsFile, writePartsFile } from "../../core/parts-file.ts";
 import { type RunEvent, RunEventSchema } from "../../gen/fedbridge/v1/control_pb.ts";
-import type { Array as ProtoArray } from "../../gen/flwr/proto/recorddict_pb.ts";
+import { finalArrays, withoutBytes } from "../control/final-model-stream.ts";
 
 /** Final models of at least this many bytes are set aside (a file costs little; a model, more). */
 const SET_ASIDE_BYTES = 16 * 2 ** 10;
@@ -49,20 +49,26 @@ export class FinalResults {
   async whole(runId: bigint, event: RunEvent): Promise<RunEvent> {
     const file = this.#files.get(runId);
     if (file === undefined || event.event.case !== "runFinished") return event;
-    const path = await file;
-    if (typeof path !== "string") return path;
+    // Still held (at least while its file is being written): no need to wait for the file.
     const alive = this.#whole.get(runId)?.deref();
     if (alive !== undefined) return alive;
+    const path = await file;
+    if (typeof path !== "string") return path;
     const { header, parts } = await readPartsFile(path);
     const whole = fromBinary(RunEventSchema, header);
     for (const [i, array] of finalArrays(whole).entries()) array.data = parts[i] ?? NO_BYTES;
     return whole;
   }
 
+  /** Resolves once every model set aside is in its file (or, where none could be written, kept). */
+  async written(): Promise<void> {
+    await Promise.all(this.#files.values());
+  }
+
   /** Removes the files, once those being written are (the SuperLink is closing). */
   async close(): Promise<void> {
     this.#closed = true;
-    await Promise.all(this.#files.values());
+    await this.written();
     await rm(this.#folder, { recursive: true, force: true });
   }
 
@@ -86,29 +92,4 @@ export class FinalResults {
       return whole;
     }
   }
-}
-
-/** `event` with its final model's arrays empty of bytes (names, dtypes and shapes kept). */
-function withoutBytes(event: RunEvent): RunEvent {
-  if (event.event.case !== "runFinished") return event;
-  const finished = event.event.value;
-  const { result } = finished;
-  const arrays = result?.arrays && {
-    ...result.arrays,
-    items: result.arrays.items.map((item) => ({
-      ...item,
-      value: item.value && { ...item.value, data: NO_BYTES },
-    })),
-  };
-  return {
-    ...event,
-    event: { case: "runFinished", value: { ...finished, result: result && { ...result, arrays } } },
-  };
-}
-
-/** The arrays of a final model in a runFinished event, in order. */
-function finalArrays(event: RunEvent): ProtoArray[] {
-  if (event.event.case !== "runFinished") return [];
-  const items = event.event.value.result?.arrays?.items ?? [];
-  return items.flatMap((item) => (item.value ? [item.value] : []));
 }

@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file fedbridge/v1/control.proto.
  */
 export const file_fedbridge_v1_control: GenFile = /*@__PURE__*/
-  fileDesc("ChpmZWRicmlkZ2UvdjEvY29udHJvbC5wcm90bxIMZmVkYnJpZGdlLnYxIlEKGVB1c2hUcmFja2luZ0V2ZW50c1JlcXVlc3QSDwoHbm9kZV9pZBgBIAEoBBIOCgZydW5faWQYAiABKAQSEwoLZXZlbnRzX2pzb24YAyABKAkiHAoaUHVzaFRyYWNraW5nRXZlbnRzUmVzcG9uc2Ui4gEKD1N0YXJ0UnVuUmVxdWVzdBISCgphcHBfYnVuZGxlGAEgASgMEhkKEWFwcF9idW5kbGVfc2hhMjU2GAIgASgJEkAKCnJ1bl9jb25maWcYAyADKAsyLC5mZWRicmlkZ2UudjEuU3RhcnRSdW5SZXF1ZXN0LlJ1bkNvbmZpZ0VudHJ5EhgKEHB5dGhvbl9zZXJ2ZXJhcHAYBCABKAgaRAoOUnVuQ29uZmlnRW50cnkSCwoDa2V5GAEgASgJEiEKBXZhbHVlGAIgASgLMhIuZmx3ci5wcm90by5TY2FsYXI6AjgBIiIKEFN0YXJ0UnVuUmVzcG9uc2USDgoGcnVuX2lkGAEgASgEIiIKEFN0cmVhbVJ1blJlcXVlc3QSDgoGcnVuX2lkGAEgASgEIooCCghSdW5FdmVudBI1Cg5yb3VuZF9maW5pc2hlZBgBIAEoCzIbLmZlZGJyaWRnZS52MS5Sb3VuZEZpbmlzaGVkSAASDQoDbG9nGAIgASgJSAASMQoMcnVuX2ZpbmlzaGVkGAMgASgLMhkuZmVkYnJpZGdlLnYxLlJ1bkZpbmlzaGVkSAASMwoNcm91bmRfc3RhcnRlZBgEIAEoCzIaLmZlZGJyaWRnZS52MS5Sb3VuZFN0YXJ0ZWRIABI0Cgh0cmFja2luZxgFIAEoCzIgLmZlZGJyaWRnZS52MS5Ob2RlVHJhY2tpbmdFdmVudHNIABIRCgd3YWl0aW5nGAYgASgJSABCBwoFZXZlbnQiOgoSTm9kZVRyYWNraW5nRXZlbnRzEg8KB25vZGVfaWQYASABKAQSEwoLZXZlbnRzX2pzb24YAiABKAkiMQoMUm91bmRTdGFydGVkEg0KBXJvdW5kGAEgASgNEhIKCm51bV9yb3VuZHMYAiABKA0iwgIKDVJvdW5kRmluaXNoZWQSDQoFcm91bmQYASABKA0SEgoKbnVtX3JvdW5kcxgCIAEoDRInCgV0cmFpbhgDIAEoCzIYLmZsd3IucHJvdG8uTWV0cmljUmVjb3JkEioKCGV2YWx1YXRlGAQgASgLMhguZmx3ci5wcm90by5NZXRyaWNSZWNvcmQSMQoPc2VydmVyX2V2YWx1YXRlGAUgASgLMhguZmx3ci5wcm90by5NZXRyaWNSZWNvcmQSFgoOdHJhaW5fZmFpbHVyZXMYBiABKA0SGQoRZXZhbHVhdGVfZmFpbHVyZXMYByABKA0SKAoFbm9kZXMYCCADKAsyGS5mZWRicmlkZ2UudjEuTm9kZU1ldHJpY3MSKQoGZXJyb3JzGAkgAygLMhkuZmVkYnJpZGdlLnYxLk5vZGVGYWlsdXJlIksKC05vZGVGYWlsdXJlEg8KB25vZGVfaWQYASABKAQSDQoFcGhhc2UYAiABKAkSDAoEY29kZRgDIAEoCRIOCgZyZWFzb24YBCABKAkiWAoLTm9kZU1ldHJpY3MSDwoHbm9kZV9pZBgBIAEoBBINCgVwaGFzZRgCIAEoCRIpCgdtZXRyaWNzGAMgASgLMhguZmx3ci5wcm90by5NZXRyaWNSZWNvcmQiVwoLUnVuRmluaXNoZWQSDgoGc3RhdHVzGAEgASgJEg8KB2RldGFpbHMYAiABKAkSJwoGcmVzdWx0GAMgASgLMhcuZmVkYnJpZGdlLnYxLlJ1blJlc3VsdCKHAgoJUnVuUmVzdWx0EicKBmFycmF5cxgBIAEoCzIXLmZsd3IucHJvdG8uQXJyYXlSZWNvcmQSMQoNdHJhaW5fbWV0cmljcxgCIAMoCzIaLmZlZGJyaWRnZS52MS5Sb3VuZE1ldHJpY3MSNAoQZXZhbHVhdGVfbWV0cmljcxgDIAMoCzIaLmZlZGJyaWRnZS52MS5Sb3VuZE1ldHJpY3MSOwoXc2VydmVyX2V2YWx1YXRlX21ldHJpY3MYBCADKAsyGi5mZWRicmlkZ2UudjEuUm91bmRNZXRyaWNzEisKB3JlcGxpZXMYBSADKAsyGi5mZWRicmlkZ2UudjEuUm91bmRSZXBsaWVzInYKDFJvdW5kUmVwbGllcxINCgVyb3VuZBgBIAEoDRIpCgV0cmFpbhgCIAEoCzIaLmZlZGJyaWRnZS52MS5QaGFzZVJlcGxpZXMSLAoIZXZhbHVhdGUYAyABKAsyGi5mZWRicmlkZ2UudjEuUGhhc2VSZXBsaWVzIlcKDFBoYXNlUmVwbGllcxIMCgRzZW50GAEgASgNEg4KBmZhaWxlZBgCIAEoDRIpCgZlcnJvcnMYAyADKAsyGS5mZWRicmlkZ2UudjEuTm9kZUZhaWx1cmUiSAoMUm91bmRNZXRyaWNzEg0KBXJvdW5kGAEgASgNEikKB21ldHJpY3MYAiABKAsyGC5mbHdyLnByb3RvLk1ldHJpY1JlY29yZCIgCg5TdG9wUnVuUmVxdWVzdBIOCgZydW5faWQYASABKAQiEQoPU3RvcFJ1blJlc3BvbnNlMnkKDE5vZGVUcmFja2luZxJpChJQdXNoVHJhY2tpbmdFdmVudHMSJy5mZWRicmlkZ2UudjEuUHVzaFRyYWNraW5nRXZlbnRzUmVxdWVzdBooLmZlZGJyaWRnZS52MS5QdXNoVHJhY2tpbmdFdmVudHNSZXNwb25zZSIAMukBCgdDb250cm9sEksKCFN0YXJ0UnVuEh0uZmVkYnJpZGdlLnYxLlN0YXJ0UnVuUmVxdWVzdBoeLmZlZGJyaWRnZS52MS5TdGFydFJ1blJlc3BvbnNlIgASRwoJU3RyZWFtUnVuEh4uZmVkYnJpZGdlLnYxLlN0cmVhbVJ1blJlcXVlc3QaFi5mZWRicmlkZ2UudjEuUnVuRXZlbnQiADABEkgKB1N0b3BSdW4SHC5mZWRicmlkZ2UudjEuU3RvcFJ1blJlcXVlc3QaHS5mZWRicmlkZ2UudjEuU3RvcFJ1blJlc3BvbnNlIgBiBnByb3RvMw", [file_flwr_proto_recorddict, file_flwr_proto_transport]);
+  fileDesc("ChpmZWRicmlkZ2UvdjEvY29udHJvbC5wcm90bxIMZmVkYnJpZGdlLnYxIlEKGVB1c2hUcmFja2luZ0V2ZW50c1JlcXVlc3QSDwoHbm9kZV9pZBgBIAEoBBIOCgZydW5faWQYAiABKAQSEwoLZXZlbnRzX2pzb24YAyABKAkiHAoaUHVzaFRyYWNraW5nRXZlbnRzUmVzcG9uc2Ui4gEKD1N0YXJ0UnVuUmVxdWVzdBISCgphcHBfYnVuZGxlGAEgASgMEhkKEWFwcF9idW5kbGVfc2hhMjU2GAIgASgJEkAKCnJ1bl9jb25maWcYAyADKAsyLC5mZWRicmlkZ2UudjEuU3RhcnRSdW5SZXF1ZXN0LlJ1bkNvbmZpZ0VudHJ5EhgKEHB5dGhvbl9zZXJ2ZXJhcHAYBCABKAgaRAoOUnVuQ29uZmlnRW50cnkSCwoDa2V5GAEgASgJEiEKBXZhbHVlGAIgASgLMhIuZmx3ci5wcm90by5TY2FsYXI6AjgBIiIKEFN0YXJ0UnVuUmVzcG9uc2USDgoGcnVuX2lkGAEgASgEIiIKEFN0cmVhbVJ1blJlcXVlc3QSDgoGcnVuX2lkGAEgASgEIsYCCghSdW5FdmVudBI1Cg5yb3VuZF9maW5pc2hlZBgBIAEoCzIbLmZlZGJyaWRnZS52MS5Sb3VuZEZpbmlzaGVkSAASDQoDbG9nGAIgASgJSAASMQoMcnVuX2ZpbmlzaGVkGAMgASgLMhkuZmVkYnJpZGdlLnYxLlJ1bkZpbmlzaGVkSAASMwoNcm91bmRfc3RhcnRlZBgEIAEoCzIaLmZlZGJyaWRnZS52MS5Sb3VuZFN0YXJ0ZWRIABI0Cgh0cmFja2luZxgFIAEoCzIgLmZlZGJyaWRnZS52MS5Ob2RlVHJhY2tpbmdFdmVudHNIABIRCgd3YWl0aW5nGAYgASgJSAASOgoRZmluYWxfYXJyYXlfYnl0ZXMYByABKAsyHS5mZWRicmlkZ2UudjEuRmluYWxBcnJheUJ5dGVzSABCBwoFZXZlbnQiTAoPRmluYWxBcnJheUJ5dGVzEg0KBWluZGV4GAEgASgNEgwKBHNpemUYAiABKAQSDgoGb2Zmc2V0GAMgASgEEgwKBGRhdGEYBCABKAwiOgoSTm9kZVRyYWNraW5nRXZlbnRzEg8KB25vZGVfaWQYASABKAQSEwoLZXZlbnRzX2pzb24YAiABKAkiMQoMUm91bmRTdGFydGVkEg0KBXJvdW5kGAEgASgNEhIKCm51bV9yb3VuZHMYAiABKA0iwgIKDVJvdW5kRmluaXNoZWQSDQoFcm91bmQYASABKA0SEgoKbnVtX3JvdW5kcxgCIAEoDRInCgV0cmFpbhgDIAEoCzIYLmZsd3IucHJvdG8uTWV0cmljUmVjb3JkEioKCGV2YWx1YXRlGAQgASgLMhguZmx3ci5wcm90by5NZXRyaWNSZWNvcmQSMQoPc2VydmVyX2V2YWx1YXRlGAUgASgLMhguZmx3ci5wcm90by5NZXRyaWNSZWNvcmQSFgoOdHJhaW5fZmFpbHVyZXMYBiABKA0SGQoRZXZhbHVhdGVfZmFpbHVyZXMYByABKA0SKAoFbm9kZXMYCCADKAsyGS5mZWRicmlkZ2UudjEuTm9kZU1ldHJpY3MSKQoGZXJyb3JzGAkgAygLMhkuZmVkYnJpZGdlLnYxLk5vZGVGYWlsdXJlIksKC05vZGVGYWlsdXJlEg8KB25vZGVfaWQYASABKAQSDQoFcGhhc2UYAiABKAkSDAoEY29kZRgDIAEoCRIOCgZyZWFzb24YBCABKAkiWAoLTm9kZU1ldHJpY3MSDwoHbm9kZV9pZBgBIAEoBBINCgVwaGFzZRgCIAEoCRIpCgdtZXRyaWNzGAMgASgLMhguZmx3ci5wcm90by5NZXRyaWNSZWNvcmQiVwoLUnVuRmluaXNoZWQSDgoGc3RhdHVzGAEgASgJEg8KB2RldGFpbHMYAiABKAkSJwoGcmVzdWx0GAMgASgLMhcuZmVkYnJpZGdlLnYxLlJ1blJlc3VsdCKHAgoJUnVuUmVzdWx0EicKBmFycmF5cxgBIAEoCzIXLmZsd3IucHJvdG8uQXJyYXlSZWNvcmQSMQoNdHJhaW5fbWV0cmljcxgCIAMoCzIaLmZlZGJyaWRnZS52MS5Sb3VuZE1ldHJpY3MSNAoQZXZhbHVhdGVfbWV0cmljcxgDIAMoCzIaLmZlZGJyaWRnZS52MS5Sb3VuZE1ldHJpY3MSOwoXc2VydmVyX2V2YWx1YXRlX21ldHJpY3MYBCADKAsyGi5mZWRicmlkZ2UudjEuUm91bmRNZXRyaWNzEisKB3JlcGxpZXMYBSADKAsyGi5mZWRicmlkZ2UudjEuUm91bmRSZXBsaWVzInYKDFJvdW5kUmVwbGllcxINCgVyb3VuZBgBIAEoDRIpCgV0cmFpbhgCIAEoCzIaLmZlZGJyaWRnZS52MS5QaGFzZVJlcGxpZXMSLAoIZXZhbHVhdGUYAyABKAsyGi5mZWRicmlkZ2UudjEuUGhhc2VSZXBsaWVzIlcKDFBoYXNlUmVwbGllcxIMCgRzZW50GAEgASgNEg4KBmZhaWxlZBgCIAEoDRIpCgZlcnJvcnMYAyADKAsyGS5mZWRicmlkZ2UudjEuTm9kZUZhaWx1cmUiSAoMUm91bmRNZXRyaWNzEg0KBXJvdW5kGAEgASgNEikKB21ldHJpY3MYAiABKAsyGC5mbHdyLnByb3RvLk1ldHJpY1JlY29yZCIgCg5TdG9wUnVuUmVxdWVzdBIOCgZydW5faWQYASABKAQiEQoPU3RvcFJ1blJlc3BvbnNlMnkKDE5vZGVUcmFja2luZxJpChJQdXNoVHJhY2tpbmdFdmVudHMSJy5mZWRicmlkZ2UudjEuUHVzaFRyYWNraW5nRXZlbnRzUmVxdWVzdBooLmZlZGJyaWRnZS52MS5QdXNoVHJhY2tpbmdFdmVudHNSZXNwb25zZSIAMukBCgdDb250cm9sEksKCFN0YXJ0UnVuEh0uZmVkYnJpZGdlLnYxLlN0YXJ0UnVuUmVxdWVzdBoeLmZlZGJyaWRnZS52MS5TdGFydFJ1blJlc3BvbnNlIgASRwoJU3RyZWFtUnVuEh4uZmVkYnJpZGdlLnYxLlN0cmVhbVJ1blJlcXVlc3QaFi5mZWRicmlkZ2UudjEuUnVuRXZlbnQiADABEkgKB1N0b3BSdW4SHC5mZWRicmlkZ2UudjEuU3RvcFJ1blJlcXVlc3QaHS5mZWRicmlkZ2UudjEuU3RvcFJ1blJlc3BvbnNlIgBiBnByb3RvMw", [file_flwr_proto_recorddict, file_flwr_proto_transport]);
 
 /**
  * @generated from message fedbridge.v1.PushTrackingEventsRequest
@@ -181,6 +181,15 @@ export type RunEvent = Message<"fedbridge.v1.RunEvent"> & {
      */
     value: string;
     case: "waiting";
+  } | {
+    /**
+     * A piece of the final model, sent just before run_finished, whose arrays then come
+     * without their bytes: no message of the stream is model-sized.
+     *
+     * @generated from field: fedbridge.v1.FinalArrayBytes final_array_bytes = 7;
+     */
+    value: FinalArrayBytes;
+    case: "finalArrayBytes";
   } | { case: undefined; value?: undefined };
 };
 
@@ -190,6 +199,41 @@ export type RunEvent = Message<"fedbridge.v1.RunEvent"> & {
  */
 export const RunEventSchema: GenMessage<RunEvent> = /*@__PURE__*/
   messageDesc(file_fedbridge_v1_control, 5);
+
+/**
+ * Bytes of the final model's array `index` (RunResult.arrays' order), from `offset` on, of the
+ * `size` bytes of the whole array. Every array comes, in order, each of its pieces in order.
+ *
+ * @generated from message fedbridge.v1.FinalArrayBytes
+ */
+export type FinalArrayBytes = Message<"fedbridge.v1.FinalArrayBytes"> & {
+  /**
+   * @generated from field: uint32 index = 1;
+   */
+  index: number;
+
+  /**
+   * @generated from field: uint64 size = 2;
+   */
+  size: bigint;
+
+  /**
+   * @generated from field: uint64 offset = 3;
+   */
+  offset: bigint;
+
+  /**
+   * @generated from field: bytes data = 4;
+   */
+  data: Uint8Array;
+};
+
+/**
+ * Describes the message fedbridge.v1.FinalArrayBytes.
+ * Use `create(FinalArrayBytesSchema)` to create a new message.
+ */
+export const FinalArrayBytesSchema: GenMessage<FinalArrayBytes> = /*@__PURE__*/
+  messageDesc(file_fedbridge_v1_control, 6);
 
 /**
  * @generated from message fedbridge.v1.NodeTrackingEvents
@@ -211,7 +255,7 @@ export type NodeTrackingEvents = Message<"fedbridge.v1.NodeTrackingEvents"> & {
  * Use `create(NodeTrackingEventsSchema)` to create a new message.
  */
 export const NodeTrackingEventsSchema: GenMessage<NodeTrackingEvents> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 6);
+  messageDesc(file_fedbridge_v1_control, 7);
 
 /**
  * @generated from message fedbridge.v1.RoundStarted
@@ -233,7 +277,7 @@ export type RoundStarted = Message<"fedbridge.v1.RoundStarted"> & {
  * Use `create(RoundStartedSchema)` to create a new message.
  */
 export const RoundStartedSchema: GenMessage<RoundStarted> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 7);
+  messageDesc(file_fedbridge_v1_control, 8);
 
 /**
  * @generated from message fedbridge.v1.RoundFinished
@@ -294,7 +338,7 @@ export type RoundFinished = Message<"fedbridge.v1.RoundFinished"> & {
  * Use `create(RoundFinishedSchema)` to create a new message.
  */
 export const RoundFinishedSchema: GenMessage<RoundFinished> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 8);
+  messageDesc(file_fedbridge_v1_control, 9);
 
 /**
  * @generated from message fedbridge.v1.NodeFailure
@@ -328,7 +372,7 @@ export type NodeFailure = Message<"fedbridge.v1.NodeFailure"> & {
  * Use `create(NodeFailureSchema)` to create a new message.
  */
 export const NodeFailureSchema: GenMessage<NodeFailure> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 9);
+  messageDesc(file_fedbridge_v1_control, 10);
 
 /**
  * @generated from message fedbridge.v1.NodeMetrics
@@ -355,7 +399,7 @@ export type NodeMetrics = Message<"fedbridge.v1.NodeMetrics"> & {
  * Use `create(NodeMetricsSchema)` to create a new message.
  */
 export const NodeMetricsSchema: GenMessage<NodeMetrics> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 10);
+  messageDesc(file_fedbridge_v1_control, 11);
 
 /**
  * @generated from message fedbridge.v1.RunFinished
@@ -386,7 +430,7 @@ export type RunFinished = Message<"fedbridge.v1.RunFinished"> & {
  * Use `create(RunFinishedSchema)` to create a new message.
  */
 export const RunFinishedSchema: GenMessage<RunFinished> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 11);
+  messageDesc(file_fedbridge_v1_control, 12);
 
 /**
  * @generated from message fedbridge.v1.RunResult
@@ -425,7 +469,7 @@ export type RunResult = Message<"fedbridge.v1.RunResult"> & {
  * Use `create(RunResultSchema)` to create a new message.
  */
 export const RunResultSchema: GenMessage<RunResult> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 12);
+  messageDesc(file_fedbridge_v1_control, 13);
 
 /**
  * @generated from message fedbridge.v1.RoundReplies
@@ -452,7 +496,7 @@ export type RoundReplies = Message<"fedbridge.v1.RoundReplies"> & {
  * Use `create(RoundRepliesSchema)` to create a new message.
  */
 export const RoundRepliesSchema: GenMessage<RoundReplies> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 13);
+  messageDesc(file_fedbridge_v1_control, 14);
 
 /**
  * @generated from message fedbridge.v1.PhaseReplies
@@ -479,7 +523,7 @@ export type PhaseReplies = Message<"fedbridge.v1.PhaseReplies"> & {
  * Use `create(PhaseRepliesSchema)` to create a new message.
  */
 export const PhaseRepliesSchema: GenMessage<PhaseReplies> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 14);
+  messageDesc(file_fedbridge_v1_control, 15);
 
 /**
  * @generated from message fedbridge.v1.RoundMetrics
@@ -501,7 +545,7 @@ export type RoundMetrics = Message<"fedbridge.v1.RoundMetrics"> & {
  * Use `create(RoundMetricsSchema)` to create a new message.
  */
 export const RoundMetricsSchema: GenMessage<RoundMetrics> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 15);
+  messageDesc(file_fedbridge_v1_control, 16);
 
 /**
  * @generated from message fedbridge.v1.StopRunRequest
@@ -518,7 +562,7 @@ export type StopRunRequest = Message<"fedbridge.v1.StopRunRequest"> & {
  * Use `create(StopRunRequestSchema)` to create a new message.
  */
 export const StopRunRequestSchema: GenMessage<StopRunRequest> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 16);
+  messageDesc(file_fedbridge_v1_control, 17);
 
 /**
  * @generated from message fedbridge.v1.StopRunResponse
@@ -531,7 +575,7 @@ export type StopRunResponse = Message<"fedbridge.v1.StopRunResponse"> & {
  * Use `create(StopRunResponseSchema)` to create a new message.
  */
 export const StopRunResponseSchema: GenMessage<StopRunResponse> = /*@__PURE__*/
-  messageDesc(file_fedbridge_v1_control, 17);
+  messageDesc(file_fedbridge_v1_control, 18);
 
 /**
  * fedbridge's extension of a SuperLink's Fleet port: our SuperNodes send an app's own tracking
