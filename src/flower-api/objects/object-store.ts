@@ -164,7 +164,10 @@ export class ObjectStore {
         return content.join();
       },
       size: content.size,
-      pieces: content.pieces(),
+      // Made when asked for: most lookups (a tree's size, a message inflated) want none.
+      get pieces() {
+        return content.pieces();
+      },
     };
   }
 
