@@ -1,8 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { collectGarbage } from "../../core/collect-garbage.ts";
 import { Code } from "../../core/fedbridge-error.ts";
-import type { Message } from "../message/message.ts";
+import { npyInSharedMemory } from "../../core/numeric/npy.ts";
+import { ClientApp } from "../app/client-app.ts";
+import { Message } from "../message/message.ts";
 import { ArrayRecord } from "../records/array-record.ts";
+import { MetricRecord } from "../records/metric-record.ts";
+import { RecordDict } from "../records/record-dict.ts";
 import { InMemoryGrid } from "../simulation/in-memory-grid.ts";
 import { fakeNode, model } from "./fake-nodes.ts";
 import { FedAvg } from "./fedavg.ts";
@@ -57,5 +61,47 @@ describe("Strategy.start", () => {
     expect(sent.flat()).toHaveLength(2 * 2);
     expect(heldWhileWaiting).toEqual([false, false]);
     expect(initialHeld).toBe(false);
+  });
+
+  it("has a round's model-sized replies collected before the next round's come, unasked", async () => {
+    // Two replies of 40 MB, past the size that starts a collection, in shared memory, as a
+    // SuperLink's received replies are: V8 does not count it, so allocating it starts none.
+    const floats = 10_000_000;
+    npyInSharedMemory();
+    const node = new ClientApp().train((msg) => {
+      const values = new Float32Array(new SharedArrayBuffer(floats * 4)).fill(1);
+      const arrays = ArrayRecord.fromTypedArrays([{ values, shape: [floats] }]);
+      const metrics = new MetricRecord({ "num-examples": 1 });
+      return new Message(new RecordDict({ arrays, metrics }), { replyTo: msg });
+    });
+    const replied: WeakRef<Message>[] = [];
+    let goneBeforeNext = false;
+    class WatchingGrid extends InMemoryGrid {
+      override async sendAndReceive(...args: Parameters<InMemoryGrid["sendAndReceive"]>) {
+        if (replied.length > 0) {
+          // Nothing here allocates: only a collection started by the rounds frees them.
+          await expect
+            // Within V8's own memory reducer's first delay (8 s), which would free them too.
+            .poll(() => replied.every((reply) => reply.deref() === undefined), { timeout: 6_000 })
+            .toBe(true);
+          goneBeforeNext = true;
+        }
+        const replies = await super.sendAndReceive(...args);
+        replied.push(...replies.map((reply) => new WeakRef(reply)));
+        // Into the old generation, as replies that took a while to arrive are: only a full
+        // collection frees them there.
+        collectGarbage();
+        return replies;
+      }
+    }
+    const grid = new WatchingGrid();
+    grid.addNode(node);
+    grid.addNode(node);
+    await new FedAvg({ fractionEvaluate: 0 }).start({
+      grid,
+      initialArrays: model(0),
+      numRounds: 2,
+    });
+    expect(goneBeforeNext).toBe(true);
   });
 });

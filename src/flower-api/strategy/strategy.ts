@@ -1,3 +1,4 @@
+import { collectAfter } from "../../core/collect-garbage.ts";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import type { Grid } from "../app/grid.ts";
 import type { NodeMetrics, RoundSummary } from "../app/run-observer.ts";
@@ -130,10 +131,14 @@ export abstract class Strategy {
     // Each phase's replies live in these helpers' frames only: a suspended async function keeps
     // what its registers last held, and the loop below would hold a round's replies (a model's
     // size per node) through the next round's wait.
+    // Their memory is freed soon after (collectAfter), not when a later allocation happens to
+    // start a collection: the next round's replies would otherwise arrive beside this round's.
     const train = async (round: number, arrays: ArrayRecord, summary: RoundSummary) => {
       const instructions = await this.configureTrain(round, arrays, trainConfig, grid);
       const replies = await phase(round, "train", instructions, summary);
-      return this.aggregateTrain(round, replies, grid);
+      const aggregate = await this.aggregateTrain(round, replies, grid);
+      collectAfter(arrayBytes(replies));
+      return aggregate;
     };
     const evaluate = async (round: number, arrays: ArrayRecord, summary: RoundSummary) => {
       const instructions = await this.configureEvaluate(round, arrays, evaluateConfig, grid);
@@ -174,6 +179,15 @@ export abstract class Strategy {
     }
     return result;
   }
+}
+
+/** Bytes of the arrays the replies carry. */
+function arrayBytes(replies: readonly Message[]): number {
+  let bytes = 0;
+  for (const reply of replies)
+    if (reply.hasContent())
+      for (const record of reply.content.arrayRecords.values()) bytes += record.countBytes();
+  return bytes;
 }
 
 function none(): PhaseReplies {
