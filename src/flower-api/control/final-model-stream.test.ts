@@ -74,12 +74,18 @@ describe("the final model on the event stream", () => {
     expect([...streamedEvents(log)]).toEqual([log]);
   });
 
-  it("refuses a model with a piece missing, out of order or too many bytes, as data loss", () => {
+  it("refuses a model with a piece missing, out of order, too many bytes or an impossible size, as data loss", () => {
     const events = overTheWire(streamedEvents(finished(700_000, 10)));
     const without = (drop: number) => events.filter((_, i) => i !== drop);
     const swapped = [events[1], events[0], ...events.slice(2)] as RunEvent[];
     const doubled = [events[0], ...events] as RunEvent[];
-    for (const broken of [without(1), without(3), swapped, doubled])
+    const huge = create(RunEventSchema, {
+      event: {
+        case: "finalArrayBytes",
+        value: { index: 0, size: 2n ** 40n, offset: 0n, data: new Uint8Array(8) },
+      },
+    });
+    for (const broken of [without(1), without(3), swapped, doubled, [huge, ...events]])
       expect(() => assemble(broken)).toThrow(
         expect.objectContaining({
           code: Code.DataLoss,

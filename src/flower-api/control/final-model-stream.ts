@@ -21,6 +21,9 @@ export const FINAL_PIECE_BYTES = 2 ** 20;
 
 const NO_BYTES = new Uint8Array(0);
 
+/** An array's bytes at most: a Uint8Array's limit here (and twice what a Flower message holds). */
+const MAX_ARRAY_BYTES = BigInt(2 ** 32 - 1);
+
 /** The arrays of a final model in a runFinished event, in order. */
 export function finalArrays(event: RunEvent): ProtoArray[] {
   if (event.event.case !== "runFinished") return [];
@@ -79,7 +82,8 @@ export class FinalModelAssembler {
     if (array === undefined) {
       if (index !== this.#arrays.size)
         throw broken(`array ${index} came after ${this.#arrays.size - 1}`);
-      if (size > BigInt(Number.MAX_SAFE_INTEGER)) throw broken(`array ${index} of ${size} bytes`);
+      if (size > MAX_ARRAY_BYTES)
+        throw broken(`array ${index} of ${size} bytes, more than one array can hold`);
       array = { bytes: new Uint8Array(Number(size)), filled: 0 };
       this.#arrays.set(index, array);
     } else if (index !== this.#arrays.size - 1 || BigInt(array.bytes.byteLength) !== size) {
