@@ -4,8 +4,6 @@
  * so an idle thread (a ClientApp's between messages, a node's while it waits for the next
  * round) would hold that memory until its next message, doubling its peak.
  */
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 
 /** Bytes let go of at once past which a collection (milliseconds: the heap is small) pays. */
 export const COLLECT_AFTER_BYTES = 64 * 2 ** 20;
@@ -15,12 +13,19 @@ type Gc = (options?: { type: "major"; execution: "async" }) => unknown;
 
 let exposed: Gc | undefined;
 
+/**
+ * V8's `gc`; none in a browser, which collects by itself (the strategies, which ask for
+ * collections, are bundled into web pages too). Node's modules are asked for at run time, so
+ * that a browser bundle has none to resolve.
+ */
 function gc(): Gc {
+  if (exposed !== undefined) return exposed;
+  const node = (globalThis as { process?: Partial<Pick<NodeJS.Process, "getBuiltinModule">> })
+    .process;
+  if (node?.getBuiltinModule === undefined) return () => {};
   // `--expose-gc` set at run time, as Jest does for --logHeapUsage: it applies to new contexts.
-  if (exposed === undefined) {
-    setFlagsFromString("--expose-gc");
-    exposed = runInNewContext("gc") as Gc;
-  }
+  node.getBuiltinModule("node:v8").setFlagsFromString("--expose-gc");
+  exposed = node.getBuiltinModule("node:vm").runInNewContext("gc") as Gc;
   return exposed;
 }
 
