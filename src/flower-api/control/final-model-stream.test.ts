@@ -65,6 +65,26 @@ describe("the final model on the event stream", () => {
     );
   });
 
+  it("sends nothing for an item without an array, and the model still comes back whole", () => {
+    const event = finished(300_000, 5);
+    const items = event.event.case === "runFinished" ? event.event.value.result?.arrays?.items : [];
+    items?.splice(1, 0, { $typeName: "flwr.proto.ArrayRecord.Item", key: "empty" });
+    const events = overTheWire(streamedEvents(event));
+    const indexes = events.flatMap((e) =>
+      e.event.case === "finalArrayBytes" ? [e.event.value.index] : [],
+    );
+    expect(new Set(indexes)).toEqual(new Set([0, 2]));
+    const whole = assemble(events);
+    expect(whole.result?.arrays?.items.map((item) => item.value === undefined)).toEqual([
+      false,
+      true,
+      false,
+    ]);
+    expect(datas(create(RunEventSchema, { event: { case: "runFinished", value: whole } }))).toEqual(
+      datas(event),
+    );
+  });
+
   it("leaves an event without a model as it is", () => {
     const failed = create(RunEventSchema, {
       event: { case: "runFinished", value: { status: "failed", details: "boom" } },

@@ -24,11 +24,14 @@ const NO_BYTES = new Uint8Array(0);
 /** An array's bytes at most: a Uint8Array's limit here (and twice what a Flower message holds). */
 const MAX_ARRAY_BYTES = BigInt(2 ** 32 - 1);
 
+/** The items of a final model's ArrayRecord in a runFinished event; none for other events. */
+function finalItems(event: RunEvent) {
+  return event.event.case === "runFinished" ? (event.event.value.result?.arrays?.items ?? []) : [];
+}
+
 /** The arrays of a final model in a runFinished event, in order. */
 export function finalArrays(event: RunEvent): ProtoArray[] {
-  if (event.event.case !== "runFinished") return [];
-  const items = event.event.value.result?.arrays?.items ?? [];
-  return items.flatMap((item) => (item.value ? [item.value] : []));
+  return finalItems(event).flatMap((item) => (item.value ? [item.value] : []));
 }
 
 /** `event` with its final model's arrays empty of bytes (names, dtypes and shapes kept). */
@@ -54,13 +57,14 @@ export function withoutBytes(event: RunEvent): RunEvent {
  * its arrays' bytes in pieces (views, nothing copied), and last the event without them.
  */
 export function* streamedEvents(event: RunEvent): Generator<RunEvent> {
-  const items = event.event.case === "runFinished" ? event.event.value.result?.arrays?.items : [];
-  if ((items ?? []).every((item) => !item.value?.data.byteLength)) {
+  const items = finalItems(event);
+  if (items.every((item) => !item.value?.data.byteLength)) {
     yield event;
     return;
   }
-  for (const [index, item] of (items ?? []).entries()) {
-    const data = item.value?.data ?? NO_BYTES;
+  for (const [index, { value }] of items.entries()) {
+    if (value === undefined) continue; // an item without an array: nothing to send
+    const { data } = value;
     const size = BigInt(data.byteLength);
     // An empty array still sends one piece: the follower checks that every array came.
     for (let at = 0; at === 0 || at < data.byteLength; at += FINAL_PIECE_BYTES) {
@@ -76,17 +80,19 @@ export function* streamedEvents(event: RunEvent): Generator<RunEvent> {
 /** The final model's bytes as their pieces arrive, given back to runFinished at the end. */
 export class FinalModelAssembler {
   readonly #arrays = new Map<number, { bytes: Uint8Array; filled: number }>();
+  /** The index of the array whose pieces are arriving; arrays come in order. */
+  #current = -1;
 
   add({ index, size, offset, data }: FinalArrayBytes): void {
     let array = this.#arrays.get(index);
     if (array === undefined) {
-      if (index !== this.#arrays.size)
-        throw broken(`array ${index} came after ${this.#arrays.size - 1}`);
+      if (index <= this.#current) throw broken(`array ${index} came after ${this.#current}`);
       if (size > MAX_ARRAY_BYTES)
         throw broken(`array ${index} of ${size} bytes, more than one array can hold`);
       array = { bytes: new Uint8Array(Number(size)), filled: 0 };
       this.#arrays.set(index, array);
-    } else if (index !== this.#arrays.size - 1 || BigInt(array.bytes.byteLength) !== size) {
+      this.#current = index;
+    } else if (index !== this.#current || BigInt(array.bytes.byteLength) !== size) {
       throw broken(`a piece of array ${index} came late or with another size`);
     }
     if (offset !== BigInt(array.filled)) throw broken(`array ${index} skipped to byte ${offset}`);
@@ -102,16 +108,20 @@ export class FinalModelAssembler {
    */
   complete(finished: RunFinished): RunFinished {
     const items = finished.result?.arrays?.items ?? [];
-    if (this.#arrays.size > 0 && this.#arrays.size !== items.length)
-      throw broken(`${this.#arrays.size} of its ${items.length} arrays came`);
+    if (this.#arrays.size > 0)
+      for (const [index, { value }] of items.entries())
+        if (value !== undefined && !this.#arrays.has(index))
+          throw broken(`array ${index} never came`);
     for (const [index, { bytes, filled }] of this.#arrays) {
       const value = items[index]?.value;
-      if (value === undefined) throw broken(`array ${index} has no value`);
+      if (value === undefined)
+        throw broken(`pieces came for array ${index}, which the model lacks`);
       if (filled !== bytes.byteLength)
         throw broken(`array ${index} got ${filled} of its ${bytes.byteLength} bytes`);
       value.data = bytes;
     }
     this.#arrays.clear();
+    this.#current = -1;
     return finished;
   }
 }
