@@ -22,7 +22,10 @@ function gc(): Gc {
   if (exposed !== undefined) return exposed;
   const node = (globalThis as { process?: Partial<Pick<NodeJS.Process, "getBuiltinModule">> })
     .process;
-  if (node?.getBuiltinModule === undefined) return () => {};
+  if (node?.getBuiltinModule === undefined) {
+    exposed = () => {};
+    return exposed;
+  }
   // `--expose-gc` set at run time, as Jest does for --logHeapUsage: it applies to new contexts.
   node.getBuiltinModule("node:v8").setFlagsFromString("--expose-gc");
   exposed = node.getBuiltinModule("node:vm").runInNewContext("gc") as Gc;
