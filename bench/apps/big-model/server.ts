@@ -19,7 +19,7 @@ app.main(async (grid, context) => {
   }
   let model: ArrayRecord | undefined = ArrayRecord.fromTypedArrays(
     Array.from({ length: numArrays }, (_, a) => ({
-      values: new Float32Array(floats).fill(a),
+      values: pseudoRandom(floats, a),
       shape: [floats],
     })),
   );
@@ -34,7 +34,7 @@ app.main(async (grid, context) => {
   let pending = new Set(ids);
   while (pending.size > 0) {
     for (const reply of await grid.pullMessages(pending)) {
-      check(reply, numArrays, floats);
+      check(reply, numArrays, floats, numNodes);
       pending.delete(reply.metadata.replyToMessageId);
     }
     pending = new Set(pending);
@@ -46,12 +46,28 @@ app.main(async (grid, context) => {
   return undefined;
 });
 
-function check(reply: Message, numArrays: number, floats: number): void {
+function check(reply: Message, numArrays: number, floats: number, numNodes: number): void {
   if (reply.hasError()) throw new Error(`node ${reply.metadata.srcNodeId} failed: ${reply.error}`);
   const arrays = reply.content.arrayRecords.get("arrays") as ArrayRecord;
   if (arrays.size !== numArrays)
     throw new Error(`expected ${numArrays} arrays, got ${arrays.size}`);
   const last = arrays.get(String(numArrays - 1))?.toTypedArray() as Float32Array;
-  if (last.length !== floats || last[floats - 1] !== (numArrays - 1) * 0.5 + 1)
+  const sent = pseudoRandom(floats, numArrays - 1)[floats - 1] as number;
+  // Node p adds p + 1.
+  const expected = Array.from({ length: numNodes }, (_, p) => Math.fround(sent * 0.5 + p + 1));
+  if (last.length !== floats || !expected.includes(last[floats - 1] as number))
     throw new Error("unexpected values in the reply");
+}
+
+/**
+ * Array `a`'s values: a multiplicative hash of each index, in [0, 1). Not constants: arrays
+ * that differ by a constant would become the same objects after a node's change, and the
+ * stores would keep them once, as real models never allow.
+ */
+function pseudoRandom(floats: number, a: number): Float32Array {
+  const values = new Float32Array(floats);
+  const offset = Math.imul(a, 0x85ebca77);
+  for (let i = 0; i < floats; i++)
+    values[i] = ((Math.imul(i, 0x9e3779b1) + offset) >>> 8) / 2 ** 24;
+  return values;
 }

@@ -1,4 +1,4 @@
-"""FedAvg over every node from num-arrays arrays of floats-per-array float32, array a filled with a."""
+"""FedAvg over every node from num-arrays arrays of floats-per-array float32, as bench/apps/fedavg-10m."""
 import numpy as np
 from flwr.app import ArrayRecord, Context
 from flwr.serverapp import Grid, ServerApp
@@ -12,7 +12,7 @@ def main(grid: Grid, context: Context) -> None:
     config = context.run_config
     nodes = int(config["min-available-nodes"])
     floats = int(config["floats-per-array"])
-    initial = [np.full(floats, a, dtype=np.float32) for a in range(int(config["num-arrays"]))]
+    initial = [pseudo_random(floats, a) for a in range(int(config["num-arrays"]))]
     strategy = FedAvg(
         fraction_train=1.0,
         fraction_evaluate=0.0,
@@ -27,3 +27,10 @@ def main(grid: Grid, context: Context) -> None:
     )
     # The last array's first value: the bench checks both systems computed the same model.
     print("PYFEDAVG_RESULT", float(result.arrays.to_numpy_ndarrays()[-1][0]))
+
+
+def pseudo_random(floats: int, a: int) -> np.ndarray:
+    """Array a's values, as bench/apps/fedavg-10m's pseudoRandom: a multiplicative hash of each index."""
+    index = np.arange(floats, dtype=np.uint32)
+    hashed = index * np.uint32(0x9E3779B1) + np.uint32((a * 0x85EBCA77) % 2**32)
+    return (hashed >> np.uint32(8)).astype(np.float32) / np.float32(2**24)
