@@ -1,4 +1,7 @@
 #!/usr/bin/env node
-import "./register.mjs";
+import { relaunchTuned } from "./relaunch-tuned.mjs";
 
-await import("../src/cli/main.ts");
+if (!relaunchTuned()) {
+  await import("./register.mjs");
+  await import("../src/cli/main.ts");
+}

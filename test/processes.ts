@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { withMallocTuning } from "../src/core/malloc-tuning.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -19,7 +20,8 @@ const started = new Set<ChildProcess>();
 export function startFedbridge(args: string[]): FedbridgeProcess {
   const child = spawn(process.execPath, ["bin/fedbridge.mjs", ...args], {
     cwd: root,
-    env: { ...process.env, FORCE_COLOR: "0" },
+    // Tuned as `fedbridge` tunes itself, so that it needs no relay (bin/relaunch-tuned.mjs).
+    env: { ...withMallocTuning(), FORCE_COLOR: "0" },
   });
   started.add(child);
   const exited = new Promise<number>((resolve) =>

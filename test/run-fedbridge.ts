@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { withMallocTuning } from "../src/core/malloc-tuning.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -15,7 +16,7 @@ export function runFedbridge(args: string[], timeoutMs = 120_000): Promise<CliRe
     execFile(
       process.execPath,
       ["bin/fedbridge.mjs", ...args],
-      { cwd: root, timeout: timeoutMs, env: { ...process.env, FORCE_COLOR: "0" } },
+      { cwd: root, timeout: timeoutMs, env: { ...withMallocTuning(), FORCE_COLOR: "0" } },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
         resolve({ code, stdout, stderr });

@@ -3,6 +3,7 @@ import { createWriteStream, type WriteStream } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { freePort } from "../../src/core/free-port.ts";
+import { withMallocTuning } from "../../src/core/malloc-tuning.ts";
 import { type AdminSession, connectAdmin } from "../../src/flare-runtime/admin/admin-client.ts";
 import { localProjectYml, provisionProject } from "../../src/flare-runtime/provision/index.ts";
 import type { SuperLinkTls } from "../../src/flower-api/superlink/testing/superlink-tls.ts";
@@ -19,12 +20,12 @@ export class BenchProcesses {
     nodeArgs: string[] = [],
   ): Promise<{ pid: number; out: string }> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [
-        ...nodeArgs,
-        ...cpuProfArgs(),
-        "bin/fedbridge.mjs",
-        ...args,
-      ]);
+      // The environment `fedbridge` (its #! line) gives itself.
+      const child = spawn(
+        process.execPath,
+        [...nodeArgs, ...cpuProfArgs(), "bin/fedbridge.mjs", ...args],
+        { env: withMallocTuning() },
+      );
       this.#children.push(child);
       const log = logFile(args[0] ?? "fedbridge", child.pid);
       if (log) {

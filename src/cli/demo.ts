@@ -9,6 +9,7 @@ import type { Command } from "commander";
 import { submitApp } from "../bridge/index.ts";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
 import { freePort } from "../core/free-port.ts";
+import { withMallocTuning } from "../core/malloc-tuning.ts";
 import { connectAdmin } from "../flare-runtime/admin/admin-client.ts";
 import { downloadJob } from "../flare-runtime/admin/download-job.ts";
 import { localProjectYml, provisionProject } from "../flare-runtime/provision/index.ts";
@@ -68,6 +69,7 @@ export function registerDemo(program: Command): void {
         const start = (name: string, args: string[], ready: RegExp) =>
           new Promise<void>((ok, fail) => {
             const child = spawn(process.execPath, [bin, ...args], {
+              env: withMallocTuning(),
               stdio: ["ignore", "pipe", "pipe"],
             });
             children.push(child);

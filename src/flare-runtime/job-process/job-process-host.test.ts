@@ -1,11 +1,13 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { MALLOC_TUNABLES } from "../../core/malloc-tuning.ts";
 import { JobProcessHost } from "./job-process-host.ts";
 import type { Payload } from "./job-runner.ts";
 
 const runnerUrl = new URL("./runners/sum.ts", import.meta.url).href;
+const PRINT_TUNABLES = "console.log('tunables='+process.env.GLIBC_TUNABLES)";
 
 async function startJob(config: Record<string, unknown>, sites = ["site-a", "site-b", "site-c"]) {
   const dir = await mkdtemp(join(tmpdir(), "fedbridge-job-"));
@@ -59,6 +61,27 @@ describe("job processes (the sum job)", () => {
     expect((await other.server.exited).completed).toBe(true);
     for (const job of [slow, other])
       await Promise.all([...job.siteHosts.values()].map((h) => h.stop(500)));
+  });
+
+  it("starts job processes with glibc's malloc tuned for model-sized data", async () => {
+    // The job process prints the GLIBC_TUNABLES it started with, before anything else.
+    const nodeOptions = process.env.NODE_OPTIONS;
+    process.env.NODE_OPTIONS = `--import=data:text/javascript,${PRINT_TUNABLES}`;
+    const lines: string[] = [];
+    let host: JobProcessHost;
+    try {
+      const dir = await mkdtemp(join(tmpdir(), "fedbridge-job-"));
+      host = new JobProcessHost(
+        { jobId: "job-1", runnerUrl, config: {}, dir, workspace: dir, role: "site", sites: ["a"] },
+        { log: (line) => lines.push(line) },
+      );
+    } finally {
+      if (nodeOptions === undefined) delete process.env.NODE_OPTIONS;
+      else process.env.NODE_OPTIONS = nodeOptions;
+    }
+    await vi.waitFor(() => expect(lines.join("\n")).toMatch(/tunables=/), { timeout: 60_000 });
+    expect(lines.join("\n")).toContain(`tunables=${MALLOC_TUNABLES}`);
+    await host.stop(500);
   });
 
   it("fails the job with the site's error when a site part throws", async () => {

@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import type { Duplex } from "node:stream";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { inPiecesOf } from "../../core/gather-bytes.ts";
+import { withMallocTuning } from "../../core/malloc-tuning.ts";
 import { sizedStream } from "../cell/chunk-sender.ts";
 import { DataChannel } from "./data-channel.ts";
 import type { FromJob, JobStart, MulticastReply, ToJob } from "./job-protocol.ts";
@@ -66,6 +67,7 @@ export class JobProcessHost {
 
   constructor(init: Omit<JobStart, "type">, events: JobProcessEvents = {}) {
     this.#child = fork(BOOT, [], {
+      env: withMallocTuning(),
       serialization: "advanced",
       stdio: ["ignore", "pipe", "pipe", "ipc", "pipe"],
     });

@@ -1,0 +1,27 @@
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { MALLOC_TUNABLES, withMallocTuning } from "./malloc-tuning.ts";
+
+describe("malloc tuning", () => {
+  it("puts the tunables first, before any the user set (glibc lets later ones win)", () => {
+    expect(withMallocTuning({ PATH: "/bin" })).toEqual({
+      PATH: "/bin",
+      GLIBC_TUNABLES: MALLOC_TUNABLES,
+    });
+    expect(withMallocTuning({ GLIBC_TUNABLES: "glibc.malloc.trim_threshold=0" })).toEqual({
+      GLIBC_TUNABLES: `${MALLOC_TUNABLES}:glibc.malloc.trim_threshold=0`,
+    });
+  });
+
+  it("adds nothing to an environment that has them (a process started by the bin)", () => {
+    const env = { GLIBC_TUNABLES: `${MALLOC_TUNABLES}:` };
+    expect(withMallocTuning(env)).toEqual(env);
+  });
+
+  it("is what the bin's relay sets", async () => {
+    const bin = z
+      .object({ MALLOC_TUNABLES: z.string() })
+      .parse(await import(new URL("../../bin/relaunch-tuned.mjs", import.meta.url).href));
+    expect(bin.MALLOC_TUNABLES).toBe(MALLOC_TUNABLES);
+  });
+});
