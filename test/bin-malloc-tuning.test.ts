@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { describe, expect, it, vi } from "vitest";
 import { freePort } from "../src/core/free-port.ts";
 import { MALLOC_TUNABLES } from "../src/core/malloc-tuning.ts";
-import { watchOutput } from "./processes.ts";
+import { alive, watchOutput } from "./processes.ts";
 
 /** Each process of the command prints its pid and the GLIBC_TUNABLES it started with. */
 const PRINT =
@@ -31,15 +31,6 @@ async function startSupernode() {
   const processes = [...node.output().matchAll(/pid=(\d+);tunables=(.*)/g)];
   return { ...node, processes };
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe.skipIf(process.platform !== "linux")("fedbridge's commands that move models", () => {
   it("run with glibc's malloc tuned, the user's own tunables after ours", async () => {

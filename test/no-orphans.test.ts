@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type FedbridgeProcess, killAll } from "./processes.ts";
+import { alive, type FedbridgeProcess, killAll } from "./processes.ts";
 import { startTestRuntime, type TestRuntime } from "./runtime-harness.ts";
 import { quickstartWith } from "./test-apps.ts";
 
@@ -50,15 +50,6 @@ const jobProcesses = (site: FedbridgeProcess | undefined, jobId: string) =>
   [...(site?.output() ?? "").matchAll(new RegExp(`job ${jobId} process (\\d+) started`, "g"))].map(
     (m) => Number(m[1]),
   );
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** Every process of the job at every site has ended within 30 s. */
 async function noJobProcessLeft(jobId: string, sites: (FedbridgeProcess | undefined)[]) {

@@ -122,3 +122,13 @@ export async function startTestSuperNode(
   await process.waitFor(/connected to .* as node \d+/);
   return process;
 }
+
+/** Whether process `pid` still exists. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
