@@ -10,7 +10,7 @@ import { spawn } from "node:child_process";
 
 /** src/core/malloc-tuning.ts's MALLOC_TUNABLES (a test keeps the two alike). */
 export const MALLOC_TUNABLES =
-  "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=17179869184";
+  "glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=17179869184";
 
 const MODEL_COMMANDS = new Set(["superlink", "supernode"]);
 const RELAYED = ["SIGINT", "SIGTERM", "SIGHUP"];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { MALLOC_TUNABLES, withMallocTuning } from "./malloc-tuning.ts";
+import { MALLOC_TUNABLES, mallocTuned, withMallocTuning } from "./malloc-tuning.ts";
 
 describe("malloc tuning", () => {
   it("puts the tunables first, before any the user set (glibc lets later ones win)", () => {
@@ -16,6 +16,14 @@ describe("malloc tuning", () => {
   it("adds nothing to an environment that has them (a process started by the bin)", () => {
     const env = { GLIBC_TUNABLES: `${MALLOC_TUNABLES}:` };
     expect(withMallocTuning(env)).toEqual(env);
+  });
+
+  it("tells a tuned environment from others", () => {
+    expect(mallocTuned({ GLIBC_TUNABLES: `${MALLOC_TUNABLES}:glibc.malloc.arena_max=4` })).toBe(
+      true,
+    );
+    expect(mallocTuned({})).toBe(false);
+    expect(mallocTuned({ GLIBC_TUNABLES: "glibc.malloc.arena_max=4" })).toBe(false);
   });
 
   it("is what the bin's relay sets", async () => {

@@ -11,13 +11,13 @@ interface Made {
 }
 
 /** What encodeNpy makes in a thread that called npyInSharedMemory, for arrays of `floats`. */
-async function madeInSharedMemory(floats: readonly number[]): Promise<Made[]> {
+async function madeInSharedMemory(floats: readonly number[], ownPages: boolean): Promise<Made[]> {
   const code = `
     const { parentPort, workerData } = require("node:worker_threads");
     import(workerData.register)
       .then(() => import(workerData.npy))
       .then(({ encodeNpy, npyInSharedMemory }) => {
-        npyInSharedMemory();
+        npyInSharedMemory({ ownPages: workerData.ownPages });
         parentPort.postMessage(workerData.floats.map((n) => {
           const bytes = encodeNpy("float32", [n], new Float32Array(n).fill(2.5));
           const buffer = bytes.buffer;
@@ -34,6 +34,7 @@ async function madeInSharedMemory(floats: readonly number[]): Promise<Made[]> {
     eval: true,
     workerData: {
       floats,
+      ownPages,
       register: new URL("../../../bin/register.mjs", import.meta.url).href,
       npy: new URL("./npy.ts", import.meta.url).href,
     },
@@ -49,9 +50,9 @@ async function madeInSharedMemory(floats: readonly number[]): Promise<Made[]> {
 }
 
 describe("npyInSharedMemory", () => {
-  it("puts large arrays in shared pages of their own, small ones in plain shared memory", async () => {
+  it("with ownPages, puts large arrays in shared pages of their own, small ones in plain shared memory", async () => {
     const large = OWN_PAGES_MIN_BYTES / 4;
-    const [big, small] = await madeInSharedMemory([large, 100]);
+    const [big, small] = await madeInSharedMemory([large, 100], true);
     // Growable to no more than its size: mapped on its own, unmapped once freed.
     expect(big).toEqual({
       shared: true,
@@ -63,5 +64,11 @@ describe("npyInSharedMemory", () => {
     expect(big?.byteLength).toBeGreaterThanOrEqual(large * 4);
     expect(small?.shared).toBe(true);
     expect(small?.growable).toBe(false);
+  });
+
+  it("without, puts every array in plain shared memory (from malloc, tuned to reuse it)", async () => {
+    const [big, small] = await madeInSharedMemory([OWN_PAGES_MIN_BYTES / 4, 100], false);
+    expect(big).toMatchObject({ shared: true, growable: false, first: 2.5 });
+    expect(small).toMatchObject({ shared: true, growable: false });
   });
 });

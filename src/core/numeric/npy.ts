@@ -53,16 +53,21 @@ export const OWN_PAGES_MIN_BYTES = 2 ** 20;
  * ClientApp thread's reply then reaches its node's main thread without a copy, and its arrays
  * stay the app's too (arrays are not changed once made, so sharing them is safe).
  *
- * Large ones are growable buffers that never grow: V8 maps their pages on their own and unmaps
- * them once they are freed. A plain shared buffer comes from malloc, whose heap in a thread
- * keeps what is freed: a node's peak went from 4.9 to 3.2 GB over three 1 GB rounds (bench
- * vs-flower), its 100M rounds no slower.
+ * A shared buffer comes from malloc. Where malloc is tuned to keep what is freed, in one heap
+ * for all threads (core/malloc-tuning.ts), the next round reuses it: 1 GB rounds 6.7 → 5.2–5.3
+ * s, a node's peak 3,330 → 3,180 MB (bench vs-flower, ours alone). Untuned, each thread's heap
+ * keeps its own (a node's peak was 4.9 GB over three 1 GB rounds), so `ownPages` puts large
+ * ones in growable buffers that never grow: V8 maps their pages on their own and unmaps them
+ * once they are freed (3.2 GB).
  */
-export function npyInSharedMemory(): void {
-  newBytes = (length) => {
-    const ownPages = length >= OWN_PAGES_MIN_BYTES ? { maxByteLength: length } : undefined;
-    return new Uint8Array(new SharedArrayBuffer(length, ownPages));
-  };
+export function npyInSharedMemory({ ownPages }: { ownPages: boolean }): void {
+  newBytes = (length) =>
+    new Uint8Array(
+      new SharedArrayBuffer(
+        length,
+        ownPages && length >= OWN_PAGES_MIN_BYTES ? { maxByteLength: length } : undefined,
+      ),
+    );
 }
 
 export function isNumericDtype(dtype: string): dtype is NumericDtype {

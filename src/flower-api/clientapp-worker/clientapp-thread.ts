@@ -1,6 +1,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { collectAfter } from "../../core/collect-garbage.ts";
 import { FedbridgeError } from "../../core/fedbridge-error.ts";
+import { mallocTuned } from "../../core/malloc-tuning.ts";
 import { npyInSharedMemory } from "../../core/numeric/npy.ts";
 import { ClientApp } from "../app/client-app.ts";
 import { createContext } from "../app/context.ts";
@@ -25,7 +26,7 @@ import {
  */
 const init = workerData as ThreadInit;
 // The arrays an app makes reach the node in shared memory, not copied into each reply.
-npyInSharedMemory();
+npyInSharedMemory({ ownPages: !mallocTuned() });
 const port = parentPort;
 if (port === null) throw new Error("clientapp-thread runs only as a worker thread");
 const post = (reply: ThreadReply, transfer: ArrayBuffer[] = []) =>

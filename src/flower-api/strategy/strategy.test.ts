@@ -67,7 +67,7 @@ describe("Strategy.start", () => {
     // Two replies of 40 MB, past the size that starts a collection, in shared memory, as a
     // SuperLink's received replies are: V8 does not count it, so allocating it starts none.
     const floats = 10_000_000;
-    npyInSharedMemory();
+    npyInSharedMemory({ ownPages: false });
     const node = new ClientApp().train((msg) => {
       const values = new Float32Array(new SharedArrayBuffer(floats * 4)).fill(1);
       const arrays = ArrayRecord.fromTypedArrays([{ values, shape: [floats] }]);
