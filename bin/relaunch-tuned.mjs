@@ -4,7 +4,7 @@
 // started without them runs as a child of this process, which then only relays: it passes
 // SIGINT, SIGTERM and SIGHUP on (the child has a process group of its own, so a Ctrl-C reaches
 // it once), leaves with the child's exit status, and takes the child with it if killed: the
-// child stops as on SIGTERM when its IPC channel to this process closes.
+// child kills itself (SIGKILL, as this process was) when its IPC channel to this process closes.
 // Plain JavaScript: it runs before TypeScript is loadable, so the relay stays small.
 import { spawn } from "node:child_process";
 
@@ -22,7 +22,7 @@ const RELAUNCHED = "FEDBRIDGE_MALLOC_RELAUNCHED";
  */
 export function relaunchTuned() {
   if (process.env[RELAUNCHED] !== undefined && process.send !== undefined) {
-    process.on("disconnect", () => process.kill(process.pid, "SIGTERM"));
+    process.on("disconnect", () => process.kill(process.pid, "SIGKILL"));
     process.channel?.unref(); // the channel alone keeps nothing running
     return false;
   }
