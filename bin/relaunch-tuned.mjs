@@ -1,5 +1,5 @@
 // Runs the commands that move models (a SuperLink, a SuperNode) with glibc's malloc tuned for
-// model-sized data (src/core/malloc-tuning.ts: why, and what it costs). glibc reads
+// model-sized data (src/core/malloc-tuning.mjs: why, and what it costs). glibc reads
 // GLIBC_TUNABLES only as a process starts, and Node 20 cannot exec itself, so such a command
 // started without them runs as a child of this process, which then only relays: it passes
 // SIGINT, SIGTERM and SIGHUP on (the child has a process group of its own, so a Ctrl-C reaches
@@ -7,10 +7,7 @@
 // child kills itself (SIGKILL, as this process was) when its IPC channel to this process closes.
 // Plain JavaScript: it runs before TypeScript is loadable, so the relay stays small.
 import { spawn } from "node:child_process";
-
-/** src/core/malloc-tuning.ts's MALLOC_TUNABLES (a test keeps the two alike). */
-export const MALLOC_TUNABLES =
-  "glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=17179869184";
+import { mallocTuned, withMallocTuning } from "../src/core/malloc-tuning.mjs";
 
 const MODEL_COMMANDS = new Set(["superlink", "supernode"]);
 const RELAYED = ["SIGINT", "SIGTERM", "SIGHUP"];
@@ -26,10 +23,9 @@ export function relaunchTuned() {
     process.channel?.unref(); // the channel alone keeps nothing running
     return false;
   }
-  const tunables = process.env.GLIBC_TUNABLES ?? "";
   if (
     !MODEL_COMMANDS.has(process.argv[2] ?? "") ||
-    tunables.startsWith(MALLOC_TUNABLES) ||
+    mallocTuned() ||
     process.platform !== "linux" ||
     !process.report.getReport().header.glibcVersionRuntime // musl: no glibc to tune
   )
@@ -37,11 +33,7 @@ export function relaunchTuned() {
   const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
     detached: true,
     stdio: ["inherit", "inherit", "inherit", "ipc"],
-    env: {
-      ...process.env,
-      GLIBC_TUNABLES: tunables ? `${MALLOC_TUNABLES}:${tunables}` : MALLOC_TUNABLES,
-      [RELAUNCHED]: "1",
-    },
+    env: { ...withMallocTuning(), [RELAUNCHED]: "1" },
   });
   for (const signal of RELAYED) process.on(signal, () => child.kill(signal));
   child.on("error", (error) => {

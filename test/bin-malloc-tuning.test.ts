@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { describe, expect, it, vi } from "vitest";
 import { freePort } from "../src/core/free-port.ts";
-import { MALLOC_TUNABLES } from "../src/core/malloc-tuning.ts";
+import { MALLOC_TUNABLES } from "../src/core/malloc-tuning.mjs";
 import { alive, watchOutput } from "./processes.ts";
 
 /** Each process of the command prints its pid and the GLIBC_TUNABLES it started with. */

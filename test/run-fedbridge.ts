@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { withMallocTuning } from "../src/core/malloc-tuning.ts";
+import { withMallocTuning } from "../src/core/malloc-tuning.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 

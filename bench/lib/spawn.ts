@@ -3,7 +3,7 @@ import { createWriteStream, type WriteStream } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { freePort } from "../../src/core/free-port.ts";
-import { withMallocTuning } from "../../src/core/malloc-tuning.ts";
+import { withMallocTuning } from "../../src/core/malloc-tuning.mjs";
 import { type AdminSession, connectAdmin } from "../../src/flare-runtime/admin/admin-client.ts";
 import { localProjectYml, provisionProject } from "../../src/flare-runtime/provision/index.ts";
 import type { SuperLinkTls } from "../../src/flower-api/superlink/testing/superlink-tls.ts";
@@ -20,7 +20,7 @@ export class BenchProcesses {
     nodeArgs: string[] = [],
   ): Promise<{ pid: number; out: string }> {
     return new Promise((resolve, reject) => {
-      // The environment `fedbridge` (its #! line) gives itself.
+      // Tuned as `fedbridge` tunes itself, so that it needs no relay (bin/relaunch-tuned.mjs).
       const child = spawn(
         process.execPath,
         [...nodeArgs, ...cpuProfArgs(), "bin/fedbridge.mjs", ...args],

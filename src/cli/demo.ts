@@ -9,7 +9,7 @@ import type { Command } from "commander";
 import { submitApp } from "../bridge/index.ts";
 import { Code, FedbridgeError } from "../core/fedbridge-error.ts";
 import { freePort } from "../core/free-port.ts";
-import { withMallocTuning } from "../core/malloc-tuning.ts";
+import { withMallocTuning } from "../core/malloc-tuning.mjs";
 import { connectAdmin } from "../flare-runtime/admin/admin-client.ts";
 import { downloadJob } from "../flare-runtime/admin/download-job.ts";
 import { localProjectYml, provisionProject } from "../flare-runtime/provision/index.ts";

@@ -54,7 +54,7 @@ export const OWN_PAGES_MIN_BYTES = 2 ** 20;
  * stay the app's too (arrays are not changed once made, so sharing them is safe).
  *
  * A shared buffer comes from malloc. Where malloc is tuned to keep what is freed, in one heap
- * for all threads (core/malloc-tuning.ts), the next round reuses it: 1 GB rounds 6.7 → 5.2–5.3
+ * for all threads (core/malloc-tuning.mjs), the next round reuses it: 1 GB rounds 6.7 → 5.2–5.3
  * s, a node's peak 3,330 → 3,180 MB (bench vs-flower, ours alone). Untuned, each thread's heap
  * keeps its own (a node's peak was 4.9 GB over three 1 GB rounds), so `ownPages` puts large
  * ones in growable buffers that never grow: V8 maps their pages on their own and unmaps them

@@ -2,7 +2,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
-import { MALLOC_TUNABLES } from "../../core/malloc-tuning.ts";
+import { MALLOC_TUNABLES } from "../../core/malloc-tuning.mjs";
 import { JobProcessHost } from "./job-process-host.ts";
 import type { Payload } from "./job-runner.ts";
 

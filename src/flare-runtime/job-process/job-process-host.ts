@@ -2,7 +2,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import type { Duplex } from "node:stream";
 import { Code, FedbridgeError } from "../../core/fedbridge-error.ts";
 import { inPiecesOf } from "../../core/gather-bytes.ts";
-import { withMallocTuning } from "../../core/malloc-tuning.ts";
+import { withMallocTuning } from "../../core/malloc-tuning.mjs";
 import { sizedStream } from "../cell/chunk-sender.ts";
 import { DataChannel } from "./data-channel.ts";
 import type { FromJob, JobStart, MulticastReply, ToJob } from "./job-protocol.ts";

@@ -1,7 +1,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { collectAfter } from "../../core/collect-garbage.ts";
 import { FedbridgeError } from "../../core/fedbridge-error.ts";
-import { mallocTuned } from "../../core/malloc-tuning.ts";
+import { mallocTuned } from "../../core/malloc-tuning.mjs";
 import { npyInSharedMemory } from "../../core/numeric/npy.ts";
 import { ClientApp } from "../app/client-app.ts";
 import { createContext } from "../app/context.ts";

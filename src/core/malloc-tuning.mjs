@@ -2,7 +2,8 @@
  * glibc's malloc settings for fedbridge's processes (`GLIBC_TUNABLES`, read once, as a process
  * starts): `fedbridge superlink` and `fedbridge supernode` start again with them when started
  * without (bin/relaunch-tuned.mjs), and whatever starts one of our processes itself (a job
- * process, the demo's server and sites) passes them on.
+ * process, the demo's server and sites) passes them on. Plain JavaScript (its types in
+ * malloc-tuning.d.mts): the bin uses it before TypeScript is loadable.
  *
  * By default glibc serves each allocation past a threshold (128 KiB, rising to the largest one
  * freed, at most 32 MiB) with pages of its own, gives the top of its heap back to the kernel
@@ -22,13 +23,13 @@ export const MALLOC_TUNABLES =
   "glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=17179869184";
 
 /** `env` for a process of ours: MALLOC_TUNABLES first, then any tunables already in `env`. */
-export function withMallocTuning(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+export function withMallocTuning(env = process.env) {
   if (mallocTuned(env)) return { ...env };
   const own = env.GLIBC_TUNABLES;
   return { ...env, GLIBC_TUNABLES: own ? `${MALLOC_TUNABLES}:${own}` : MALLOC_TUNABLES };
 }
 
 /** Whether a process with `env` (default: this one's; a thread sees its process's) is tuned. */
-export function mallocTuned(env: NodeJS.ProcessEnv = process.env): boolean {
+export function mallocTuned(env = process.env) {
   return (env.GLIBC_TUNABLES ?? "").startsWith(MALLOC_TUNABLES);
 }
